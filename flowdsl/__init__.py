@@ -1,0 +1,88 @@
+"""flowdsl: decorate plain functions, get a dataflow graph.
+
+The public API, by layer (each depends only on the ones above it)::
+
+    dsl        vertex, From, Check                 mark functions and bindings
+    compiler   compile, Flow.from_module           build and check the graph
+    model      Graph, VertexNode, Binding, ...     the immutable compiled graph
+    runtime    Flow.run / Flow.arun                plan once, run on a backend
+    results    RunResult, VertexState, metrics     what a run returns
+    errors     FlowDSLError and its tree           see ``flowdsl.errors``
+
+Everything importable from a private module (``flowdsl._x``) is internal.
+"""
+
+from ._dsl import vertex
+from ._flow import Flow, compile
+from ._lineage import Lineage, Trace, TraceEdge, TraceStep
+from ._location import SourceLocation
+from ._markers import Check, From
+from ._metrics import RunMetrics, VertexMetrics
+from ._model.graph import Binding, FlowInput, Graph, InputConsumer, VertexNode
+from ._result import RunResult, VertexState
+from .errors import (
+    BindingError,
+    CompileError,
+    ContractViolation,
+    CycleError,
+    DataResolutionError,
+    DuplicateVertexError,
+    FlowCancelled,
+    FlowDSLError,
+    InvalidVertexError,
+    MissingInputError,
+    SettingsError,
+    TypeMismatchError,
+    UnknownInputError,
+    VertexFailed,
+    VertexTimeout,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Binding",
+    "BindingError",
+    "Check",
+    "CompileError",
+    "ContractViolation",
+    "CycleError",
+    "DataResolutionError",
+    "DuplicateVertexError",
+    "Flow",
+    "FlowCancelled",
+    "FlowDSLError",
+    "FlowInput",
+    "From",
+    "Graph",
+    "InputConsumer",
+    "InvalidVertexError",
+    "Lineage",
+    "MissingInputError",
+    "RunMetrics",
+    "RunResult",
+    "SettingsError",
+    "SourceLocation",
+    "Trace",
+    "TraceEdge",
+    "TraceStep",
+    "TypeMismatchError",
+    "UnknownInputError",
+    "VertexFailed",
+    "VertexMetrics",
+    "VertexNode",
+    "VertexState",
+    "VertexTimeout",
+    "compile",
+    "vertex",
+]
+
+# Show public names as flowdsl.X in reprs, tracebacks and docs (errors keep flowdsl.errors).
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("flowdsl._"):
+        try:
+            _obj.__module__ = "flowdsl"
+        except (AttributeError, TypeError):
+            pass
+del _name, _obj

@@ -1,0 +1,119 @@
+"""The compiler: vertices in, an immutable ``Graph`` out, every problem reported at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .._dsl import VertexSpec
+from .._model import topology
+from .._model.graph import NO_DEFAULT, Binding, FlowInput, Graph, InputConsumer, VertexNode
+from .._typing import type_name
+from ..errors import CompileError, CycleError, TypeMismatchError
+from .bindings import OutputShape, bind_vertex, output_shape, read_signature
+from .collect import collect_specs
+from .compatibility import clearly_incompatible
+
+__all__ = ["compile_graph"]
+
+
+def compile_graph(*sources: object) -> Graph:
+    """Compile modules and ``@vertex`` functions into one ``Graph``.
+
+    Raises:
+        CompileError: one of its subclasses for a single problem, or a
+            ``CompileError`` listing every problem found.
+    """
+    problems: list[CompileError] = []
+    specs = collect_specs(sources, problems)
+    signatures = {spec.name: read_signature(spec, problems) for spec in specs}
+    shapes = {
+        spec.name: output_shape(spec, signatures[spec.name].hints, problems) for spec in specs
+    }
+    bindings = {
+        spec.name: bind_vertex(spec, signatures[spec.name], shapes, problems) for spec in specs
+    }
+    vertices = [_node(spec, shapes[spec.name], bindings[spec.name]) for spec in specs]
+    inputs = _flow_inputs(vertices, problems)
+    _check_cycles(vertices, {spec.name: spec for spec in specs}, problems)
+    if problems:
+        raise CompileError.collect(problems)
+    return Graph.build(vertices, inputs)
+
+
+def _node(spec: VertexSpec, shape: OutputShape, bindings: tuple[Binding, ...]) -> VertexNode:
+    return VertexNode(
+        name=spec.name,
+        function=spec.function,
+        bindings=bindings,
+        location=spec.location,
+        returns=shape.returns,
+        fields=shape.fields,
+        is_async=spec.is_async,
+        pure=spec.pure,
+        blocking=spec.blocking,
+        flows=spec.flows,
+    )
+
+
+def _flow_inputs(vertices: Iterable[VertexNode], problems: list[CompileError]) -> list[FlowInput]:
+    consumers: dict[str, list[tuple[VertexNode, InputConsumer]]] = {}
+    for vertex in vertices:
+        for b in vertex.bindings:
+            if b.is_input:
+                consumer = InputConsumer(vertex.name, b.parameter, b.annotation, b.default)
+                consumers.setdefault(b.source, []).append((vertex, consumer))
+    for name, readers in consumers.items():
+        _check_input_agreement(name, readers, problems)
+    return [FlowInput(name, tuple(c for _, c in readers)) for name, readers in consumers.items()]
+
+
+def _check_input_agreement(
+    name: str, readers: list[tuple[VertexNode, InputConsumer]], problems: list[CompileError]
+) -> None:
+    annotated = [(v, c) for v, c in readers if c.annotation is not NO_DEFAULT]
+    if not annotated:
+        return
+    first_vertex, first = annotated[0]
+    for vertex, consumer in annotated[1:]:
+        if clearly_incompatible(first.annotation, consumer.annotation) and clearly_incompatible(
+            consumer.annotation, first.annotation
+        ):
+            problems.append(
+                TypeMismatchError(
+                    f"flow input {name!r} is {type_name(consumer.annotation)} here but "
+                    f"{type_name(first.annotation)} in vertex {first_vertex.name!r} "
+                    f"({first_vertex.location})",
+                    vertex=vertex.name,
+                    parameter=consumer.parameter,
+                    location=vertex.location,
+                )
+            )
+
+
+def _check_cycles(
+    vertices: list[VertexNode], specs: dict[str, VertexSpec], problems: list[CompileError]
+) -> None:
+    by_name = {v.name: v for v in vertices}
+    for cycle in topology.find_cycles({v.name: v.upstream for v in vertices}):
+        steps = []
+        for producer, consumer in zip(cycle, cycle[1:]):
+            params = [
+                b.parameter
+                for b in by_name[consumer].bindings
+                if b.source == producer and not b.is_input
+            ]
+            steps.append(f"{consumer}.{params[0]} reads {producer} ({by_name[consumer].location})")
+        path = " -> ".join(cycle)
+        first = by_name[cycle[1]]
+        parameter = next(
+            b.parameter for b in first.bindings if b.source == cycle[0] and not b.is_input
+        )
+        problems.append(
+            CycleError(
+                f"dependency cycle {path}: " + "; ".join(steps),
+                cycle=cycle,
+                vertex=first.name,
+                parameter=parameter,
+                location=specs[first.name].location,
+            )
+        )

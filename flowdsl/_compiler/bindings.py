@@ -1,0 +1,250 @@
+"""Apply the binding rules to each parameter of each vertex (design card 1.1).
+
+1. ``Annotated[T, From(ref)]`` binds to ``ref`` (a vertex, one of its fields,
+   or a decorated function).
+2. Otherwise a parameter named after a vertex binds to its whole output.
+3. Otherwise the parameter is a flow input, required unless it has a default.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from .._dsl import VertexSpec, spec_of
+from .._markers import From
+from .._model.graph import NO_DEFAULT, Binding, FieldAccess
+from .._suggest import did_you_mean
+from .._typing import (
+    StructuredField,
+    annotated_parts,
+    is_mapping_type,
+    structured_fields,
+    type_name,
+)
+from ..errors import BindingError, CompileError, TypeMismatchError
+from .compatibility import clearly_incompatible
+
+__all__ = ["OutputShape", "VertexSignature", "bind_vertex", "output_shape", "read_signature"]
+
+
+class _AnnotationHolder:
+    """Lets ``typing.get_type_hints`` resolve a single annotation on its own."""
+
+    def __init__(self, name: str, annotation: Any) -> None:
+        self.__annotations__ = {name: annotation}
+
+
+@attrs.frozen
+class VertexSignature:
+    """A vertex's parameters with their annotations resolved (``NO_DEFAULT`` if absent)."""
+
+    parameters: tuple[inspect.Parameter, ...]
+    hints: Mapping[str, Any]
+
+
+def read_signature(spec: VertexSpec, problems: list[CompileError]) -> VertexSignature:
+    """Resolve every annotation of ``spec``; each one that cannot be resolved is a problem.
+
+    Annotations resolve at compile time, in the function's module (and the
+    enclosing function's names), so they may be strings, forward references
+    or types defined after the function.
+    """
+    fn = spec.function
+    parameters = tuple(inspect.signature(fn).parameters.values())
+    local_names = dict(spec.local_names) if spec.local_names else None
+    try:
+        hints = typing.get_type_hints(fn, localns=local_names, include_extras=True)
+    except Exception:
+        hints = {}
+        for name, annotation in getattr(fn, "__annotations__", {}).items():
+            holder = _AnnotationHolder(name, annotation)
+            try:
+                hints.update(
+                    typing.get_type_hints(
+                        holder, globalns=fn.__globals__, localns=local_names, include_extras=True
+                    )
+                )
+            except Exception as exc:
+                problem = BindingError(
+                    f"cannot resolve the annotation {annotation!r}: {type(exc).__name__}: {exc}",
+                    vertex=spec.name,
+                    parameter=name,
+                    location=spec.location,
+                )
+                problem.__cause__ = exc
+                problems.append(problem)
+    return VertexSignature(parameters, hints)
+
+
+@attrs.frozen
+class OutputShape:
+    """What a vertex returns: its annotation and, if structured, its fields."""
+
+    returns: Any
+    fields: tuple[StructuredField, ...] | None
+
+    def field_access(self, field: str) -> FieldAccess | str:
+        """How to read ``field`` of this output, or an explanation of why it cannot be read."""
+        if self.fields is not None:
+            for known in self.fields:
+                if known.name == field:
+                    return known.access
+            names = [f.name for f in self.fields]
+            return (
+                f"has no field {field!r}{did_you_mean(field, names)} (fields: {', '.join(names)})"
+            )
+        if self.returns is NO_DEFAULT or annotated_parts(self.returns)[0] is Any:
+            return "lookup"
+        if is_mapping_type(self.returns):
+            return "lookup"
+        return (
+            f"returns {type_name(self.returns)}, which has no fields; fields can be read from "
+            "a TypedDict, attrs class, dataclass or NamedTuple, or looked up in a dict"
+        )
+
+    def field_annotation(self, field: str) -> Any:
+        """The annotation of ``field`` (``NO_DEFAULT`` when unknown)."""
+        for known in self.fields or ():
+            if known.name == field:
+                return known.annotation
+        return NO_DEFAULT
+
+
+def output_shape(
+    spec: VertexSpec, hints: Mapping[str, Any], problems: list[CompileError]
+) -> OutputShape:
+    """The output shape of ``spec``; unresolvable field annotations are problems."""
+    returns = hints.get("return", NO_DEFAULT)
+    if returns is NO_DEFAULT:
+        return OutputShape(NO_DEFAULT, None)
+    try:
+        fields = structured_fields(returns)
+    except Exception as exc:
+        problems.append(
+            BindingError(
+                f"cannot resolve the fields of the return type {type_name(returns)}: {exc}",
+                vertex=spec.name,
+                parameter="return",
+                location=spec.location,
+            )
+        )
+        fields = None
+    return OutputShape(returns, fields)
+
+
+def _from_marker(metadata: tuple[Any, ...]) -> list[From]:
+    return [m for m in metadata if isinstance(m, From)]
+
+
+def _ref_text(marker: From) -> str:
+    ref = marker.ref
+    if isinstance(ref, str):
+        return ref
+    spec = spec_of(ref)
+    return spec.name if spec is not None else getattr(ref, "__name__", repr(ref))
+
+
+def bind_vertex(
+    spec: VertexSpec,
+    signature: VertexSignature,
+    shapes: Mapping[str, OutputShape],
+    problems: list[CompileError],
+) -> tuple[Binding, ...]:
+    """The bindings of every parameter of ``spec``; each problem found is appended."""
+    bindings: list[Binding] = []
+
+    def problem(cls: Callable[..., CompileError], message: str, parameter: str) -> None:
+        problems.append(cls(message, vertex=spec.name, parameter=parameter, location=spec.location))
+
+    for param in signature.parameters:
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            star = "*" if param.kind is param.VAR_POSITIONAL else "**"
+            problem(
+                BindingError,
+                f"{star}{param.name} cannot be bound; a vertex takes named parameters only",
+                param.name,
+            )
+            continue
+        annotation = signature.hints.get(param.name, NO_DEFAULT)
+        _, metadata = annotated_parts(annotation)
+        markers = _from_marker(metadata)
+        common = {
+            "parameter": param.name,
+            "annotation": annotation,
+            "default": param.default,
+            "keyword_only": param.kind is param.KEYWORD_ONLY,
+        }
+        if len(markers) > 1:
+            problem(BindingError, "more than one From(...) on one parameter", param.name)
+            continue
+        if markers:
+            marker = markers[0]
+            if not isinstance(marker.ref, str) and spec_of(marker.ref) is None:
+                problem(
+                    BindingError,
+                    f"From({_ref_text(marker)}) names a function that is not a @vertex",
+                    param.name,
+                )
+                continue
+            source, _, field = _ref_text(marker).partition(".")
+            if source not in shapes:
+                problem(
+                    BindingError,
+                    f"From({_ref_text(marker)!r}): there is no vertex named {source!r}"
+                    f"{did_you_mean(source, shapes)}",
+                    param.name,
+                )
+                continue
+            if not field:
+                bindings.append(Binding(source=source, **common))
+                continue
+            if "." in field:
+                problem(
+                    BindingError,
+                    f"From({_ref_text(marker)!r}): a reference reads one level of fields "
+                    "('vertex.field')",
+                    param.name,
+                )
+                continue
+            access = shapes[source].field_access(field)
+            if access not in ("item", "attr", "lookup"):
+                problem(
+                    BindingError, f"From({_ref_text(marker)!r}): {source!r} {access}", param.name
+                )
+                continue
+            bindings.append(Binding(source=source, field=field, access=access, **common))  # type: ignore[arg-type]
+        elif param.name in shapes:
+            bindings.append(Binding(source=param.name, **common))
+        else:
+            bindings.append(Binding(source=param.name, is_input=True, **common))
+    for binding in bindings:
+        _check_types(spec, binding, shapes, problems)
+    return tuple(bindings)
+
+
+def _check_types(
+    spec: VertexSpec,
+    binding: Binding,
+    shapes: Mapping[str, OutputShape],
+    problems: list[CompileError],
+) -> None:
+    if binding.is_input or binding.annotation is NO_DEFAULT:
+        return
+    shape = shapes[binding.source]
+    produced = shape.returns if binding.field is None else shape.field_annotation(binding.field)
+    if produced is NO_DEFAULT or not clearly_incompatible(produced, binding.annotation):
+        return
+    problems.append(
+        TypeMismatchError(
+            f"{binding.ref!r} produces {type_name(produced)}, but the parameter expects "
+            f"{type_name(binding.annotation)}",
+            vertex=spec.name,
+            parameter=binding.parameter,
+            location=spec.location,
+        )
+    )

@@ -1,0 +1,195 @@
+"""The ``@vertex`` decorator: it records what a function is, and changes nothing else.
+
+A decorated function stays the same function object (so it still calls,
+pickles and type-checks as before); the decorator attaches a ``VertexSpec``
+that the compiler reads.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import types
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar, overload
+
+import attrs
+from typing_extensions import ParamSpec
+
+from ._location import SourceLocation
+from .errors import InvalidVertexError
+
+__all__ = ["VertexSpec", "spec_of", "vertex"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_SPEC_ATTRIBUTE = "__flowdsl_vertex__"
+
+
+@attrs.frozen(kw_only=True)
+class VertexSpec:
+    """What ``@vertex`` recorded about one function."""
+
+    function: Callable[..., Any]
+    name: str
+    pure: bool = False
+    flows: tuple[str, ...] = ()
+    blocking: bool = False
+    location: SourceLocation
+    # Names visible where the function was defined inside another function, so
+    # that annotations naming local classes resolve at compile time.
+    local_names: Mapping[str, Any] | None = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def is_async(self) -> bool:
+        """Whether calling the function returns a coroutine."""
+        return inspect.iscoroutinefunction(self.function)
+
+
+def spec_of(obj: object) -> VertexSpec | None:
+    """The ``VertexSpec`` of a decorated function, or ``None`` for anything else."""
+    spec = getattr(obj, _SPEC_ATTRIBUTE, None)
+    return spec if isinstance(spec, VertexSpec) else None
+
+
+def _flows_tuple(flows: Iterable[str] | str) -> tuple[str, ...]:
+    names = (flows,) if isinstance(flows, str) else tuple(flows)
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise InvalidVertexError(f"flows= takes non-empty strings; got {name!r}")
+    return names
+
+
+def _local_names(frame_depth: int) -> Mapping[str, Any] | None:
+    frame = sys._getframe(frame_depth + 1)
+    if frame.f_locals is frame.f_globals:
+        return None
+    return dict(frame.f_locals)
+
+
+def _make_spec(
+    fn: Any,
+    *,
+    name: str | None,
+    pure: bool,
+    flows: Iterable[str] | str,
+    blocking: bool,
+    local_names: Mapping[str, Any] | None,
+) -> VertexSpec:
+    if not callable(fn):
+        raise InvalidVertexError(f"@vertex takes a function; got {fn!r}, which is not callable")
+    if not isinstance(fn, types.FunctionType):
+        raise InvalidVertexError(
+            f"@vertex takes a function defined with def or async def; got {fn!r}"
+        )
+    location = SourceLocation.of(fn)
+    if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
+        raise InvalidVertexError(
+            "a vertex returns one value; a generator function cannot be a vertex",
+            vertex=fn.__name__,
+            location=location,
+        )
+    if spec_of(fn) is not None:
+        raise InvalidVertexError(
+            "this function is already a vertex; decorate a separate function for a second vertex",
+            vertex=fn.__name__,
+            location=location,
+        )
+    vertex_name = fn.__name__ if name is None else name
+    if vertex_name == "<lambda>":
+        raise InvalidVertexError(
+            "a lambda has no name; give it one with vertex(name='...')(lambda ...)",
+            location=location,
+        )
+    if not isinstance(vertex_name, str) or not vertex_name.isidentifier():
+        raise InvalidVertexError(
+            f"a vertex name must be a Python identifier; got {vertex_name!r}", location=location
+        )
+    return VertexSpec(
+        function=fn,
+        name=vertex_name,
+        pure=bool(pure),
+        flows=_flows_tuple(flows),
+        blocking=bool(blocking),
+        location=location,
+        local_names=local_names,
+    )
+
+
+@overload
+def vertex(fn: Callable[P, R], /) -> Callable[P, R]: ...
+
+
+@overload
+def vertex(
+    *,
+    name: str | None = None,
+    pure: bool = False,
+    flows: Iterable[str] | str = (),
+    blocking: bool = False,
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+def vertex(
+    fn: Callable[P, R] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    pure: bool = False,
+    flows: Iterable[str] | str = (),
+    blocking: bool = False,
+) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
+    """Mark a function as a vertex of a dataflow graph.
+
+    The function's parameters become its data bindings: a parameter named
+    after another vertex receives that vertex's output, one annotated
+    ``Annotated[T, From("u.field")]`` receives a field of it, and any other
+    parameter is a flow input. The function itself is returned unchanged, so
+    it still calls as a plain function.
+
+    >>> from flowdsl import vertex
+    >>> @vertex
+    ... def normalize(name: str) -> str:
+    ...     return name.strip().lower()
+    >>> normalize(" Alice ")
+    'alice'
+
+    Args:
+        name: the vertex name (default: the function's ``__name__``).
+        pure: the result depends only on the inputs, so it may be cached.
+        flows: names of the flows this vertex belongs to (``run(flow=...)``).
+        blocking: under the async backend, run this sync function on a
+            worker thread instead of on the event loop's thread.
+
+    Raises:
+        InvalidVertexError: ``fn`` is not a plain function, is a generator,
+            is a lambda without ``name=``, or is already a vertex.
+    """
+    if fn is not None:
+        spec = _make_spec(
+            fn,
+            name=name,
+            pure=pure,
+            flows=flows,
+            blocking=blocking,
+            local_names=_local_names(1),
+        )
+        setattr(fn, _SPEC_ATTRIBUTE, spec)
+        return fn
+
+    local_names = _local_names(1)
+
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        spec = _make_spec(
+            function,
+            name=name,
+            pure=pure,
+            flows=flows,
+            blocking=blocking,
+            local_names=local_names,
+        )
+        setattr(function, _SPEC_ATTRIBUTE, spec)
+        return function
+
+    return decorate

@@ -1,0 +1,113 @@
+"""Export a graph for people and tools: Mermaid, Graphviz DOT and JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ._model.graph import NO_DEFAULT, Binding, Graph
+from ._typing import type_name
+
+__all__ = ["to_dot", "to_json", "to_mermaid"]
+
+
+def _annotation(annotation: Any) -> str | None:
+    return None if annotation is NO_DEFAULT else type_name(annotation)
+
+
+def _edge_label(binding: Binding) -> str:
+    if binding.field is not None or binding.parameter != binding.source:
+        return f"{binding.parameter} ← {binding.ref}"
+    return binding.parameter
+
+
+def _quote_mermaid(text: str) -> str:
+    return '"' + text.replace('"', "#quot;") + '"'
+
+
+def to_mermaid(graph: Graph) -> str:
+    """A Mermaid ``flowchart``: inputs as parallelograms, vertices as boxes, edges named."""
+    lines = ["flowchart TD"]
+    for name in graph.inputs:
+        lines.append(f"    in_{name}[/{_quote_mermaid(name)}/]")
+    for name, node in graph.vertices.items():
+        label = f"{name} (async)" if node.is_async else name
+        lines.append(f"    v_{name}[{_quote_mermaid(label)}]")
+    for name, node in graph.vertices.items():
+        for b in node.bindings:
+            origin = f"in_{b.source}" if b.is_input else f"v_{b.source}"
+            lines.append(f"    {origin} -->|{_quote_mermaid(_edge_label(b))}| v_{name}")
+    return "\n".join(lines) + "\n"
+
+
+def _quote_dot(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def to_dot(graph: Graph) -> str:
+    """A Graphviz ``digraph``: inputs as parallelograms, vertices as boxes, edges named."""
+    lines = ["digraph flow {", "    rankdir=LR;", "    node [fontname=Helvetica];"]
+    for name in graph.inputs:
+        lines.append(
+            f"    {_quote_dot('input:' + name)} [shape=parallelogram, label={_quote_dot(name)}];"
+        )
+    for name, node in graph.vertices.items():
+        style = ", style=dashed" if node.is_async else ""
+        lines.append(f"    {_quote_dot(name)} [shape=box, label={_quote_dot(name)}{style}];")
+    for name, node in graph.vertices.items():
+        for b in node.bindings:
+            origin = _quote_dot(f"input:{b.source}" if b.is_input else b.source)
+            lines.append(
+                f"    {origin} -> {_quote_dot(name)} [label={_quote_dot(_edge_label(b))}];"
+            )
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def graph_data(graph: Graph) -> dict[str, Any]:
+    """The graph as plain data (names, bindings, types as text, order, stages)."""
+    return {
+        "vertices": [
+            {
+                "name": name,
+                "function": f"{node.function.__module__}.{node.function.__qualname__}",
+                "location": str(node.location),
+                "async": node.is_async,
+                "pure": node.pure,
+                "blocking": node.blocking,
+                "flows": list(node.flows),
+                "returns": _annotation(node.returns),
+                "fields": [
+                    {"name": f.name, "type": _annotation(f.annotation)} for f in node.fields or ()
+                ],
+                "bindings": [
+                    {
+                        "parameter": b.parameter,
+                        "kind": "input" if b.is_input else ("field" if b.field else "output"),
+                        "source": b.ref,
+                        "type": _annotation(b.annotation),
+                        "has_default": b.has_default,
+                    }
+                    for b in node.bindings
+                ],
+            }
+            for name, node in graph.vertices.items()
+        ],
+        "inputs": [
+            {
+                "name": name,
+                "required": flow_input.required,
+                "type": _annotation(flow_input.annotation),
+                "consumers": [f"{c.vertex}.{c.parameter}" for c in flow_input.consumers],
+            }
+            for name, flow_input in graph.inputs.items()
+        ],
+        "order": list(graph.order),
+        "stages": [list(stage) for stage in graph.stages],
+        "flows": {flow: list(names) for flow, names in graph.flows.items()},
+    }
+
+
+def to_json(graph: Graph) -> str:
+    """``graph_data(graph)`` as an indented JSON string."""
+    return json.dumps(graph_data(graph), indent=2)

@@ -1,0 +1,202 @@
+"""``Flow``: the public face of a compiled graph — inspect it, export it, run it."""
+
+from __future__ import annotations
+
+import functools
+import types
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from . import _export
+from ._compiler import compile_graph
+from ._model.graph import FlowInput, Graph, VertexNode
+from ._result import RunResult
+from ._runtime.executor import execute, run_blocking
+from ._runtime.options import RunOptions
+from ._runtime.plan import Plan, build_plan
+from ._runtime.state import RunState
+from .errors import DataResolutionError, FlowDSLError, VertexFailed
+
+__all__ = ["Flow", "compile"]
+
+
+def compile(*sources: types.ModuleType | Callable[..., Any]) -> Graph:
+    """Compile modules and ``@vertex`` functions into one immutable ``Graph``.
+
+    Every problem in the sources is reported at once.
+
+    >>> import flowdsl
+    >>> from flowdsl import vertex
+    >>> @vertex
+    ... def double(x: int) -> int:
+    ...     return 2 * x
+    >>> flowdsl.compile(double).order
+    ('double',)
+
+    Raises:
+        CompileError: a subclass for a single problem (``CycleError``,
+            ``BindingError``, ``DuplicateVertexError``, ``TypeMismatchError``,
+            ``InvalidVertexError``), or a ``CompileError`` listing them all.
+    """
+    return compile_graph(*sources)
+
+
+def _output_names(outputs: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    if outputs is None:
+        return None
+    return (outputs,) if isinstance(outputs, str) else tuple(outputs)
+
+
+class Flow:
+    """A compiled dataflow graph, ready to run.
+
+    >>> import flowdsl
+    >>> from flowdsl import vertex
+    >>> @vertex
+    ... def normalize(name: str) -> str:
+    ...     return name.strip().lower()
+    >>> @vertex
+    ... def greet(normalize: str) -> str:
+    ...     return f"hello {normalize}"
+    >>> flow = flowdsl.Flow.from_functions(normalize, greet)
+    >>> flow.run({"name": " Ada "})["greet"]
+    'hello ada'
+    """
+
+    def __init__(self, graph: Graph) -> None:
+        self._graph = graph
+        # Plans depend only on the selection, so they are built once each (bounded, thread-safe).
+        self._plan: Callable[[tuple[str, ...] | None, str | None], Plan] = functools.lru_cache(
+            maxsize=64
+        )(functools.partial(build_plan, graph))
+
+    @classmethod
+    def from_module(cls, *modules: types.ModuleType) -> Flow:
+        """Compile the ``@vertex`` functions of one or more modules into one flow."""
+        return cls(compile_graph(*modules))
+
+    @classmethod
+    def from_functions(cls, *functions: Callable[..., Any]) -> Flow:
+        """Compile the given ``@vertex`` functions into a flow."""
+        return cls(compile_graph(*functions))
+
+    @property
+    def graph(self) -> Graph:
+        """The immutable graph model."""
+        return self._graph
+
+    @property
+    def vertices(self) -> Mapping[str, VertexNode]:
+        """Vertices by name, in topological order."""
+        return self._graph.vertices
+
+    @property
+    def inputs(self) -> Mapping[str, FlowInput]:
+        """Flow inputs by name (``.required`` says which must be given)."""
+        return self._graph.inputs
+
+    def stages(self) -> list[list[str]]:
+        """Vertex names grouped so that each group only reads from earlier groups."""
+        return [list(stage) for stage in self._graph.stages]
+
+    def to_mermaid(self) -> str:
+        """The graph as a Mermaid flowchart."""
+        return _export.to_mermaid(self._graph)
+
+    def to_dot(self) -> str:
+        """The graph as Graphviz DOT."""
+        return _export.to_dot(self._graph)
+
+    def to_json(self) -> str:
+        """The graph as JSON: vertices, bindings, inputs, order, stages, flows."""
+        return _export.to_json(self._graph)
+
+    def run(
+        self,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        outputs: str | Sequence[str] | None = None,
+        flow: str | None = None,
+        backend: str | None = None,
+        on_error: str | None = None,
+        max_workers: int | None = None,
+        anyio_backend: str | None = None,
+    ) -> RunResult:
+        """Run the flow and return its ``RunResult``.
+
+        Args:
+            inputs: flow input values by name.
+            outputs: compute only what these names (``"u"``, ``"u.field"``) need;
+                the result then holds exactly them.
+            flow: run the vertices tagged ``@vertex(flows=...)`` with this name,
+                and what they need.
+            backend: ``"serial"`` (default).
+            on_error: ``"raise"`` (default) stops at the first failure;
+                ``"continue"`` runs every vertex that does not depend on a
+                failure and lists errors in ``result.errors``.
+            max_workers: upper bound on worker threads.
+            anyio_backend: the event loop for a run that needs one:
+                ``"asyncio"`` (default) or ``"trio"``.
+
+        Raises:
+            MissingInputError: required inputs are missing (all are listed).
+            UnknownInputError: an input name is not a flow input.
+            VertexFailed: a vertex raised (``__cause__`` is the original,
+                ``.result`` the partial result).
+            DataResolutionError: a field a binding or ``outputs=`` asked for
+                is not in the output.
+            SettingsError: an option has a bad value.
+        """
+        options = RunOptions.parse(
+            backend=backend, on_error=on_error, max_workers=max_workers, anyio_backend=anyio_backend
+        )
+        plan = self._plan(_output_names(outputs), flow)
+        return _finish(run_blocking(plan, inputs or {}, options))
+
+    async def arun(
+        self,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        outputs: str | Sequence[str] | None = None,
+        flow: str | None = None,
+        backend: str | None = None,
+        on_error: str | None = None,
+        max_workers: int | None = None,
+    ) -> RunResult:
+        """``run`` as a coroutine, inside a running asyncio or trio event loop.
+
+        Takes the same arguments as ``run`` except ``anyio_backend``: the
+        running loop is used.
+        """
+        options = RunOptions.parse(backend=backend, on_error=on_error, max_workers=max_workers)
+        plan = self._plan(_output_names(outputs), flow)
+        return _finish(await execute(plan, inputs or {}, options))
+
+    def __repr__(self) -> str:
+        return f"<Flow: {len(self._graph.vertices)} vertices, {len(self._graph.inputs)} inputs>"
+
+
+def _finish(state: RunState) -> RunResult:
+    """The result of a run; raises when it stopped at a failure or lacks a requested field."""
+    result = RunResult(state)
+    if state.failed_fast:
+        position, error = next(iter(state.errors.items()))
+        if isinstance(error, FlowDSLError):
+            raise error
+        node = state.plan.steps[position].node
+        raise VertexFailed(
+            f"raised {type(error).__name__}: {error}",
+            vertex=node.name,
+            location=node.location,
+            result=result,
+        ) from error
+    for name in state.plan.outputs or ():
+        vertex, _, field = name.partition(".")
+        if field and result.states[vertex] == "completed" and name not in result:
+            raise DataResolutionError(
+                f"the output {name!r} was requested, but the output of vertex {vertex!r} has "
+                f"no field {field!r}",
+                vertex=vertex,
+                location=state.plan.graph.vertices[vertex].location,
+            )
+    return result

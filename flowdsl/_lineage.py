@@ -1,0 +1,132 @@
+"""Lineage: walk an output back to the flow inputs through every vertex and binding."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ._location import SourceLocation
+from ._model.graph import Graph
+from ._runtime.plan import parse_output_name
+from ._runtime.state import MISSING
+
+if TYPE_CHECKING:
+    from ._result import RunResult
+
+__all__ = ["Lineage", "Trace", "TraceEdge", "TraceStep"]
+
+
+@attrs.frozen
+class TraceEdge:
+    """One binding on the way: ``parameter`` received ``source`` (a vertex ref or an input).
+
+    ``value`` is what it received when the result still holds it, else ``MISSING``
+    (``has_value`` tells which).
+    """
+
+    parameter: str
+    source: str
+    is_input: bool
+    value: Any = attrs.field(default=MISSING, repr=False)
+
+    @property
+    def has_value(self) -> bool:
+        """Whether the value is known (it is released when not requested)."""
+        return self.value is not MISSING
+
+
+@attrs.frozen
+class TraceStep:
+    """One vertex on the way, its state in the run, and what each parameter received."""
+
+    vertex: str
+    state: str
+    location: SourceLocation
+    edges: tuple[TraceEdge, ...]
+
+
+@attrs.frozen
+class Trace:
+    """Everything an output came from, upstream vertices first, the output's vertex last."""
+
+    output: str
+    steps: tuple[TraceStep, ...]
+
+    @property
+    def vertices(self) -> tuple[str, ...]:
+        """The vertices on the way, in topological order."""
+        return tuple(step.vertex for step in self.steps)
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The flow inputs reached, each once."""
+        return tuple(dict.fromkeys(e.source for s in self.steps for e in s.edges if e.is_input))
+
+    def __iter__(self) -> Iterator[TraceStep]:
+        return iter(self.steps)
+
+    def __str__(self) -> str:
+        lines = [f"lineage of {self.output!r}:"]
+        for step in reversed(self.steps):
+            lines.append(f"  {step.vertex} [{step.state}] ({step.location})")
+            for edge in step.edges:
+                origin = f"input {edge.source!r}" if edge.is_input else repr(edge.source)
+                shown = f" = {edge.value!r:.60}" if edge.has_value else ""
+                lines.append(f"    {edge.parameter} <- {origin}{shown}")
+        return "\n".join(lines)
+
+
+class Lineage:
+    """Traces outputs of one run back to its inputs.
+
+    >>> import flowdsl
+    >>> from flowdsl import vertex
+    >>> @vertex
+    ... def double(x: int) -> int:
+    ...     return 2 * x
+    >>> @vertex
+    ... def inc(double: int) -> int:
+    ...     return double + 1
+    >>> result = flowdsl.Flow.from_functions(double, inc).run({"x": 2})
+    >>> result.lineage.trace("inc").vertices
+    ('double', 'inc')
+    """
+
+    def __init__(self, graph: Graph, result: RunResult, inputs: Mapping[str, Any]) -> None:
+        self._graph = graph
+        self._result = result
+        self._inputs = inputs
+
+    def trace(self, output: str) -> Trace:
+        """The vertices and bindings ``output`` (``"u"`` or ``"u.field"``) came from."""
+        vertex, _ = parse_output_name(self._graph, output)
+        needed = self._graph.upstream_closure([vertex])
+        states = self._result.states
+        steps = []
+        for name in self._graph.order:
+            if name not in needed:
+                continue
+            node = self._graph.vertices[name]
+            edges = tuple(
+                TraceEdge(
+                    b.parameter,
+                    b.ref,
+                    b.is_input,
+                    self._inputs.get(b.source, MISSING)
+                    if b.is_input
+                    else _held(self._result, b.ref),
+                )
+                for b in node.bindings
+            )
+            state = states[name].value if name in states else "not planned"
+            steps.append(TraceStep(name, state, node.location, edges))
+        return Trace(output, tuple(steps))
+
+
+def _held(result: RunResult, ref: str) -> Any:
+    try:
+        return result.value_of(ref)
+    except KeyError:
+        return MISSING

@@ -1,0 +1,56 @@
+"""Markers placed in ``Annotated[...]`` metadata: ``From`` binds, ``Check`` constrains.
+
+They are plain values at the bottom of the layering, so the DSL, the compiler
+and the runtime services can all read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+__all__ = ["Check", "From"]
+
+
+@attrs.frozen
+class From:
+    """Bind a parameter to a vertex's output, or to one field of it.
+
+    ``ref`` is ``"u"`` (the whole output of vertex ``u``), ``"u.field"`` (one
+    field of a structured output), or the decorated function ``u`` itself.
+
+    >>> from typing import Annotated
+    >>> from flowdsl import From, vertex
+    >>> @vertex
+    ... def save(user_id: Annotated[int, From("fetch_user.id")]) -> int:
+    ...     return user_id
+    """
+
+    ref: str | Callable[..., Any]
+
+    def __attrs_post_init__(self) -> None:
+        if isinstance(self.ref, str):
+            if not self.ref or any(not part.isidentifier() for part in self.ref.split(".")):
+                raise ValueError(
+                    f"From({self.ref!r}): a reference is 'vertex' or 'vertex.field', "
+                    "each part a Python identifier"
+                )
+        elif not callable(self.ref):
+            raise TypeError(f"From() takes a vertex name or a decorated function, not {self.ref!r}")
+
+
+@attrs.frozen
+class Check:
+    """A custom contract: ``predicate(value)`` must be true, else ``message`` is reported.
+
+    >>> from typing import Annotated
+    >>> from flowdsl import Check, vertex
+    >>> @vertex
+    ... def area(side: Annotated[float, Check(lambda s: s >= 0, "a side is never negative")]) -> float:
+    ...     return side * side
+    """
+
+    predicate: Callable[[Any], bool]
+    message: str = "custom check failed"

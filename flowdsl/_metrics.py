@@ -1,0 +1,78 @@
+"""Run metrics: per-vertex timings and counts, and run totals (immutable values)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+__all__ = ["RunMetrics", "VertexMetrics"]
+
+
+def _read_only(mapping: Mapping[str, VertexMetrics]) -> Mapping[str, VertexMetrics]:
+    return MappingProxyType(dict(mapping))
+
+
+@attrs.frozen
+class VertexMetrics:
+    """What one vertex cost: wall time of its call(s) in seconds, attempts, cache hit."""
+
+    duration: float
+    attempts: int = 1
+    cache_hit: bool = False
+
+
+@attrs.frozen
+class RunMetrics:
+    """Per-vertex metrics and run totals.
+
+    >>> import flowdsl
+    >>> from flowdsl import vertex
+    >>> @vertex
+    ... def double(x: int) -> int:
+    ...     return 2 * x
+    >>> result = flowdsl.Flow.from_functions(double).run({"x": 2})
+    >>> result.metrics.vertices["double"].attempts
+    1
+    """
+
+    vertices: Mapping[str, VertexMetrics] = attrs.field(converter=_read_only)
+    total: float
+    started_at: float
+    backend: str
+
+    @property
+    def vertex_time(self) -> float:
+        """Sum of the vertices' wall times (above ``total`` when they overlapped)."""
+        return sum(m.duration for m in self.vertices.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, ready for ``json.dumps``."""
+        return {
+            "backend": self.backend,
+            "started_at": self.started_at,
+            "total": self.total,
+            "vertex_time": self.vertex_time,
+            "vertices": {name: attrs.asdict(m) for name, m in self.vertices.items()},
+        }
+
+    def to_json(self) -> str:
+        """``to_dict()`` as an indented JSON string."""
+        return json.dumps(self.to_dict(), indent=2)
+
+    def table(self) -> str:
+        """A plain-text table: one row per vertex, slowest first, and the totals."""
+        rows = sorted(self.vertices.items(), key=lambda item: -item[1].duration)
+        width = max([len("vertex"), *(len(name) for name in self.vertices)])
+        lines = [f"{'vertex':<{width}}  {'time (ms)':>10}  attempts  cache"]
+        for name, m in rows:
+            cache = "hit" if m.cache_hit else "-"
+            lines.append(f"{name:<{width}}  {m.duration * 1e3:>10.3f}  {m.attempts:>8}  {cache:>5}")
+        lines.append(f"{'total':<{width}}  {self.total * 1e3:>10.3f}  ({self.backend})")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()

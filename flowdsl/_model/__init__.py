@@ -1,0 +1,1 @@
+"""The graph model: immutable values describing a compiled graph. It knows nothing of running."""

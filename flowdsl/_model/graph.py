@@ -1,0 +1,162 @@
+"""The compiled graph: vertices, their bindings, flow inputs, order and stages (all frozen)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Collection, Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, Literal
+
+import attrs
+
+from .._location import SourceLocation
+from .._typing import StructuredField
+from . import topology
+
+__all__ = ["NO_DEFAULT", "Binding", "FlowInput", "Graph", "InputConsumer", "VertexNode"]
+
+#: Marks a parameter without a default value.
+NO_DEFAULT: Any = inspect.Parameter.empty
+
+FieldAccess = Literal["item", "attr", "lookup"]
+
+
+def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen
+class Binding:
+    """Where one parameter of a vertex gets its value.
+
+    ``source`` is a vertex name (``is_input`` false) or a flow input name.
+    ``field`` selects one field of the source vertex's output; ``access`` says
+    how: by key (``"item"``: TypedDict), by attribute (``"attr"``: attrs,
+    dataclass, NamedTuple) or looked up at run time (``"lookup"``: a plain
+    ``dict`` or unannotated output).
+    """
+
+    parameter: str
+    source: str
+    is_input: bool = False
+    field: str | None = None
+    access: FieldAccess | None = None
+    annotation: Any = NO_DEFAULT
+    default: Any = NO_DEFAULT
+    keyword_only: bool = False
+
+    @property
+    def ref(self) -> str:
+        """The qualified name bound: ``"u"``, ``"u.field"`` or the input name."""
+        return self.source if self.field is None else f"{self.source}.{self.field}"
+
+    @property
+    def has_default(self) -> bool:
+        """Whether the parameter has a default value."""
+        return self.default is not NO_DEFAULT
+
+
+@attrs.frozen
+class VertexNode:
+    """One vertex of the graph: its function, flags, bindings and output shape."""
+
+    name: str
+    function: Callable[..., Any] = attrs.field(eq=False)
+    bindings: tuple[Binding, ...]
+    location: SourceLocation
+    returns: Any = NO_DEFAULT
+    fields: tuple[StructuredField, ...] | None = None
+    is_async: bool = False
+    pure: bool = False
+    blocking: bool = False
+    flows: tuple[str, ...] = ()
+
+    @property
+    def upstream(self) -> tuple[str, ...]:
+        """Names of the vertices this one reads from, each once, in parameter order."""
+        return tuple(dict.fromkeys(b.source for b in self.bindings if not b.is_input))
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        """Names of the statically known fields of the output (empty if unstructured)."""
+        return tuple(f.name for f in self.fields or ())
+
+
+@attrs.frozen
+class InputConsumer:
+    """One parameter that reads a flow input."""
+
+    vertex: str
+    parameter: str
+    annotation: Any = NO_DEFAULT
+    default: Any = NO_DEFAULT
+
+
+@attrs.frozen
+class FlowInput:
+    """A value the caller provides; required unless every consumer has a default."""
+
+    name: str
+    consumers: tuple[InputConsumer, ...]
+
+    @property
+    def annotation(self) -> Any:
+        """The first annotation a consumer gives this input (``NO_DEFAULT`` if none does)."""
+        return next(
+            (c.annotation for c in self.consumers if c.annotation is not NO_DEFAULT), NO_DEFAULT
+        )
+
+    @property
+    def required(self) -> bool:
+        """Whether some consumer has no default for it."""
+        return any(c.default is NO_DEFAULT for c in self.consumers)
+
+    def required_by(self, vertices: Collection[str]) -> bool:
+        """Whether a consumer among ``vertices`` has no default for it."""
+        return any(c.default is NO_DEFAULT and c.vertex in vertices for c in self.consumers)
+
+
+@attrs.frozen
+class Graph:
+    """An immutable compiled graph.
+
+    ``vertices`` maps names to vertices in topological order; ``inputs`` maps
+    flow input names to their consumers. Build one with ``flowdsl.compile``.
+    """
+
+    vertices: Mapping[str, VertexNode] = attrs.field(converter=_frozen_mapping)
+    inputs: Mapping[str, FlowInput] = attrs.field(converter=_frozen_mapping)
+    order: tuple[str, ...]
+    stages: tuple[tuple[str, ...], ...]
+    downstream: Mapping[str, tuple[str, ...]] = attrs.field(converter=_frozen_mapping)
+
+    @classmethod
+    def build(cls, vertices: Iterable[VertexNode], inputs: Iterable[FlowInput]) -> Graph:
+        """Order acyclic ``vertices`` (declaration order breaks ties) and derive the rest."""
+        declared = {v.name: v for v in vertices}
+        upstream = {name: v.upstream for name, v in declared.items()}
+        order = topology.topological_order(upstream)
+        return cls(
+            vertices={name: declared[name] for name in order},
+            inputs={i.name: i for i in inputs},
+            order=order,
+            stages=topology.stages(upstream, order),
+            downstream=topology.reverse(upstream, order),
+        )
+
+    @property
+    def flows(self) -> Mapping[str, tuple[str, ...]]:
+        """Each flow name to its tagged vertices, in topological order."""
+        tagged: dict[str, list[str]] = {}
+        for vertex in self.vertices.values():
+            for flow in vertex.flows:
+                tagged.setdefault(flow, []).append(vertex.name)
+        return {flow: tuple(names) for flow, names in tagged.items()}
+
+    def upstream_closure(self, targets: Iterable[str]) -> frozenset[str]:
+        """``targets`` and every vertex they depend on, directly or not."""
+        return topology.closure(targets, lambda name: self.vertices[name].upstream)
+
+    def downstream_closure(self, sources: Iterable[str]) -> frozenset[str]:
+        """``sources`` and every vertex that depends on them, directly or not."""
+        return topology.closure(sources, lambda name: self.downstream[name])

@@ -1,0 +1,150 @@
+"""Graph algorithms over vertex names: order, stages, cycles, closures."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+__all__ = ["closure", "find_cycles", "reverse", "stages", "topological_order"]
+
+
+def topological_order(upstream: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    """Kahn's order, breaking ties by the mapping's own (declaration) order.
+
+    ``upstream`` maps each vertex to the vertices it reads from; it must be acyclic.
+    """
+    position = {name: i for i, name in enumerate(upstream)}
+    waiting = {name: len(set(parents)) for name, parents in upstream.items()}
+    children: dict[str, list[str]] = {name: [] for name in upstream}
+    for name, parents in upstream.items():
+        for parent in set(parents):
+            children[parent].append(name)
+    ready = [position[name] for name, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    names = list(upstream)
+    order: list[str] = []
+    while ready:
+        name = names[heapq.heappop(ready)]
+        order.append(name)
+        for child in children[name]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                heapq.heappush(ready, position[child])
+    if len(order) != len(upstream):
+        raise ValueError("topological_order needs an acyclic graph")
+    return tuple(order)
+
+
+def stages(
+    upstream: Mapping[str, Sequence[str]], order: Sequence[str]
+) -> tuple[tuple[str, ...], ...]:
+    """Group vertices by depth: each stage only reads from earlier stages."""
+    depth: dict[str, int] = {}
+    for name in order:
+        depth[name] = 1 + max((depth[p] for p in upstream[name]), default=-1)
+    grouped: list[list[str]] = [[] for _ in range(1 + max(depth.values(), default=-1))]
+    for name in order:
+        grouped[depth[name]].append(name)
+    return tuple(tuple(stage) for stage in grouped)
+
+
+def reverse(
+    upstream: Mapping[str, Sequence[str]], order: Sequence[str]
+) -> dict[str, tuple[str, ...]]:
+    """Each vertex to the vertices that read from it, in ``order``."""
+    downstream: dict[str, list[str]] = {name: [] for name in order}
+    for name in order:
+        for parent in dict.fromkeys(upstream[name]):
+            downstream[parent].append(name)
+    return {name: tuple(children) for name, children in downstream.items()}
+
+
+def closure(start: Iterable[str], neighbours: Callable[[str], Iterable[str]]) -> frozenset[str]:
+    """Every name reachable from ``start`` (included) through ``neighbours``."""
+    seen: set[str] = set()
+    stack = list(start)
+    while stack:
+        name = stack.pop()
+        if name not in seen:
+            seen.add(name)
+            stack.extend(neighbours(name))
+    return frozenset(seen)
+
+
+def find_cycles(upstream: Mapping[str, Sequence[str]]) -> list[list[str]]:
+    """One cycle (as a closed path ``[a, b, ..., a]``) per strongly connected component.
+
+    Each path follows dependencies forward: ``a`` feeds ``b`` feeds ... feeds ``a``.
+    Names outside ``upstream`` are ignored. Iterative Tarjan, so deep graphs do
+    not hit the recursion limit.
+    """
+    downstream: dict[str, list[str]] = {name: [] for name in upstream}
+    for name, parents in upstream.items():
+        for parent in dict.fromkeys(parents):
+            if parent in downstream:
+                downstream[parent].append(name)
+
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    components: list[list[str]] = []
+    for root in upstream:
+        if root in index:
+            continue
+        work = [(root, iter(downstream[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(downstream[child])))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1 or node in downstream[node]:
+                    components.append(component)
+    return [_cycle_path(set(c), downstream, upstream) for c in components]
+
+
+def _cycle_path(
+    members: set[str], downstream: Mapping[str, list[str]], upstream: Mapping[str, Sequence[str]]
+) -> list[str]:
+    # Start at the first declared member and walk forward inside the component
+    # (breadth-first back to the start), so the shown cycle is short and stable.
+    start = next(name for name in upstream if name in members)
+    previous: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for child in downstream[node]:
+                if child not in members:
+                    continue
+                if child == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(previous[path[-1]])
+                    return [*reversed(path), start]
+                if child not in previous:
+                    previous[child] = node
+                    following.append(child)
+        frontier = following
+    raise AssertionError("a strongly connected component always holds a cycle")

@@ -1,0 +1,179 @@
+"""``RunResult``: a read-only mapping of qualified output names to values, with the run's story."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any
+
+from ._lineage import Lineage
+from ._metrics import RunMetrics, VertexMetrics
+from ._runtime.fields import field_reader
+from ._runtime.state import MISSING, RunState
+from ._suggest import did_you_mean
+
+__all__ = ["RunResult", "VertexState"]
+
+
+class VertexState(str, enum.Enum):
+    """Where a vertex ended up in a run."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class RunResult(Mapping[str, Any]):
+    """The outputs of one run, by qualified name (``"save"``, ``"fetch_user.id"``).
+
+    Without ``outputs=`` every completed vertex's output is there, and each
+    field of a structured output; with ``outputs=``, exactly the requested
+    names. ``"u.key"`` also reads a key of a plain ``dict`` output.
+
+    >>> import flowdsl
+    >>> from flowdsl import vertex
+    >>> @vertex
+    ... def double(x: int) -> int:
+    ...     return 2 * x
+    >>> result = flowdsl.Flow.from_functions(double).run({"x": 21})
+    >>> result["double"], str(result.states["double"])
+    (42, 'completed')
+    """
+
+    def __init__(self, state: RunState) -> None:
+        self._state = state
+        self._graph = state.plan.graph
+        self._position = {step.name: step.position for step in state.plan.steps}
+
+    @property
+    def run_id(self) -> str:
+        """A unique id of this run (hex)."""
+        return self._state.run_id
+
+    @cached_property
+    def _done(self) -> frozenset[int]:
+        return frozenset(self._state.completed)
+
+    @cached_property
+    def _keys(self) -> tuple[str, ...]:
+        requested = self._state.plan.outputs
+        if requested is not None:
+            return tuple(dict.fromkeys(requested))
+        steps = self._state.plan.steps
+        keys: list[str] = []
+        for position in self._state.completed:
+            node = steps[position].node
+            keys.append(node.name)
+            keys.extend(f"{node.name}.{field}" for field in node.field_names)
+        return tuple(keys)
+
+    def value_of(self, name: str) -> Any:
+        """The value of ``"u"`` or ``"u.field"`` while the run still holds it; ``KeyError`` if not.
+
+        Unlike ``result[name]`` this also reads intermediate outputs that were
+        not requested, as long as they were not released.
+        """
+        vertex, _, field = name.partition(".")
+        position = self._position.get(vertex)
+        if position is None or position not in self._done:
+            raise KeyError(name)
+        value = self._state.values[position]
+        if value is MISSING:
+            raise KeyError(name)
+        if not field:
+            return value
+        node = self._graph.vertices[vertex]
+        access = next((f.access for f in node.fields or () if f.name == field), "lookup")
+        try:
+            return field_reader(access, field)(value)
+        except (LookupError, AttributeError, TypeError):
+            raise KeyError(name) from None
+
+    def __getitem__(self, name: str) -> Any:
+        if self._state.plan.outputs is not None and name not in self._keys:
+            raise KeyError(
+                f"{name!r} was not requested; this run kept only: {', '.join(self._keys)}"
+            )
+        try:
+            return self.value_of(name)
+        except KeyError:
+            hint = did_you_mean(name, self._keys)
+            raise KeyError(f"no output {name!r} in this run{hint}") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        try:
+            self[name]
+        except KeyError:
+            return False
+        return True
+
+    @cached_property
+    def states(self) -> Mapping[str, VertexState]:
+        """Each planned vertex to its state: completed, failed, skipped or pending."""
+        steps = self._state.plan.steps
+        states = dict.fromkeys((s.name for s in steps), VertexState.PENDING)
+        for position in self._state.completed:
+            states[steps[position].name] = VertexState.COMPLETED
+        for position in self._state.skipped:
+            states[steps[position].name] = VertexState.SKIPPED
+        for position in self._state.errors:
+            states[steps[position].name] = VertexState.FAILED
+        return MappingProxyType(states)
+
+    @cached_property
+    def order(self) -> tuple[str, ...]:
+        """Vertex names in the order they completed."""
+        steps = self._state.plan.steps
+        return tuple(steps[position].name for position in self._state.completed)
+
+    @cached_property
+    def errors(self) -> Mapping[str, BaseException]:
+        """Each failed vertex to the exception it raised."""
+        steps = self._state.plan.steps
+        return MappingProxyType(
+            {steps[position].name: exc for position, exc in self._state.errors.items()}
+        )
+
+    @cached_property
+    def inputs(self) -> Mapping[str, Any]:
+        """Each flow input the run read, with the value used (given or default)."""
+        return MappingProxyType(self._state.input_values())
+
+    @cached_property
+    def metrics(self) -> RunMetrics:
+        """Per-vertex wall time (and attempts, cache hits) and the run's total time."""
+        steps = self._state.plan.steps
+        ran = [*self._state.completed, *self._state.errors]
+        return RunMetrics(
+            vertices={steps[p].name: VertexMetrics(self._state.durations[p]) for p in ran},
+            total=self._state.total,
+            started_at=self._state.started_at,
+            backend=self._state.options.backend,
+        )
+
+    @cached_property
+    def lineage(self) -> Lineage:
+        """Where each output came from: ``result.lineage.trace("save")``."""
+        return Lineage(self._graph, self, self.inputs)
+
+    def __repr__(self) -> str:
+        counts: dict[str, int] = {}
+        for state in self.states.values():
+            counts[state.value] = counts.get(state.value, 0) + 1
+        summary = ", ".join(f"{n} {s}" for s, n in counts.items())
+        return f"<RunResult {self.run_id[:8]}: {summary}>"

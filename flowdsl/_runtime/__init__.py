@@ -1,0 +1,1 @@
+"""The executor: plans a graph once, then runs it on a backend."""

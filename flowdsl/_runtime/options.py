@@ -1,0 +1,62 @@
+"""Run options, checked strictly: a bad value is a ``SettingsError`` naming its source."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import attrs
+
+from ..errors import SettingsError
+
+__all__ = ["BACKENDS", "ON_ERROR", "RunOptions"]
+
+Backend = Literal["serial", "thread", "async"]
+OnError = Literal["raise", "continue"]
+BACKENDS: tuple[str, ...] = ("serial", "thread", "async")
+ON_ERROR: tuple[str, ...] = ("raise", "continue")
+ANYIO_BACKENDS: tuple[str, ...] = ("asyncio", "trio")
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise SettingsError(
+            f"{name}={value!r} is not one of: {', '.join(choices)}", source=f"argument {name}"
+        )
+    return str(value)
+
+
+def _positive(name: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SettingsError(
+            f"{name}={value!r} must be a positive whole number", source=f"argument {name}"
+        )
+    return value
+
+
+@attrs.frozen(kw_only=True)
+class RunOptions:
+    """How one run executes."""
+
+    backend: Backend = "serial"
+    on_error: OnError = "raise"
+    max_workers: int | None = None
+    anyio_backend: str = "asyncio"
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        backend: Any = None,
+        on_error: Any = None,
+        max_workers: Any = None,
+        anyio_backend: Any = None,
+    ) -> RunOptions:
+        """Options from call arguments (``None`` means the default), each one checked."""
+        return cls(
+            backend=_choice("backend", backend or "serial", BACKENDS),  # type: ignore[arg-type]
+            on_error=_choice("on_error", on_error or "raise", ON_ERROR),  # type: ignore[arg-type]
+            max_workers=_positive("max_workers", max_workers),
+            anyio_backend=_choice("anyio_backend", anyio_backend or "asyncio", ANYIO_BACKENDS),
+        )

@@ -1,0 +1,127 @@
+"""The mutable state of one run, and the checks made before anything runs."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from .._suggest import did_you_mean
+from .._typing import type_name
+from ..errors import DataResolutionError, MissingInputError, UnknownInputError
+from .options import RunOptions
+from .plan import Plan, Step
+
+__all__ = ["MISSING", "RunState"]
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+#: A slot with no value: not computed yet, skipped, or released.
+MISSING: Any = _Missing()
+
+
+class RunState:
+    """Values, timings and outcomes of one run, indexed like the plan's steps."""
+
+    __slots__ = (
+        "completed",
+        "durations",
+        "errors",
+        "failed_fast",
+        "options",
+        "plan",
+        "run_id",
+        "skipped",
+        "started_at",
+        "total",
+        "values",
+    )
+
+    def __init__(self, plan: Plan, inputs: Mapping[str, Any], options: RunOptions) -> None:
+        check_inputs(plan, inputs)
+        self.plan = plan
+        self.options = options
+        self.run_id = uuid.uuid4().hex
+        self.values: list[Any] = [MISSING] * plan.slot_count
+        for fill in plan.fills:
+            self.values[fill.slot] = inputs[fill.name] if fill.name in inputs else fill.default
+        self.durations = [0.0] * len(plan.steps)
+        self.completed: list[int] = []
+        self.errors: dict[int, BaseException] = {}
+        self.skipped: list[int] = []
+        # Set when on_error="raise" stopped the run at a failure.
+        self.failed_fast = False
+        self.started_at = time.time()
+        self.total = 0.0
+
+    def input_values(self) -> dict[str, Any]:
+        """Each flow input the run read, with the value used (given or default)."""
+        return {fill.name: self.values[fill.slot] for fill in self.plan.fills}
+
+
+def check_inputs(plan: Plan, inputs: Mapping[str, Any]) -> None:
+    """Report unknown input names, then every missing required input, before anything runs."""
+    graph = plan.graph
+    unknown = [name for name in inputs if name not in graph.inputs]
+    if unknown:
+        hints = "; ".join(f"{name!r}{did_you_mean(name, graph.inputs)}" for name in unknown)
+        known = ", ".join(graph.inputs) or "none"
+        raise UnknownInputError(
+            f"unknown inputs: {hints} (the flow inputs are: {known})", unknown=unknown
+        )
+    missing = [name for name in plan.required_inputs if name not in inputs]
+    if not missing:
+        return
+    planned = {step.name for step in plan.steps}
+    lines = []
+    for name in missing:
+        readers = ", ".join(
+            f"{c.vertex}.{c.parameter} ({graph.vertices[c.vertex].location})"
+            for c in graph.inputs[name].consumers
+            if c.vertex in planned
+        )
+        hint = did_you_mean(name, graph.vertices)
+        if hint:
+            hint = f"{hint[:-1]} (a parameter named after a vertex reads its output)"
+        lines.append(f"  - {name!r}, read by {readers}{hint}")
+    count = f"{len(missing)} required input{'s' if len(missing) > 1 else ''}"
+    raise MissingInputError(f"missing {count}:\n" + "\n".join(lines), missing=missing)
+
+
+def resolution_error(step: Step, values: list[Any], cause: BaseException) -> DataResolutionError:
+    """Explain which field of which output could not be read for ``step``."""
+    node = step.node
+    slots = [slot for slot, _ in step.args] + [slot for _, slot, _ in step.kwargs]
+    readers = [reader for _, reader in step.args] + [reader for _, _, reader in step.kwargs]
+    for slot, reader, binding in zip(slots, readers, step.sources):
+        if reader is None:
+            continue
+        value = values[slot]
+        try:
+            reader(value)
+        except (LookupError, AttributeError, TypeError):
+            producer = step.producers[binding.source]
+            return DataResolutionError(
+                f"reads {binding.ref!r}, but the output of vertex {binding.source!r} "
+                f"({producer.location}) has no field {binding.field!r}: got {_describe(value)}",
+                vertex=node.name,
+                parameter=binding.parameter,
+                location=node.location,
+            )
+    return DataResolutionError(
+        f"could not gather the arguments: {type(cause).__name__}: {cause}",
+        vertex=node.name,
+        location=node.location,
+    )
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Mapping):
+        keys = ", ".join(repr(k) for k in list(value)[:10])
+        return f"{type_name(type(value))} with keys {keys or '(none)'}"
+    return f"{type_name(type(value))} {value!r:.60}"

@@ -1,0 +1,121 @@
+"""Type introspection shared by the compiler and the runtime services.
+
+One place knows how to read annotations: which types are structured (their
+fields addressable as ``vertex.field``), how to strip ``Annotated``, and how
+to print a type for an error message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+import attrs
+import typing_extensions
+
+__all__ = [
+    "FieldAccess",
+    "StructuredField",
+    "annotated_parts",
+    "is_typeddict",
+    "structured_fields",
+    "type_name",
+]
+
+FieldAccess = Literal["item", "attr"]
+
+
+@attrs.frozen
+class StructuredField:
+    """One statically known field of a structured type."""
+
+    name: str
+    annotation: Any
+    access: FieldAccess
+    required: bool = True
+
+
+def annotated_parts(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
+    """Split ``Annotated[T, m1, m2]`` into ``(T, (m1, m2))``; other types give ``(T, ())``."""
+    metadata: tuple[Any, ...] = ()
+    while typing_extensions.get_origin(annotation) is typing_extensions.Annotated:
+        metadata = metadata + tuple(annotation.__metadata__)
+        annotation = annotation.__origin__
+    return annotation, metadata
+
+
+def is_typeddict(tp: Any) -> bool:
+    """Whether ``tp`` is a TypedDict class (from ``typing`` or ``typing_extensions``)."""
+    return isinstance(tp, type) and typing_extensions.is_typeddict(tp)
+
+
+def _is_namedtuple(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, tuple) and hasattr(tp, "_fields")
+
+
+def _class_hints(cls: type) -> dict[str, Any]:
+    module = sys.modules.get(cls.__module__)
+    globalns = vars(module) if module is not None else {}
+    return typing.get_type_hints(cls, globalns=globalns, include_extras=True)
+
+
+def structured_fields(tp: Any) -> tuple[StructuredField, ...] | None:
+    """The fields of a TypedDict, attrs class, dataclass or NamedTuple; ``None`` otherwise.
+
+    Raises ``NameError`` when a field annotation names a type that does not exist.
+    """
+    tp, _ = annotated_parts(tp)
+    if is_typeddict(tp):
+        hints = _class_hints(tp)
+        required = getattr(tp, "__required_keys__", frozenset(hints))
+        return tuple(
+            StructuredField(name, hint, "item", name in required) for name, hint in hints.items()
+        )
+    if not isinstance(tp, type):
+        return None
+    if attrs.has(tp):
+        hints = _class_hints(tp)
+        return tuple(
+            StructuredField(
+                f.name, hints.get(f.name, f.type if f.type is not None else Any), "attr"
+            )
+            for f in attrs.fields(tp)
+        )
+    if dataclasses.is_dataclass(tp):
+        hints = _class_hints(tp)
+        return tuple(
+            StructuredField(f.name, hints.get(f.name, Any), "attr") for f in dataclasses.fields(tp)
+        )
+    if _is_namedtuple(tp):
+        hints = _class_hints(tp)
+        names: tuple[str, ...] = getattr(tp, "_fields")  # noqa: B009 - typed as plain tuple
+        return tuple(StructuredField(name, hints.get(name, Any), "attr") for name in names)
+    return None
+
+
+def is_mapping_type(tp: Any) -> bool:
+    """Whether values of ``tp`` are mappings whose keys are looked up at run time."""
+    tp, _ = annotated_parts(tp)
+    origin = typing_extensions.get_origin(tp) or tp
+    return isinstance(origin, type) and issubclass(origin, Mapping)
+
+
+def type_name(tp: Any) -> str:
+    """A short, readable name for a type, for messages (``list[int]``, ``User``)."""
+    tp, _ = annotated_parts(tp)
+    if tp is type(None):
+        return "None"
+    if isinstance(tp, type) and not typing_extensions.get_args(tp):
+        return tp.__qualname__ if tp.__module__ != "builtins" else tp.__name__
+    text = repr(tp)
+    for prefix in ("typing.", "typing_extensions.", "collections.abc."):
+        text = text.replace(prefix, "")
+    return text
+
+
+def call_name(fn: Callable[..., Any]) -> str:
+    """``module.qualname`` of a callable, for identities and messages."""
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"

@@ -1,0 +1,239 @@
+"""Every error flowdsl raises, in one tree.
+
+::
+
+    FlowDSLError
+     +-- CompileError                    the graph cannot be built
+     |    +-- CycleError                 a dependency cycle (the message shows it)
+     |    +-- BindingError               a parameter cannot be bound (unknown
+     |    |                              vertex or field, *args, bad annotation)
+     |    +-- DuplicateVertexError       two vertices share a name
+     |    +-- TypeMismatchError          a binding joins clearly incompatible types
+     |    +-- InvalidVertexError         @vertex on something that cannot be one
+     +-- MissingInputError               required flow inputs were not given
+     +-- UnknownInputError               an input name the graph does not have
+     +-- DataResolutionError             an output or field cannot be found at run time
+     +-- ContractViolation               a value breaks its annotation
+     +-- VertexFailed                    a vertex raised (original as __cause__)
+     |    +-- VertexTimeout              a vertex or the run passed its deadline
+     +-- FlowCancelled                   the run was cancelled before it finished
+     +-- SettingsError                   a run option has a bad value
+
+Each error carries its context as attributes as well as in its message:
+``vertex`` (the vertex name), ``parameter`` and ``location`` (a
+``SourceLocation``, printed as ``file:line``), each ``None`` where it does not
+apply. Errors that mirror a built-in error also subclass it
+(``MissingInputError`` is a ``LookupError``, ``SettingsError`` a
+``ValueError``), so code that catches the built-in keeps working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._location import SourceLocation
+
+if TYPE_CHECKING:
+    from ._result import RunResult
+
+__all__ = [
+    "BindingError",
+    "CompileError",
+    "ContractViolation",
+    "CycleError",
+    "DataResolutionError",
+    "DuplicateVertexError",
+    "FlowCancelled",
+    "FlowDSLError",
+    "InvalidVertexError",
+    "MissingInputError",
+    "SettingsError",
+    "TypeMismatchError",
+    "UnknownInputError",
+    "VertexFailed",
+    "VertexTimeout",
+]
+
+
+def _restore(cls: type[FlowDSLError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class FlowDSLError(Exception):
+    """Base of every flowdsl error.
+
+    The message is prefixed with the context that applies, for example
+    ``vertex 'save', parameter 'user_id' (pipeline.py:23): unknown vertex``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        vertex: str | None = None,
+        parameter: str | None = None,
+        location: SourceLocation | None = None,
+    ) -> None:
+        self.message = message
+        self.vertex = vertex
+        self.parameter = parameter
+        self.location = location
+        super().__init__(self._compose())
+
+    def _compose(self) -> str:
+        parts = []
+        if self.vertex is not None:
+            parts.append(f"vertex {self.vertex!r}")
+        if self.parameter is not None:
+            parts.append(f"parameter {self.parameter!r}")
+        where = ", ".join(parts)
+        if self.location is not None:
+            where = f"{where} ({self.location})" if where else str(self.location)
+        return f"{where}: {self.message}" if where else self.message
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only context would be lost by Exception's default pickling,
+        # and errors cross process boundaries (Dask workers, subprocess runs).
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+class CompileError(FlowDSLError):
+    """The graph cannot be built from the given vertices.
+
+    A compile collects every problem before raising. With one problem, that
+    problem's own class is raised; with several, a ``CompileError`` whose
+    message lists them all and whose ``problems`` holds each one.
+    """
+
+    @property
+    def problems(self) -> tuple[CompileError, ...]:
+        """Every problem this error reports (itself, when it is a single one)."""
+        return tuple(self.__dict__.get("_problems", (self,)))
+
+    @classmethod
+    def collect(cls, problems: Sequence[CompileError]) -> CompileError:
+        """One error reporting all ``problems`` (the problem itself if it is alone)."""
+        if len(problems) == 1:
+            return problems[0]
+        lines = "\n".join(f"  - {p}" for p in problems)
+        error = cls(f"{len(problems)} problems found:\n{lines}")
+        error.__dict__["_problems"] = tuple(problems)
+        return error
+
+
+class CycleError(CompileError):
+    """Vertices depend on each other in a cycle; ``cycle`` lists it in order."""
+
+    def __init__(self, message: str, *, cycle: Sequence[str] = (), **context: Any) -> None:
+        self.cycle = tuple(cycle)
+        super().__init__(message, **context)
+
+
+class BindingError(CompileError):
+    """A parameter cannot be bound: unknown vertex or field, ``*args``, bad annotation."""
+
+
+class DuplicateVertexError(CompileError):
+    """Two different functions claim the same vertex name."""
+
+
+class TypeMismatchError(CompileError, TypeError):
+    """A binding joins an output and a parameter whose types clearly cannot meet."""
+
+
+class InvalidVertexError(CompileError, TypeError):
+    """``@vertex`` was applied to something that cannot be a vertex."""
+
+
+class MissingInputError(FlowDSLError, LookupError):
+    """Required flow inputs were not given; ``missing`` lists every one of them."""
+
+    def __init__(self, message: str, *, missing: Sequence[str] = (), **context: Any) -> None:
+        self.missing = tuple(missing)
+        super().__init__(message, **context)
+
+
+class UnknownInputError(FlowDSLError, LookupError):
+    """Inputs were given under names that are not flow inputs of the graph."""
+
+    def __init__(self, message: str, *, unknown: Sequence[str] = (), **context: Any) -> None:
+        self.unknown = tuple(unknown)
+        super().__init__(message, **context)
+
+
+class DataResolutionError(FlowDSLError, LookupError):
+    """An output, or a field of one, cannot be found when it is needed."""
+
+
+class ContractViolation(FlowDSLError):
+    """A value does not satisfy the annotation it is checked against.
+
+    ``path`` locates the offending part inside the value (``return['items'][3]``),
+    ``expected`` describes the type or constraint, ``actual`` is a short repr.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str = "",
+        expected: str = "",
+        actual: str = "",
+        **context: Any,
+    ) -> None:
+        self.path = path
+        self.expected = expected
+        self.actual = actual
+        super().__init__(message, **context)
+
+
+class VertexFailed(FlowDSLError):
+    """A vertex raised; the original exception is ``__cause__``.
+
+    ``result`` is the partial ``RunResult`` of the run (what completed before
+    the failure), ``attempts`` how many times the vertex was called.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        result: RunResult | None = None,
+        attempts: int = 1,
+        **context: Any,
+    ) -> None:
+        self.result = result
+        self.attempts = attempts
+        super().__init__(message, **context)
+
+
+class VertexTimeout(VertexFailed, TimeoutError):
+    """A vertex, or the whole run, did not finish before its deadline."""
+
+
+class FlowCancelled(FlowDSLError):
+    """The run was cancelled; ``result`` holds what completed before."""
+
+    def __init__(self, message: str, *, result: RunResult | None = None, **context: Any) -> None:
+        self.result = result
+        super().__init__(message, **context)
+
+
+class SettingsError(FlowDSLError, ValueError):
+    """A run option has a bad value; ``source`` says where it came from."""
+
+    def __init__(self, message: str, *, source: str = "", **context: Any) -> None:
+        self.source = source
+        super().__init__(message, **context)
+
+
+def describe_choices(name: str, choices: Mapping[str, Any] | Sequence[str]) -> str:
+    """``'x' (one of: a, b, c)`` for messages about a value outside a fixed set."""
+    return f"{name!r} (one of: {', '.join(sorted(choices))})"
