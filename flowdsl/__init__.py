@@ -14,6 +14,7 @@ Everything importable from a private module (``flowdsl._x``) is internal.
 
 from ._dsl import vertex
 from ._flow import Flow, compile
+from ._handle import RunHandle
 from ._lineage import Lineage, Trace, TraceEdge, TraceStep
 from ._location import SourceLocation
 from ._markers import Check, From
@@ -59,6 +60,7 @@ __all__ = [
     "InvalidVertexError",
     "Lineage",
     "MissingInputError",
+    "RunHandle",
     "RunMetrics",
     "RunResult",
     "SettingsError",

@@ -36,6 +36,7 @@ class VertexSpec:
     pure: bool = False
     flows: tuple[str, ...] = ()
     blocking: bool = False
+    timeout: float | None = None
     location: SourceLocation
     # Names visible where the function was defined inside another function, so
     # that annotations naming local classes resolve at compile time.
@@ -53,11 +54,24 @@ def spec_of(obj: object) -> VertexSpec | None:
     return spec if isinstance(spec, VertexSpec) else None
 
 
-def _flows_tuple(flows: Iterable[str] | str) -> tuple[str, ...]:
-    names = (flows,) if isinstance(flows, str) else tuple(flows)
+def _flows_tuple(flows: object, vertex_name: str, location: SourceLocation) -> tuple[str, ...]:
+    if isinstance(flows, str):
+        names: tuple[Any, ...] = (flows,)
+    elif isinstance(flows, Iterable) and not isinstance(flows, (bytes, bytearray)):
+        names = tuple(flows)
+    else:
+        raise InvalidVertexError(
+            f"flows= takes a flow name or an iterable of them; got {flows!r}",
+            vertex=vertex_name,
+            location=location,
+        )
     for name in names:
         if not isinstance(name, str) or not name:
-            raise InvalidVertexError(f"flows= takes non-empty strings; got {name!r}")
+            raise InvalidVertexError(
+                f"flows= takes non-empty strings; got {name!r}",
+                vertex=vertex_name,
+                location=location,
+            )
     return names
 
 
@@ -75,6 +89,7 @@ def _make_spec(
     pure: bool,
     flows: Iterable[str] | str,
     blocking: bool,
+    timeout: float | None,
     local_names: Mapping[str, Any] | None,
 ) -> VertexSpec:
     if not callable(fn):
@@ -106,12 +121,21 @@ def _make_spec(
         raise InvalidVertexError(
             f"a vertex name must be a Python identifier; got {vertex_name!r}", location=location
         )
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
+    ):
+        raise InvalidVertexError(
+            f"timeout= takes a positive number of seconds; got {timeout!r}",
+            vertex=vertex_name,
+            location=location,
+        )
     return VertexSpec(
         function=fn,
         name=vertex_name,
         pure=bool(pure),
-        flows=_flows_tuple(flows),
+        flows=_flows_tuple(flows, vertex_name, location),
         blocking=bool(blocking),
+        timeout=None if timeout is None else float(timeout),
         location=location,
         local_names=local_names,
     )
@@ -128,6 +152,7 @@ def vertex(
     pure: bool = False,
     flows: Iterable[str] | str = (),
     blocking: bool = False,
+    timeout: float | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
 
@@ -139,6 +164,7 @@ def vertex(
     pure: bool = False,
     flows: Iterable[str] | str = (),
     blocking: bool = False,
+    timeout: float | None = None,
 ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
     """Mark a function as a vertex of a dataflow graph.
 
@@ -161,10 +187,16 @@ def vertex(
         flows: names of the flows this vertex belongs to (``run(flow=...)``).
         blocking: under the async backend, run this sync function on a
             worker thread instead of on the event loop's thread.
+        timeout: seconds the run waits for this vertex before it fails with
+            ``VertexTimeout``. A coroutine is cancelled at the deadline; a sync
+            function runs on a worker thread so the run can stop waiting (a
+            thread cannot be interrupted: it finishes in the background and
+            its late result is discarded).
 
     Raises:
         InvalidVertexError: ``fn`` is not a plain function, is a generator,
-            is a lambda without ``name=``, or is already a vertex.
+            is a lambda without ``name=``, or is already a vertex; or an
+            option has a bad value.
     """
     if fn is not None:
         spec = _make_spec(
@@ -173,6 +205,7 @@ def vertex(
             pure=pure,
             flows=flows,
             blocking=blocking,
+            timeout=timeout,
             local_names=_local_names(1),
         )
         setattr(fn, _SPEC_ATTRIBUTE, spec)
@@ -187,6 +220,7 @@ def vertex(
             pure=pure,
             flows=flows,
             blocking=blocking,
+            timeout=timeout,
             local_names=local_names,
         )
         setattr(function, _SPEC_ATTRIBUTE, spec)

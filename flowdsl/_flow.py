@@ -11,11 +11,12 @@ from . import _export
 from ._compiler import compile_graph
 from ._model.graph import FlowInput, Graph, VertexNode
 from ._result import RunResult
+from ._handle import RunHandle
 from ._runtime.executor import execute, run_blocking
 from ._runtime.options import RunOptions
 from ._runtime.plan import Plan, build_plan
 from ._runtime.state import RunState
-from .errors import DataResolutionError, FlowDSLError, VertexFailed
+from .errors import DataResolutionError, FlowDSLError, VertexFailed, VertexTimeout
 
 __all__ = ["Flow", "compile"]
 
@@ -120,6 +121,8 @@ class Flow:
         backend: str | None = None,
         on_error: str | None = None,
         max_workers: int | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
         anyio_backend: str | None = None,
     ) -> RunResult:
         """Run the flow and return its ``RunResult``.
@@ -130,11 +133,19 @@ class Flow:
                 the result then holds exactly them.
             flow: run the vertices tagged ``@vertex(flows=...)`` with this name,
                 and what they need.
-            backend: ``"serial"`` (default).
+            backend: where sync vertices run: ``"serial"`` (default; one at a
+                time, inline), ``"thread"`` (on worker threads) or ``"async"``
+                (inline on the event loop's thread, ``blocking=True`` ones on
+                worker threads). Coroutine vertices run on the event loop
+                under every backend, concurrently except under ``"serial"``.
             on_error: ``"raise"`` (default) stops at the first failure;
                 ``"continue"`` runs every vertex that does not depend on a
                 failure and lists errors in ``result.errors``.
-            max_workers: upper bound on worker threads.
+            max_workers: upper bound on worker threads (default 40).
+            max_concurrency: upper bound on coroutine vertices in flight
+                (default: unbounded).
+            timeout: seconds for the whole run; past it the run stops and
+                raises ``VertexTimeout`` with the partial result.
             anyio_backend: the event loop for a run that needs one:
                 ``"asyncio"`` (default) or ``"trio"``.
 
@@ -143,15 +154,54 @@ class Flow:
             UnknownInputError: an input name is not a flow input.
             VertexFailed: a vertex raised (``__cause__`` is the original,
                 ``.result`` the partial result).
+            VertexTimeout: a vertex or the run passed its timeout.
             DataResolutionError: a field a binding or ``outputs=`` asked for
                 is not in the output.
             SettingsError: an option has a bad value.
         """
-        options = RunOptions.parse(
-            backend=backend, on_error=on_error, max_workers=max_workers, anyio_backend=anyio_backend
+        state = self._prepare(
+            inputs,
+            outputs,
+            flow,
+            backend=backend,
+            on_error=on_error,
+            max_workers=max_workers,
+            max_concurrency=max_concurrency,
+            timeout=timeout,
+            anyio_backend=anyio_backend,
         )
-        plan = self._plan(_output_names(outputs), flow)
-        return _finish(run_blocking(plan, inputs or {}, options))
+        return _finish(run_blocking(state))
+
+    def start(
+        self,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        outputs: str | Sequence[str] | None = None,
+        flow: str | None = None,
+        backend: str | None = None,
+        on_error: str | None = None,
+        max_workers: int | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        anyio_backend: str | None = None,
+    ) -> RunHandle:
+        """Start a run on a background thread and return its ``RunHandle`` at once.
+
+        Takes the same arguments as ``run``. Input errors are raised here,
+        before the run starts; everything else comes from ``handle.result()``.
+        """
+        state = self._prepare(
+            inputs,
+            outputs,
+            flow,
+            backend=backend,
+            on_error=on_error,
+            max_workers=max_workers,
+            max_concurrency=max_concurrency,
+            timeout=timeout,
+            anyio_backend=anyio_backend,
+        )
+        return RunHandle(state, _finish)
 
     async def arun(
         self,
@@ -162,15 +212,37 @@ class Flow:
         backend: str | None = None,
         on_error: str | None = None,
         max_workers: int | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
     ) -> RunResult:
         """``run`` as a coroutine, inside a running asyncio or trio event loop.
 
         Takes the same arguments as ``run`` except ``anyio_backend``: the
-        running loop is used.
+        running loop is used. Cancelling the caller cancels the run promptly
+        and the loop's own cancellation propagates.
         """
-        options = RunOptions.parse(backend=backend, on_error=on_error, max_workers=max_workers)
+        state = self._prepare(
+            inputs,
+            outputs,
+            flow,
+            backend=backend,
+            on_error=on_error,
+            max_workers=max_workers,
+            max_concurrency=max_concurrency,
+            timeout=timeout,
+        )
+        return _finish(await execute(state))
+
+    def _prepare(
+        self,
+        inputs: Mapping[str, Any] | None,
+        outputs: str | Sequence[str] | None,
+        flow: str | None,
+        **options: Any,
+    ) -> RunState:
+        """Check the options and inputs, and set up a run (nothing runs yet)."""
         plan = self._plan(_output_names(outputs), flow)
-        return _finish(await execute(plan, inputs or {}, options))
+        return RunState(plan, inputs or {}, RunOptions.parse(**options))
 
     def __repr__(self) -> str:
         return f"<Flow: {len(self._graph.vertices)} vertices, {len(self._graph.inputs)} inputs>"
@@ -181,6 +253,9 @@ def _finish(state: RunState) -> RunResult:
     result = RunResult(state)
     if state.failed_fast:
         position, error = next(iter(state.errors.items()))
+        if isinstance(error, VertexFailed):
+            error.result = result
+            raise error
         if isinstance(error, FlowDSLError):
             raise error
         node = state.plan.steps[position].node
@@ -190,6 +265,13 @@ def _finish(state: RunState) -> RunResult:
             location=node.location,
             result=result,
         ) from error
+    if state.timed_out:
+        running = ", ".join(sorted(state.plan.steps[p].name for p in state.running)) or "none"
+        raise VertexTimeout(
+            f"the run did not finish within its timeout of {state.options.timeout:g}s "
+            f"(still running: {running})",
+            result=result,
+        )
     for name in state.plan.outputs or ():
         vertex, _, field = name.partition(".")
         if field and result.states[vertex] == "completed" and name not in result:

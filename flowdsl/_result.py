@@ -124,9 +124,15 @@ class RunResult(Mapping[str, Any]):
 
     @cached_property
     def states(self) -> Mapping[str, VertexState]:
-        """Each planned vertex to its state: completed, failed, skipped or pending."""
+        """Each planned vertex to its state.
+
+        ``running`` appears only in the partial result of a run stopped by
+        cancellation or its timeout: the vertex was in flight at that moment.
+        """
         steps = self._state.plan.steps
         states = dict.fromkeys((s.name for s in steps), VertexState.PENDING)
+        for position in self._state.running:
+            states[steps[position].name] = VertexState.RUNNING
         for position in self._state.completed:
             states[steps[position].name] = VertexState.COMPLETED
         for position in self._state.skipped:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
 from .._dsl import VertexSpec
@@ -51,6 +52,7 @@ def _node(spec: VertexSpec, shape: OutputShape, bindings: tuple[Binding, ...]) -
         is_async=spec.is_async,
         pure=spec.pure,
         blocking=spec.blocking,
+        timeout=spec.timeout,
         flows=spec.flows,
     )
 
@@ -96,7 +98,7 @@ def _check_cycles(
     by_name = {v.name: v for v in vertices}
     for cycle in topology.find_cycles({v.name: v.upstream for v in vertices}):
         steps = []
-        for producer, consumer in zip(cycle, cycle[1:]):
+        for producer, consumer in itertools.pairwise(cycle):
             params = [
                 b.parameter
                 for b in by_name[consumer].bindings

@@ -123,7 +123,7 @@ def output_shape(
     if returns is NO_DEFAULT:
         return OutputShape(NO_DEFAULT, None)
     try:
-        fields = structured_fields(returns)
+        fields = structured_fields(returns, spec.local_names)
     except Exception as exc:
         problems.append(
             BindingError(
@@ -133,7 +133,9 @@ def output_shape(
                 location=spec.location,
             )
         )
-        fields = None
+        # Reported once here: treat the output as unknown, so that bindings to its
+        # fields are not reported again as reading a type that has no fields.
+        return OutputShape(NO_DEFAULT, None)
     return OutputShape(returns, fields)
 
 

@@ -75,7 +75,7 @@ def _compatible(produced: Any, expected: Any) -> bool:
         and Ellipsis not in p_args + e_args
         and not issubclass(p_class, typing.Callable)  # type: ignore[arg-type]
     ):
-        return all(not clearly_incompatible(p, e) for p, e in zip(p_args, e_args))
+        return all(not clearly_incompatible(p, e) for p, e in zip(p_args, e_args, strict=True))
     return True
 
 

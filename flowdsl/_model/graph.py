@@ -69,6 +69,7 @@ class VertexNode:
     is_async: bool = False
     pure: bool = False
     blocking: bool = False
+    timeout: float | None = None
     flows: tuple[str, ...] = ()
 
     @property

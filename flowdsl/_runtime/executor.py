@@ -1,16 +1,15 @@
-"""The executor core: set up a run, hand it to a backend, time it."""
+"""The executor core: hand a prepared run to its backend, under the run's deadline."""
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import anyio
 
-from .options import RunOptions
-from .plan import Plan
+from .concurrent import run_concurrent
 from .serial import run_serial
 from .state import RunState
 
@@ -18,40 +17,49 @@ __all__ = ["execute", "run_blocking"]
 
 Scheduler = Callable[[RunState], Awaitable[None]]
 
-_SCHEDULERS: dict[str, Scheduler] = {"serial": run_serial}
+_SCHEDULERS: dict[str, Scheduler] = {
+    "serial": run_serial,
+    "thread": run_concurrent,
+    "async": run_concurrent,
+}
 
 
-async def execute(plan: Plan, inputs: Mapping[str, Any], options: RunOptions) -> RunState:
-    """Run ``plan`` on the backend ``options`` name; return the final state.
+async def execute(state: RunState) -> RunState:
+    """Run a prepared ``state`` on the backend its options name; return it, finished.
 
-    Vertex failures are recorded in the state, not raised: the caller decides
-    how to report them. Bad inputs raise before anything runs.
+    Vertex failures and a passed run deadline are recorded in the state, not
+    raised: the caller decides how to report them. Cancellation from outside
+    propagates (the state then holds what completed before it).
     """
-    state = RunState(plan, inputs, options)
+    scheduler = _SCHEDULERS[state.options.backend]
     start = time.perf_counter()
     try:
-        await _SCHEDULERS[options.backend](state)
+        if state.options.timeout is None:
+            await scheduler(state)
+        else:
+            with anyio.move_on_after(state.options.timeout) as deadline:
+                await scheduler(state)
+            state.timed_out = deadline.cancelled_caught
     finally:
         state.total = time.perf_counter() - start
     return state
 
 
 def _drive(coroutine: Coroutine[Any, Any, RunState]) -> RunState:
-    # A serial run of sync vertices never suspends, so one send() finishes it
-    # and no event loop is needed.
+    # A serial run of inline sync calls never suspends, so one send() finishes
+    # it and no event loop is needed.
     try:
         coroutine.send(None)
     except StopIteration as finished:
         result: RunState = finished.value
         return result
     coroutine.close()
-    raise RuntimeError("a serial run without coroutine vertices suspended")
+    raise RuntimeError("a serial run of sync vertices suspended")
 
 
-def run_blocking(plan: Plan, inputs: Mapping[str, Any], options: RunOptions) -> RunState:
+def run_blocking(state: RunState) -> RunState:
     """``execute`` for a synchronous caller, starting an event loop only when needed."""
-    if options.backend == "serial" and not plan.has_async:
-        return _drive(execute(plan, inputs, options))
-    return anyio.run(
-        functools.partial(execute, plan, inputs, options), backend=options.anyio_backend
-    )
+    options = state.options
+    if options.timeout is None and not state.plan.needs_event_loop(options.backend):
+        return _drive(execute(state))
+    return anyio.run(functools.partial(execute, state), backend=options.anyio_backend)

@@ -25,6 +25,16 @@ def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     return str(value)
 
 
+def _seconds(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise SettingsError(
+            f"{name}={value!r} must be a positive number of seconds", source=f"argument {name}"
+        )
+    return float(value)
+
+
 def _positive(name: str, value: Any) -> int | None:
     if value is None:
         return None
@@ -42,6 +52,8 @@ class RunOptions:
     backend: Backend = "serial"
     on_error: OnError = "raise"
     max_workers: int | None = None
+    max_concurrency: int | None = None
+    timeout: float | None = None
     anyio_backend: str = "asyncio"
 
     @classmethod
@@ -51,6 +63,8 @@ class RunOptions:
         backend: Any = None,
         on_error: Any = None,
         max_workers: Any = None,
+        max_concurrency: Any = None,
+        timeout: Any = None,
         anyio_backend: Any = None,
     ) -> RunOptions:
         """Options from call arguments (``None`` means the default), each one checked."""
@@ -58,5 +72,7 @@ class RunOptions:
             backend=_choice("backend", backend or "serial", BACKENDS),  # type: ignore[arg-type]
             on_error=_choice("on_error", on_error or "raise", ON_ERROR),  # type: ignore[arg-type]
             max_workers=_positive("max_workers", max_workers),
+            max_concurrency=_positive("max_concurrency", max_concurrency),
+            timeout=_seconds("timeout", timeout),
             anyio_backend=_choice("anyio_backend", anyio_backend or "asyncio", ANYIO_BACKENDS),
         )

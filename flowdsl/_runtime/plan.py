@@ -8,6 +8,7 @@ the slot its output goes to, and which slots can be released once it ran.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+import enum
 from typing import Any
 
 import attrs
@@ -17,7 +18,7 @@ from .._suggest import did_you_mean
 from ..errors import DataResolutionError
 from .fields import FieldReader, field_reader
 
-__all__ = ["Plan", "Step", "build_plan", "parse_output_name"]
+__all__ = ["CallMode", "Plan", "Step", "build_plan", "parse_output_name"]
 
 ArgSource = tuple[int, "FieldReader | None"]
 
@@ -56,6 +57,23 @@ class InputFill:
     required: bool
 
 
+class CallMode(enum.Enum):
+    """Where a step's function runs."""
+
+    AWAIT = "await"  # a coroutine function, awaited on the event loop
+    INLINE = "inline"  # a sync function called on the scheduler's own thread
+    THREAD = "thread"  # a sync function called on a worker thread
+
+
+def _call_mode(node: VertexNode, backend: str) -> CallMode:
+    if node.is_async:
+        return CallMode.AWAIT
+    # Only a worker thread lets the run stop waiting for a sync call at a deadline.
+    if node.timeout is not None or backend == "thread" or (backend == "async" and node.blocking):
+        return CallMode.THREAD
+    return CallMode.INLINE
+
+
 @attrs.frozen(eq=False)
 class Plan:
     """Steps in deterministic topological order plus what the run must set up."""
@@ -66,6 +84,21 @@ class Plan:
     slot_count: int
     outputs: tuple[str, ...] | None
     has_async: bool
+    # For each vertex slot, how many steps read it, when unrequested outputs
+    # are released (``outputs=`` given); ``None`` keeps every output.
+    reader_counts: tuple[int, ...] | None
+    _modes: dict[str, tuple[CallMode, ...]] = attrs.field(factory=dict, repr=False)
+
+    def call_modes(self, backend: str) -> tuple[CallMode, ...]:
+        """Per step, where its function runs under ``backend`` (computed once per backend)."""
+        modes = self._modes.get(backend)
+        if modes is None:
+            modes = self._modes[backend] = tuple(_call_mode(s.node, backend) for s in self.steps)
+        return modes
+
+    def needs_event_loop(self, backend: str) -> bool:
+        """Whether a run must start an event loop (it awaits or uses worker threads)."""
+        return backend != "serial" or any(m is not CallMode.INLINE for m in self.call_modes(backend))
 
     @property
     def input_names(self) -> frozenset[str]:
@@ -160,6 +193,7 @@ def build_plan(graph: Graph, outputs: Sequence[str] | None = None, flow: str | N
         slot_count=len(nodes) + len(fills),
         outputs=None if outputs is None else tuple(outputs),
         has_async=any(node.is_async for node in nodes),
+        reader_counts=None if kept is None else _reader_counts(nodes, position, kept),
     )
 
 
@@ -167,6 +201,17 @@ def _kept_vertices(graph: Graph, outputs: Sequence[str] | None) -> frozenset[str
     if outputs is None:
         return None
     return frozenset(parse_output_name(graph, name)[0] for name in outputs)
+
+
+def _reader_counts(
+    nodes: Sequence[VertexNode], position: Mapping[str, int], kept: frozenset[str]
+) -> tuple[int, ...]:
+    """How many steps read each vertex slot; kept outputs get a count no run reaches."""
+    counts = [0] * len(nodes)
+    for node in nodes:
+        for parent in node.upstream:
+            counts[position[parent]] += 1
+    return tuple(-1 if node.name in kept else count for node, count in zip(nodes, counts))
 
 
 def _release_points(

@@ -1,13 +1,19 @@
 """The serial backend: one vertex at a time, in the plan's deterministic order.
 
-Coroutine vertices are awaited in turn. When the plan has none, the whole
-run completes without an event loop (see ``executor.run_blocking``).
+Coroutine vertices are awaited in turn, and a sync vertex with a timeout runs
+on a worker thread (the only way to stop waiting for it). When every step is
+a plain sync call, the run completes without an event loop (see
+``executor.run_blocking``).
 """
 
 from __future__ import annotations
 
 import time
 
+import anyio.lowlevel
+
+from .calls import call_step
+from .plan import CallMode
 from .state import MISSING, RunState, resolution_error
 
 __all__ = ["run_serial"]
@@ -18,28 +24,41 @@ async def run_serial(state: RunState) -> None:
     values = state.values
     durations = state.durations
     completed = state.completed
+    modes = state.plan.call_modes("serial")
     keep_going = state.options.on_error == "continue"
+    # Inline calls never yield to the loop, so a run deadline is checked between steps.
+    check_deadline = state.options.timeout is not None
     # dead[i]: step i failed or was skipped, so its dependents are skipped.
     dead = [False] * len(state.plan.steps)
     any_dead = False
     clock = time.perf_counter
     for step in state.plan.steps:
         position = step.position
+        if check_deadline:
+            await anyio.lowlevel.checkpoint_if_cancelled()
         if any_dead and any(dead[u] for u in step.upstream):
             dead[position] = True
             state.skipped.append(position)
             continue
         start = clock()
         try:
-            try:
-                args = [values[s] if r is None else r(values[s]) for s, r in step.args]
-                kwargs = {k: values[s] if r is None else r(values[s]) for k, s, r in step.kwargs}
-            except Exception as exc:
-                raise resolution_error(step, values, exc) from exc
-            output = step.function(*args, **kwargs)
-            if step.is_async:
-                output = await output
-        except Exception as exc:
+            if modes[position] is CallMode.INLINE:
+                try:
+                    args = [values[s] if r is None else r(values[s]) for s, r in step.args]
+                    kwargs = (
+                        {k: values[s] if r is None else r(values[s]) for k, s, r in step.kwargs}
+                        if step.kwargs
+                        else None
+                    )
+                except Exception as exc:  # noqa: BLE001 - explained as a DataResolutionError
+                    raise resolution_error(step, values, exc) from exc
+                output = step.function(*args, **kwargs) if kwargs else step.function(*args)
+            else:
+                state.running.add(position)
+                output, _ = await call_step(step, modes[position], values, None, None)
+                state.running.discard(position)
+        except Exception as exc:  # noqa: BLE001 - every vertex failure is recorded
+            state.running.discard(position)
             durations[position] = clock() - start
             state.errors[position] = exc
             if not keep_going:

@@ -36,8 +36,10 @@ class RunState:
         "options",
         "plan",
         "run_id",
+        "running",
         "skipped",
         "started_at",
+        "timed_out",
         "total",
         "values",
     )
@@ -54,8 +56,12 @@ class RunState:
         self.completed: list[int] = []
         self.errors: dict[int, BaseException] = {}
         self.skipped: list[int] = []
+        # Steps whose call is in flight (what a cancelled or timed-out run was doing).
+        self.running: set[int] = set()
         # Set when on_error="raise" stopped the run at a failure.
         self.failed_fast = False
+        # Set when the run's own timeout expired.
+        self.timed_out = False
         self.started_at = time.time()
         self.total = 0.0
 
