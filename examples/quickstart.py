@@ -11,7 +11,7 @@ from pathlib import Path
 import flowdsl
 
 sys.path.insert(0, str(Path(__file__).parent))
-import pipeline  # noqa: E402 - the example module sits beside this script
+import pipeline
 
 
 def main() -> None:

@@ -12,6 +12,8 @@ The public API, by layer (each depends only on the ones above it)::
 Everything importable from a private module (``flowdsl._x``) is internal.
 """
 
+import contextlib
+
 from ._dsl import vertex
 from ._flow import Flow, compile
 from ._handle import RunHandle
@@ -83,8 +85,6 @@ __all__ = [
 for _name in __all__:
     _obj = globals()[_name]
     if getattr(_obj, "__module__", "").startswith("flowdsl._"):
-        try:
+        with contextlib.suppress(AttributeError, TypeError):
             _obj.__module__ = "flowdsl"
-        except (AttributeError, TypeError):
-            pass
 del _name, _obj

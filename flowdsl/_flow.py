@@ -9,9 +9,9 @@ from typing import Any
 
 from . import _export
 from ._compiler import compile_graph
+from ._handle import RunHandle
 from ._model.graph import FlowInput, Graph, VertexNode
 from ._result import RunResult
-from ._handle import RunHandle
 from ._runtime.executor import execute, run_blocking
 from ._runtime.options import RunOptions
 from ._runtime.plan import Plan, build_plan

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 
@@ -53,7 +54,7 @@ class RunHandle:
     def _main(self) -> None:
         try:
             anyio.run(self._run, backend=self._state.options.anyio_backend)
-        except BaseException as exc:  # noqa: BLE001 - handed to whoever calls result()
+        except BaseException as exc:
             self._outcome = exc
         finally:
             self._done.set()
@@ -71,7 +72,7 @@ class RunHandle:
             return
         try:
             self._outcome = self._finish(self._state)
-        except BaseException as exc:  # noqa: BLE001 - handed to whoever calls result()
+        except BaseException as exc:
             self._outcome = exc
 
     def cancel(self) -> None:
@@ -85,10 +86,9 @@ class RunHandle:
             scope, token = self._scope, self._token
         if scope is None or token is None or self._done.is_set():
             return
-        try:
+        # The loop may finish between the check and the call: nothing left to cancel then.
+        with contextlib.suppress(RuntimeError):
             anyio.from_thread.run_sync(scope.cancel, token=token)
-        except RuntimeError:
-            pass  # the loop finished between the check and the call: nothing to cancel
 
     def done(self) -> bool:
         """Whether the run has finished (completed, failed or cancelled)."""

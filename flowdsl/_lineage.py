@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._location import SourceLocation
-from ._model.graph import Graph
+from ._model.graph import Binding, Graph
 from ._runtime.plan import parse_output_name
 from ._runtime.state import MISSING
 
@@ -114,9 +114,7 @@ class Lineage:
                     b.parameter,
                     b.ref,
                     b.is_input,
-                    self._inputs.get(b.source, MISSING)
-                    if b.is_input
-                    else _held(self._result, b.ref),
+                    _input_value(self._inputs, b) if b.is_input else _held(self._result, b.ref),
                 )
                 for b in node.bindings
             )
@@ -130,3 +128,10 @@ def _held(result: RunResult, ref: str) -> Any:
         return result.value_of(ref)
     except KeyError:
         return MISSING
+
+
+def _input_value(given: Mapping[str, Any], binding: Binding) -> Any:
+    # An input not given reached this parameter as the parameter's own default.
+    if binding.source in given:
+        return given[binding.source]
+    return binding.default if binding.has_default else MISSING

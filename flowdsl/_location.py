@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import inspect
+import linecache
 from collections.abc import Callable
 from typing import Any
 
 import attrs
+
+_DECORATOR_LINES = 50
 
 
 @attrs.frozen
@@ -21,14 +24,21 @@ class SourceLocation:
 
     @classmethod
     def of(cls, obj: Callable[..., Any]) -> SourceLocation:
-        """The definition site of a function (the ``def`` line, after decorators)."""
+        """The ``def`` line of a function (below its decorators, if any)."""
         target = inspect.unwrap(obj)
         code = getattr(target, "__code__", None)
-        if code is not None:
-            return cls(code.co_filename, code.co_firstlineno)
-        try:
-            file = inspect.getsourcefile(target) or "<unknown>"
-            line = inspect.getsourcelines(target)[1]
-        except (OSError, TypeError):
+        if code is None:
             return cls("<unknown>", 0)
-        return cls(file, line)
+        return cls(code.co_filename, _def_line(code.co_filename, code.co_firstlineno))
+
+
+def _def_line(file: str, first_line: int) -> int:
+    # ``co_firstlineno`` is the first decorator's line; the def is at most a
+    # few (multi-line) decorators below it.
+    for line in range(first_line, first_line + _DECORATOR_LINES):
+        text = linecache.getline(file, line).lstrip()
+        if not text:
+            break
+        if text.startswith(("def ", "async def ")):
+            return line
+    return first_line

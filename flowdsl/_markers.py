@@ -48,7 +48,7 @@ class Check:
     >>> from typing import Annotated
     >>> from flowdsl import Check, vertex
     >>> @vertex
-    ... def area(side: Annotated[float, Check(lambda s: s >= 0, "a side is never negative")]) -> float:
+    ... def area(side: Annotated[float, Check(lambda s: s >= 0, "never negative")]) -> float:
     ...     return side * side
     """
 

@@ -50,12 +50,15 @@ class RunResult(Mapping[str, Any]):
     def __init__(self, state: RunState) -> None:
         self._state = state
         self._graph = state.plan.graph
-        self._position = {step.name: step.position for step in state.plan.steps}
 
     @property
     def run_id(self) -> str:
         """A unique id of this run (hex)."""
         return self._state.run_id
+
+    @cached_property
+    def _position(self) -> dict[str, int]:
+        return {step.name: step.position for step in self._state.plan.steps}
 
     @cached_property
     def _done(self) -> frozenset[int]:
@@ -157,8 +160,8 @@ class RunResult(Mapping[str, Any]):
 
     @cached_property
     def inputs(self) -> Mapping[str, Any]:
-        """Each flow input the run read, with the value used (given or default)."""
-        return MappingProxyType(self._state.input_values())
+        """The flow inputs the caller gave that this run read (defaults are not listed)."""
+        return MappingProxyType(self._state.given_inputs())
 
     @cached_property
     def metrics(self) -> RunMetrics:

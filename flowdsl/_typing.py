@@ -8,7 +8,6 @@ to print a type for an error message.
 from __future__ import annotations
 
 import dataclasses
-import sys
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
@@ -56,28 +55,56 @@ def _is_namedtuple(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, tuple) and hasattr(tp, "_fields")
 
 
-def _class_hints(cls: type) -> dict[str, Any]:
-    module = sys.modules.get(cls.__module__)
-    globalns = vars(module) if module is not None else {}
-    return typing.get_type_hints(cls, globalns=globalns, include_extras=True)
+def _class_hints(cls: type, localns: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    # No globalns: each base class's annotations resolve in its own module, so a
+    # class inheriting fields from another module still resolves them.
+    return typing.get_type_hints(
+        cls, localns=dict(localns) if localns else None, include_extras=True
+    )
 
 
-def structured_fields(tp: Any) -> tuple[StructuredField, ...] | None:
+_TYPEDDICT_QUALIFIERS = tuple(
+    q
+    for q in (
+        getattr(typing_extensions, "Required", None),
+        getattr(typing_extensions, "NotRequired", None),
+        getattr(typing_extensions, "ReadOnly", None),
+    )
+    if q is not None
+)
+
+
+def _typeddict_field(name: str, hint: Any, required: bool) -> StructuredField:
+    # With postponed annotations the class cannot see Required/NotRequired when it
+    # is created, so its __required_keys__ may be wrong: the resolved hint decides.
+    while typing_extensions.get_origin(hint) in _TYPEDDICT_QUALIFIERS:
+        origin = typing_extensions.get_origin(hint)
+        if origin is typing_extensions.Required:
+            required = True
+        elif origin is typing_extensions.NotRequired:
+            required = False
+        hint = typing_extensions.get_args(hint)[0]
+    return StructuredField(name, hint, "item", required)
+
+
+def structured_fields(
+    tp: Any, localns: Mapping[str, Any] | None = None
+) -> tuple[StructuredField, ...] | None:
     """The fields of a TypedDict, attrs class, dataclass or NamedTuple; ``None`` otherwise.
 
-    Raises ``NameError`` when a field annotation names a type that does not exist.
+    ``localns`` holds extra names for resolving field annotations (the locals of
+    the function where a local class was defined). Raises ``NameError`` when a
+    field annotation names a type that does not exist.
     """
     tp, _ = annotated_parts(tp)
     if is_typeddict(tp):
-        hints = _class_hints(tp)
+        hints = _class_hints(tp, localns)
         required = getattr(tp, "__required_keys__", frozenset(hints))
-        return tuple(
-            StructuredField(name, hint, "item", name in required) for name, hint in hints.items()
-        )
+        return tuple(_typeddict_field(name, hint, name in required) for name, hint in hints.items())
     if not isinstance(tp, type):
         return None
     if attrs.has(tp):
-        hints = _class_hints(tp)
+        hints = _class_hints(tp, localns)
         return tuple(
             StructuredField(
                 f.name, hints.get(f.name, f.type if f.type is not None else Any), "attr"
@@ -85,12 +112,12 @@ def structured_fields(tp: Any) -> tuple[StructuredField, ...] | None:
             for f in attrs.fields(tp)
         )
     if dataclasses.is_dataclass(tp):
-        hints = _class_hints(tp)
+        hints = _class_hints(tp, localns)
         return tuple(
             StructuredField(f.name, hints.get(f.name, Any), "attr") for f in dataclasses.fields(tp)
         )
     if _is_namedtuple(tp):
-        hints = _class_hints(tp)
+        hints = _class_hints(tp, localns)
         names: tuple[str, ...] = getattr(tp, "_fields")  # noqa: B009 - typed as plain tuple
         return tuple(StructuredField(name, hints.get(name, Any), "attr") for name in names)
     return None

@@ -1,7 +1,6 @@
 """Every error flowdsl raises, in one tree.
 
-::
-
+```text
     FlowDSLError
      +-- CompileError                    the graph cannot be built
      |    +-- CycleError                 a dependency cycle (the message shows it)
@@ -18,6 +17,7 @@
      |    +-- VertexTimeout              a vertex or the run passed its deadline
      +-- FlowCancelled                   the run was cancelled before it finished
      +-- SettingsError                   a run option has a bad value
+```
 
 Each error carries its context as attributes as well as in its message:
 ``vertex`` (the vertex name), ``parameter`` and ``location`` (a

@@ -73,23 +73,23 @@ def _check_input_agreement(
     name: str, readers: list[tuple[VertexNode, InputConsumer]], problems: list[CompileError]
 ) -> None:
     annotated = [(v, c) for v, c in readers if c.annotation is not NO_DEFAULT]
-    if not annotated:
-        return
-    first_vertex, first = annotated[0]
-    for vertex, consumer in annotated[1:]:
-        if clearly_incompatible(first.annotation, consumer.annotation) and clearly_incompatible(
-            consumer.annotation, first.annotation
-        ):
-            problems.append(
-                TypeMismatchError(
-                    f"flow input {name!r} is {type_name(consumer.annotation)} here but "
-                    f"{type_name(first.annotation)} in vertex {first_vertex.name!r} "
-                    f"({first_vertex.location})",
-                    vertex=vertex.name,
-                    parameter=consumer.parameter,
-                    location=vertex.location,
+    # Each consumer against every earlier one (not only the first: an ``Any`` there
+    # would hide an ``int`` and a ``str`` after it); one problem per consumer.
+    for index, (vertex, consumer) in enumerate(annotated):
+        for earlier_vertex, earlier in annotated[:index]:
+            theirs, ours = earlier.annotation, consumer.annotation
+            if clearly_incompatible(theirs, ours) and clearly_incompatible(ours, theirs):
+                problems.append(
+                    TypeMismatchError(
+                        f"flow input {name!r} is {type_name(ours)} here but "
+                        f"{type_name(theirs)} in vertex {earlier_vertex.name!r} "
+                        f"({earlier_vertex.location})",
+                        vertex=vertex.name,
+                        parameter=consumer.parameter,
+                        location=vertex.location,
+                    )
                 )
-            )
+                break
 
 
 def _check_cycles(

@@ -6,12 +6,13 @@ import types
 from collections.abc import Iterable
 
 from .._dsl import VertexSpec, spec_of
+from .._location import SourceLocation
 from ..errors import CompileError, DuplicateVertexError, InvalidVertexError
 
 __all__ = ["collect_specs"]
 
 
-def _specs_in(source: object) -> Iterable[VertexSpec]:
+def _specs_in(source: object, problems: list[CompileError]) -> Iterable[VertexSpec]:
     if isinstance(source, types.ModuleType):
         for value in list(vars(source).values()):
             spec = spec_of(value)
@@ -19,9 +20,17 @@ def _specs_in(source: object) -> Iterable[VertexSpec]:
                 yield spec
         return
     spec = spec_of(source)
-    if spec is None:
-        raise InvalidVertexError(f"compile() takes modules and @vertex functions; got {source!r}")
-    yield spec
+    if spec is not None:
+        yield spec
+        return
+    location = SourceLocation.of(source) if callable(source) else None
+    hint = " (decorate it with @vertex)" if callable(source) else ""
+    problems.append(
+        InvalidVertexError(
+            f"compile() takes modules and @vertex functions; got {source!r}{hint}",
+            location=location,
+        )
+    )
 
 
 def collect_specs(sources: Iterable[object], problems: list[CompileError]) -> list[VertexSpec]:
@@ -32,7 +41,7 @@ def collect_specs(sources: Iterable[object], problems: list[CompileError]) -> li
     """
     by_name: dict[str, VertexSpec] = {}
     for source in sources:
-        for spec in _specs_in(source):
+        for spec in _specs_in(source, problems):
             known = by_name.get(spec.name)
             if known is None:
                 by_name[spec.name] = spec

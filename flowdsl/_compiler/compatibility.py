@@ -21,7 +21,7 @@ __all__ = ["clearly_incompatible"]
 
 _UNION_TYPES: tuple[Any, ...] = (typing.Union, types.UnionType)
 # PEP 484's numeric tower: an int is acceptable where a float is expected, and so on.
-_PROMOTIONS = {float: (int,), complex: (int, float)}
+_PROMOTIONS: dict[type, tuple[type, ...]] = {float: (int,), complex: (int, float)}
 
 
 def _alternatives(tp: Any) -> tuple[Any, ...]:
@@ -63,7 +63,7 @@ def _compatible(produced: Any, expected: Any) -> bool:
         return True
     if getattr(e_class, "_is_protocol", False) or getattr(p_class, "_is_protocol", False):
         return True
-    if p_class in _PROMOTIONS.get(e_class, ()):
+    if issubclass(p_class, _PROMOTIONS.get(e_class, ())):
         return True
     if not (issubclass(p_class, e_class) or issubclass(e_class, p_class)):
         return False

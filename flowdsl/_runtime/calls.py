@@ -25,7 +25,7 @@ def gather(step: Step, values: list[Any]) -> tuple[list[Any], dict[str, Any]]:
     try:
         args = [values[s] if r is None else r(values[s]) for s, r in step.args]
         kwargs = {k: values[s] if r is None else r(values[s]) for k, s, r in step.kwargs}
-    except Exception as exc:  # noqa: BLE001 - explained as a DataResolutionError
+    except Exception as exc:
         raise resolution_error(step, values, exc) from exc
     return args, kwargs
 

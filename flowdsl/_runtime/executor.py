@@ -39,7 +39,7 @@ async def execute(state: RunState) -> RunState:
         else:
             with anyio.move_on_after(state.options.timeout) as deadline:
                 await scheduler(state)
-            state.timed_out = deadline.cancelled_caught
+            state.timed_out = state.timed_out or deadline.cancelled_caught
     finally:
         state.total = time.perf_counter() - start
     return state

@@ -7,14 +7,15 @@ the slot its output goes to, and which slots can be released once it ran.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
 import enum
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from .._model.graph import Binding, Graph, VertexNode
 from .._suggest import did_you_mean
+from .._typing import type_name
 from ..errors import DataResolutionError
 from .fields import FieldReader, field_reader
 
@@ -98,7 +99,9 @@ class Plan:
 
     def needs_event_loop(self, backend: str) -> bool:
         """Whether a run must start an event loop (it awaits or uses worker threads)."""
-        return backend != "serial" or any(m is not CallMode.INLINE for m in self.call_modes(backend))
+        return backend != "serial" or any(
+            m is not CallMode.INLINE for m in self.call_modes(backend)
+        )
 
     @property
     def input_names(self) -> frozenset[str]:
@@ -116,7 +119,17 @@ def parse_output_name(graph: Graph, name: str) -> tuple[str, str | None]:
     vertex, _, field = name.partition(".")
     if vertex not in graph.vertices:
         raise DataResolutionError(
-            f"no vertex named {vertex!r}{did_you_mean(vertex, graph.vertices)}", vertex=vertex
+            f"cannot resolve the output {name!r}: no vertex named {vertex!r}"
+            f"{did_you_mean(vertex, graph.vertices)}"
+        )
+    node = graph.vertices[vertex]
+    if field and node.fields is not None and field not in node.field_names:
+        raise DataResolutionError(
+            f"cannot resolve the output {name!r}: {vertex!r} returns "
+            f"{type_name(node.returns)}, which has no field {field!r}"
+            f"{did_you_mean(field, node.field_names)} (fields: {', '.join(node.field_names)})",
+            vertex=vertex,
+            location=node.location,
         )
     return vertex, field or None
 
@@ -211,7 +224,9 @@ def _reader_counts(
     for node in nodes:
         for parent in node.upstream:
             counts[position[parent]] += 1
-    return tuple(-1 if node.name in kept else count for node, count in zip(nodes, counts))
+    return tuple(
+        -1 if node.name in kept else count for node, count in zip(nodes, counts, strict=True)
+    )
 
 
 def _release_points(

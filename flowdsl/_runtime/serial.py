@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import time
 
-import anyio.lowlevel
-
 from .calls import call_step
 from .plan import CallMode
 from .state import MISSING, RunState, resolution_error
@@ -26,16 +24,19 @@ async def run_serial(state: RunState) -> None:
     completed = state.completed
     modes = state.plan.call_modes("serial")
     keep_going = state.options.on_error == "continue"
-    # Inline calls never yield to the loop, so a run deadline is checked between steps.
-    check_deadline = state.options.timeout is not None
+    # Inline calls never yield to the event loop, whose timer would enforce the
+    # run's deadline, so the serial loop checks the clock itself between steps.
+    timeout = state.options.timeout
+    deadline = None if timeout is None else time.perf_counter() + timeout
     # dead[i]: step i failed or was skipped, so its dependents are skipped.
     dead = [False] * len(state.plan.steps)
     any_dead = False
     clock = time.perf_counter
     for step in state.plan.steps:
         position = step.position
-        if check_deadline:
-            await anyio.lowlevel.checkpoint_if_cancelled()
+        if deadline is not None and time.perf_counter() >= deadline:
+            state.timed_out = True
+            return
         if any_dead and any(dead[u] for u in step.upstream):
             dead[position] = True
             state.skipped.append(position)
@@ -50,14 +51,14 @@ async def run_serial(state: RunState) -> None:
                         if step.kwargs
                         else None
                     )
-                except Exception as exc:  # noqa: BLE001 - explained as a DataResolutionError
+                except Exception as exc:
                     raise resolution_error(step, values, exc) from exc
                 output = step.function(*args, **kwargs) if kwargs else step.function(*args)
             else:
                 state.running.add(position)
                 output, _ = await call_step(step, modes[position], values, None, None)
                 state.running.discard(position)
-        except Exception as exc:  # noqa: BLE001 - every vertex failure is recorded
+        except Exception as exc:
             state.running.discard(position)
             durations[position] = clock() - start
             state.errors[position] = exc
@@ -71,3 +72,5 @@ async def run_serial(state: RunState) -> None:
         completed.append(position)
         for slot in step.release:
             values[slot] = MISSING
+    if deadline is not None and time.perf_counter() >= deadline:
+        state.timed_out = True

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from .._model.graph import NO_DEFAULT
 from .._suggest import did_you_mean
 from .._typing import type_name
 from ..errors import DataResolutionError, MissingInputError, UnknownInputError
@@ -33,6 +34,7 @@ class RunState:
         "durations",
         "errors",
         "failed_fast",
+        "inputs",
         "options",
         "plan",
         "run_id",
@@ -47,11 +49,12 @@ class RunState:
     def __init__(self, plan: Plan, inputs: Mapping[str, Any], options: RunOptions) -> None:
         check_inputs(plan, inputs)
         self.plan = plan
+        self.inputs = inputs
         self.options = options
         self.run_id = uuid.uuid4().hex
         self.values: list[Any] = [MISSING] * plan.slot_count
         for fill in plan.fills:
-            self.values[fill.slot] = inputs[fill.name] if fill.name in inputs else fill.default
+            self.values[fill.slot] = inputs.get(fill.name, fill.default)
         self.durations = [0.0] * len(plan.steps)
         self.completed: list[int] = []
         self.errors: dict[int, BaseException] = {}
@@ -65,9 +68,9 @@ class RunState:
         self.started_at = time.time()
         self.total = 0.0
 
-    def input_values(self) -> dict[str, Any]:
-        """Each flow input the run read, with the value used (given or default)."""
-        return {fill.name: self.values[fill.slot] for fill in self.plan.fills}
+    def given_inputs(self) -> dict[str, Any]:
+        """The flow inputs the caller gave that this run read."""
+        return {name: self.inputs[name] for name in self.plan.input_names if name in self.inputs}
 
 
 def check_inputs(plan: Plan, inputs: Mapping[str, Any]) -> None:
@@ -89,7 +92,7 @@ def check_inputs(plan: Plan, inputs: Mapping[str, Any]) -> None:
         readers = ", ".join(
             f"{c.vertex}.{c.parameter} ({graph.vertices[c.vertex].location})"
             for c in graph.inputs[name].consumers
-            if c.vertex in planned
+            if c.vertex in planned and c.default is NO_DEFAULT
         )
         hint = did_you_mean(name, graph.vertices)
         if hint:
@@ -104,7 +107,7 @@ def resolution_error(step: Step, values: list[Any], cause: BaseException) -> Dat
     node = step.node
     slots = [slot for slot, _ in step.args] + [slot for _, slot, _ in step.kwargs]
     readers = [reader for _, reader in step.args] + [reader for _, _, reader in step.kwargs]
-    for slot, reader, binding in zip(slots, readers, step.sources):
+    for slot, reader, binding in zip(slots, readers, step.sources, strict=True):
         if reader is None:
             continue
         value = values[slot]

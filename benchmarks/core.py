@@ -1,0 +1,233 @@
+"""Core benchmark: compile time and serial run time against plain-Python references.
+
+For a chain of 1,000 trivial vertices and a random layered graph of 10,000,
+it measures ``flowdsl.compile``, the first run of a fresh ``Flow`` (which
+builds the plan), steady-state ``flow.run``, a plain reference loop (the same
+functions in topological order, arguments looked up by name in a dict store)
+and direct calls (the cheapest way to call the same functions). It prints a
+table and writes every figure as JSON.
+
+    python benchmarks/core.py [--quick] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import _graphs
+
+import flowdsl
+
+RESULTS = Path(__file__).resolve().parent / "results"
+#: The issue's targets, reported (never asserted).
+RUN_TO_REFERENCE_TARGET = 3.0
+COMPILE_TARGET_S = 1.0
+# Graph kind: (vertices, repetitions of the runs and loops, compiles and first runs).
+FULL = {"chain": (1_000, 15, 7), "layered": (10_000, 5, 5)}
+QUICK = {"chain": (1_000, 3, 2), "layered": (10_000, 2, 2)}
+
+
+def measure(action: Callable[[], object], repetitions: int, warmup: int) -> dict[str, Any]:
+    """Time ``action``: ``warmup`` untimed calls, then ``repetitions`` timed ones.
+
+    The garbage collector stays enabled; ``gc.collect()`` runs before each
+    timed call so that one call does not pay for the garbage of the last.
+    """
+    for _ in range(warmup):
+        action()
+    samples = []
+    for _ in range(repetitions):
+        gc.collect()
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return {
+        "median_s": statistics.median(samples),
+        "min_s": min(samples),
+        "repetitions": repetitions,
+        "warmup": warmup,
+    }
+
+
+def reference_loop(
+    calls: tuple[_graphs.VertexCall, ...], inputs: Mapping[str, int]
+) -> dict[str, int]:
+    """Call every vertex in topological order, arguments by parent name from a dict store."""
+    store = dict(inputs)
+    for call in calls:
+        store[call.name] = call.function(*[store[parent] for parent in call.parents])
+    return store
+
+
+def bench_graph(graph: _graphs.BuiltGraph, repetitions: int, compiles: int) -> dict[str, Any]:
+    """Every figure for one graph; checks first that flowdsl and the references agree."""
+    last = graph.calls[-1].name
+    x = graph.inputs[_graphs.INPUT]
+    compiled = flowdsl.compile(graph.module)
+    flow = flowdsl.Flow(compiled)
+    expected = graph.direct(x)
+    observed = (flow.run(graph.inputs)[last], reference_loop(graph.calls, graph.inputs)[last])
+    if observed != (expected, expected):
+        raise RuntimeError(f"{graph.label}: flowdsl and the reference loops disagree")
+
+    compile_time = measure(lambda: flowdsl.compile(graph.module), compiles, warmup=0)
+    # A fresh Flow per call: its first run builds and caches the plan.
+    fresh = [flowdsl.Flow(compiled) for _ in range(compiles)]
+    first_run = measure(lambda: fresh.pop().run(graph.inputs), compiles, warmup=0)
+    warmup = max(1, repetitions // 5)
+    run = measure(lambda: flow.run(graph.inputs), repetitions, warmup)
+    reference = measure(lambda: reference_loop(graph.calls, graph.inputs), repetitions, warmup)
+    direct = measure(lambda: graph.direct(x), repetitions, warmup)
+    ratio = run["median_s"] / reference["median_s"]
+    return {
+        "vertices": graph.size,
+        "edges": graph.edges,
+        "layers": graph.layers,
+        "compile": compile_time,
+        "first_run": first_run,
+        "run": run,
+        "reference_loop": reference,
+        "direct_calls": direct,
+        "ratio_run_to_reference": ratio,
+        "ratio_reference_to_direct": reference["median_s"] / direct["median_s"],
+        "per_vertex_overhead_us": (run["median_s"] - direct["median_s"]) / graph.size * 1e6,
+        "per_vertex_run_us": run["median_s"] / graph.size * 1e6,
+    }
+
+
+def machine() -> dict[str, Any]:
+    """Where the figures come from."""
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "python": sys.version,
+        "implementation": platform.python_implementation(),
+        "cpu_count": os.cpu_count(),
+        "flowdsl": flowdsl.__version__,
+    }
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.3f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} µs"
+
+
+def table(report: dict[str, Any]) -> str:
+    """The figures as a fixed-width text table."""
+    info = report["machine"]
+    lines = [
+        "flowdsl core benchmark: serial backend, time.perf_counter, "
+        "gc enabled (gc.collect() before each timed call)",
+        f"Python {info['python'].split()[0]} ({info['implementation']}) on {info['platform']}, "
+        f"{info['cpu_count']} CPUs{'  [--quick]' if report['quick'] else ''}",
+        "",
+    ]
+    rows = [
+        ("compile", "flowdsl.compile(module)"),
+        ("first_run", "first run of a fresh Flow (builds plan)"),
+        ("run", "flow.run(inputs), steady state"),
+        ("reference_loop", "reference loop (dict store by name)"),
+        ("direct_calls", "direct calls (no store)"),
+    ]
+    header = f"{'graph':<14} {'measure':<42} {'median':>11} {'min':>11} {'reps':>5}"
+    lines += [header, "-" * len(header)]
+    for label, figures in report["graphs"].items():
+        title = f"{label} ({figures['vertices']} vertices, {figures['edges']} edges)"
+        lines.append(title)
+        for key, description in rows:
+            m = figures[key]
+            lines.append(
+                f"{'':<14} {description:<42} {_duration(m['median_s']):>11} "
+                f"{_duration(m['min_s']):>11} {m['repetitions']:>5}"
+            )
+        lines.append(
+            f"{'':<14} {'ratio run / reference loop':<42} "
+            f"{figures['ratio_run_to_reference']:>10.2f}x"
+        )
+        lines.append(
+            f"{'':<14} {'overhead per vertex (run - direct) / N':<42} "
+            f"{_duration(figures['per_vertex_overhead_us'] * 1e-6):>11}"
+        )
+    lines.append("")
+    for target in report["targets"].values():
+        verdict = "met" if target["met"] else "NOT met"
+        lines.append(f"target: {target['description']}: {target['value']} -> {verdict}")
+    return "\n".join(lines)
+
+
+def targets(graphs: dict[str, Any]) -> dict[str, Any]:
+    """The issue's two targets, with the measured values."""
+    ratio = graphs["chain-1000"]["ratio_run_to_reference"]
+    compile_s = graphs["layered-10000"]["compile"]["median_s"]
+    return {
+        "chain_run_to_reference": {
+            "description": f"chain-1000 run within {RUN_TO_REFERENCE_TARGET:g}x the reference loop",
+            "value": f"{ratio:.2f}x",
+            "met": ratio <= RUN_TO_REFERENCE_TARGET,
+        },
+        "layered_compile": {
+            "description": f"layered-10000 compiles in under {COMPILE_TARGET_S:g} s",
+            "value": _duration(compile_s),
+            "met": compile_s < COMPILE_TARGET_S,
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few repetitions (a smoke run)")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        help="where to write the JSON (default: benchmarks/results/core-<date>.json)",
+    )
+    args = parser.parse_args(argv)
+    today = datetime.date.today().isoformat()
+    plan = QUICK if args.quick else FULL
+
+    graphs: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="flowdsl-bench-") as tmp:
+        builders = {"chain": _graphs.chain, "layered": _graphs.layered}
+        for kind, (size, repetitions, compiles) in plan.items():
+            graph = builders[kind](size, Path(tmp))
+            graphs[graph.label] = bench_graph(graph, repetitions, compiles)
+
+    report = {
+        "benchmark": "core",
+        "date": today,
+        "quick": args.quick,
+        "machine": machine(),
+        "method": {
+            "timer": "time.perf_counter",
+            "gc": "enabled; gc.collect() before each timed call",
+            "statistics": "median and min over repetitions, after warm-up calls",
+        },
+        "graphs": graphs,
+    }
+    report["targets"] = targets(graphs)
+    print(table(report))
+    path = args.json or RESULTS / f"core-{today}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"\nJSON written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

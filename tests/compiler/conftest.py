@@ -1,0 +1,3 @@
+from tests.compiler._modules import make_module
+
+__all__ = ["make_module"]

@@ -1,0 +1,288 @@
+"""The compiled graph model: immutable, ordered by declaration, staged, and queryable."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+import pytest
+
+import flowdsl
+from flowdsl import Binding, FlowInput, Graph, InputConsumer, VertexNode, vertex
+from flowdsl._model.graph import NO_DEFAULT
+from tests.compiler._modules import ModuleMaker
+
+DIAMOND = """
+from flowdsl import vertex
+
+@vertex(flows="ingest")
+def load(path: str) -> list:
+    return []
+
+@vertex
+def audit(stamp: str = "now") -> str:
+    return stamp
+
+@vertex(flows=("ingest", "report"))
+def clean(load: list) -> list:
+    return load
+
+@vertex(flows="report")
+def stats(load: list, limit: int = 10) -> dict:
+    return {}
+
+@vertex(flows="report")
+def report(clean: list, stats: dict, audit: str) -> str:
+    return ""
+
+@vertex
+def archive(report: str, limit: int) -> None:
+    pass
+"""
+
+
+@pytest.fixture
+def make_module(tmp_path: Path) -> Iterator[ModuleMaker]:
+    maker = ModuleMaker(tmp_path)
+    yield maker
+    maker.cleanup()
+
+
+@pytest.fixture
+def graph(make_module: ModuleMaker) -> Graph:
+    return flowdsl.compile(make_module(DIAMOND))
+
+
+def test_vertices_in_topological_order_with_declaration_order_breaking_ties(graph) -> None:
+    assert graph.order == ("load", "audit", "clean", "stats", "report", "archive")
+    assert list(graph.vertices) == list(graph.order)
+    assert all(isinstance(v, VertexNode) for v in graph.vertices.values())
+    assert graph.vertices["report"].upstream == ("clean", "stats", "audit")
+
+
+def test_order_follows_dependencies_not_only_declaration() -> None:
+    @vertex
+    def last(middle: int) -> int:
+        return middle
+
+    @vertex
+    def middle(first: int) -> int:
+        return first
+
+    @vertex
+    def first() -> int:
+        return 1
+
+    @vertex
+    def independent() -> int:
+        return 0
+
+    graph = flowdsl.compile(last, middle, first, independent)
+    # Among the vertices that are ready, the first declared goes first.
+    assert graph.order == ("first", "middle", "last", "independent")
+    assert graph.stages == (("first", "independent"), ("middle",), ("last",))
+    # The same vertices given in another order break ties in that order.
+    assert flowdsl.compile(independent, first, middle, last).order == (
+        "independent",
+        "first",
+        "middle",
+        "last",
+    )
+
+
+def test_stages(graph) -> None:
+    assert graph.stages == (
+        ("load", "audit"),
+        ("clean", "stats"),
+        ("report",),
+        ("archive",),
+    )
+    stage_of = {name: i for i, stage in enumerate(graph.stages) for name in stage}
+    assert sorted(stage_of) == sorted(graph.order)
+    for name, node in graph.vertices.items():
+        for parent in node.upstream:
+            assert stage_of[parent] < stage_of[name]
+    assert flowdsl.Flow(graph).stages() == [list(stage) for stage in graph.stages]
+
+
+def test_downstream_and_closures(graph) -> None:
+    assert dict(graph.downstream) == {
+        "load": ("clean", "stats"),
+        "audit": ("report",),
+        "clean": ("report",),
+        "stats": ("report",),
+        "report": ("archive",),
+        "archive": (),
+    }
+    assert graph.upstream_closure(["report"]) == {"report", "clean", "stats", "load", "audit"}
+    assert graph.upstream_closure(["stats", "audit"]) == {"stats", "load", "audit"}
+    assert graph.upstream_closure(["load"]) == {"load"}
+    assert graph.upstream_closure([]) == frozenset()
+    assert graph.downstream_closure(["load"]) == {"load", "clean", "stats", "report", "archive"}
+    assert graph.downstream_closure(["audit"]) == {"audit", "report", "archive"}
+    assert graph.downstream_closure(["archive"]) == {"archive"}
+    assert isinstance(graph.upstream_closure(["report"]), frozenset)
+
+
+def test_flows(graph) -> None:
+    assert dict(graph.flows) == {
+        "ingest": ("load", "clean"),
+        "report": ("clean", "stats", "report"),
+    }
+    assert graph.vertices["clean"].flows == ("ingest", "report")
+    assert graph.vertices["archive"].flows == ()
+
+
+def test_flow_inputs(graph) -> None:
+    inputs = graph.inputs
+    assert list(inputs) == ["path", "stamp", "limit"]
+    assert inputs["path"] == FlowInput("path", (InputConsumer("load", "path", str, NO_DEFAULT),))
+    assert inputs["path"].required is True
+    assert inputs["stamp"].required is False
+    assert inputs["stamp"].annotation is str
+    assert inputs["limit"].consumers == (
+        InputConsumer("stats", "limit", int, 10),
+        InputConsumer("archive", "limit", int, NO_DEFAULT),
+    )
+    assert inputs["limit"].required is True
+    assert inputs["limit"].required_by({"load", "stats", "report"}) is False
+    assert inputs["limit"].required_by({"archive"}) is True
+    assert inputs["limit"].required_by(graph.upstream_closure(["report"])) is False
+    assert inputs["stamp"].required_by(graph.order) is False
+
+
+def test_vertex_nodes_record_the_spec_and_output_shape(graph, make_module) -> None:
+    node = graph.vertices["stats"]
+    assert node.name == "stats"
+    assert node.function.__name__ == "stats"
+    assert node.returns is dict
+    assert node.fields is None
+    assert node.is_async is False
+    assert node.pure is False
+    assert node.blocking is False
+    assert node.bindings == (
+        Binding(parameter="load", source="load", annotation=list),
+        Binding(parameter="limit", source="limit", is_input=True, annotation=int, default=10),
+    )
+
+    module = make_module(
+        """
+        from flowdsl import vertex
+
+        @vertex(pure=True, blocking=True)
+        def sync_one() -> int:
+            return 1
+
+        @vertex
+        async def async_one(sync_one: int) -> int:
+            return sync_one
+        """
+    )
+    nodes = flowdsl.compile(module).vertices
+    assert (nodes["sync_one"].pure, nodes["sync_one"].blocking) == (True, True)
+    assert nodes["sync_one"].is_async is False
+    assert nodes["async_one"].is_async is True
+    assert nodes["async_one"].location.file == module.__file__
+
+
+def test_graph_is_frozen(graph) -> None:
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        graph.order = ()  # type: ignore[misc]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        graph.vertices = {}  # type: ignore[misc]
+    node = graph.vertices["load"]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        node.name = "other"  # type: ignore[misc]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        node.bindings[0].source = "other"  # type: ignore[misc]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        graph.inputs["path"].consumers = ()  # type: ignore[misc]
+
+
+def test_graph_mappings_are_read_only(graph) -> None:
+    with pytest.raises(TypeError):
+        graph.vertices["extra"] = graph.vertices["load"]  # type: ignore[index]
+    with pytest.raises(TypeError):
+        del graph.vertices["load"]  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        graph.inputs["extra"] = graph.inputs["path"]  # type: ignore[index]
+    with pytest.raises(TypeError):
+        graph.downstream["load"] = ()  # type: ignore[index]
+    assert list(graph.vertices) == list(graph.order)
+
+
+def test_graph_copies_what_it_is_built_from() -> None:
+    @vertex
+    def only(x: int) -> int:
+        return x
+
+    nodes = {"only": flowdsl.compile(only).vertices["only"]}
+    graph = Graph.build(nodes.values(), [])
+    source = dict(graph.vertices)
+    built = Graph(
+        vertices=source,
+        inputs={},
+        order=("only",),
+        stages=(("only",),),
+        downstream={"only": ()},
+    )
+    source["other"] = nodes["only"]
+    assert list(built.vertices) == ["only"]
+
+
+def test_equal_compiles_give_equal_graphs(make_module) -> None:
+    module = make_module(DIAMOND)
+    assert flowdsl.compile(module) == flowdsl.compile(module)
+
+
+def test_multiple_modules_combine_into_one_graph(make_module) -> None:
+    users = make_module(
+        """
+        from typing import TypedDict
+        from flowdsl import vertex
+
+        class User(TypedDict):
+            id: int
+            name: str
+
+        @vertex
+        def normalize(name: str) -> str:
+            return name.strip().lower()
+
+        @vertex
+        def fetch_user(normalize: str) -> User:
+            return {"id": 7, "name": normalize}
+        """
+    )
+    orders = make_module(
+        """
+        from typing import Annotated
+        from flowdsl import From, vertex
+
+        @vertex
+        def orders(user_id: Annotated[int, From("fetch_user.id")], limit: int = 5) -> list:
+            return []
+
+        @vertex
+        def summary(orders: list, normalize: str) -> str:
+            return normalize
+        """
+    )
+    graph = flowdsl.compile(users, orders)
+    assert graph.order == ("normalize", "fetch_user", "orders", "summary")
+    assert graph.stages == (("normalize",), ("fetch_user",), ("orders",), ("summary",))
+    assert list(graph.inputs) == ["name", "limit"]
+    assert graph.vertices["orders"].bindings[0].ref == "fetch_user.id"
+    assert graph.vertices["orders"].location.file == orders.__file__
+    assert graph.vertices["normalize"].location.file == users.__file__
+    assert flowdsl.Flow.from_module(users, orders).graph == graph
+    # Alone, the second module cannot compile: it reads vertices of the first.
+    with pytest.raises(flowdsl.CompileError):
+        flowdsl.compile(orders)
+
+
+def test_empty_graph() -> None:
+    graph = Graph.build([], [])
+    assert graph.order == ()
+    assert graph.stages == ()
+    assert dict(graph.vertices) == {}
+    assert dict(graph.flows) == {}

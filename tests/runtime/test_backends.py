@@ -1,0 +1,570 @@
+"""The serial, thread and async backends: where calls run, scheduling, failures, deadlines.
+
+Concurrency is checked with events and counters, never with tight timing.
+Every wait in a vertex is bounded, so a broken scheduler fails instead of hanging.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+import weakref
+from typing import Any
+
+import anyio
+import pytest
+
+import flowdsl
+from flowdsl import vertex
+
+BACKENDS = ["serial", "thread", "async"]
+CONCURRENT = ["thread", "async"]
+LOOPS = ["asyncio", "trio"]
+PATIENCE = 10.0  # seconds any wait may take before the test fails instead of hanging
+
+
+def _pipeline() -> flowdsl.Flow:
+    @vertex
+    def base(x: int) -> int:
+        return x + 1
+
+    @vertex
+    async def left(base: int) -> int:
+        await anyio.sleep(0)
+        return base * 2
+
+    @vertex
+    def right(base: int) -> int:
+        return base * 3
+
+    @vertex
+    def join(left: int, right: int, scale: int = 10) -> int:
+        return (left + right) * scale
+
+    return flowdsl.Flow.from_functions(base, left, right, join)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_backend_computes_the_same_outputs(backend: str, loop: str) -> None:
+    result = _pipeline().run({"x": 1}, backend=backend, anyio_backend=loop)
+    assert dict(result) == {"base": 2, "left": 4, "right": 6, "join": 100}
+    assert set(result.order) == {"base", "left", "right", "join"}
+    assert result.order[0] == "base"
+    assert result.order[-1] == "join"
+    assert result.metrics.backend == backend
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_arun_inside_a_running_loop(backend: str) -> None:
+    result = await _pipeline().arun({"x": 1}, backend=backend)
+    assert result["join"] == 100
+
+
+def test_thread_backend_runs_sync_vertices_on_worker_threads() -> None:
+    seen: dict[str, int] = {}
+
+    @vertex
+    def where(x: int) -> int:
+        seen["where"] = threading.get_ident()
+        return x
+
+    flowdsl.Flow.from_functions(where).run({"x": 1}, backend="thread")
+    assert seen["where"] != threading.get_ident()
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_async_backend_runs_sync_glue_on_the_loop_thread_and_blocking_ones_on_workers(
+    loop: str,
+) -> None:
+    seen: dict[str, int] = {}
+
+    @vertex
+    async def on_loop(x: int) -> int:
+        seen["loop"] = threading.get_ident()
+        return x
+
+    @vertex
+    def glue(on_loop: int) -> int:
+        seen["glue"] = threading.get_ident()
+        return on_loop
+
+    @vertex(blocking=True)
+    def heavy(on_loop: int) -> int:
+        seen["heavy"] = threading.get_ident()
+        return on_loop
+
+    flow = flowdsl.Flow.from_functions(on_loop, glue, heavy)
+    flow.run({"x": 1}, backend="async", anyio_backend=loop)
+    assert seen["glue"] == seen["loop"]
+    assert seen["heavy"] != seen["loop"]
+
+
+def test_serial_backend_runs_one_vertex_at_a_time_in_declaration_order() -> None:
+    calls: list[str] = []
+
+    def make(name: str) -> Any:
+        def body(x: int) -> int:
+            calls.append(name)
+            return x
+
+        body.__name__ = name
+        return vertex(body)
+
+    vertices = [make(name) for name in ("c", "a", "b")]
+    result = flowdsl.Flow.from_functions(*vertices).run({"x": 0})
+    assert calls == ["c", "a", "b"]
+    assert result.order == ("c", "a", "b")
+
+
+class _Gauge:
+    """Counts calls in flight and remembers the peak (thread-safe)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now = 0
+        self.peak = 0
+
+    def enter(self) -> int:
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+            return self.now
+
+    def leave(self) -> None:
+        with self.lock:
+            self.now -= 1
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_peak_worker_threads_equal_max_workers(loop: str) -> None:
+    gauge = _Gauge()
+    full = threading.Event()
+
+    def make(i: int) -> Any:
+        def body(x: int) -> int:
+            if gauge.enter() >= 3:
+                full.set()
+            # Hold the thread until three run at once, so the peak is reached for sure.
+            full.wait(PATIENCE)
+            gauge.leave()
+            return x + i
+
+        body.__name__ = f"w{i}"
+        return vertex(body)
+
+    flow = flowdsl.Flow.from_functions(*(make(i) for i in range(8)))
+    result = flow.run({"x": 0}, backend="thread", max_workers=3, anyio_backend=loop)
+    assert full.is_set()
+    assert gauge.peak == 3
+    assert len(result.order) == 8
+
+
+@pytest.mark.anyio
+async def test_max_concurrency_bounds_coroutine_vertices() -> None:
+    gauge = _Gauge()
+    full = anyio.Event()
+
+    def make(i: int) -> Any:
+        async def body(x: int) -> int:
+            if gauge.enter() >= 2:
+                full.set()
+            with anyio.fail_after(PATIENCE):
+                await full.wait()
+            gauge.leave()
+            return x + i
+
+        body.__name__ = f"c{i}"
+        return vertex(body)
+
+    flow = flowdsl.Flow.from_functions(*(make(i) for i in range(6)))
+    result = await flow.arun({"x": 0}, backend="async", max_concurrency=2)
+    assert gauge.peak == 2
+    assert len(result.order) == 6
+
+
+@pytest.mark.parametrize("backend", CONCURRENT)
+def test_coroutines_run_concurrently_and_unbounded_by_default(backend: str) -> None:
+    gauge = _Gauge()
+    full = threading.Event()
+
+    def make(i: int) -> Any:
+        async def body(x: int) -> int:
+            if gauge.enter() >= 5:
+                full.set()
+            deadline = time.monotonic() + PATIENCE
+            while not full.is_set() and time.monotonic() < deadline:
+                await anyio.sleep(0.001)
+            gauge.leave()
+            return x
+
+        body.__name__ = f"c{i}"
+        return vertex(body)
+
+    flowdsl.Flow.from_functions(*(make(i) for i in range(5))).run({"x": 0}, backend=backend)
+    assert gauge.peak == 5
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize("backend", CONCURRENT)
+def test_scheduling_is_dependency_driven_without_stage_barriers(backend: str, loop: str) -> None:
+    # `slow` (stage 0) finishes only after `late` (stage 2) ran: a scheduler
+    # that waits for a whole stage before starting the next would never get there.
+    reached = threading.Event()
+
+    @vertex
+    async def slow(x: int) -> int:
+        deadline = time.monotonic() + PATIENCE
+        while not reached.is_set() and time.monotonic() < deadline:
+            await anyio.sleep(0.001)
+        return x
+
+    @vertex
+    def fast(x: int) -> int:
+        return x + 1
+
+    @vertex
+    def middle(fast: int) -> int:
+        return fast + 1
+
+    @vertex
+    def late(middle: int) -> int:
+        reached.set()
+        return middle + 1
+
+    flow = flowdsl.Flow.from_functions(slow, fast, middle, late)
+    assert flow.stages() == [["slow", "fast"], ["middle"], ["late"]]
+    result = flow.run({"x": 0}, backend=backend, anyio_backend=loop)
+    assert reached.is_set()
+    assert result.order.index("late") < result.order.index("slow")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_first_failure_raises_with_the_partial_result(backend: str) -> None:
+    @vertex
+    def ok(x: int) -> int:
+        return x
+
+    @vertex
+    def broken(ok: int) -> int:
+        raise ValueError(f"bad value {ok}")
+
+    @vertex
+    def after(broken: int) -> int:
+        return broken
+
+    flow = flowdsl.Flow.from_functions(ok, broken, after)
+    with pytest.raises(flowdsl.VertexFailed) as caught:
+        flow.run({"x": 3}, backend=backend)
+    error = caught.value
+    assert error.vertex == "broken"
+    assert isinstance(error.__cause__, ValueError)
+    assert "bad value 3" in str(error)
+    assert error.result is not None
+    assert dict(error.result) == {"ok": 3}
+    assert error.result.states["broken"] == "failed"
+    assert error.result.states["after"] == "pending"
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_failure_cancels_coroutines_in_flight(loop: str) -> None:
+    cleaned_up = threading.Event()
+
+    @vertex
+    async def waits_forever(x: int) -> int:
+        try:
+            await anyio.sleep(PATIENCE * 10)
+        finally:
+            cleaned_up.set()
+        return x
+
+    @vertex
+    async def breaks(x: int) -> int:
+        await anyio.sleep(0.01)
+        raise RuntimeError("boom")
+
+    flow = flowdsl.Flow.from_functions(waits_forever, breaks)
+    with pytest.raises(flowdsl.VertexFailed) as caught:
+        flow.run({"x": 1}, backend="async", anyio_backend=loop)
+    assert cleaned_up.is_set()
+    assert caught.value.vertex == "breaks"
+    assert caught.value.result is not None
+    assert caught.value.result.states["waits_forever"] == "running"
+
+
+def test_a_failure_does_not_wait_for_threads_and_drops_their_late_results() -> None:
+    release = threading.Event()
+    finished = threading.Event()
+
+    @vertex
+    def busy(x: int) -> int:
+        release.wait(PATIENCE)
+        finished.set()
+        return x
+
+    @vertex
+    def breaks(x: int) -> int:
+        raise RuntimeError("boom")
+
+    flow = flowdsl.Flow.from_functions(busy, breaks)
+    with pytest.raises(flowdsl.VertexFailed) as caught:
+        flow.run({"x": 1}, backend="thread")
+    # The run returned while `busy` was still blocked on its thread.
+    assert not finished.is_set()
+    release.set()
+    assert finished.wait(PATIENCE)
+    partial = caught.value.result
+    assert partial is not None
+    assert "busy" not in partial
+    assert partial.states["busy"] == "running"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_continue_runs_independent_branches_and_skips_dependents(backend: str) -> None:
+    @vertex
+    def root(x: int) -> int:
+        return x
+
+    @vertex
+    async def broken(root: int) -> int:
+        raise KeyError("missing")
+
+    @vertex
+    def child(broken: int) -> int:
+        return broken
+
+    @vertex
+    def grandchild(child: int, root: int) -> int:
+        return child + root
+
+    @vertex
+    def sibling(root: int) -> int:
+        return root + 1
+
+    flow = flowdsl.Flow.from_functions(root, broken, child, grandchild, sibling)
+    result = flow.run({"x": 1}, backend=backend, on_error="continue")
+    assert {name: str(state) for name, state in result.states.items()} == {
+        "root": "completed",
+        "broken": "failed",
+        "child": "skipped",
+        "grandchild": "skipped",
+        "sibling": "completed",
+    }
+    assert isinstance(result.errors["broken"], KeyError)
+    assert dict(result) == {"root": 1, "sibling": 2}
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_coroutine_vertex_is_cancelled_at_its_timeout(backend: str, loop: str) -> None:
+    cancelled = threading.Event()
+
+    @vertex(timeout=0.05)
+    async def sleepy(x: int) -> int:
+        try:
+            await anyio.sleep(PATIENCE * 10)
+        except anyio.get_cancelled_exc_class():
+            cancelled.set()
+            raise
+        return x
+
+    flow = flowdsl.Flow.from_functions(sleepy)
+    with pytest.raises(flowdsl.VertexTimeout) as caught:
+        flow.run({"x": 1}, backend=backend, anyio_backend=loop)
+    assert cancelled.is_set()
+    assert caught.value.vertex == "sleepy"
+    assert "timeout of 0.05s" in str(caught.value)
+    assert isinstance(caught.value, TimeoutError)
+    assert caught.value.result is not None
+    assert caught.value.result.states["sleepy"] == "failed"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_sync_vertex_past_its_timeout_is_abandoned_and_its_result_never_stored(
+    backend: str,
+) -> None:
+    release = threading.Event()
+    returned = threading.Event()
+
+    @vertex(timeout=0.05)
+    def stuck(x: int) -> int:
+        release.wait(PATIENCE)
+        returned.set()
+        return x
+
+    flow = flowdsl.Flow.from_functions(stuck)
+    with pytest.raises(flowdsl.VertexTimeout) as caught:
+        flow.run({"x": 1}, backend=backend)
+    assert not returned.is_set()
+    release.set()
+    assert returned.wait(PATIENCE)
+    partial = caught.value.result
+    assert partial is not None
+    with pytest.raises(KeyError):
+        partial.value_of("stuck")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_run_timeout_stops_the_run_with_the_partial_result(backend: str) -> None:
+    @vertex
+    def first(x: int) -> int:
+        return x + 1
+
+    @vertex
+    async def endless(first: int) -> int:
+        await anyio.sleep(PATIENCE * 10)
+        return first
+
+    flow = flowdsl.Flow.from_functions(first, endless)
+    with pytest.raises(flowdsl.VertexTimeout) as caught:
+        flow.run({"x": 1}, backend=backend, timeout=0.1)
+    assert "the run did not finish within its timeout of 0.1s" in str(caught.value)
+    assert "endless" in str(caught.value)
+    partial = caught.value.result
+    assert partial is not None
+    assert dict(partial) == {"first": 2}
+    assert partial.states["endless"] == "running"
+
+
+@pytest.mark.anyio
+async def test_cancelling_the_caller_of_arun_propagates_and_cleans_up() -> None:
+    started = anyio.Event()
+    cleaned_up = anyio.Event()
+    after_arun: list[bool] = []
+
+    @vertex
+    async def endless(x: int) -> int:
+        started.set()
+        try:
+            await anyio.sleep(PATIENCE * 10)
+        finally:
+            cleaned_up.set()
+        return x
+
+    flow = flowdsl.Flow.from_functions(endless)
+
+    async def caller() -> None:
+        await flow.arun({"x": 1}, backend="async")
+        after_arun.append(True)
+
+    with anyio.fail_after(PATIENCE):
+        async with anyio.create_task_group() as group:
+            group.start_soon(caller)
+            await started.wait()
+            group.cancel_scope.cancel()
+        await cleaned_up.wait()
+    assert after_arun == []
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_handle_cancels_a_run_and_keeps_the_partial_result(loop: str) -> None:
+    started = threading.Event()
+
+    @vertex
+    def first(x: int) -> int:
+        return x + 1
+
+    @vertex
+    async def endless(first: int) -> int:
+        started.set()
+        await anyio.sleep(PATIENCE * 10)
+        return first
+
+    handle = flowdsl.Flow.from_functions(first, endless).start(
+        {"x": 1}, backend="async", anyio_backend=loop
+    )
+    assert started.wait(PATIENCE)
+    assert not handle.done()
+    with pytest.raises(TimeoutError):
+        handle.result(timeout=0.01)
+    handle.cancel()
+    with pytest.raises(flowdsl.FlowCancelled) as caught:
+        handle.result(timeout=PATIENCE)
+    assert handle.done()
+    partial = caught.value.result
+    assert partial is not None
+    assert dict(partial) == {"first": 2}
+    assert partial.states["endless"] == "running"
+
+
+def test_a_handle_returns_the_result_or_the_error() -> None:
+    flow = _pipeline()
+    assert flow.start({"x": 1}, backend="thread").result(timeout=PATIENCE)["join"] == 100
+
+    @vertex
+    def broken(x: int) -> int:
+        raise ValueError("no")
+
+    handle = flowdsl.Flow.from_functions(broken).start({"x": 1})
+    with pytest.raises(flowdsl.VertexFailed):
+        handle.result(timeout=PATIENCE)
+    with pytest.raises(flowdsl.MissingInputError):
+        flow.start({})
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_unrequested_intermediates_are_released_after_their_last_reader(backend: str) -> None:
+    class Blob:
+        pass
+
+    refs: list[weakref.ref[Blob]] = []
+    alive_when_last_ran: list[bool] = []
+
+    @vertex
+    def make(x: int) -> Blob:
+        blob = Blob()
+        refs.append(weakref.ref(blob))
+        return blob
+
+    @vertex
+    def use(make: Blob) -> int:
+        return 1
+
+    @vertex
+    def last(use: int) -> int:
+        gc.collect()
+        alive_when_last_ran.append(refs[0]() is not None)
+        return use
+
+    flow = flowdsl.Flow.from_functions(make, use, last)
+    assert dict(flow.run({"x": 0}, backend=backend, outputs=["last"])) == {"last": 1}
+    assert alive_when_last_ran == [False]
+    kept = flow.run({"x": 0}, backend=backend)
+    assert isinstance(kept["make"], Blob)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_no_worker_thread_is_left_behind(loop: str) -> None:
+    before = threading.active_count()
+    _pipeline().run({"x": 1}, backend="thread", anyio_backend=loop)
+    deadline = time.monotonic() + PATIENCE
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() <= before
+
+
+def test_bad_run_options_name_the_argument() -> None:
+    flow = _pipeline()
+    for kwargs in (
+        {"backend": "gpu"},
+        {"on_error": "ignore"},
+        {"max_workers": 0},
+        {"max_concurrency": -1},
+        {"timeout": 0},
+        {"anyio_backend": "curio"},
+    ):
+        with pytest.raises(flowdsl.SettingsError) as caught:
+            flow.run({"x": 1}, **kwargs)
+        (name,) = kwargs
+        assert name in str(caught.value)
+        assert caught.value.source == f"argument {name}"
+
+
+def test_invalid_vertex_timeout_is_rejected() -> None:
+    def f(x: int) -> int:
+        return x
+
+    with pytest.raises(flowdsl.InvalidVertexError, match="timeout"):
+        vertex(timeout=-1)(f)

@@ -1,0 +1,168 @@
+"""Run plans: built once per selection, with sensible slots, arguments and release points."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypedDict
+
+import pytest
+
+import flowdsl._flow
+from flowdsl import DataResolutionError, Flow, From, vertex
+from flowdsl._runtime import plan as plan_module
+from flowdsl._runtime.plan import Plan, build_plan
+
+
+class Point(TypedDict):
+    x: int
+    y: int
+
+
+@vertex
+def a(seed: int) -> Point:
+    return {"x": seed, "y": seed + 1}
+
+
+@vertex
+def b(a: Point) -> int:
+    return a["x"] * 2
+
+
+@vertex
+def c(y: Annotated[int, From("a.y")], scale: int = 10) -> int:
+    return y * scale
+
+
+@vertex
+async def d(b: int, *, c: int, seed: int) -> int:
+    return b + c + seed
+
+
+@vertex(flows=("side",))
+def e(c: int) -> int:
+    return -c
+
+
+def make_flow() -> Flow:
+    return Flow.from_functions(a, b, c, d, e)
+
+
+def test_the_same_selection_reuses_one_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[tuple[Any, Any]] = []
+
+    def counting(graph: Any, outputs: Any = None, flow: Any = None) -> Plan:
+        built.append((outputs, flow))
+        return build_plan(graph, outputs, flow)
+
+    monkeypatch.setattr(flowdsl._flow, "build_plan", counting)
+    flow = make_flow()
+
+    for _ in range(3):
+        flow.run({"seed": 1})
+    assert built == [(None, None)]
+
+    flow.run({"seed": 1}, outputs=["b"])
+    flow.run({"seed": 2}, outputs="b")
+    flow.run({"seed": 3}, outputs=("b",))
+    assert built == [(None, None), (("b",), None)]
+
+    flow.run({"seed": 1}, flow="side")
+    flow.run({"seed": 1}, flow="side")
+    assert built[2:] == [(None, "side")]
+
+
+def test_cached_plans_are_the_same_object() -> None:
+    flow = make_flow()
+    first = flow._plan(("b", "c"), None)
+    assert flow._plan(("b", "c"), None) is first
+    assert flow._plan(("c", "b"), None) is not first
+    assert flow._plan(None, None) is flow._plan(None, None)
+
+
+def test_a_full_plan_has_every_step_and_keeps_every_value() -> None:
+    plan = build_plan(make_flow().graph)
+
+    assert [s.name for s in plan.steps] == ["a", "b", "c", "d", "e"]
+    assert [s.position for s in plan.steps] == [0, 1, 2, 3, 4]
+    assert plan.outputs is None
+    assert plan.has_async
+    assert plan.reader_counts is None
+    assert all(step.release == () for step in plan.steps)
+    # Slots: one per vertex, then one per input binding (each consumer its own default).
+    assert plan.slot_count == len(plan.steps) + len(plan.fills)
+    assert [(f.name, f.required) for f in plan.fills] == [
+        ("seed", True),
+        ("scale", False),
+        ("seed", True),
+    ]
+    assert [f.slot for f in plan.fills] == [5, 6, 7]
+    assert plan.fills[1].default == 10
+    assert plan.input_names == frozenset({"seed", "scale"})
+    assert plan.required_inputs == ("seed",)
+
+    steps = {s.name: s for s in plan.steps}
+    assert steps["a"].args == ((5, None),)
+    assert steps["b"].args == ((0, None),)
+    (slot, reader), scale = steps["c"].args
+    assert slot == 0
+    assert reader is not None
+    assert reader({"x": 1, "y": 2}) == 2
+    assert scale == (6, None)
+    assert steps["d"].args == ((1, None),)
+    assert steps["d"].kwargs == (("c", 2, None), ("seed", 7, None))
+    assert steps["d"].is_async
+    assert steps["a"].upstream == ()
+    assert steps["a"].downstream == (1, 2)
+    assert steps["c"].upstream == (0,)
+    assert steps["c"].downstream == (3, 4)
+    assert steps["d"].upstream == (1, 2)
+    assert steps["e"].function is e
+
+
+def test_a_pruned_plan_releases_values_after_their_last_reader() -> None:
+    plan = build_plan(make_flow().graph, outputs=["d"])
+
+    assert [s.name for s in plan.steps] == ["a", "b", "c", "d"]
+    steps = {s.name: s for s in plan.steps}
+    # e is not planned, so c's only reader is d.
+    assert steps["c"].downstream == (3,)
+    assert steps["a"].release == ()
+    assert sorted(steps["c"].release) == [0]  # a is last read by c
+    assert sorted(steps["d"].release) == [1, 2]
+    assert plan.outputs == ("d",)
+    assert plan.reader_counts == (2, 1, 1, -1)
+
+
+def test_a_requested_intermediate_is_never_released() -> None:
+    plan = build_plan(make_flow().graph, outputs=["d", "a.x"])
+    released = {slot for step in plan.steps for slot in step.release}
+    assert 0 not in released
+    assert released == {1, 2}
+
+
+def test_a_plan_for_a_field_output_keeps_only_what_it_needs() -> None:
+    plan = build_plan(make_flow().graph, outputs=["a.y"])
+    assert [s.name for s in plan.steps] == ["a"]
+    assert [f.name for f in plan.fills] == ["seed"]
+    assert not plan.has_async
+    assert plan.slot_count == 2
+
+
+def test_a_plan_for_a_flow_tag() -> None:
+    plan = build_plan(make_flow().graph, flow="side")
+    assert [s.name for s in plan.steps] == ["a", "c", "e"]
+    assert plan.required_inputs == ("seed",)
+    assert plan.outputs is None
+
+
+def test_unknown_names_fail_when_planning() -> None:
+    graph = make_flow().graph
+    with pytest.raises(DataResolutionError, match="did you mean 'd'"):
+        build_plan(graph, outputs=["dd"])
+    with pytest.raises(DataResolutionError, match="no flow named 'sid'; did you mean 'side'"):
+        build_plan(graph, flow="sid")
+
+
+def test_parse_output_name() -> None:
+    graph = make_flow().graph
+    assert plan_module.parse_output_name(graph, "a") == ("a", None)
+    assert plan_module.parse_output_name(graph, "a.y") == ("a", "y")

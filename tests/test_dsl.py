@@ -1,0 +1,347 @@
+"""The ``@vertex`` decorator: it records a spec and leaves the function as it was."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+from typing import Annotated, Any
+
+import attrs
+import pytest
+
+from flowdsl import From, InvalidVertexError, SourceLocation, vertex
+from flowdsl._dsl import VertexSpec, spec_of
+
+HERE = __file__
+
+
+def here(fn: Any) -> SourceLocation:
+    """The location of ``fn``'s ``def`` line in this file (below its decorators)."""
+    lines, first = inspect.getsourcelines(fn)
+    starts = ("def ", "async def ")
+    offset = next((i for i, text in enumerate(lines) if text.lstrip().startswith(starts)), 0)
+    return SourceLocation(HERE, first + offset)
+
+
+# --- decorating keeps the function -------------------------------------------------------------
+
+
+def test_bare_decorator_returns_the_same_function_still_callable() -> None:
+    def normalize(name: str, *, upper: bool = False) -> str:
+        text = name.strip().lower()
+        return text.upper() if upper else text
+
+    before = inspect.signature(normalize)
+    decorated = vertex(normalize)
+
+    assert decorated is normalize
+    assert normalize(" A ") == "a"
+    assert normalize(" A ", upper=True) == "A"
+    assert inspect.signature(normalize) == before
+    assert str(inspect.signature(normalize)) == "(name: 'str', *, upper: 'bool' = False) -> 'str'"
+    assert normalize.__name__ == "normalize"
+
+
+def test_bare_decorator_records_the_default_spec() -> None:
+    @vertex
+    def normalize(name: str) -> str:
+        return name.strip().lower()
+
+    spec = spec_of(normalize)
+    assert isinstance(spec, VertexSpec)
+    assert spec.function is normalize
+    assert spec.name == "normalize"
+    assert spec.pure is False
+    assert spec.flows == ()
+    assert spec.blocking is False
+    assert spec.is_async is False
+    assert spec.location == here(normalize)
+    assert normalize(" A ") == "a"
+
+
+def test_decorator_with_options_records_them_and_returns_the_function() -> None:
+    def fetch(user_id: int) -> dict[str, int]:
+        return {"id": user_id}
+
+    decorated = vertex(name="load_user", pure=True, flows=("signup", "admin"), blocking=True)(fetch)
+
+    assert decorated is fetch
+    assert fetch(3) == {"id": 3}
+    spec = spec_of(fetch)
+    assert spec is not None
+    assert spec.name == "load_user"
+    assert spec.function is fetch
+    assert spec.pure is True
+    assert spec.flows == ("signup", "admin")
+    assert spec.blocking is True
+    assert spec.location == here(fetch)
+
+
+def test_decorator_called_without_options_is_the_bare_decorator() -> None:
+    @vertex()
+    def double(x: int) -> int:
+        return 2 * x
+
+    spec = spec_of(double)
+    assert spec is not None
+    assert (spec.name, spec.pure, spec.flows, spec.blocking) == ("double", False, (), False)
+    assert double(4) == 8
+
+
+def test_async_functions_stay_coroutine_functions() -> None:
+    async def fetch(user_id: int) -> int:
+        await asyncio.sleep(0)
+        return user_id + 1
+
+    @vertex(pure=True)
+    async def load(x: int) -> int:
+        return x * 10
+
+    assert vertex(fetch) is fetch
+    assert inspect.iscoroutinefunction(fetch)
+    assert inspect.iscoroutinefunction(load)
+    assert asyncio.run(fetch(1)) == 2
+    assert asyncio.run(load(2)) == 20
+    fetch_spec, load_spec = spec_of(fetch), spec_of(load)
+    assert fetch_spec is not None
+    assert fetch_spec.is_async is True
+    assert load_spec is not None
+    assert load_spec.is_async is True
+    assert load_spec.pure is True
+    assert load_spec.location == here(load)
+
+
+def test_signature_with_annotated_from_is_intact() -> None:
+    @vertex
+    def save(user_id: Annotated[int, From("fetch_user.id")], /, validate: bool = True) -> int:
+        return user_id if validate else -1
+
+    params = inspect.signature(save).parameters
+    assert list(params) == ["user_id", "validate"]
+    assert params["user_id"].kind is inspect.Parameter.POSITIONAL_ONLY
+    assert params["validate"].default is True
+    assert save(7) == 7
+    assert save(7, validate=False) == -1
+
+
+@pytest.mark.parametrize(
+    ("flows", "expected"),
+    [
+        ("signup", ("signup",)),
+        (("a", "b"), ("a", "b")),
+        (["a", "b"], ("a", "b")),
+        ((name for name in ("x", "y")), ("x", "y")),
+        ((), ()),
+    ],
+)
+def test_flows_becomes_a_tuple(flows: object, expected: tuple[str, ...]) -> None:
+    def step() -> None:
+        return None
+
+    vertex(flows=flows)(step)  # type: ignore[arg-type]
+    spec = spec_of(step)
+    assert spec is not None
+    assert spec.flows == expected
+
+
+def test_lambda_with_a_name_is_a_vertex() -> None:
+    double = vertex(name="double")(lambda x: 2 * x)
+
+    assert double(21) == 42
+    spec = spec_of(double)
+    assert spec is not None
+    assert spec.name == "double"
+    assert spec.function is double
+    assert spec.location.file == HERE
+
+
+def test_spec_is_frozen_and_spec_of_other_objects_is_none() -> None:
+    @vertex
+    def one() -> int:
+        return 1
+
+    spec = spec_of(one)
+    assert spec is not None
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        spec.name = "two"  # type: ignore[misc]
+
+    def plain() -> int:
+        return 1
+
+    plain.__flowdsl_vertex__ = "not a spec"  # type: ignore[attr-defined]
+    assert spec_of(plain) is None
+    assert spec_of(42) is None
+    assert spec_of(len) is None
+
+
+def test_decorator_inside_a_function_captures_the_local_names() -> None:
+    class Local:
+        pass
+
+    @vertex
+    def make() -> Local:
+        return Local()
+
+    spec = spec_of(make)
+    assert spec is not None
+    assert spec.local_names is not None
+    assert spec.local_names["Local"] is Local
+
+
+def test_decorator_at_module_level_captures_no_local_names() -> None:
+    assert _module_level_spec.local_names is None
+
+
+@vertex
+def _module_level(x: int) -> int:
+    return x
+
+
+_module_level_spec = spec_of(_module_level)
+assert _module_level_spec is not None
+
+
+def test_location_is_the_def_line_after_decorators() -> None:
+    # The design card and SourceLocation.of's docstring: errors point at the ``def`` line.
+    @vertex(
+        pure=True,
+    )
+    def step() -> int:
+        return 1
+
+    lines, first = inspect.getsourcelines(step)
+    def_line = first + next(i for i, text in enumerate(lines) if "def step(" in text)
+    spec = spec_of(step)
+    assert spec is not None
+    assert spec.location == SourceLocation(HERE, def_line)
+
+
+# --- what cannot be a vertex -------------------------------------------------------------------
+
+
+class _Thing:
+    def method(self) -> int:
+        return 1
+
+
+def _plain(x: int) -> int:
+    return x
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (42, "not callable"),
+        ("normalize", "not callable"),
+        (len, "defined with def or async def"),
+        (_Thing, "defined with def or async def"),
+        (_Thing().method, "defined with def or async def"),
+        (functools.partial(_plain, 1), "defined with def or async def"),
+    ],
+    ids=["int", "str", "builtin", "class", "bound-method", "partial"],
+)
+def test_non_functions_are_rejected(target: object, message: str) -> None:
+    with pytest.raises(InvalidVertexError, match=message) as info:
+        vertex(target)  # type: ignore[call-overload]
+    assert info.value.location is None
+    with pytest.raises(InvalidVertexError, match=message):
+        vertex(name="named")(target)  # type: ignore[arg-type]
+    if hasattr(target, "__dict__") and not isinstance(target, type):
+        assert spec_of(target) is None
+
+
+def test_invalid_vertex_error_is_a_compile_error_and_a_type_error() -> None:
+    from flowdsl import CompileError
+
+    with pytest.raises(CompileError):
+        vertex(42)  # type: ignore[call-overload]
+    with pytest.raises(TypeError):
+        vertex(42)  # type: ignore[call-overload]
+
+
+def test_generator_function_is_rejected_with_its_location() -> None:
+    def numbers(n: int):  # type: ignore[no-untyped-def]
+        yield from range(n)
+
+    with pytest.raises(InvalidVertexError, match="generator function cannot be a vertex") as info:
+        vertex(numbers)
+    error = info.value
+    assert error.vertex == "numbers"
+    assert error.location == here(numbers)
+    assert f"{HERE}:{here(numbers).line}" in str(error)
+    assert spec_of(numbers) is None
+
+
+def test_async_generator_function_is_rejected_with_its_location() -> None:
+    async def numbers(n: int):  # type: ignore[no-untyped-def]
+        for i in range(n):
+            yield i
+
+    with pytest.raises(InvalidVertexError, match="generator function cannot be a vertex") as info:
+        vertex(pure=True)(numbers)
+    assert info.value.vertex == "numbers"
+    assert info.value.location == here(numbers)
+    assert spec_of(numbers) is None
+
+
+def test_lambda_without_a_name_is_rejected_with_its_location() -> None:
+    anonymous = lambda x: x  # noqa: E731
+
+    with pytest.raises(InvalidVertexError, match=r"vertex\(name='...'\)") as info:
+        vertex(anonymous)
+    assert info.value.location == here(anonymous)
+    assert "lambda has no name" in str(info.value)
+    assert str(info.value).startswith(f"{HERE}:{anonymous.__code__.co_firstlineno}: ")
+    assert here(anonymous).line == anonymous.__code__.co_firstlineno
+    assert spec_of(anonymous) is None
+
+
+@pytest.mark.parametrize("bad_name", ["not-ok", "", "1abc", "two words", "a.b", 5])
+def test_vertex_name_must_be_an_identifier(bad_name: object) -> None:
+    def step() -> int:
+        return 1
+
+    with pytest.raises(InvalidVertexError, match="must be a Python identifier") as info:
+        vertex(name=bad_name)(step)  # type: ignore[arg-type]
+    assert repr(bad_name) in str(info.value)
+    assert info.value.location == here(step)
+    assert spec_of(step) is None
+
+
+def test_decorating_a_vertex_again_is_rejected() -> None:
+    @vertex
+    def step() -> int:
+        return 1
+
+    first = spec_of(step)
+    for again in (vertex, vertex(name="other"), vertex(pure=True)):
+        with pytest.raises(InvalidVertexError, match="already a vertex") as info:
+            again(step)
+        assert info.value.vertex == "step"
+        assert info.value.location == here(step)
+    assert spec_of(step) is first
+
+
+@pytest.mark.parametrize(
+    ("flows", "shown"),
+    [
+        ([1], "got 1"),
+        ([""], "got ''"),
+        (("ok", None), "got None"),
+        (5, "got 5"),
+        (None, "got None"),
+        (b"signup", "got b'signup'"),
+    ],
+    ids=["int-entry", "empty-entry", "none-entry", "int", "none", "bytes"],
+)
+def test_bad_flows_are_rejected(flows: object, shown: str) -> None:
+    def step() -> int:
+        return 1
+
+    with pytest.raises(InvalidVertexError, match="flows=") as info:
+        vertex(flows=flows)(step)  # type: ignore[arg-type]
+    assert shown in str(info.value)
+    assert info.value.vertex == "step"
+    assert info.value.location == here(step)
+    assert spec_of(step) is None

@@ -1,0 +1,234 @@
+"""The public surface: ``flowdsl.__all__`` pinned, public names shown as ``flowdsl.X``, errors."""
+
+import pickle
+
+import pytest
+
+import flowdsl
+import flowdsl.errors
+from flowdsl import SourceLocation
+
+EXPECTED_ALL = [
+    "Binding",
+    "BindingError",
+    "Check",
+    "CompileError",
+    "ContractViolation",
+    "CycleError",
+    "DataResolutionError",
+    "DuplicateVertexError",
+    "Flow",
+    "FlowCancelled",
+    "FlowDSLError",
+    "FlowInput",
+    "From",
+    "Graph",
+    "InputConsumer",
+    "InvalidVertexError",
+    "Lineage",
+    "MissingInputError",
+    "RunHandle",
+    "RunMetrics",
+    "RunResult",
+    "SettingsError",
+    "SourceLocation",
+    "Trace",
+    "TraceEdge",
+    "TraceStep",
+    "TypeMismatchError",
+    "UnknownInputError",
+    "VertexFailed",
+    "VertexMetrics",
+    "VertexNode",
+    "VertexState",
+    "VertexTimeout",
+    "compile",
+    "vertex",
+]
+
+DESIGN_ERRORS = [
+    "FlowDSLError",
+    "CompileError",
+    "CycleError",
+    "BindingError",
+    "DuplicateVertexError",
+    "TypeMismatchError",
+    "MissingInputError",
+    "DataResolutionError",
+    "ContractViolation",
+    "VertexFailed",
+    "VertexTimeout",
+    "FlowCancelled",
+    "SettingsError",
+]
+
+
+def test_all_is_pinned() -> None:
+    assert flowdsl.__all__ == EXPECTED_ALL
+
+
+def test_all_is_sorted_without_duplicates() -> None:
+    assert flowdsl.__all__ == sorted(flowdsl.__all__)
+    assert len(flowdsl.__all__) == len(set(flowdsl.__all__))
+    assert flowdsl.errors.__all__ == sorted(flowdsl.errors.__all__)
+    assert len(flowdsl.errors.__all__) == len(set(flowdsl.errors.__all__))
+
+
+@pytest.mark.parametrize("name", EXPECTED_ALL)
+def test_every_public_name_is_importable(name: str) -> None:
+    namespace: dict[str, object] = {}
+    exec(f"from flowdsl import {name}", namespace)
+    assert namespace[name] is getattr(flowdsl, name)
+
+
+def test_star_import_gives_exactly_all() -> None:
+    namespace: dict[str, object] = {}
+    exec("from flowdsl import *", namespace)
+    assert sorted(k for k in namespace if k != "__builtins__") == EXPECTED_ALL
+
+
+@pytest.mark.parametrize("name", EXPECTED_ALL)
+def test_public_names_report_the_package_as_their_module(name: str) -> None:
+    obj = getattr(flowdsl, name)
+    if name in flowdsl.errors.__all__:
+        assert obj.__module__ == "flowdsl.errors"
+    else:
+        assert obj.__module__ == "flowdsl"
+
+
+def test_only_errors_live_in_the_public_errors_module() -> None:
+    public = {name for name in EXPECTED_ALL if getattr(flowdsl, name).__module__ != "flowdsl"}
+    assert public == set(flowdsl.errors.__all__)
+
+
+@pytest.mark.parametrize("name", flowdsl.errors.__all__)
+def test_error_classes_are_flowdsl_errors_exported_from_the_package(name: str) -> None:
+    cls = getattr(flowdsl.errors, name)
+    assert isinstance(cls, type)
+    assert issubclass(cls, flowdsl.errors.FlowDSLError)
+    assert name in flowdsl.__all__
+    assert getattr(flowdsl, name) is cls
+
+
+def test_the_design_cards_errors_are_all_there() -> None:
+    assert set(DESIGN_ERRORS) <= set(flowdsl.errors.__all__)
+
+
+@pytest.mark.parametrize(
+    ("child", "parents"),
+    [
+        ("CycleError", ("CompileError",)),
+        ("BindingError", ("CompileError",)),
+        ("DuplicateVertexError", ("CompileError",)),
+        ("TypeMismatchError", ("CompileError", TypeError)),
+        ("InvalidVertexError", ("CompileError", TypeError)),
+        ("MissingInputError", ("FlowDSLError", LookupError)),
+        ("UnknownInputError", ("FlowDSLError", LookupError)),
+        ("DataResolutionError", ("FlowDSLError", LookupError)),
+        ("VertexTimeout", ("VertexFailed", TimeoutError)),
+        ("SettingsError", ("FlowDSLError", ValueError)),
+        ("CompileError", ("FlowDSLError",)),
+    ],
+)
+def test_error_tree(child: str, parents: tuple[object, ...]) -> None:
+    cls = getattr(flowdsl, child)
+    for parent in parents:
+        assert issubclass(cls, getattr(flowdsl, parent) if isinstance(parent, str) else parent)
+
+
+def test_version() -> None:
+    assert isinstance(flowdsl.__version__, str)
+    assert flowdsl.__version__.count(".") >= 1
+
+
+# --- errors: messages and pickling ------------------------------------------------------------
+
+LOCATION = SourceLocation("/src/pipeline.py", 23)
+
+
+def test_message_is_prefixed_with_the_context() -> None:
+    error = flowdsl.BindingError(
+        "unknown vertex", vertex="save", parameter="user_id", location=LOCATION
+    )
+    assert str(error) == (
+        "vertex 'save', parameter 'user_id' (/src/pipeline.py:23): unknown vertex"
+    )
+    assert error.message == "unknown vertex"
+    assert str(flowdsl.FlowDSLError("plain")) == "plain"
+    assert str(flowdsl.FlowDSLError("at", location=LOCATION)) == "/src/pipeline.py:23: at"
+    assert str(flowdsl.FlowDSLError("v", vertex="a")) == "vertex 'a': v"
+    assert str(LOCATION) == "/src/pipeline.py:23"
+
+
+def make_errors() -> list[flowdsl.FlowDSLError]:
+    context = {"vertex": "save", "parameter": "user_id", "location": LOCATION}
+    return [
+        flowdsl.FlowDSLError("base", **context),
+        flowdsl.CompileError("compile", **context),
+        flowdsl.CycleError("cycle", cycle=("a", "b", "a"), **context),
+        flowdsl.BindingError("binding", **context),
+        flowdsl.DuplicateVertexError("duplicate", **context),
+        flowdsl.TypeMismatchError("mismatch", **context),
+        flowdsl.InvalidVertexError("invalid", **context),
+        flowdsl.MissingInputError("missing", missing=("x", "y"), **context),
+        flowdsl.UnknownInputError("unknown", unknown=("z",), **context),
+        flowdsl.DataResolutionError("resolution", **context),
+        flowdsl.ContractViolation(
+            "contract", path="return['id']", expected="int", actual="'7'", **context
+        ),
+        flowdsl.VertexFailed("failed", attempts=3, **context),
+        flowdsl.VertexTimeout("timeout", attempts=2, **context),
+        flowdsl.FlowCancelled("cancelled", **context),
+        flowdsl.SettingsError("settings", source="FLOWDSL_BACKEND", **context),
+    ]
+
+
+@pytest.mark.parametrize("error", make_errors(), ids=lambda e: type(e).__name__)
+def test_errors_pickle_round_trip(error: flowdsl.FlowDSLError) -> None:
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error)
+    assert copy.vertex == "save"
+    assert copy.parameter == "user_id"
+    assert copy.location == LOCATION
+    assert copy.message == error.message
+    assert str(copy) == str(error)
+    assert copy.args == error.args
+    assert str(copy).startswith("vertex 'save', parameter 'user_id' (/src/pipeline.py:23): ")
+    extras = {"cycle", "missing", "unknown", "path", "expected", "actual", "attempts", "source"}
+    for attribute in extras & set(vars(error)):
+        assert getattr(copy, attribute) == getattr(error, attribute)
+
+
+def test_pickled_errors_keep_their_specific_attributes() -> None:
+    by_type = {type(e).__name__: pickle.loads(pickle.dumps(e)) for e in make_errors()}
+    assert by_type["CycleError"].cycle == ("a", "b", "a")
+    assert by_type["MissingInputError"].missing == ("x", "y")
+    assert by_type["UnknownInputError"].unknown == ("z",)
+    assert by_type["ContractViolation"].path == "return['id']"
+    assert by_type["ContractViolation"].expected == "int"
+    assert by_type["VertexFailed"].attempts == 3
+    assert by_type["VertexFailed"].result is None
+    assert by_type["SettingsError"].source == "FLOWDSL_BACKEND"
+
+
+def test_an_error_without_context_pickles() -> None:
+    copy = pickle.loads(pickle.dumps(flowdsl.CompileError("just a message")))
+    assert (copy.vertex, copy.parameter, copy.location) == (None, None, None)
+    assert str(copy) == "just a message"
+    assert copy.problems == (copy,)
+
+
+def test_collected_compile_errors_list_their_problems() -> None:
+    first = flowdsl.BindingError("one", vertex="a", location=LOCATION)
+    second = flowdsl.CycleError("two", cycle=("b", "b"), vertex="b")
+    assert flowdsl.CompileError.collect([first]) is first
+    error = flowdsl.CompileError.collect([first, second])
+    assert type(error) is flowdsl.CompileError
+    assert error.problems == (first, second)
+    assert str(error) == (
+        "2 problems found:\n  - vertex 'a' (/src/pipeline.py:23): one\n  - vertex 'b': two"
+    )
+    copy = pickle.loads(pickle.dumps(error))
+    assert [type(p) for p in copy.problems] == [flowdsl.BindingError, flowdsl.CycleError]
+    assert [str(p) for p in copy.problems] == [str(first), str(second)]
+    assert copy.problems[1].cycle == ("b", "b")
