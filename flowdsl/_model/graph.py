@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Collection, Iterable, Mapping
 from types import MappingProxyType
@@ -72,7 +73,7 @@ class VertexNode:
     timeout: float | None = None
     flows: tuple[str, ...] = ()
 
-    @property
+    @functools.cached_property
     def upstream(self) -> tuple[str, ...]:
         """Names of the vertices this one reads from, each once, in parameter order."""
         return tuple(dict.fromkeys(b.source for b in self.bindings if not b.is_input))

@@ -25,7 +25,7 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
-from .calls import call_step, gather
+from .calls import call_step
 from .plan import CallMode
 from .state import MISSING, RunState
 
@@ -69,24 +69,10 @@ class _Scheduler:
 
     # Bookkeeping: call with the lock held.
 
-    def _settle(self, position: int) -> None:
-        # ``position`` is done (completed, failed or skipped): wake its
-        # dependents and release outputs nobody will read again.
-        waiting = self.waiting
-        for child in self.steps[position].downstream:
-            waiting[child] -= 1
-            if waiting[child] == 0:
-                self.ready.append(child)
-        readers_left = self.readers_left
-        if readers_left is not None:
-            for parent in self.steps[position].upstream:
-                readers_left[parent] -= 1
-                if readers_left[parent] == 0:
-                    self.values[parent] = MISSING
-
     def _record(self, position: int, output: Any, duration: float, error: Exception | None) -> None:
+        # ``position`` is done: store its outcome, wake its dependents, and
+        # release outputs nobody will read again.
         state = self.state
-        state.running.discard(position)
         state.durations[position] = duration
         if error is None:
             self.values[position] = output
@@ -99,46 +85,61 @@ class _Scheduler:
                 state.failed_fast = self.stopped = True
         self._settle(position)
 
-    def _next_ready(self) -> int | None:
-        # Pop the next ready step to start, skipping (and settling) the dead.
-        while self.ready and not self.stopped:
-            position = self.ready.popleft()
+    def _settle(self, position: int) -> None:
+        waiting, ready = self.waiting, self.ready
+        for child in self.steps[position].downstream:
+            waiting[child] -= 1
+            if not waiting[child]:
+                ready.append(child)
+        readers_left = self.readers_left
+        if readers_left is not None:
+            for parent in self.steps[position].upstream:
+                readers_left[parent] -= 1
+                if not readers_left[parent]:
+                    self.values[parent] = MISSING
+
+    def _start_ready(self) -> int | None:
+        # Start every ready step that is not inline as a task, skip (and
+        # settle) those downstream of a failure, and return the first inline
+        # one for the caller to run, or None when nothing is ready.
+        ready, modes, inline = self.ready, self.modes, CallMode.INLINE
+        while ready and not self.stopped:
+            position = ready.popleft()
             if self.any_dead and any(self.dead[u] for u in self.steps[position].upstream):
                 self.dead[position] = True
                 self.state.skipped.append(position)
                 self._settle(position)
-                continue
-            return position
+            elif modes[position] is inline:
+                return position
+            else:
+                self.state.running.add(position)
+                runner = self.run_chain if self.chainable[position] else self.run_task
+                self.group.start_soon(runner, position)
         return None
 
     # The loop's side.
 
     def drain(self) -> None:
         """Start every ready step: inline ones here and now, the rest as tasks."""
-        steps = self.steps
-        while True:
-            with self.lock:
-                position = self._next_ready()
-                if position is None:
-                    return
-                mode = self.modes[position]
-                if mode is not CallMode.INLINE:
-                    self.state.running.add(position)
-                    runner = self.run_chain if self.chainable[position] else self.run_task
-                    self.group.start_soon(runner, position)
-                    continue
-            step = steps[position]
-            start = time.perf_counter()
+        steps, values, lock = self.steps, self.values, self.lock
+        clock = time.perf_counter
+        with lock:
+            position = self._start_ready()
+        while position is not None:
+            start = clock()
             try:
-                args, kwargs = gather(step, self.values)
-                output = step.function(*args, **kwargs)
+                output = steps[position].invoke(values)
             except Exception as exc:
                 error: Exception | None = exc
                 output = None
             else:
                 error = None
-            with self.lock:
-                self._record(position, output, time.perf_counter() - start, error)
+            duration = clock() - start
+            with lock:
+                if self.stopped:
+                    return
+                self._record(position, output, duration, error)
+                position = self._start_ready()
 
     async def run_task(self, position: int) -> None:
         """Await a coroutine step, or a thread step with its own deadline."""
@@ -153,10 +154,12 @@ class _Scheduler:
         except Exception as exc:
             with self.lock:
                 if not self.stopped:
+                    self.state.running.discard(position)
                     self._record(position, None, 0.0, exc)
         else:
             with self.lock:
                 if not self.stopped:
+                    self.state.running.discard(position)
                     self._record(position, output, duration, None)
         self.after_step()
 
@@ -176,30 +179,31 @@ class _Scheduler:
 
     # A worker thread's side.
 
-    def chain(self, position: int | None) -> None:
+    def chain(self, position: int) -> None:
         """Call ``position``; while exactly one chainable step becomes ready, call it too."""
-        steps = self.steps
-        while position is not None:
-            step = steps[position]
-            start = time.perf_counter()
+        steps, values, lock = self.steps, self.values, self.lock
+        ready, chainable, running = self.ready, self.chainable, self.state.running
+        clock = time.perf_counter
+        while True:
+            start = clock()
             try:
-                args, kwargs = gather(step, self.values)
-                output = step.function(*args, **kwargs)
+                output = steps[position].invoke(values)
             except Exception as exc:
                 error: Exception | None = exc
                 output = None
             else:
                 error = None
-            duration = time.perf_counter() - start
-            with self.lock:
+            duration = clock() - start
+            with lock:
                 if self.stopped:
                     return
+                running.discard(position)
                 self._record(position, output, duration, error)
-                position = None
-                if len(self.ready) == 1 and self.chainable[self.ready[0]]:
-                    position = self._next_ready()
-                    if position is not None:
-                        self.state.running.add(position)
+                # Skipping is the loop's job, so a worker stops chaining once anything failed.
+                if len(ready) != 1 or not chainable[ready[0]] or self.stopped or self.any_dead:
+                    return
+                position = ready.popleft()
+                running.add(position)
 
 
 async def run_concurrent(state: RunState) -> None:

@@ -8,6 +8,7 @@ the slot its output goes to, and which slots can be released once it ran.
 from __future__ import annotations
 
 import enum
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -19,7 +20,7 @@ from .._typing import type_name
 from ..errors import DataResolutionError
 from .fields import FieldReader, field_reader
 
-__all__ = ["CallMode", "Plan", "Step", "build_plan", "parse_output_name"]
+__all__ = ["CallMode", "Plan", "Step", "build_plan", "gather", "parse_output_name"]
 
 ArgSource = tuple[int, "FieldReader | None"]
 
@@ -41,6 +42,19 @@ class Step:
     # the vertices it reads, to explain a failed field read.
     sources: tuple[Binding, ...]
     producers: Mapping[str, VertexNode]
+    # When every argument is a whole value taken positionally from a slot (the
+    # common case), ``fetch(values)`` gathers them in C: the value itself for
+    # one argument (``unary``), else a tuple. ``None`` otherwise.
+    fetch: Callable[[list[Any]], Any] | None
+    unary: bool
+
+    def invoke(self, values: list[Any]) -> Any:
+        """Call the function with its arguments from ``values`` (a coroutine if async)."""
+        fetch = self.fetch
+        if fetch is not None:
+            return self.function(fetch(values)) if self.unary else self.function(*fetch(values))
+        args, kwargs = gather(self, values)
+        return self.function(*args, **kwargs)
 
     @property
     def name(self) -> str:
@@ -89,6 +103,7 @@ class Plan:
     # are released (``outputs=`` given); ``None`` keeps every output.
     reader_counts: tuple[int, ...] | None
     _modes: dict[str, tuple[CallMode, ...]] = attrs.field(factory=dict, repr=False)
+    _needs_loop: dict[str, bool] = attrs.field(factory=dict, repr=False)
 
     def call_modes(self, backend: str) -> tuple[CallMode, ...]:
         """Per step, where its function runs under ``backend`` (computed once per backend)."""
@@ -99,9 +114,12 @@ class Plan:
 
     def needs_event_loop(self, backend: str) -> bool:
         """Whether a run must start an event loop (it awaits or uses worker threads)."""
-        return backend != "serial" or any(
-            m is not CallMode.INLINE for m in self.call_modes(backend)
-        )
+        needs = self._needs_loop.get(backend)
+        if needs is None:
+            needs = self._needs_loop[backend] = backend != "serial" or any(
+                mode is not CallMode.INLINE for mode in self.call_modes(backend)
+            )
+        return needs
 
     @property
     def input_names(self) -> frozenset[str]:
@@ -180,6 +198,7 @@ def build_plan(graph: Graph, outputs: Sequence[str] | None = None, flow: str | N
         keywords = tuple((b.parameter, *source(b)) for b in node.bindings if b.keyword_only)
         arg_plans.append((positional, keywords))
 
+    fetchers = [_fetcher(positional, keywords) for positional, keywords in arg_plans]
     kept = _kept_vertices(graph, outputs)
     releases = _release_points(nodes, position, kept)
     steps = tuple(
@@ -196,6 +215,8 @@ def build_plan(graph: Graph, outputs: Sequence[str] | None = None, flow: str | N
             sources=tuple(b for b in node.bindings if not b.keyword_only)
             + tuple(b for b in node.bindings if b.keyword_only),
             producers={name: graph.vertices[name] for name in node.upstream},
+            fetch=fetchers[i],
+            unary=len(arg_plans[i][0]) == 1,
         )
         for i, node in enumerate(nodes)
     )
@@ -208,6 +229,62 @@ def build_plan(graph: Graph, outputs: Sequence[str] | None = None, flow: str | N
         has_async=any(node.is_async for node in nodes),
         reader_counts=None if kept is None else _reader_counts(nodes, position, kept),
     )
+
+
+def _fetcher(
+    positional: tuple[ArgSource, ...], keywords: tuple[tuple[str, int, Any], ...]
+) -> Callable[[list[Any]], Any] | None:
+    if keywords or not positional or any(reader is not None for _, reader in positional):
+        return None
+    return operator.itemgetter(*(slot for slot, _ in positional))
+
+
+def gather(step: Step, values: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+    """The positional and keyword arguments of ``step`` from the run's slots.
+
+    Raises:
+        DataResolutionError: a field a binding reads is not in the output.
+    """
+    try:
+        args = [values[s] if r is None else r(values[s]) for s, r in step.args]
+        kwargs = {k: values[s] if r is None else r(values[s]) for k, s, r in step.kwargs}
+    except Exception as exc:
+        raise resolution_error(step, values, exc) from exc
+    return args, kwargs
+
+
+def resolution_error(step: Step, values: list[Any], cause: BaseException) -> DataResolutionError:
+    """Explain which field of which output could not be read for ``step``."""
+    node = step.node
+    slots = [slot for slot, _ in step.args] + [slot for _, slot, _ in step.kwargs]
+    readers = [reader for _, reader in step.args] + [reader for _, _, reader in step.kwargs]
+    for slot, reader, binding in zip(slots, readers, step.sources, strict=True):
+        if reader is None:
+            continue
+        value = values[slot]
+        try:
+            reader(value)
+        except (LookupError, AttributeError, TypeError):
+            producer = step.producers[binding.source]
+            return DataResolutionError(
+                f"reads {binding.ref!r}, but the output of vertex {binding.source!r} "
+                f"({producer.location}) has no field {binding.field!r}: got {_describe(value)}",
+                vertex=node.name,
+                parameter=binding.parameter,
+                location=node.location,
+            )
+    return DataResolutionError(
+        f"could not gather the arguments: {type(cause).__name__}: {cause}",
+        vertex=node.name,
+        location=node.location,
+    )
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Mapping):
+        keys = ", ".join(repr(k) for k in list(value)[:10])
+        return f"{type_name(type(value))} with keys {keys or '(none)'}"
+    return f"{type_name(type(value))} {value!r:.60}"
 
 
 def _kept_vertices(graph: Graph, outputs: Sequence[str] | None) -> frozenset[str] | None:

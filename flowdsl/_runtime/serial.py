@@ -12,7 +12,7 @@ import time
 
 from .calls import call_step
 from .plan import CallMode
-from .state import MISSING, RunState, resolution_error
+from .state import MISSING, RunState
 
 __all__ = ["run_serial"]
 
@@ -23,6 +23,7 @@ async def run_serial(state: RunState) -> None:
     durations = state.durations
     completed = state.completed
     modes = state.plan.call_modes("serial")
+    inline = CallMode.INLINE  # a local: enum attribute lookups are slow on the hot path
     keep_going = state.options.on_error == "continue"
     # Inline calls never yield to the event loop, whose timer would enforce the
     # run's deadline, so the serial loop checks the clock itself between steps.
@@ -32,45 +33,48 @@ async def run_serial(state: RunState) -> None:
     dead = [False] * len(state.plan.steps)
     any_dead = False
     clock = time.perf_counter
+    # One clock read per step: each step's time runs from the end of the last one.
+    last = clock()
     for step in state.plan.steps:
         position = step.position
-        if deadline is not None and time.perf_counter() >= deadline:
+        if deadline is not None and last >= deadline:
             state.timed_out = True
             return
         if any_dead and any(dead[u] for u in step.upstream):
             dead[position] = True
             state.skipped.append(position)
             continue
-        start = clock()
         try:
-            if modes[position] is CallMode.INLINE:
-                try:
-                    args = [values[s] if r is None else r(values[s]) for s, r in step.args]
-                    kwargs = (
-                        {k: values[s] if r is None else r(values[s]) for k, s, r in step.kwargs}
-                        if step.kwargs
-                        else None
-                    )
-                except Exception as exc:
-                    raise resolution_error(step, values, exc) from exc
-                output = step.function(*args, **kwargs) if kwargs else step.function(*args)
+            if modes[position] is inline:
+                fetch = step.fetch
+                if fetch is None:
+                    output = step.invoke(values)
+                elif step.unary:
+                    output = step.function(fetch(values))
+                else:
+                    output = step.function(*fetch(values))
             else:
                 state.running.add(position)
                 output, _ = await call_step(step, modes[position], values, None, None)
                 state.running.discard(position)
         except Exception as exc:
             state.running.discard(position)
-            durations[position] = clock() - start
+            now = clock()
+            durations[position] = now - last
+            last = now
             state.errors[position] = exc
             if not keep_going:
                 state.failed_fast = True
                 return
             dead[position] = any_dead = True
             continue
-        durations[position] = clock() - start
+        now = clock()
+        durations[position] = now - last
+        last = now
         values[position] = output
         completed.append(position)
-        for slot in step.release:
-            values[slot] = MISSING
-    if deadline is not None and time.perf_counter() >= deadline:
+        if step.release:
+            for slot in step.release:
+                values[slot] = MISSING
+    if deadline is not None and clock() >= deadline:
         state.timed_out = True

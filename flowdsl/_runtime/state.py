@@ -9,10 +9,9 @@ from typing import Any
 
 from .._model.graph import NO_DEFAULT
 from .._suggest import did_you_mean
-from .._typing import type_name
-from ..errors import DataResolutionError, MissingInputError, UnknownInputError
+from ..errors import MissingInputError, UnknownInputError
 from .options import RunOptions
-from .plan import Plan, Step
+from .plan import Plan
 
 __all__ = ["MISSING", "RunState"]
 
@@ -100,37 +99,3 @@ def check_inputs(plan: Plan, inputs: Mapping[str, Any]) -> None:
         lines.append(f"  - {name!r}, read by {readers}{hint}")
     count = f"{len(missing)} required input{'s' if len(missing) > 1 else ''}"
     raise MissingInputError(f"missing {count}:\n" + "\n".join(lines), missing=missing)
-
-
-def resolution_error(step: Step, values: list[Any], cause: BaseException) -> DataResolutionError:
-    """Explain which field of which output could not be read for ``step``."""
-    node = step.node
-    slots = [slot for slot, _ in step.args] + [slot for _, slot, _ in step.kwargs]
-    readers = [reader for _, reader in step.args] + [reader for _, _, reader in step.kwargs]
-    for slot, reader, binding in zip(slots, readers, step.sources, strict=True):
-        if reader is None:
-            continue
-        value = values[slot]
-        try:
-            reader(value)
-        except (LookupError, AttributeError, TypeError):
-            producer = step.producers[binding.source]
-            return DataResolutionError(
-                f"reads {binding.ref!r}, but the output of vertex {binding.source!r} "
-                f"({producer.location}) has no field {binding.field!r}: got {_describe(value)}",
-                vertex=node.name,
-                parameter=binding.parameter,
-                location=node.location,
-            )
-    return DataResolutionError(
-        f"could not gather the arguments: {type(cause).__name__}: {cause}",
-        vertex=node.name,
-        location=node.location,
-    )
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, Mapping):
-        keys = ", ".join(repr(k) for k in list(value)[:10])
-        return f"{type_name(type(value))} with keys {keys or '(none)'}"
-    return f"{type_name(type(value))} {value!r:.60}"
