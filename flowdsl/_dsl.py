@@ -11,7 +11,7 @@ import inspect
 import sys
 import types
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 import attrs
 from typing_extensions import ParamSpec
@@ -20,6 +20,9 @@ from ._location import SourceLocation
 from .errors import InvalidVertexError
 
 __all__ = ["VertexSpec", "spec_of", "vertex"]
+
+ContractMode = Literal["strict", "warn", "off"]
+CONTRACT_MODES: tuple[str, ...] = ("strict", "warn", "off")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -37,6 +40,7 @@ class VertexSpec:
     flows: tuple[str, ...] = ()
     blocking: bool = False
     timeout: float | None = None
+    contracts: ContractMode | None = None
     location: SourceLocation
     # Names visible where the function was defined inside another function, so
     # that annotations naming local classes resolve at compile time.
@@ -90,6 +94,7 @@ def _make_spec(
     flows: Iterable[str] | str,
     blocking: bool,
     timeout: float | None,
+    contracts: str | None,
     local_names: Mapping[str, Any] | None,
 ) -> VertexSpec:
     if not callable(fn):
@@ -129,6 +134,12 @@ def _make_spec(
             vertex=vertex_name,
             location=location,
         )
+    if contracts is not None and contracts not in CONTRACT_MODES:
+        raise InvalidVertexError(
+            f"contracts= takes one of {', '.join(CONTRACT_MODES)}; got {contracts!r}",
+            vertex=vertex_name,
+            location=location,
+        )
     return VertexSpec(
         function=fn,
         name=vertex_name,
@@ -136,6 +147,7 @@ def _make_spec(
         flows=_flows_tuple(flows, vertex_name, location),
         blocking=bool(blocking),
         timeout=None if timeout is None else float(timeout),
+        contracts=contracts,  # type: ignore[arg-type]
         location=location,
         local_names=local_names,
     )
@@ -153,6 +165,7 @@ def vertex(
     flows: Iterable[str] | str = (),
     blocking: bool = False,
     timeout: float | None = None,
+    contracts: ContractMode | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
 
@@ -165,6 +178,7 @@ def vertex(
     flows: Iterable[str] | str = (),
     blocking: bool = False,
     timeout: float | None = None,
+    contracts: ContractMode | None = None,
 ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
     """Mark a function as a vertex of a dataflow graph.
 
@@ -192,6 +206,8 @@ def vertex(
             function runs on a worker thread so the run can stop waiting (a
             thread cannot be interrupted: it finishes in the background and
             its late result is discarded).
+        contracts: ``"strict"``, ``"warn"`` or ``"off"`` for this vertex's
+            contract checks, whatever the run says (default: the run's mode).
 
     Raises:
         InvalidVertexError: ``fn`` is not a plain function, is a generator,
@@ -206,6 +222,7 @@ def vertex(
             flows=flows,
             blocking=blocking,
             timeout=timeout,
+            contracts=contracts,
             local_names=_local_names(1),
         )
         setattr(fn, _SPEC_ATTRIBUTE, spec)
@@ -221,6 +238,7 @@ def vertex(
             flows=flows,
             blocking=blocking,
             timeout=timeout,
+            contracts=contracts,
             local_names=local_names,
         )
         setattr(function, _SPEC_ATTRIBUTE, spec)

@@ -123,6 +123,7 @@ class Flow:
         max_workers: int | None = None,
         max_concurrency: int | None = None,
         timeout: float | None = None,
+        contracts: str | None = None,
         anyio_backend: str | None = None,
     ) -> RunResult:
         """Run the flow and return its ``RunResult``.
@@ -146,6 +147,12 @@ class Flow:
                 (default: unbounded).
             timeout: seconds for the whole run; past it the run stops and
                 raises ``VertexTimeout`` with the partial result.
+            contracts: ``"strict"`` (default) checks every argument against
+                its parameter's annotation before a call, and the result
+                against the return annotation after it, raising
+                ``ContractViolation``; ``"warn"`` logs the violation and goes
+                on; ``"off"`` checks nothing. A vertex's own
+                ``@vertex(contracts=...)`` wins.
             anyio_backend: the event loop for a run that needs one:
                 ``"asyncio"`` (default) or ``"trio"``.
 
@@ -155,6 +162,7 @@ class Flow:
             VertexFailed: a vertex raised (``__cause__`` is the original,
                 ``.result`` the partial result).
             VertexTimeout: a vertex or the run passed its timeout.
+            ContractViolation: a value broke its annotation (``"strict"``).
             DataResolutionError: a field a binding or ``outputs=`` asked for
                 is not in the output.
             SettingsError: an option has a bad value.
@@ -168,6 +176,7 @@ class Flow:
             max_workers=max_workers,
             max_concurrency=max_concurrency,
             timeout=timeout,
+            contracts=contracts,
             anyio_backend=anyio_backend,
         )
         return _finish(run_blocking(state))
@@ -183,6 +192,7 @@ class Flow:
         max_workers: int | None = None,
         max_concurrency: int | None = None,
         timeout: float | None = None,
+        contracts: str | None = None,
         anyio_backend: str | None = None,
     ) -> RunHandle:
         """Start a run on a background thread and return its ``RunHandle`` at once.
@@ -199,6 +209,7 @@ class Flow:
             max_workers=max_workers,
             max_concurrency=max_concurrency,
             timeout=timeout,
+            contracts=contracts,
             anyio_backend=anyio_backend,
         )
         return RunHandle(state, _finish)
@@ -214,6 +225,7 @@ class Flow:
         max_workers: int | None = None,
         max_concurrency: int | None = None,
         timeout: float | None = None,
+        contracts: str | None = None,
     ) -> RunResult:
         """``run`` as a coroutine, inside a running asyncio or trio event loop.
 
@@ -230,6 +242,7 @@ class Flow:
             max_workers=max_workers,
             max_concurrency=max_concurrency,
             timeout=timeout,
+            contracts=contracts,
         )
         return _finish(await execute(state))
 

@@ -17,6 +17,9 @@
      |    +-- VertexTimeout              a vertex or the run passed its deadline
      +-- FlowCancelled                   the run was cancelled before it finished
      +-- SettingsError                   a run option has a bad value
+
+    FlowDSLWarning (a UserWarning)
+     +-- ContractWarning                 an annotation cannot be fully checked
 ```
 
 Each error carries its context as attributes as well as in its message:
@@ -29,7 +32,7 @@ apply. Errors that mirror a built-in error also subclass it
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._location import SourceLocation
@@ -41,11 +44,13 @@ __all__ = [
     "BindingError",
     "CompileError",
     "ContractViolation",
+    "ContractWarning",
     "CycleError",
     "DataResolutionError",
     "DuplicateVertexError",
     "FlowCancelled",
     "FlowDSLError",
+    "FlowDSLWarning",
     "InvalidVertexError",
     "MissingInputError",
     "SettingsError",
@@ -234,6 +239,9 @@ class SettingsError(FlowDSLError, ValueError):
         super().__init__(message, **context)
 
 
-def describe_choices(name: str, choices: Mapping[str, Any] | Sequence[str]) -> str:
-    """``'x' (one of: a, b, c)`` for messages about a value outside a fixed set."""
-    return f"{name!r} (one of: {', '.join(sorted(choices))})"
+class FlowDSLWarning(UserWarning):
+    """Base of the warnings flowdsl issues (never for an error: those raise)."""
+
+
+class ContractWarning(FlowDSLWarning):
+    """Part of an annotation cannot be checked at run time, so it is let through."""

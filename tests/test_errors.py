@@ -6,6 +6,7 @@ import inspect
 import pickle
 import re
 import threading
+import typing
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ import flowdsl.errors
 from flowdsl import (
     BindingError,
     CompileError,
+    ContractViolation,
     CycleError,
     DataResolutionError,
     DuplicateVertexError,
@@ -37,7 +39,7 @@ from flowdsl import (
 from tests.strategies import definition_lines
 
 #: Classes of ``flowdsl.errors.__all__`` that nothing in the library raises yet.
-NOT_RAISED_YET = frozenset({"ContractViolation"})
+NOT_RAISED_YET: frozenset[str] = frozenset()
 
 
 def assert_location(location: SourceLocation | None, fn: Any) -> None:
@@ -235,6 +237,44 @@ def test_data_resolution_error() -> None:
     assert "no field 'width'" in str(error)
 
 
+def test_contract_violation() -> None:
+    @vertex
+    def parse(text: str) -> int:
+        return int(text)
+
+    @vertex
+    def label(parse: int) -> str:
+        return f"#{parse}"
+
+    flow = Flow.from_functions(parse, label)
+    with pytest.raises(ContractViolation) as caught:
+        flow.run({"text": 7})
+    error = caught.value
+    assert isinstance(error, FlowDSLError)
+    assert error.vertex == "parse"
+    assert error.parameter == "text"
+    assert_location(error.location, parse)
+    assert (error.path, error.expected, error.actual) == ("text", "str", "7 (int)")
+    assert "text: expected str, got 7 (int)" in str(error)
+    assert flow.run({"text": 7}, contracts="off")["label"] == "#7"
+
+
+def test_contract_warning() -> None:
+    class Opaque(typing.Protocol):  # not runtime-checkable: an instance check is impossible
+        def size(self) -> int: ...
+
+    def measure(thing: Opaque) -> int:
+        return thing.size()
+
+    with pytest.warns(flowdsl.ContractWarning, match="cannot check") as caught:
+        Flow.from_functions(vertex(measure))
+    (warning,) = caught
+    assert issubclass(warning.category, flowdsl.FlowDSLWarning)
+    assert "vertex 'measure', 'thing'" in str(warning.message)
+    assert warning.filename == inspect.getsourcefile(measure)
+    assert warning.lineno in definition_lines(measure)
+
+
 def test_vertex_failed() -> None:
     @vertex
     def divide(x: int) -> float:
@@ -360,6 +400,9 @@ def test_every_error_class_is_covered() -> None:
         "VertexTimeout": test_vertex_timeout_of_one_vertex,
         "FlowCancelled": test_flow_cancelled,
         "SettingsError": test_settings_error,
+        "ContractViolation": test_contract_violation,
+        "ContractWarning": test_contract_warning,
+        "FlowDSLWarning": test_contract_warning,
     }
     for name, test in covered.items():
         assert name in inspect.getsource(test), name
@@ -423,7 +466,7 @@ def test_errors_are_re_exported_from_flowdsl() -> None:
     for name in flowdsl.errors.__all__:
         assert getattr(flowdsl, name) is getattr(flowdsl.errors, name)
         assert name in flowdsl.__all__
-        assert issubclass(getattr(flowdsl, name), FlowDSLError)
+        assert issubclass(getattr(flowdsl, name), (FlowDSLError, flowdsl.FlowDSLWarning))
 
 
 def test_errors_pickle_with_their_context() -> None:

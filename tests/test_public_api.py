@@ -14,12 +14,14 @@ EXPECTED_ALL = [
     "Check",
     "CompileError",
     "ContractViolation",
+    "ContractWarning",
     "CycleError",
     "DataResolutionError",
     "DuplicateVertexError",
     "Flow",
     "FlowCancelled",
     "FlowDSLError",
+    "FlowDSLWarning",
     "FlowInput",
     "From",
     "Graph",
@@ -105,7 +107,7 @@ def test_only_errors_live_in_the_public_errors_module() -> None:
 def test_error_classes_are_flowdsl_errors_exported_from_the_package(name: str) -> None:
     cls = getattr(flowdsl.errors, name)
     assert isinstance(cls, type)
-    assert issubclass(cls, flowdsl.errors.FlowDSLError)
+    assert issubclass(cls, (flowdsl.errors.FlowDSLError, flowdsl.errors.FlowDSLWarning))
     assert name in flowdsl.__all__
     assert getattr(flowdsl, name) is cls
 

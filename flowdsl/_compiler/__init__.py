@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 
+import attrs
+
 from .._dsl import VertexSpec
 from .._model import topology
 from .._model.graph import NO_DEFAULT, Binding, FlowInput, Graph, InputConsumer, VertexNode
@@ -13,6 +15,7 @@ from ..errors import CompileError, CycleError, TypeMismatchError
 from .bindings import OutputShape, bind_vertex, output_shape, read_signature
 from .collect import collect_specs
 from .compatibility import clearly_incompatible
+from .contracts import ContractCompiler
 
 __all__ = ["compile_graph"]
 
@@ -38,7 +41,12 @@ def compile_graph(*sources: object) -> Graph:
     _check_cycles(vertices, {spec.name: spec for spec in specs}, problems)
     if problems:
         raise CompileError.collect(problems)
-    return Graph.build(vertices, inputs)
+    contracts = ContractCompiler()
+    checked = [
+        attrs.evolve(node, contracts=contracts.build(spec, node.bindings, node.returns))
+        for spec, node in zip(specs, vertices, strict=True)
+    ]
+    return Graph.build(checked, inputs)
 
 
 def _node(spec: VertexSpec, shape: OutputShape, bindings: tuple[Binding, ...]) -> VertexNode:
@@ -54,6 +62,7 @@ def _node(spec: VertexSpec, shape: OutputShape, bindings: tuple[Binding, ...]) -
         blocking=spec.blocking,
         timeout=spec.timeout,
         flows=spec.flows,
+        contracts_mode=spec.contracts,
     )
 
 

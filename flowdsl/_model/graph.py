@@ -11,10 +11,19 @@ from typing import Any, Literal
 import attrs
 
 from .._location import SourceLocation
+from .._services.contracts import Contract
 from .._typing import StructuredField
 from . import topology
 
-__all__ = ["NO_DEFAULT", "Binding", "FlowInput", "Graph", "InputConsumer", "VertexNode"]
+__all__ = [
+    "NO_DEFAULT",
+    "Binding",
+    "FlowInput",
+    "Graph",
+    "InputConsumer",
+    "VertexContracts",
+    "VertexNode",
+]
 
 #: Marks a parameter without a default value.
 NO_DEFAULT: Any = inspect.Parameter.empty
@@ -58,6 +67,20 @@ class Binding:
 
 
 @attrs.frozen
+class VertexContracts:
+    """A vertex's compiled contract checks: per parameter, and for the return value.
+
+    Holds only the annotations there is something to check against.
+    """
+
+    parameters: Mapping[str, Contract] = attrs.field(converter=_frozen_mapping)
+    returns: Contract | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.parameters) or self.returns is not None
+
+
+@attrs.frozen
 class VertexNode:
     """One vertex of the graph: its function, flags, bindings and output shape."""
 
@@ -72,6 +95,10 @@ class VertexNode:
     blocking: bool = False
     timeout: float | None = None
     flows: tuple[str, ...] = ()
+    # The vertex's own contract mode (None: the run's), and its checks,
+    # compiled once from the annotations.
+    contracts_mode: str | None = None
+    contracts: VertexContracts | None = attrs.field(default=None, eq=False, repr=False)
 
     @functools.cached_property
     def upstream(self) -> tuple[str, ...]:

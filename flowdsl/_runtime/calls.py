@@ -14,6 +14,7 @@ import anyio
 import anyio.to_thread
 
 from ..errors import VertexTimeout
+from .checking import Invoker
 from .plan import CallMode, Step
 
 __all__ = ["call_step"]
@@ -32,29 +33,33 @@ async def call_step(
     step: Step,
     mode: CallMode,
     values: list[Any],
+    invoke: Invoker | None,
     thread_limiter: anyio.CapacityLimiter | None,
     task_limiter: anyio.CapacityLimiter | None,
 ) -> tuple[Any, float]:
     """Run ``step`` where ``mode`` says; return its output and the call's wall time.
 
+    ``invoke`` is the step's checked invoker (``None``: no contracts to check).
+
     A step with a timeout is abandoned at its deadline (``VertexTimeout``): a
     coroutine is cancelled; a worker thread cannot be, so it finishes in the
     background and its result is dropped here, never stored.
     """
+    call = invoke or step.invoke
     start = time.perf_counter()
     with anyio.move_on_after(step.node.timeout) as deadline:
         if mode is CallMode.AWAIT:
             if task_limiter is None:
-                output = await step.invoke(values)
+                output = await call(values)
             else:
                 async with task_limiter:
-                    output = await step.invoke(values)
+                    output = await call(values)
         elif mode is CallMode.THREAD:
             output = await anyio.to_thread.run_sync(
-                step.invoke, values, limiter=thread_limiter, abandon_on_cancel=True
+                call, values, limiter=thread_limiter, abandon_on_cancel=True
             )
         else:
-            output = step.invoke(values)
+            output = call(values)
     if deadline.cancelled_caught:
         raise _timeout_error(step)
     return output, time.perf_counter() - start

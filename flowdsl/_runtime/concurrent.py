@@ -26,6 +26,7 @@ import anyio.abc
 import anyio.to_thread
 
 from .calls import call_step
+from .checking import invokers
 from .plan import CallMode
 from .state import MISSING, RunState
 
@@ -46,6 +47,7 @@ class _Scheduler:
         self.steps = plan.steps
         self.values = state.values
         self.modes = plan.call_modes(options.backend)
+        self.invokers = invokers(plan, options.contracts)
         # A step may continue a worker's chain when it is a sync thread step
         # without its own deadline (a deadline needs the loop to stop waiting).
         self.chainable = [
@@ -121,14 +123,14 @@ class _Scheduler:
 
     def drain(self) -> None:
         """Start every ready step: inline ones here and now, the rest as tasks."""
-        steps, values, lock = self.steps, self.values, self.lock
+        steps, values, lock, invokers = self.steps, self.values, self.lock, self.invokers
         clock = time.perf_counter
         with lock:
             position = self._start_ready()
         while position is not None:
             start = clock()
             try:
-                output = steps[position].invoke(values)
+                output = (invokers[position] or steps[position].invoke)(values)
             except Exception as exc:
                 error: Exception | None = exc
                 output = None
@@ -148,6 +150,7 @@ class _Scheduler:
                 self.steps[position],
                 self.modes[position],
                 self.values,
+                self.invokers[position],
                 self.thread_limiter,
                 self.task_limiter,
             )
@@ -181,13 +184,13 @@ class _Scheduler:
 
     def chain(self, position: int) -> None:
         """Call ``position``; while exactly one chainable step becomes ready, call it too."""
-        steps, values, lock = self.steps, self.values, self.lock
+        steps, values, lock, invokers = self.steps, self.values, self.lock, self.invokers
         ready, chainable, running = self.ready, self.chainable, self.state.running
         clock = time.perf_counter
         while True:
             start = clock()
             try:
-                output = steps[position].invoke(values)
+                output = (invokers[position] or steps[position].invoke)(values)
             except Exception as exc:
                 error: Exception | None = exc
                 output = None

@@ -15,6 +15,7 @@ OnError = Literal["raise", "continue"]
 BACKENDS: tuple[str, ...] = ("serial", "thread", "async")
 ON_ERROR: tuple[str, ...] = ("raise", "continue")
 ANYIO_BACKENDS: tuple[str, ...] = ("asyncio", "trio")
+CONTRACTS: tuple[str, ...] = ("strict", "warn", "off")
 
 
 def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
@@ -54,6 +55,7 @@ class RunOptions:
     max_workers: int | None = None
     max_concurrency: int | None = None
     timeout: float | None = None
+    contracts: str = "strict"
     anyio_backend: str = "asyncio"
 
     @classmethod
@@ -65,6 +67,7 @@ class RunOptions:
         max_workers: Any = None,
         max_concurrency: Any = None,
         timeout: Any = None,
+        contracts: Any = None,
         anyio_backend: Any = None,
     ) -> RunOptions:
         """Options from call arguments (``None`` means the default), each one checked."""
@@ -74,5 +77,6 @@ class RunOptions:
             max_workers=_positive("max_workers", max_workers),
             max_concurrency=_positive("max_concurrency", max_concurrency),
             timeout=_seconds("timeout", timeout),
+            contracts=_choice("contracts", contracts or "strict", CONTRACTS),
             anyio_backend=_choice("anyio_backend", anyio_backend or "asyncio", ANYIO_BACKENDS),
         )

@@ -102,21 +102,24 @@ class Plan:
     # For each vertex slot, how many steps read it, when unrequested outputs
     # are released (``outputs=`` given); ``None`` keeps every output.
     reader_counts: tuple[int, ...] | None
-    _modes: dict[str, tuple[CallMode, ...]] = attrs.field(factory=dict, repr=False)
-    _needs_loop: dict[str, bool] = attrs.field(factory=dict, repr=False)
+    # What runs derive from the plan once per option value (call modes per
+    # backend, checked invokers per contracts mode), kept for the next run.
+    memo: dict[Any, Any] = attrs.field(factory=dict, repr=False)
 
     def call_modes(self, backend: str) -> tuple[CallMode, ...]:
         """Per step, where its function runs under ``backend`` (computed once per backend)."""
-        modes = self._modes.get(backend)
+        key = ("modes", backend)
+        modes: tuple[CallMode, ...] | None = self.memo.get(key)
         if modes is None:
-            modes = self._modes[backend] = tuple(_call_mode(s.node, backend) for s in self.steps)
+            modes = self.memo[key] = tuple(_call_mode(s.node, backend) for s in self.steps)
         return modes
 
     def needs_event_loop(self, backend: str) -> bool:
         """Whether a run must start an event loop (it awaits or uses worker threads)."""
-        needs = self._needs_loop.get(backend)
+        key = ("needs loop", backend)
+        needs: bool | None = self.memo.get(key)
         if needs is None:
-            needs = self._needs_loop[backend] = backend != "serial" or any(
+            needs = self.memo[key] = backend != "serial" or any(
                 mode is not CallMode.INLINE for mode in self.call_modes(backend)
             )
         return needs

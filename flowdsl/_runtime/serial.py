@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 from .calls import call_step
+from .checking import invokers
 from .plan import CallMode
 from .state import MISSING, RunState
 
@@ -23,6 +24,7 @@ async def run_serial(state: RunState) -> None:
     durations = state.durations
     completed = state.completed
     modes = state.plan.call_modes("serial")
+    checked = invokers(state.plan, state.options.contracts)
     inline = CallMode.INLINE  # a local: enum attribute lookups are slow on the hot path
     keep_going = state.options.on_error == "continue"
     # Inline calls never yield to the event loop, whose timer would enforce the
@@ -47,7 +49,10 @@ async def run_serial(state: RunState) -> None:
         try:
             if modes[position] is inline:
                 fetch = step.fetch
-                if fetch is None:
+                invoke = checked[position]
+                if invoke is not None:
+                    output = invoke(values)
+                elif fetch is None:
                     output = step.invoke(values)
                 elif step.unary:
                     output = step.function(fetch(values))
@@ -55,7 +60,9 @@ async def run_serial(state: RunState) -> None:
                     output = step.function(*fetch(values))
             else:
                 state.running.add(position)
-                output, _ = await call_step(step, modes[position], values, None, None)
+                output, _ = await call_step(
+                    step, modes[position], values, checked[position], None, None
+                )
                 state.running.discard(position)
         except Exception as exc:
             state.running.discard(position)

@@ -134,15 +134,16 @@ class _KnownTypesContract(Contract):
         return self._find(value, root)
 
 
-def compile_contract(annotation: Any) -> Contract | None:
+def compile_contract(annotation: Any, localns: Mapping[str, Any] | None = None) -> Contract | None:
     """Compile ``annotation`` (resolved, possibly ``Annotated``) into a ``Contract``.
 
     ``None`` when there is nothing to check (``Any``, ``object``, or
     ``inspect.Parameter.empty``). An annotation that is entirely unsupported
     still gives a ``Contract``, which lets everything through, so that its
-    ``unsupported`` reaches the caller.
+    ``unsupported`` reaches the caller. ``localns`` resolves the field
+    annotations of classes defined inside a function.
     """
-    compiler = _Compiler()
+    compiler = _Compiler(localns)
     checker = compiler.compile(annotation)
     unsupported = tuple(dict.fromkeys(compiler.unsupported))
     if checker is None and not unsupported:
@@ -257,7 +258,8 @@ def _bound_constraints(meta: Any) -> list[Constraint]:
 class _Compiler:
     """One compilation: collects unsupported parts and memoizes structured types."""
 
-    def __init__(self) -> None:
+    def __init__(self, localns: Mapping[str, Any] | None = None) -> None:
+        self.localns = localns
         self.unsupported: list[str] = []
         self._structs: dict[type, StructChecker] = {}
         self._in_progress: set[type] = set()
@@ -414,7 +416,7 @@ class _Compiler:
                 known.recursive = True
             return known
         try:
-            fields = structured_fields(tp)
+            fields = structured_fields(tp, self.localns)
         except NameError as exc:
             # Structured, but its fields cannot be resolved: check the class alone.
             self.unsupported.append(f"the fields of {type_name(tp)} ({exc})")

@@ -295,17 +295,21 @@ def test_a_failure_cancels_coroutines_in_flight(loop: str) -> None:
 
 
 def test_a_failure_does_not_wait_for_threads_and_drops_their_late_results() -> None:
+    started = threading.Event()
     release = threading.Event()
     finished = threading.Event()
 
     @vertex
     def busy(x: int) -> int:
+        started.set()
         release.wait(PATIENCE)
         finished.set()
         return x
 
     @vertex
     def breaks(x: int) -> int:
+        # Fail only once `busy` is really running on its thread.
+        started.wait(PATIENCE)
         raise RuntimeError("boom")
 
     flow = flowdsl.Flow.from_functions(busy, breaks)
@@ -388,7 +392,7 @@ def test_a_sync_vertex_past_its_timeout_is_abandoned_and_its_result_never_stored
     release = threading.Event()
     returned = threading.Event()
 
-    @vertex(timeout=0.05)
+    @vertex(timeout=0.5)
     def stuck(x: int) -> int:
         release.wait(PATIENCE)
         returned.set()
@@ -419,8 +423,8 @@ def test_the_run_timeout_stops_the_run_with_the_partial_result(backend: str) -> 
 
     flow = flowdsl.Flow.from_functions(first, endless)
     with pytest.raises(flowdsl.VertexTimeout) as caught:
-        flow.run({"x": 1}, backend=backend, timeout=0.1)
-    assert "the run did not finish within its timeout of 0.1s" in str(caught.value)
+        flow.run({"x": 1}, backend=backend, timeout=0.5)
+    assert "the run did not finish within its timeout of 0.5s" in str(caught.value)
     assert "endless" in str(caught.value)
     partial = caught.value.result
     assert partial is not None
