@@ -5,7 +5,8 @@ The public API, by layer (each depends only on the ones above it)::
     dsl        vertex, From, Check                 mark functions and bindings
     compiler   compile, Flow.from_module           build and check the graph
     model      Graph, VertexNode, Binding, ...     the immutable compiled graph
-    runtime    Flow.run / Flow.arun                plan once, run on a backend
+    runtime    Flow.run / Flow.arun / Flow.start   plan once, run on a backend
+    caching    MemoryCache, SQLiteCache, CacheStore  where pure results are kept
     results    RunResult, VertexState, metrics     what a run returns
     errors     FlowDSLError and its tree           see ``flowdsl.errors``
 
@@ -23,8 +24,10 @@ from ._markers import Check, From
 from ._metrics import RunMetrics, VertexMetrics
 from ._model.graph import Binding, FlowInput, Graph, InputConsumer, VertexNode
 from ._result import RunResult, VertexState
+from ._services.cache import CacheStats, CacheStore, MemoryCache, SQLiteCache
 from .errors import (
     BindingError,
+    CacheWarning,
     CompileError,
     ContractViolation,
     ContractWarning,
@@ -48,6 +51,9 @@ __version__ = "0.1.0"
 __all__ = [
     "Binding",
     "BindingError",
+    "CacheStats",
+    "CacheStore",
+    "CacheWarning",
     "Check",
     "CompileError",
     "ContractViolation",
@@ -65,10 +71,12 @@ __all__ = [
     "InputConsumer",
     "InvalidVertexError",
     "Lineage",
+    "MemoryCache",
     "MissingInputError",
     "RunHandle",
     "RunMetrics",
     "RunResult",
+    "SQLiteCache",
     "SettingsError",
     "SourceLocation",
     "Trace",

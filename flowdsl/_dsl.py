@@ -41,6 +41,7 @@ class VertexSpec:
     blocking: bool = False
     timeout: float | None = None
     contracts: ContractMode | None = None
+    version: str | None = None
     location: SourceLocation
     # Names visible where the function was defined inside another function, so
     # that annotations naming local classes resolve at compile time.
@@ -95,6 +96,7 @@ def _make_spec(
     blocking: bool,
     timeout: float | None,
     contracts: str | None,
+    version: str | None,
     local_names: Mapping[str, Any] | None,
 ) -> VertexSpec:
     if not callable(fn):
@@ -140,6 +142,10 @@ def _make_spec(
             vertex=vertex_name,
             location=location,
         )
+    if version is not None and not isinstance(version, str):
+        raise InvalidVertexError(
+            f"version= takes a string; got {version!r}", vertex=vertex_name, location=location
+        )
     return VertexSpec(
         function=fn,
         name=vertex_name,
@@ -148,6 +154,7 @@ def _make_spec(
         blocking=bool(blocking),
         timeout=None if timeout is None else float(timeout),
         contracts=contracts,  # type: ignore[arg-type]
+        version=version,
         location=location,
         local_names=local_names,
     )
@@ -166,6 +173,7 @@ def vertex(
     blocking: bool = False,
     timeout: float | None = None,
     contracts: ContractMode | None = None,
+    version: str | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
 
@@ -179,6 +187,7 @@ def vertex(
     blocking: bool = False,
     timeout: float | None = None,
     contracts: ContractMode | None = None,
+    version: str | None = None,
 ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
     """Mark a function as a vertex of a dataflow graph.
 
@@ -197,7 +206,8 @@ def vertex(
 
     Args:
         name: the vertex name (default: the function's ``__name__``).
-        pure: the result depends only on the inputs, so it may be cached.
+        pure: the result depends only on the inputs, so it may be cached
+            (``run(cache=...)``).
         flows: names of the flows this vertex belongs to (``run(flow=...)``).
         blocking: under the async backend, run this sync function on a
             worker thread instead of on the event loop's thread.
@@ -206,6 +216,9 @@ def vertex(
             function runs on a worker thread so the run can stop waiting (a
             thread cannot be interrupted: it finishes in the background and
             its late result is discarded).
+        version: part of a pure vertex's cache key: change it when the result
+            changes for a reason the code fingerprint cannot see (a helper
+            reached through a module attribute, data read from a file).
         contracts: ``"strict"``, ``"warn"`` or ``"off"`` for this vertex's
             contract checks, whatever the run says (default: the run's mode).
 
@@ -223,6 +236,7 @@ def vertex(
             blocking=blocking,
             timeout=timeout,
             contracts=contracts,
+            version=version,
             local_names=_local_names(1),
         )
         setattr(fn, _SPEC_ATTRIBUTE, spec)
@@ -239,6 +253,7 @@ def vertex(
             blocking=blocking,
             timeout=timeout,
             contracts=contracts,
+            version=version,
             local_names=local_names,
         )
         setattr(function, _SPEC_ATTRIBUTE, spec)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -16,6 +17,7 @@ from ._runtime.executor import execute, run_blocking
 from ._runtime.options import RunOptions
 from ._runtime.plan import Plan, build_plan
 from ._runtime.state import RunState
+from ._services.cache import CacheStore
 from .errors import DataResolutionError, FlowDSLError, VertexFailed, VertexTimeout
 
 __all__ = ["Flow", "compile"]
@@ -124,6 +126,7 @@ class Flow:
         max_concurrency: int | None = None,
         timeout: float | None = None,
         contracts: str | None = None,
+        cache: bool | str | os.PathLike[str] | CacheStore | None = None,
         anyio_backend: str | None = None,
     ) -> RunResult:
         """Run the flow and return its ``RunResult``.
@@ -153,6 +156,11 @@ class Flow:
                 ``ContractViolation``; ``"warn"`` logs the violation and goes
                 on; ``"off"`` checks nothing. A vertex's own
                 ``@vertex(contracts=...)`` wins.
+            cache: where ``@vertex(pure=True)`` results are cached: ``False``
+                (default: nowhere), ``True`` (the process-wide in-memory
+                store), a path (a persistent SQLite store, shared across
+                processes and runs) or a store object (``MemoryCache``,
+                ``SQLiteCache`` or your own ``CacheStore``).
             anyio_backend: the event loop for a run that needs one:
                 ``"asyncio"`` (default) or ``"trio"``.
 
@@ -177,6 +185,7 @@ class Flow:
             max_concurrency=max_concurrency,
             timeout=timeout,
             contracts=contracts,
+            cache=cache,
             anyio_backend=anyio_backend,
         )
         return _finish(run_blocking(state))
@@ -193,6 +202,7 @@ class Flow:
         max_concurrency: int | None = None,
         timeout: float | None = None,
         contracts: str | None = None,
+        cache: bool | str | os.PathLike[str] | CacheStore | None = None,
         anyio_backend: str | None = None,
     ) -> RunHandle:
         """Start a run on a background thread and return its ``RunHandle`` at once.
@@ -210,6 +220,7 @@ class Flow:
             max_concurrency=max_concurrency,
             timeout=timeout,
             contracts=contracts,
+            cache=cache,
             anyio_backend=anyio_backend,
         )
         return RunHandle(state, _finish)
@@ -226,6 +237,7 @@ class Flow:
         max_concurrency: int | None = None,
         timeout: float | None = None,
         contracts: str | None = None,
+        cache: bool | str | os.PathLike[str] | CacheStore | None = None,
     ) -> RunResult:
         """``run`` as a coroutine, inside a running asyncio or trio event loop.
 
@@ -243,6 +255,7 @@ class Flow:
             max_concurrency=max_concurrency,
             timeout=timeout,
             contracts=contracts,
+            cache=cache,
         )
         return _finish(await execute(state))
 

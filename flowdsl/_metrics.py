@@ -18,11 +18,22 @@ def _read_only(mapping: Mapping[str, VertexMetrics]) -> Mapping[str, VertexMetri
 
 @attrs.frozen
 class VertexMetrics:
-    """What one vertex cost: wall time of its call(s) in seconds, attempts, cache hit."""
+    """What one vertex cost: wall time of its call(s) in seconds, attempts, cache use.
+
+    ``cache`` is ``"hit"`` (the stored value was used, the function not
+    called: ``attempts`` is 0), ``"miss"`` (computed and stored),
+    ``"uncacheable"`` (pure, but a value or its code could not be
+    fingerprinted) or ``None`` (not cached: not pure, or no cache).
+    """
 
     duration: float
     attempts: int = 1
-    cache_hit: bool = False
+    cache: str | None = None
+
+    @property
+    def cache_hit(self) -> bool:
+        """Whether the stored value was used instead of calling the function."""
+        return self.cache == "hit"
 
 
 @attrs.frozen
@@ -56,7 +67,10 @@ class RunMetrics:
             "started_at": self.started_at,
             "total": self.total,
             "vertex_time": self.vertex_time,
-            "vertices": {name: attrs.asdict(m) for name, m in self.vertices.items()},
+            "vertices": {
+                name: {**attrs.asdict(m), "cache_hit": m.cache_hit}
+                for name, m in self.vertices.items()
+            },
         }
 
     def to_json(self) -> str:
@@ -67,10 +81,12 @@ class RunMetrics:
         """A plain-text table: one row per vertex, slowest first, and the totals."""
         rows = sorted(self.vertices.items(), key=lambda item: -item[1].duration)
         width = max([len("vertex"), *(len(name) for name in self.vertices)])
-        lines = [f"{'vertex':<{width}}  {'time (ms)':>10}  attempts  cache"]
+        lines = [f"{'vertex':<{width}}  {'time (ms)':>10}  attempts  {'cache':>11}"]
         for name, m in rows:
-            cache = "hit" if m.cache_hit else "-"
-            lines.append(f"{name:<{width}}  {m.duration * 1e3:>10.3f}  {m.attempts:>8}  {cache:>5}")
+            cache = m.cache or "-"
+            lines.append(
+                f"{name:<{width}}  {m.duration * 1e3:>10.3f}  {m.attempts:>8}  {cache:>11}"
+            )
         lines.append(f"{'total':<{width}}  {self.total * 1e3:>10.3f}  ({self.backend})")
         return "\n".join(lines)
 

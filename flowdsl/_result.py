@@ -168,8 +168,16 @@ class RunResult(Mapping[str, Any]):
         """Per-vertex wall time (and attempts, cache hits) and the run's total time."""
         steps = self._state.plan.steps
         ran = [*self._state.completed, *self._state.errors]
+        outcomes = self._state.cache_outcomes
         return RunMetrics(
-            vertices={steps[p].name: VertexMetrics(self._state.durations[p]) for p in ran},
+            vertices={
+                steps[p].name: VertexMetrics(
+                    self._state.durations[p],
+                    attempts=0 if outcomes.get(p) == "hit" else 1,
+                    cache=outcomes.get(p),
+                )
+                for p in ran
+            },
             total=self._state.total,
             started_at=self._state.started_at,
             backend=self._state.options.backend,

@@ -20,6 +20,7 @@
 
     FlowDSLWarning (a UserWarning)
      +-- ContractWarning                 an annotation cannot be fully checked
+     +-- CacheWarning                    a value is not cached, or an entry is unreadable
 ```
 
 Each error carries its context as attributes as well as in its message:
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BindingError",
+    "CacheWarning",
     "CompileError",
     "ContractViolation",
     "ContractWarning",
@@ -245,3 +247,12 @@ class FlowDSLWarning(UserWarning):
 
 class ContractWarning(FlowDSLWarning):
     """Part of an annotation cannot be checked at run time, so it is let through."""
+
+
+class CacheWarning(FlowDSLWarning):
+    """A value was not cached, or a cache entry could not be read; the run goes on.
+
+    Raised as a warning (never an error): an unreadable entry is a miss, and a
+    value that cannot be fingerprinted or stored is simply not cached.
+    Silence it with ``warnings.simplefilter("ignore", flowdsl.CacheWarning)``.
+    """

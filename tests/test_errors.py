@@ -275,6 +275,30 @@ def test_contract_warning() -> None:
     assert warning.lineno in definition_lines(measure)
 
 
+def test_cache_warning() -> None:
+    class Handle:  # a plain object: nothing about it can be fingerprinted
+        pass
+
+    calls: list[int] = []
+
+    def size(handle: Handle) -> int:
+        calls.append(1)
+        return 1
+
+    flow = Flow.from_functions(vertex(pure=True)(size))
+    with pytest.warns(flowdsl.CacheWarning, match="cannot be fingerprinted") as caught:
+        result = flow.run({"handle": Handle()}, cache=True)
+    assert result["size"] == 1
+    assert calls == [1]
+    assert result.metrics.vertices["size"].cache == "uncacheable"
+    (warning,) = caught
+    assert issubclass(warning.category, flowdsl.FlowDSLWarning)
+    assert "vertex 'size' is not cached" in str(warning.message)
+    assert "Handle" in str(warning.message)
+    assert warning.filename == inspect.getsourcefile(size)
+    assert warning.lineno in definition_lines(size)
+
+
 def test_vertex_failed() -> None:
     @vertex
     def divide(x: int) -> float:
@@ -403,6 +427,7 @@ def test_every_error_class_is_covered() -> None:
         "ContractViolation": test_contract_violation,
         "ContractWarning": test_contract_warning,
         "FlowDSLWarning": test_contract_warning,
+        "CacheWarning": test_cache_warning,
     }
     for name, test in covered.items():
         assert name in inspect.getsource(test), name

@@ -63,6 +63,7 @@ def _node(spec: VertexSpec, shape: OutputShape, bindings: tuple[Binding, ...]) -
         timeout=spec.timeout,
         flows=spec.flows,
         contracts_mode=spec.contracts,
+        version=spec.version,
     )
 
 

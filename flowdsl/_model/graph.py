@@ -98,6 +98,7 @@ class VertexNode:
     # The vertex's own contract mode (None: the run's), and its checks,
     # compiled once from the annotations.
     contracts_mode: str | None = None
+    version: str | None = None
     contracts: VertexContracts | None = attrs.field(default=None, eq=False, repr=False)
 
     @functools.cached_property

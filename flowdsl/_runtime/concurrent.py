@@ -25,8 +25,8 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
+from .caching import run_invokers
 from .calls import call_step
-from .checking import invokers
 from .plan import CallMode
 from .state import MISSING, RunState
 
@@ -47,7 +47,7 @@ class _Scheduler:
         self.steps = plan.steps
         self.values = state.values
         self.modes = plan.call_modes(options.backend)
-        self.invokers = invokers(plan, options.contracts)
+        self.invokers = run_invokers(state)
         # A step may continue a worker's chain when it is a sync thread step
         # without its own deadline (a deadline needs the loop to stop waiting).
         self.chainable = [

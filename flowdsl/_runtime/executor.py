@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 
+from .caching import open_store
 from .concurrent import run_concurrent
 from .serial import run_serial
 from .state import RunState
@@ -32,6 +33,7 @@ async def execute(state: RunState) -> RunState:
     propagates (the state then holds what completed before it).
     """
     scheduler = _SCHEDULERS[state.options.backend]
+    state.cache_store, close_store = open_store(state.options.cache)
     start = time.perf_counter()
     try:
         if state.options.timeout is None:
@@ -42,6 +44,7 @@ async def execute(state: RunState) -> RunState:
             state.timed_out = state.timed_out or deadline.cancelled_caught
     finally:
         state.total = time.perf_counter() - start
+        close_store()
     return state
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Literal
 
 import attrs
@@ -36,6 +37,18 @@ def _seconds(name: str, value: Any) -> float | None:
     return float(value)
 
 
+def _cache_option(value: Any) -> Any:
+    if value is None:
+        return False
+    if isinstance(value, (bool, str, os.PathLike)):
+        return value
+    if all(callable(getattr(value, name, None)) for name in ("get", "set", "clear", "stats")):
+        return value
+    raise SettingsError(
+        f"cache={value!r} is not False, True, a path or a cache store", source="argument cache"
+    )
+
+
 def _positive(name: str, value: Any) -> int | None:
     if value is None:
         return None
@@ -56,6 +69,8 @@ class RunOptions:
     max_concurrency: int | None = None
     timeout: float | None = None
     contracts: str = "strict"
+    # False, True, a path or a store: see ``caching.open_store``.
+    cache: Any = False
     anyio_backend: str = "asyncio"
 
     @classmethod
@@ -68,6 +83,7 @@ class RunOptions:
         max_concurrency: Any = None,
         timeout: Any = None,
         contracts: Any = None,
+        cache: Any = None,
         anyio_backend: Any = None,
     ) -> RunOptions:
         """Options from call arguments (``None`` means the default), each one checked."""
@@ -78,5 +94,6 @@ class RunOptions:
             max_concurrency=_positive("max_concurrency", max_concurrency),
             timeout=_seconds("timeout", timeout),
             contracts=_choice("contracts", contracts or "strict", CONTRACTS),
+            cache=_cache_option(cache),
             anyio_backend=_choice("anyio_backend", anyio_backend or "asyncio", ANYIO_BACKENDS),
         )

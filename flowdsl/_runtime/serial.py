@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import time
 
+from .caching import run_invokers
 from .calls import call_step
-from .checking import invokers
 from .plan import CallMode
 from .state import MISSING, RunState
 
@@ -24,7 +24,7 @@ async def run_serial(state: RunState) -> None:
     durations = state.durations
     completed = state.completed
     modes = state.plan.call_modes("serial")
-    checked = invokers(state.plan, state.options.contracts)
+    checked = run_invokers(state)
     inline = CallMode.INLINE  # a local: enum attribute lookups are slow on the hot path
     keep_going = state.options.on_error == "continue"
     # Inline calls never yield to the event loop, whose timer would enforce the

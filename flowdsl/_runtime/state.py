@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._model.graph import NO_DEFAULT
+from .._services.cache import CacheStore
 from .._suggest import did_you_mean
 from ..errors import MissingInputError, UnknownInputError
 from .options import RunOptions
@@ -29,6 +30,8 @@ class RunState:
     """Values, timings and outcomes of one run, indexed like the plan's steps."""
 
     __slots__ = (
+        "cache_outcomes",
+        "cache_store",
         "completed",
         "durations",
         "errors",
@@ -58,6 +61,10 @@ class RunState:
         self.completed: list[int] = []
         self.errors: dict[int, BaseException] = {}
         self.skipped: list[int] = []
+        # The run's cache store (opened by the executor) and, per pure step,
+        # "hit", "miss" or "uncacheable".
+        self.cache_store: CacheStore | None = None
+        self.cache_outcomes: dict[int, str] = {}
         # Steps whose call is in flight (what a cancelled or timed-out run was doing).
         self.running: set[int] = set()
         # Set when on_error="raise" stopped the run at a failure.

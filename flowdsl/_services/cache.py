@@ -33,6 +33,8 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 import cachetools
 
+from ..errors import CacheWarning
+
 __all__ = [
     "CacheFileError",
     "CacheStats",
@@ -41,18 +43,6 @@ __all__ = [
     "MemoryCache",
     "SQLiteCache",
 ]
-
-
-class CacheWarning(UserWarning):
-    """A cache entry could not be read or a value could not be stored.
-
-    Example::
-
-        warnings.simplefilter("ignore", CacheWarning)
-
-    The run goes on: an unreadable entry is a miss, an unstorable value is
-    simply not cached.
-    """
 
 
 class CacheFileError(ValueError):

@@ -480,12 +480,46 @@ def _is_library_file(filename: str) -> bool:
 _GLOBAL_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME"})
 
 
-def _global_names(code: CodeType) -> set[str]:
+# A code object never changes, so what is derived from it alone is computed
+# once (per process, bounded); what it reads (globals, cells, defaults) is
+# read again on every fingerprint, since that can change between runs.
+_CODE_MEMO = 4096
+
+
+@functools.lru_cache(maxsize=_CODE_MEMO)
+def _global_names(code: CodeType) -> tuple[str, ...]:
     names = {ins.argval for ins in dis.get_instructions(code) if ins.opname in _GLOBAL_LOADS}
     for const in code.co_consts:
         if isinstance(const, CodeType):
-            names |= _global_names(const)
-    return names
+            names.update(_global_names(const))
+    return tuple(sorted(names))
+
+
+@functools.lru_cache(maxsize=_CODE_MEMO)
+def _code_digest(code: CodeType) -> bytes:
+    parts = [
+        struct.pack(
+            "<IIIII",
+            code.co_argcount,
+            code.co_posonlyargcount,
+            code.co_kwonlyargcount,
+            code.co_nlocals,
+            code.co_flags,
+        ),
+        _text(code.co_name),
+        _blob(code.co_code),
+        _blob(getattr(code, "co_exceptiontable", b"")),
+        fingerprint_value(code.co_names),
+        fingerprint_value(code.co_varnames),
+        fingerprint_value(code.co_freevars),
+        fingerprint_value(code.co_cellvars),
+    ]
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            parts.append(b"k" + _code_digest(const))
+        else:
+            parts.append(b"v" + fingerprint_value(const))
+    return _hash(parts)
 
 
 def _package(fn: object) -> str:
@@ -542,7 +576,7 @@ class _CodeEncoder:
         try:
             defaults = fn.__defaults__ or ()
             kwdefaults = fn.__kwdefaults__ or {}
-            parts = [self.code(code), _U64.pack(len(defaults))]
+            parts = [_code_digest(code), _U64.pack(len(defaults))]
             parts += [self.reference(v, True) for v in defaults]
             parts.append(_U64.pack(len(kwdefaults)))
             parts += [_text(k) + self.reference(kwdefaults[k], True) for k in sorted(kwdefaults)]
@@ -555,7 +589,7 @@ class _CodeEncoder:
                     continue
                 parts.append(self.reference(contents, False))
             namespace = fn.__globals__
-            names = sorted(_global_names(code))
+            names = _global_names(code)
             parts.append(_U64.pack(len(names)))
             for name in names:
                 if name in namespace:
@@ -574,31 +608,6 @@ class _CodeEncoder:
         if fn is self.root or not _is_library_file(fn.__code__.co_filename):
             return True
         return _package(fn) == _package(self.root)
-
-    def code(self, code: CodeType) -> bytes:
-        parts = [
-            struct.pack(
-                "<IIIII",
-                code.co_argcount,
-                code.co_posonlyargcount,
-                code.co_kwonlyargcount,
-                code.co_nlocals,
-                code.co_flags,
-            ),
-            _text(code.co_name),
-            _blob(code.co_code),
-            _blob(getattr(code, "co_exceptiontable", b"")),
-            fingerprint_value(code.co_names),
-            fingerprint_value(code.co_varnames),
-            fingerprint_value(code.co_freevars),
-            fingerprint_value(code.co_cellvars),
-        ]
-        for const in code.co_consts:
-            if isinstance(const, CodeType):
-                parts.append(b"k" + self.code(const))
-            else:
-                parts.append(b"v" + fingerprint_value(const))
-        return _hash(parts)
 
     def reference(self, value: Any, allow_repr: bool) -> bytes:
         """The digest of something a function reads: default, cell or global."""

@@ -1,0 +1,221 @@
+"""Pure-function caching around a step's call: a hit never runs the vertex, a doubt never caches.
+
+Only ``@vertex(pure=True)`` steps are cached. The key covers the vertex's
+identity, a fingerprint of its code (and of the globals and closures it
+reads), its ``version=`` and a fingerprint of every argument. A value or a
+function that cannot be fingerprinted reliably is never cached: the vertex
+runs, and one ``CacheWarning`` names the vertex and the type.
+
+Identical keys computed at the same time, in this process, run once (single
+flight): the others wait for the first and take its stored value.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import anyio.to_thread
+
+from .._services.cache import CacheStore, MemoryCache, SQLiteCache
+from .._services.fingerprint import (
+    Unfingerprintable,
+    cache_key,
+    fingerprint_code,
+    fingerprint_value,
+)
+from ..errors import CacheWarning
+from .checking import Invoker, invokers
+from .plan import Step, gather
+from .state import RunState
+
+__all__ = ["default_cache", "open_store", "run_invokers"]
+
+_DEFAULT_SIZE = 4096
+_default: MemoryCache | None = None
+_default_lock = threading.Lock()
+
+
+def default_cache() -> MemoryCache:
+    """The process-wide in-memory store that ``run(cache=True)`` uses (created on first use)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = MemoryCache(maxsize=_DEFAULT_SIZE)
+        return _default
+
+
+def open_store(option: Any) -> tuple[CacheStore | None, Callable[[], None]]:
+    """The store a checked ``cache=`` option names, and how to close it after the run."""
+    if option is False:
+        return None, _nothing
+    if option is True:
+        return default_cache(), _nothing
+    if isinstance(option, (str, os.PathLike)):
+        store = SQLiteCache(option)
+        return store, store.close
+    store_object: CacheStore = option
+    return store_object, _nothing
+
+
+def _nothing() -> None:
+    return None
+
+
+class _Flights:
+    """Keys being computed right now in this process, each with an event set when done."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[tuple[int, str], threading.Event] = {}
+
+    @contextmanager
+    def claim(self, store: CacheStore, key: str) -> Iterator[threading.Event | None]:
+        """Yield ``None`` to the caller that computes ``key``, else the event to wait on."""
+        flight = (id(store), key)
+        with self._lock:
+            running = self._running.get(flight)
+            if running is None:
+                mine = self._running[flight] = threading.Event()
+        if running is not None:
+            yield running
+            return
+        try:
+            yield None
+        finally:
+            with self._lock:
+                del self._running[flight]
+            mine.set()
+
+
+_FLIGHTS = _Flights()
+
+
+def _code_fingerprint(step: Step) -> str | None:
+    # Taken again for every run: the globals and closure cells a function
+    # reads may have changed since the last one (fingerprint_code keeps what
+    # depends only on the immutable code object).
+    try:
+        return fingerprint_code(step.function)
+    except Unfingerprintable as exc:
+        _warn(step, f"its code reads a {exc.type_name}, which cannot be fingerprinted")
+        return None
+
+
+def _warn(step: Step, why: str) -> None:
+    node = step.node
+    warnings.warn_explicit(
+        f"vertex {node.name!r} is not cached: {why}",
+        CacheWarning,
+        node.location.file,
+        node.location.line,
+    )
+
+
+class _CachedCall:
+    """What one pure step needs to look itself up in the store."""
+
+    def __init__(self, state: RunState, step: Step, code: str, store: CacheStore) -> None:
+        function = step.function
+        self.state = state
+        self.step = step
+        self.store = store
+        self.identity = f"{function.__module__}.{function.__qualname__}:{step.node.name}"
+        self.code = code
+        self.names = [binding.parameter for binding in step.sources]
+
+    def key(self, values: list[Any]) -> str | None:
+        """The cache key of this call, or ``None`` (with a warning) if it has none."""
+        args, kwargs = gather(self.step, values)
+        try:
+            digests = [
+                (name, fingerprint_value(value))
+                for name, value in zip(self.names, [*args, *kwargs.values()], strict=True)
+            ]
+        except Unfingerprintable as exc:
+            self.state.cache_outcomes[self.step.position] = "uncacheable"
+            _warn(self.step, f"an argument holds a {exc.type_name}, which cannot be fingerprinted")
+            return None
+        return cache_key(self.identity, self.code, self.step.node.version, digests)
+
+    def lookup(self, key: str) -> tuple[bool, Any]:
+        """The stored value of ``key``, recording a hit."""
+        hit, value = self.store.get(key)
+        if hit:
+            self.state.cache_outcomes[self.step.position] = "hit"
+        return hit, value
+
+    def store_value(self, key: str, value: Any) -> Any:
+        """Store a freshly computed value, recording a miss; return the value."""
+        self.store.set(key, value)
+        self.state.cache_outcomes[self.step.position] = "miss"
+        return value
+
+
+def _cached(cached: _CachedCall, inner: Invoker) -> Invoker:
+    def invoke(values: list[Any]) -> Any:
+        key = cached.key(values)
+        if key is None:
+            return inner(values)
+        hit, value = cached.lookup(key)
+        if hit:
+            return value
+        with _FLIGHTS.claim(cached.store, key) as running:
+            if running is not None:
+                running.wait()
+                hit, value = cached.lookup(key)
+                if hit:
+                    return value
+            return cached.store_value(key, inner(values))
+
+    return invoke
+
+
+def _cached_async(cached: _CachedCall, inner: Invoker) -> Invoker:
+    async def invoke(values: list[Any]) -> Any:
+        key = cached.key(values)
+        if key is None:
+            return await inner(values)
+        hit, value = cached.lookup(key)
+        if hit:
+            return value
+        with _FLIGHTS.claim(cached.store, key) as running:
+            if running is not None:
+                # Wait on a worker thread: the loop keeps running meanwhile.
+                await anyio.to_thread.run_sync(running.wait, abandon_on_cancel=True)
+                hit, value = cached.lookup(key)
+                if hit:
+                    return value
+            return cached.store_value(key, await inner(values))
+
+    return invoke
+
+
+def run_invokers(state: RunState) -> tuple[Invoker | None, ...]:
+    """Per step: the invoker a run calls (contract checks, then caching), or ``None``.
+
+    ``None`` means the plain ``step.invoke`` will do, so the schedulers keep
+    their fast path.
+    """
+    plan = state.plan
+    checked = invokers(plan, state.options.contracts)
+    store = state.cache_store
+    if store is None:
+        return checked
+    result = list(checked)
+    for step in plan.steps:
+        if not step.node.pure:
+            continue
+        code = _code_fingerprint(step)
+        if code is None:
+            state.cache_outcomes[step.position] = "uncacheable"
+            continue
+        cached = _CachedCall(state, step, code, store)
+        inner = checked[step.position] or step.invoke
+        wrap = _cached_async if step.is_async else _cached
+        result[step.position] = wrap(cached, inner)
+    return tuple(result)

@@ -1,0 +1,338 @@
+"""Pure-function caching through real runs: what hits, what never does, and single flight."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+import flowdsl
+from flowdsl import CacheStats, MemoryCache, SQLiteCache, vertex
+from tests.compiler._modules import ModuleMaker, make_module
+from tests.runtime import _probe as probe
+
+__all__ = ["make_module"]  # the fixture, imported for this module's tests
+
+BACKENDS = ["serial", "thread", "async"]
+PATIENCE = 10.0
+RATE = 2
+
+
+@pytest.fixture(autouse=True)
+def _fresh_probe() -> None:
+    probe.calls = []
+    probe.release = threading.Event()
+
+
+def _counted() -> tuple[flowdsl.Flow, list[Any]]:
+    @vertex(pure=True)
+    def square(x: Any) -> Any:
+        probe.calls.append(x)
+        return x * x
+
+    @vertex
+    def shown(square: Any) -> str:
+        return f"{square!r}"
+
+    return flowdsl.Flow.from_functions(square, shown), probe.calls
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_pure_vertex_is_computed_once_per_input(backend: str) -> None:
+    flow, calls = _counted()
+    store = MemoryCache()
+    first = flow.run({"x": 3}, cache=store, backend=backend)
+    second = flow.run({"x": 3}, cache=store, backend=backend)
+    assert first["square"] == second["square"] == 9
+    assert calls == [3]
+    assert first.metrics.vertices["square"].cache == "miss"
+    assert second.metrics.vertices["square"].cache == "hit"
+    assert second.metrics.vertices["square"].cache_hit
+    assert second.metrics.vertices["square"].attempts == 0
+    assert second.metrics.vertices["shown"].cache is None
+    assert store.stats() == CacheStats(hits=1, misses=1, entries=1, errors=0)
+
+
+def test_no_cache_unless_asked_and_only_pure_vertices() -> None:
+    flow, calls = _counted()
+    flow.run({"x": 2})
+    flow.run({"x": 2})
+    assert calls == [2, 2]
+
+    @vertex
+    def impure(x: int) -> int:
+        probe.calls.append(-x)
+        return x
+
+    other = flowdsl.Flow.from_functions(impure)
+    store = MemoryCache()
+    other.run({"x": 1}, cache=store)
+    other.run({"x": 1}, cache=store)
+    assert calls == [2, 2, -1, -1]
+    assert store.stats().entries == 0
+
+
+def test_a_changed_global_or_closure_value_misses() -> None:
+    global RATE
+
+    @vertex(pure=True)
+    def scaled(x: int) -> int:
+        probe.calls.append(x)
+        return x * RATE
+
+    flow = flowdsl.Flow.from_functions(scaled)
+    store = MemoryCache()
+    assert flow.run({"x": 5}, cache=store)["scaled"] == 10
+    assert flow.run({"x": 5}, cache=store)["scaled"] == 10
+    RATE = 3
+    try:
+        assert flow.run({"x": 5}, cache=store)["scaled"] == 15
+    finally:
+        RATE = 2
+    assert probe.calls == [5, 5]
+
+    offsets = [1]
+
+    @vertex(pure=True)
+    def shifted(x: int) -> int:
+        return x + offsets[0]
+
+    shifting = flowdsl.Flow.from_functions(shifted)
+    assert shifting.run({"x": 1}, cache=store)["shifted"] == 2
+    offsets[0] = 10
+    assert shifting.run({"x": 1}, cache=store)["shifted"] == 11
+
+
+def test_equal_looking_values_of_other_types_never_share_an_entry() -> None:
+    @vertex(pure=True)
+    def echo(x: Any) -> Any:
+        probe.calls.append(x)
+        return x
+
+    flow = flowdsl.Flow.from_functions(echo)
+    store = MemoryCache()
+    values: list[Any] = [1, 1.0, True, "1", 1 + 0j, (1,), [1]]
+    results = [flow.run({"x": value}, cache=store)["echo"] for value in values]
+    assert probe.calls == values
+    assert [type(r) for r in results] == [type(v) for v in values]
+    assert store.stats().hits == 0
+    assert flow.run({"x": [1]}, cache=store).metrics.vertices["echo"].cache == "hit"
+
+
+def test_dict_order_does_not_change_the_key() -> None:
+    calls = probe.calls
+
+    @vertex(pure=True)
+    def total(d: dict[str, int]) -> int:
+        probe.calls.append(d)
+        return sum(d.values())
+
+    flow = flowdsl.Flow.from_functions(total)
+    store = MemoryCache()
+    flow.run({"d": {"a": 1, "b": 2}}, cache=store)
+    result = flow.run({"d": {"b": 2, "a": 1}}, cache=store)
+    assert result["total"] == 3
+    assert len(calls) == 1
+
+
+def test_changing_the_code_or_the_version_misses(make_module: ModuleMaker) -> None:
+    store = MemoryCache()
+    source = """
+        from flowdsl import vertex
+
+        @vertex(pure=True{version})
+        def score(x: int) -> int:
+            return x {op} 1
+    """
+    results = []
+    for op, version in (("+", ""), ("+", ""), ("-", ""), ("-", ", version='2'")):
+        # One module name throughout: only the code (or the version) differs.
+        module = make_module(source.format(op=op, version=version), name="flowdsl_cached_score")
+        result = flowdsl.Flow.from_module(module).run({"x": 10}, cache=store)
+        results.append((result["score"], result.metrics.vertices["score"].cache))
+    assert results == [(11, "miss"), (11, "hit"), (9, "miss"), (9, "miss")]
+
+
+def test_a_value_that_cannot_be_fingerprinted_is_never_cached() -> None:
+    class Connection:
+        pass
+
+    calls = probe.calls
+
+    @vertex(pure=True)
+    def query(conn: Connection, n: int) -> int:
+        probe.calls.append(n)
+        return n
+
+    flow = flowdsl.Flow.from_functions(query)
+    store = MemoryCache()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", flowdsl.CacheWarning)
+        for _ in range(2):
+            result = flow.run({"conn": Connection(), "n": 5}, cache=store)
+    assert calls == [5, 5]
+    assert result.metrics.vertices["query"].cache == "uncacheable"
+    assert store.stats().entries == 0
+
+
+def test_the_sqlite_store_serves_another_process(tmp_path: Path) -> None:
+    module = tmp_path / "cached_flow.py"
+    module.write_text(
+        textwrap.dedent(
+            """
+            import sys
+            import flowdsl
+            from flowdsl import vertex
+
+            @vertex(pure=True)
+            def slow(x: int) -> int:
+                print("computed", flush=True)
+                return x * 7
+
+            if __name__ == "__main__":
+                result = flowdsl.Flow.from_functions(slow).run({"x": 6}, cache=sys.argv[1])
+                print(result["slow"], result.metrics.vertices["slow"].cache)
+            """
+        )
+    )
+    path = str(tmp_path / "cache.db")
+    outputs = [
+        subprocess.run(
+            [sys.executable, str(module), path], capture_output=True, text=True, check=True
+        ).stdout.split()
+        for _ in range(2)
+    ]
+    assert outputs == [["computed", "42", "miss"], ["42", "hit"]]
+    with SQLiteCache(path) as store:
+        assert store.stats().entries == 1
+
+
+def test_a_path_option_opens_and_closes_a_sqlite_store(tmp_path: Path) -> None:
+    flow, calls = _counted()
+    path = tmp_path / "runs.db"
+    flow.run({"x": 4}, cache=path)
+    assert flow.run({"x": 4}, cache=str(path))["square"] == 16
+    assert calls == [4]
+
+
+class _CountingStore(MemoryCache):
+    """A memory store that counts lookups, so a test can wait until every run looked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lookups = 0
+        self.looked = threading.Condition()
+
+    def get(self, key: str) -> tuple[bool, Any]:
+        found = super().get(key)
+        with self.looked:
+            self.lookups += 1
+            self.looked.notify_all()
+        return found
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_identical_keys_at_the_same_time_run_once(backend: str) -> None:
+    store = _CountingStore()
+    calls = probe.calls
+
+    @vertex(pure=True)
+    def expensive(x: int) -> int:
+        probe.calls.append(x)
+        probe.release.wait(PATIENCE)
+        return x * 2
+
+    flow = flowdsl.Flow.from_functions(expensive)
+    results: list[flowdsl.RunResult] = []
+    runs = [
+        threading.Thread(
+            target=lambda: results.append(flow.run({"x": 5}, cache=store, backend=backend))
+        )
+        for _ in range(4)
+    ]
+    for run in runs:
+        run.start()
+    with store.looked:
+        # Every run has looked the key up (and missed) before the first finishes.
+        assert store.looked.wait_for(lambda: store.lookups >= 4, PATIENCE)
+    probe.release.set()
+    for run in runs:
+        run.join(PATIENCE)
+    assert calls == [5]
+    assert sorted(r.metrics.vertices["expensive"].cache or "" for r in results) == [
+        "hit",
+        "hit",
+        "hit",
+        "miss",
+    ]
+    assert {r["expensive"] for r in results} == {10}
+
+
+@pytest.mark.anyio
+async def test_identical_async_keys_in_one_loop_run_once() -> None:
+    store = MemoryCache()
+    calls = probe.calls
+
+    @vertex(pure=True)
+    async def fetch(x: int) -> int:
+        probe.calls.append(x)
+        while not probe.release.is_set():
+            await anyio.sleep(0.001)
+        return x + 1
+
+    flow = flowdsl.Flow.from_functions(fetch)
+    results: list[int] = []
+
+    async def one() -> None:
+        results.append((await flow.arun({"x": 1}, cache=store, backend="async"))["fetch"])
+
+    with anyio.fail_after(PATIENCE):
+        async with anyio.create_task_group() as group:
+            for _ in range(3):
+                group.start_soon(one)
+            while not calls:
+                await anyio.sleep(0.001)
+            probe.release.set()
+    assert calls == [1]
+    assert results == [2, 2, 2]
+
+
+def test_a_corrupt_entry_is_a_miss_and_the_vertex_runs_again(tmp_path: Path) -> None:
+    import sqlite3
+
+    flow, calls = _counted()
+    path = tmp_path / "cache.db"
+    flow.run({"x": 3}, cache=path)
+    with sqlite3.connect(path) as connection:
+        (table,) = connection.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+            " AND sql LIKE '%value%'"
+        ).fetchone()
+        connection.execute(f"UPDATE {table} SET value = ?", (b"garbage",))
+    connection.close()
+    with pytest.warns(flowdsl.CacheWarning, match="corrupt"):
+        result = flow.run({"x": 3}, cache=path)
+    assert result["square"] == 9
+    assert calls == [3, 3]
+
+
+def test_a_bad_cache_option_is_a_settings_error() -> None:
+    flow, _ = _counted()
+    with pytest.raises(flowdsl.SettingsError, match="cache=42") as caught:
+        flow.run({"x": 1}, cache=42)  # type: ignore[arg-type]
+    assert caught.value.source == "argument cache"
+
+
+def test_the_process_wide_store_serves_cache_true() -> None:
+    flow, calls = _counted()
+    flow.run({"x": 123456789}, cache=True)
+    result = flow.run({"x": 123456789}, cache=True)
+    assert calls == [123456789]
+    assert result.metrics.vertices["square"].cache == "hit"
