@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable
 
 import anyio
-import anyio.from_thread
-import anyio.lowlevel
 
 from ._result import RunResult
 from ._runtime.executor import execute
@@ -16,6 +13,10 @@ from ._runtime.state import RunState
 from .errors import FlowCancelled
 
 __all__ = ["RunHandle"]
+
+
+#: Seconds between two looks at a handle's cancel flag.
+_WATCH_INTERVAL = 0.02
 
 
 class RunHandle:
@@ -33,11 +34,8 @@ class RunHandle:
 
     def __init__(self, state: RunState, finish: Callable[[RunState], RunResult]) -> None:
         self._state = state
+        state.cancellable = True
         self._finish = finish
-        self._lock = threading.Lock()
-        self._scope: anyio.CancelScope | None = None
-        self._token: anyio.lowlevel.EventLoopToken | None = None
-        self._cancel_requested = False
         self._cancelled = False
         self._outcome: RunResult | BaseException | None = None
         self._done = threading.Event()
@@ -54,41 +52,40 @@ class RunHandle:
     def _main(self) -> None:
         try:
             anyio.run(self._run, backend=self._state.options.anyio_backend)
-        except BaseException as exc:
+        except BaseException as exc:  # handed to whoever calls result()
             self._outcome = exc
         finally:
             self._done.set()
 
     async def _run(self) -> None:
         with anyio.CancelScope() as scope:
-            with self._lock:
-                self._scope = scope
-                self._token = anyio.lowlevel.current_token()
-                if self._cancel_requested:
-                    scope.cancel()
-            await execute(self._state)
-        if scope.cancelled_caught:
+            async with anyio.create_task_group() as group:
+                group.start_soon(self._watch, scope)
+                await execute(self._state)
+                group.cancel_scope.cancel()
+        if scope.cancelled_caught or self._state.cancelled:
             self._cancelled = True
             return
         try:
             self._outcome = self._finish(self._state)
-        except BaseException as exc:
+        except BaseException as exc:  # handed to whoever calls result()
             self._outcome = exc
 
-    def cancel(self) -> None:
-        """Ask the run to stop; it returns promptly, keeping what completed.
+    async def _watch(self, scope: anyio.CancelScope) -> None:
+        # The cancel request comes from another thread as a plain flag, read
+        # here on the loop (and by the schedulers between inline steps): no
+        # thread ever waits on the loop, so none can be left blocked.
+        while not self._state.cancel_requested:
+            await anyio.sleep(_WATCH_INTERVAL)
+        scope.cancel()
 
-        Coroutine vertices are cancelled; a sync vertex already running on a
-        worker thread finishes in the background and its result is dropped.
+    def cancel(self) -> None:
+        """Ask the run to stop; it stops within a few tens of milliseconds, keeping what completed.
+
+        Coroutine vertices are cancelled; a sync vertex already running (on a
+        worker thread or inline) finishes, and its result is dropped.
         """
-        with self._lock:
-            self._cancel_requested = True
-            scope, token = self._scope, self._token
-        if scope is None or token is None or self._done.is_set():
-            return
-        # The loop may finish between the check and the call: nothing left to cancel then.
-        with contextlib.suppress(RuntimeError):
-            anyio.from_thread.run_sync(scope.cancel, token=token)
+        self._state.cancel_requested = True
 
     def done(self) -> bool:
         """Whether the run has finished (completed, failed or cancelled)."""

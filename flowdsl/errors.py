@@ -95,7 +95,9 @@ class FlowDSLError(Exception):
         parts = []
         if self.vertex is not None:
             parts.append(f"vertex {self.vertex!r}")
-        if self.parameter is not None:
+        if self.parameter == "return":
+            parts.append("the return value")
+        elif self.parameter is not None:
             parts.append(f"parameter {self.parameter!r}")
         where = ", ".join(parts)
         if self.location is not None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-
-import attrs
+from typing import Any
 
 from .._dsl import VertexSpec
+from .._gc import collector_paused
 from .._model import topology
 from .._model.graph import NO_DEFAULT, Binding, FlowInput, Graph, InputConsumer, VertexNode
 from .._typing import type_name
@@ -27,29 +27,32 @@ def compile_graph(*sources: object) -> Graph:
         CompileError: one of its subclasses for a single problem, or a
             ``CompileError`` listing every problem found.
     """
-    problems: list[CompileError] = []
-    specs = collect_specs(sources, problems)
-    signatures = {spec.name: read_signature(spec, problems) for spec in specs}
-    shapes = {
-        spec.name: output_shape(spec, signatures[spec.name].hints, problems) for spec in specs
-    }
-    bindings = {
-        spec.name: bind_vertex(spec, signatures[spec.name], shapes, problems) for spec in specs
-    }
-    vertices = [_node(spec, shapes[spec.name], bindings[spec.name]) for spec in specs]
-    inputs = _flow_inputs(vertices, problems)
-    _check_cycles(vertices, {spec.name: spec for spec in specs}, problems)
-    if problems:
-        raise CompileError.collect(problems)
-    contracts = ContractCompiler()
-    checked = [
-        attrs.evolve(node, contracts=contracts.build(spec, node.bindings, node.returns))
-        for spec, node in zip(specs, vertices, strict=True)
-    ]
-    return Graph.build(checked, inputs)
+    with collector_paused():
+        problems: list[CompileError] = []
+        specs = collect_specs(sources, problems)
+        signatures = {spec.name: read_signature(spec, problems) for spec in specs}
+        shapes = {
+            spec.name: output_shape(spec, signatures[spec.name].hints, problems) for spec in specs
+        }
+        contracts = ContractCompiler()
+        vertices = []
+        for spec in specs:
+            bindings = bind_vertex(spec, signatures[spec.name], shapes, problems)
+            vertices.append(_node(spec, shapes[spec.name], bindings, contracts))
+        inputs = _flow_inputs(vertices, problems)
+        _check_cycles(vertices, {spec.name: spec for spec in specs}, problems)
+        if problems:
+            raise CompileError.collect(problems)
+        contracts.warn()
+        return Graph.build(vertices, inputs)
 
 
-def _node(spec: VertexSpec, shape: OutputShape, bindings: tuple[Binding, ...]) -> VertexNode:
+def _node(
+    spec: VertexSpec,
+    shape: OutputShape,
+    bindings: tuple[Binding, ...],
+    contracts: ContractCompiler,
+) -> VertexNode:
     return VertexNode(
         name=spec.name,
         function=spec.function,
@@ -64,6 +67,7 @@ def _node(spec: VertexSpec, shape: OutputShape, bindings: tuple[Binding, ...]) -
         flows=spec.flows,
         contracts_mode=spec.contracts,
         version=spec.version,
+        contracts=contracts.build(spec, bindings, shape.returns),
     )
 
 
@@ -82,12 +86,17 @@ def _flow_inputs(vertices: Iterable[VertexNode], problems: list[CompileError]) -
 def _check_input_agreement(
     name: str, readers: list[tuple[VertexNode, InputConsumer]], problems: list[CompileError]
 ) -> None:
-    annotated = [(v, c) for v, c in readers if c.annotation is not NO_DEFAULT]
-    # Each consumer against every earlier one (not only the first: an ``Any`` there
-    # would hide an ``int`` and a ``str`` after it); one problem per consumer.
-    for index, (vertex, consumer) in enumerate(annotated):
-        for earlier_vertex, earlier in annotated[:index]:
-            theirs, ours = earlier.annotation, consumer.annotation
+    # Each consumer against the first consumer of every other annotation seen
+    # before it (not only the very first: an ``Any`` there would hide an
+    # ``int`` and a ``str`` after it); one problem per consumer. Comparing
+    # distinct annotations keeps it linear when thousands read one input.
+    first_of: dict[Any, tuple[VertexNode, InputConsumer]] = {}
+    for vertex, consumer in readers:
+        ours = consumer.annotation
+        if ours is NO_DEFAULT or _seen(first_of, ours):
+            continue
+        for earlier_vertex, earlier in first_of.values():
+            theirs = earlier.annotation
             if clearly_incompatible(theirs, ours) and clearly_incompatible(ours, theirs):
                 problems.append(
                     TypeMismatchError(
@@ -100,6 +109,21 @@ def _check_input_agreement(
                     )
                 )
                 break
+        _remember(first_of, ours, (vertex, consumer))
+
+
+def _seen(first_of: dict[Any, Any], annotation: Any) -> bool:
+    try:
+        return annotation in first_of
+    except TypeError:  # unhashable (Annotated with unhashable metadata): compare it anyway
+        return False
+
+
+def _remember(first_of: dict[Any, Any], annotation: Any, reader: Any) -> None:
+    try:
+        first_of.setdefault(annotation, reader)
+    except TypeError:
+        first_of[id(annotation)] = reader
 
 
 def _check_cycles(

@@ -8,6 +8,7 @@ run-time contracts check the values.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import types
 import typing
@@ -81,5 +82,18 @@ def _compatible(produced: Any, expected: Any) -> bool:
 
 def clearly_incompatible(produced: Any, expected: Any) -> bool:
     """True when no alternative of ``produced`` could be accepted by ``expected``."""
+    if produced is expected:
+        return False
+    try:
+        return _incompatible_pair(produced, expected)
+    except TypeError:  # an unhashable annotation: decide without the memo
+        return _incompatible(produced, expected)
+
+
+def _incompatible(produced: Any, expected: Any) -> bool:
     expected_options = _alternatives(expected)
     return not any(_compatible(p, e) for p in _alternatives(produced) for e in expected_options)
+
+
+# A graph repeats the same few annotation pairs thousands of times.
+_incompatible_pair = functools.lru_cache(maxsize=4096)(_incompatible)

@@ -19,10 +19,21 @@ __all__ = ["ContractCompiler"]
 
 
 class ContractCompiler:
-    """Builds ``VertexContracts``, compiling each distinct annotation only once."""
+    """Builds ``VertexContracts``, compiling each distinct annotation only once.
+
+    Warnings about annotations it cannot check wait until ``warn()``: a
+    graph that fails to compile does not also warn.
+    """
 
     def __init__(self) -> None:
         self._memo: dict[Any, Contract | None] = {}
+        self._warnings: list[tuple[str, VertexSpec]] = []
+
+    def warn(self) -> None:
+        """Issue the warnings collected so far, each at its vertex's ``def`` line."""
+        for message, spec in self._warnings:
+            warnings.warn_explicit(message, ContractWarning, spec.location.file, spec.location.line)
+        self._warnings.clear()
 
     def _contract(self, spec: VertexSpec, annotation: Any) -> Contract | None:
         if spec.local_names:  # the same annotation may mean other classes elsewhere
@@ -40,13 +51,13 @@ class ContractCompiler:
             return None
         contract = self._contract(spec, annotation)
         if contract is not None and contract.unsupported:
-            warnings.warn_explicit(
-                f"vertex {spec.name!r}, {'the return value' if name == 'return' else repr(name)}"
-                f": cannot check {', '.join(contract.unsupported)} at run time; "
-                "those parts are let through",
-                ContractWarning,
-                spec.location.file,
-                spec.location.line,
+            what = "the return value" if name == "return" else repr(name)
+            self._warnings.append(
+                (
+                    f"vertex {spec.name!r}, {what}: cannot check "
+                    f"{', '.join(contract.unsupported)} at run time; those parts are let through",
+                    spec,
+                )
             )
         return contract
 

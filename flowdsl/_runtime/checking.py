@@ -8,9 +8,11 @@ that gathers the arguments, checks them, calls, and checks the result; or
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from .._gc import collector_paused
+from .._model.graph import NO_DEFAULT
 from .._services.contracts import Contract, Violation
 from ..errors import ContractViolation
 from .plan import Plan, Step, gather
@@ -42,56 +44,91 @@ def _reporter(step: Step, mode: str) -> Callable[[Violation, str], None]:
     return report
 
 
+class _Check:
+    """One value's contract, with the exact type that passes without a call."""
+
+    __slots__ = ("contract", "default", "exact", "name")
+
+    def __init__(self, name: str, contract: Contract, default: Any = NO_DEFAULT) -> None:
+        self.name = name
+        self.contract = contract
+        # ``type(v) is exact`` settles the common case inline; None never matches.
+        self.exact = contract.exact_type
+        # A parameter's own default is the function author's choice (``x: int =
+        # None`` is common); Python never checks it, and neither does flowdsl.
+        self.default = default
+
+
 def _checked(step: Step, mode: str) -> Invoker | None:
     contracts = step.node.contracts
     if mode == "off" or contracts is None:
         return None
     report = _reporter(step, mode)
-    positional_names = [b.parameter for b in step.sources[: len(step.args)]]
-    positional: list[tuple[int, str, Contract]] = [
-        (i, name, contracts.parameters[name])
-        for i, name in enumerate(positional_names)
-        if name in contracts.parameters
+    rules = {
+        b.parameter: _Check(b.parameter, contracts.parameters[b.parameter], b.default)
+        for b in step.sources
+        if b.parameter in contracts.parameters
+    }
+    names = [b.parameter for b in step.sources]
+    positional = [
+        (i, rules[name]) for i, name in enumerate(names[: len(step.args)]) if name in rules
     ]
-    keyword = [
-        (name, contracts.parameters[name])
-        for name, _, _ in step.kwargs
-        if name in contracts.parameters
-    ]
-    returns = contracts.returns
-    function = step.function
+    keyword = [rules[name] for name, _, _ in step.kwargs if name in rules]
+    returns = None if contracts.returns is None else _Check("return", contracts.returns)
+    function, fetch, unary = step.function, step.fetch, step.unary
 
-    def arguments(values: list[Any]) -> tuple[list[Any], dict[str, Any]]:
-        args, kwargs = gather(step, values)
-        for index, name, contract in positional:
-            violation = contract.check(args[index], name)
+    def check(value: Any, rule: _Check) -> None:
+        if type(value) is not rule.exact and value is not rule.default:
+            violation = rule.contract.check(value, rule.name)
             if violation is not None:
-                report(violation, name)
-        for name, contract in keyword:
-            violation = contract.check(kwargs[name], name)
-            if violation is not None:
-                report(violation, name)
+                report(violation, rule.name)
+
+    if fetch is not None and unary and not step.is_async:
+        # The most common vertex: one whole value in, one out. Kept tight,
+        # since strict checking is the default on every call.
+        argument_rule = positional[0][1] if positional else None
+
+        def invoke_unary(values: list[Any]) -> Any:
+            argument = fetch(values)
+            if argument_rule is not None and type(argument) is not argument_rule.exact:
+                check(argument, argument_rule)
+            output = function(argument)
+            if returns is not None and type(output) is not returns.exact:
+                check(output, returns)
+            return output
+
+        return invoke_unary
+
+    def arguments(values: list[Any]) -> tuple[Sequence[Any], dict[str, Any]]:
+        if fetch is not None:
+            args: Sequence[Any] = (fetch(values),) if unary else fetch(values)
+            kwargs: dict[str, Any] = {}
+        else:
+            args, kwargs = gather(step, values)
+        for index, rule in positional:
+            check(args[index], rule)
+        for rule in keyword:
+            check(kwargs[rule.name], rule)
         return args, kwargs
-
-    def result(output: Any) -> Any:
-        if returns is not None:
-            violation = returns.check(output, "return")
-            if violation is not None:
-                report(violation, "return")
-        return output
 
     if step.is_async:
 
         async def invoke_async(values: list[Any]) -> Any:
             args, kwargs = arguments(values)
             awaitable: Awaitable[Any] = function(*args, **kwargs)
-            return result(await awaitable)
+            output = await awaitable
+            if returns is not None:
+                check(output, returns)
+            return output
 
         return invoke_async
 
     def invoke(values: list[Any]) -> Any:
         args, kwargs = arguments(values)
-        return result(function(*args, **kwargs))
+        output = function(*args, **kwargs)
+        if returns is not None:
+            check(output, returns)
+        return output
 
     return invoke
 
@@ -101,7 +138,8 @@ def invokers(plan: Plan, mode: str) -> tuple[Invoker | None, ...]:
     key = ("invokers", mode)
     found: tuple[Invoker | None, ...] | None = plan.memo.get(key)
     if found is None:
-        found = plan.memo[key] = tuple(
-            _checked(step, step.node.contracts_mode or mode) for step in plan.steps
-        )
+        with collector_paused():
+            found = plan.memo[key] = tuple(
+                _checked(step, step.node.contracts_mode or mode) for step in plan.steps
+            )
     return found

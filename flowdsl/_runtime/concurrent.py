@@ -61,6 +61,11 @@ class _Scheduler:
         self.readers_left = list(plan.reader_counts) if plan.reader_counts is not None else None
         self.ready = deque(i for i, count in enumerate(self.waiting) if count == 0)
         self.lock = threading.Lock()
+        # Inline steps never yield to the loop, whose timer enforces the run's
+        # deadline, nor let a handle's cancel in: drain looks between them.
+        timeout = options.timeout
+        self.deadline = None if timeout is None else time.perf_counter() + timeout
+        self.watched = self.deadline is not None or state.cancellable
         # Set when the run stops (failure, cancellation, deadline): workers still
         # finishing a call drop their result instead of recording it.
         self.stopped = False
@@ -112,6 +117,10 @@ class _Scheduler:
                 self.state.skipped.append(position)
                 self._settle(position)
             elif modes[position] is inline:
+                if self.watched and self.state.must_stop(self.deadline, time.perf_counter()):
+                    self.stopped = True
+                    self.group.cancel_scope.cancel()
+                    return None
                 return position
             else:
                 self.state.running.add(position)
@@ -209,6 +218,16 @@ class _Scheduler:
                 running.add(position)
 
 
+def _interrupt_in(error: BaseException) -> KeyboardInterrupt | None:
+    if isinstance(error, KeyboardInterrupt):
+        return error
+    for inner in getattr(error, "exceptions", ()):
+        found = _interrupt_in(inner)
+        if found is not None:
+            return found
+    return None
+
+
 async def run_concurrent(state: RunState) -> None:
     """Run ``state.plan`` with every step started as soon as its inputs exist."""
     scheduler: _Scheduler | None = None
@@ -216,6 +235,13 @@ async def run_concurrent(state: RunState) -> None:
         async with anyio.create_task_group() as group:
             scheduler = _Scheduler(state, group)
             scheduler.drain()
+    except BaseException as error:
+        # A task group (under trio) wraps Ctrl+C in an exception group;
+        # callers expect the plain KeyboardInterrupt, as from a serial run.
+        interrupt = _interrupt_in(error)
+        if interrupt is not None and interrupt is not error:
+            raise interrupt from None
+        raise
     finally:
         if scheduler is not None:
             with scheduler.lock:

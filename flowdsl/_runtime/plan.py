@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from .._gc import collector_paused
 from .._model.graph import Binding, Graph, VertexNode
 from .._suggest import did_you_mean
 from .._typing import type_name
@@ -174,6 +175,11 @@ def _selection(graph: Graph, outputs: Sequence[str] | None, flow: str | None) ->
 
 def build_plan(graph: Graph, outputs: Sequence[str] | None = None, flow: str | None = None) -> Plan:
     """Plan the vertices that ``outputs`` and ``flow`` need (all of them when neither is given)."""
+    with collector_paused():
+        return _build_plan(graph, outputs, flow)
+
+
+def _build_plan(graph: Graph, outputs: Sequence[str] | None, flow: str | None) -> Plan:
     selected = _selection(graph, outputs, flow)
     nodes = [graph.vertices[name] for name in graph.order if name in selected]
     position = {node.name: i for i, node in enumerate(nodes)}

@@ -31,6 +31,7 @@ async def run_serial(state: RunState) -> None:
     # run's deadline, so the serial loop checks the clock itself between steps.
     timeout = state.options.timeout
     deadline = None if timeout is None else time.perf_counter() + timeout
+    watched = deadline is not None or state.cancellable
     # dead[i]: step i failed or was skipped, so its dependents are skipped.
     dead = [False] * len(state.plan.steps)
     any_dead = False
@@ -39,8 +40,7 @@ async def run_serial(state: RunState) -> None:
     last = clock()
     for step in state.plan.steps:
         position = step.position
-        if deadline is not None and last >= deadline:
-            state.timed_out = True
+        if watched and state.must_stop(deadline, last):
             return
         if any_dead and any(dead[u] for u in step.upstream):
             dead[position] = True
@@ -83,5 +83,5 @@ async def run_serial(state: RunState) -> None:
         if step.release:
             for slot in step.release:
                 values[slot] = MISSING
-    if deadline is not None and clock() >= deadline:
-        state.timed_out = True
+    if watched:
+        state.must_stop(deadline, clock())

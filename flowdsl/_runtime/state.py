@@ -32,6 +32,9 @@ class RunState:
     __slots__ = (
         "cache_outcomes",
         "cache_store",
+        "cancel_requested",
+        "cancellable",
+        "cancelled",
         "completed",
         "durations",
         "errors",
@@ -71,8 +74,24 @@ class RunState:
         self.failed_fast = False
         # Set when the run's own timeout expired.
         self.timed_out = False
+        # A run that a handle may cancel from another thread: the schedulers
+        # then look at ``cancel_requested`` between inline steps, which never
+        # yield to the event loop, and set ``cancelled`` when they stop for it.
+        self.cancellable = False
+        self.cancel_requested = False
+        self.cancelled = False
         self.started_at = time.time()
         self.total = 0.0
+
+    def must_stop(self, deadline: float | None, now: float) -> bool:
+        """Whether a cancel request or the deadline says to stop now (and record which)."""
+        if self.cancel_requested:
+            self.cancelled = True
+            return True
+        if deadline is not None and now >= deadline:
+            self.timed_out = True
+            return True
+        return False
 
     def given_inputs(self) -> dict[str, Any]:
         """The flow inputs the caller gave that this run read."""

@@ -86,6 +86,11 @@ class Contract:
     unsupported: tuple[str, ...]
     _checker: Checker | None = attrs.field(alias="checker", repr=False)
 
+    @property
+    def exact_type(self) -> type | None:
+        """A type whose instances (exactly that type) always pass, for a caller's fast path."""
+        return None
+
     def check(self, value: Any, root: str) -> Violation | None:
         """``None`` when ``value`` is fine, else where and how it is wrong.
 
@@ -112,6 +117,11 @@ class _ExactTypeContract(Contract):
 
     _exact: type = attrs.field(alias="exact", repr=False)
     _find: Callable[[Any, str], Violation | None] = attrs.field(alias="find", repr=False)
+
+    @property
+    def exact_type(self) -> type | None:
+        """The annotated class itself."""
+        return self._exact
 
     def check(self, value: Any, root: str) -> Violation | None:
         """``None`` when ``value`` is fine, else where and how it is wrong."""

@@ -33,7 +33,9 @@ def assert_context(error, module, vertex: str, parameter: str | None) -> None:
     assert error.parameter == parameter
     assert error.location == location
     assert f"vertex {vertex!r}" in str(error)
-    if parameter is not None:
+    if parameter == "return":
+        assert "the return value" in str(error)
+    elif parameter is not None:
         assert f"parameter {parameter!r}" in str(error)
     assert f"({location.file}:{location.line})" in str(error)
 

@@ -572,3 +572,75 @@ def test_invalid_vertex_timeout_is_rejected() -> None:
 
     with pytest.raises(flowdsl.InvalidVertexError, match="timeout"):
         vertex(timeout=-1)(f)
+
+
+def _inline_chain(log: list[str]) -> flowdsl.Flow:
+    """Three sync vertices; the first blocks until released (a bounded wait)."""
+    gate = threading.Event()
+
+    @vertex
+    def first(x: int) -> int:
+        log.append("first")
+        gate.wait(0.3)
+        return x
+
+    @vertex
+    def second(first: int) -> int:
+        log.append("second")
+        gate.wait(0.3)
+        return first
+
+    @vertex
+    def third(second: int) -> int:
+        log.append("third")
+        return second
+
+    return flowdsl.Flow.from_functions(first, second, third)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize("backend", ["serial", "async"])
+def test_a_handle_stops_inline_sync_vertices_between_steps(backend: str, loop: str) -> None:
+    log: list[str] = []
+    handle = _inline_chain(log).start({"x": 1}, backend=backend, anyio_backend=loop)
+    deadline = time.monotonic() + PATIENCE
+    while not log and time.monotonic() < deadline:
+        time.sleep(0.001)
+    handle.cancel()  # returns at once, even while an inline call holds the loop
+    with pytest.raises(flowdsl.FlowCancelled) as caught:
+        handle.result(timeout=PATIENCE)
+    assert "third" not in log
+    partial = caught.value.result
+    assert partial is not None
+    assert partial.states["third"] == "pending"
+
+
+@pytest.mark.parametrize("backend", ["serial", "async"])
+def test_the_run_timeout_holds_between_inline_sync_vertices(backend: str) -> None:
+    log: list[str] = []
+    with pytest.raises(flowdsl.VertexTimeout) as caught:
+        _inline_chain(log).run({"x": 1}, backend=backend, timeout=0.2)
+    assert "third" not in log
+    assert caught.value.result is not None
+    assert caught.value.result.states["third"] == "pending"
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ctrl_c_during_a_run_is_a_plain_keyboard_interrupt(backend: str, loop: str) -> None:
+    import _thread
+
+    @vertex(blocking=True)
+    def presses_ctrl_c(x: int) -> int:
+        _thread.interrupt_main()
+        return x
+
+    @vertex
+    async def waits(x: int) -> int:
+        await anyio.sleep(PATIENCE)
+        return x
+
+    # Declared first, so the serial backend presses Ctrl+C before it waits.
+    flow = flowdsl.Flow.from_functions(presses_ctrl_c, waits)
+    with pytest.raises(KeyboardInterrupt):
+        flow.run({"x": 1}, backend=backend, anyio_backend=loop)

@@ -1,0 +1,124 @@
+"""Caching benchmark: what a cache hit costs, and what fingerprinting values costs.
+
+1. A 1,000-vertex chain of trivial pure vertices, run serially: uncached
+   (``cache=False``), cold (``cache=MemoryCache()`` freshly created: every
+   vertex a miss, computed and stored) and warm (every vertex a hit); per-vertex
+   cost of a hit and its ratio to the uncached run. The vertices are trivial
+   on purpose: this measures flowdsl's bookkeeping, not the work a hit saves.
+2. Fingerprinting a 10 MB ``bytes`` value, a 1,000,000-element list of ints,
+   and a 1e7-element numpy array when numpy is installed.
+
+    python benchmarks/caching.py [--quick] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import _graphs
+from core import RESULTS, machine, measure
+
+import flowdsl
+from flowdsl._services.fingerprint import fingerprint_value
+
+
+def cache_hits(directory: Path, repetitions: int) -> dict[str, Any]:
+    """Scenario 1: uncached, cold and warm runs of a 1,000-vertex pure chain."""
+    graph = _graphs.chain(1_000, directory, pure=True)
+    flow = flowdsl.Flow(flowdsl.compile(graph.module))
+    warm = flowdsl.MemoryCache(maxsize=2_000)
+    flow.run(graph.inputs, cache=warm)
+    assert flow.run(graph.inputs, cache=warm).metrics.vertices["v_999"].cache == "hit"
+    uncached = measure(lambda: flow.run(graph.inputs), repetitions, warmup=2)
+    cold = measure(
+        lambda: flow.run(graph.inputs, cache=flowdsl.MemoryCache(maxsize=2_000)),
+        repetitions,
+        warmup=1,
+    )
+    hit = measure(lambda: flow.run(graph.inputs, cache=warm), repetitions, warmup=1)
+    size = graph.size
+    return {
+        "vertices": size,
+        "uncached": uncached,
+        "cold": cold,
+        "warm": hit,
+        "uncached_per_vertex_us": uncached["median_s"] / size * 1e6,
+        "miss_per_vertex_us": cold["median_s"] / size * 1e6,
+        "hit_per_vertex_us": hit["median_s"] / size * 1e6,
+        "hit_ratio_to_uncached": hit["median_s"] / uncached["median_s"],
+    }
+
+
+def fingerprints(repetitions: int) -> dict[str, Any]:
+    """Scenario 2: fingerprint cost of large values."""
+    values: dict[str, Any] = {
+        "bytes_10MB": bytes(10_000_000),
+        "list_1e6_ints": list(range(1_000_000)),
+    }
+    try:
+        import numpy
+    except ImportError:
+        skipped = "numpy is not installed"
+    else:
+        values["numpy_1e7_float64"] = numpy.arange(10_000_000, dtype=numpy.float64)
+        skipped = ""
+    rows: dict[str, Any] = {
+        name: measure(lambda v=value: fingerprint_value(v), repetitions, warmup=1)
+        for name, value in values.items()
+    }
+    if skipped:
+        rows["numpy_1e7_float64"] = {"skipped": skipped}
+    return rows
+
+
+def table(report: dict[str, Any]) -> str:
+    """The report as a plain-text table."""
+    hits = report["cache_hits"]
+    lines = [
+        f"1. {hits['vertices']}-vertex pure chain, serial (median of {hits['warm']['repetitions']})",
+        f"   uncached run            {hits['uncached']['median_s'] * 1e3:9.2f} ms"
+        f"   {hits['uncached_per_vertex_us']:7.2f} us/vertex",
+        f"   cold cache (all miss)   {hits['cold']['median_s'] * 1e3:9.2f} ms"
+        f"   {hits['miss_per_vertex_us']:7.2f} us/vertex",
+        f"   warm cache (all hit)    {hits['warm']['median_s'] * 1e3:9.2f} ms"
+        f"   {hits['hit_per_vertex_us']:7.2f} us/vertex",
+        f"   hit / uncached          {hits['hit_ratio_to_uncached']:9.2f} x",
+        "2. fingerprint_value",
+    ]
+    for name, row in report["fingerprints"].items():
+        if "skipped" in row:
+            lines.append(f"   {name:<20} skipped: {row['skipped']}")
+        else:
+            lines.append(f"   {name:<20} {row['median_s'] * 1e3:9.2f} ms")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both scenarios, print the table, write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
+    parser.add_argument("--json", type=Path, help="where to write the JSON results")
+    args = parser.parse_args(argv)
+    repetitions = 2 if args.quick else 9
+    with tempfile.TemporaryDirectory() as tmp:
+        report = {
+            "machine": machine(),
+            "date": datetime.date.today().isoformat(),
+            "cache_hits": cache_hits(Path(tmp), repetitions),
+            "fingerprints": fingerprints(repetitions),
+        }
+    print(table(report))
+    path = args.json or RESULTS / f"caching-{report['date']}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(f"\nJSON written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
