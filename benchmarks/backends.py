@@ -24,10 +24,7 @@ import argparse
 import asyncio
 import concurrent.futures
 import datetime
-import gc
 import json
-import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -40,10 +37,11 @@ from pathlib import Path
 from typing import Any
 
 import _graphs
+import anyio
+from _timing import RESULTS, machine, measure, summarize
 
 import flowdsl
 
-RESULTS = Path(__file__).resolve().parent / "results"
 MODES = [
     ("serial", "asyncio"),
     ("thread", "asyncio"),
@@ -58,28 +56,6 @@ LONG, SHORT = 0.100, 0.001
 CRITICAL_PATH = LONG + SHORT
 MANY = 10_000
 MANY_SLEEP = 0.050
-
-
-def _median(samples: Sequence[float]) -> dict[str, float]:
-    return {
-        "median": statistics.median(samples),
-        "min": min(samples),
-        "max": max(samples),
-        "samples": len(samples),
-    }
-
-
-def timed(action: Callable[[], object], repetitions: int, warmup: int = 1) -> dict[str, float]:
-    """Median, min and max wall time of ``action`` over ``repetitions`` (after a warm-up)."""
-    for _ in range(warmup):
-        action()
-    samples = []
-    for _ in range(repetitions):
-        gc.collect()
-        start = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - start)
-    return _median(samples)
 
 
 def _module(source: str, directory: Path, name: str) -> Any:
@@ -182,6 +158,38 @@ def tasks_on_asyncio(
     return asyncio.run(main())
 
 
+def tasks_on_anyio(
+    calls: Sequence[tuple[Callable[..., Any], Sequence[int]]],
+    inputs: Sequence[Any],
+    backend: str,
+) -> list[Any]:
+    """One anyio task per vertex in a task group, each waiting for its parents' events.
+
+    The same scheduler as ``tasks_on_asyncio``, on anyio's task groups (which
+    flowdsl is built on): the floor for any anyio-based scheduler.
+    """
+    results: list[Any] = [None] * len(calls)
+
+    async def main() -> None:
+        done = [anyio.Event() for _ in calls]
+
+        async def node(i: int) -> None:
+            function, parents = calls[i]
+            for p in parents:
+                if p >= 0:
+                    await done[p].wait()
+            args = [results[p] if p >= 0 else inputs[-p - 1] for p in parents]
+            results[i] = await function(*args)
+            done[i].set()
+
+        async with anyio.create_task_group() as group:
+            for i in range(len(calls)):
+                group.start_soon(node, i)
+
+    anyio.run(main, backend=backend)
+    return results
+
+
 def _as_calls(flow: flowdsl.Flow) -> list[tuple[Callable[..., Any], list[int]]]:
     """The flow's vertices as (function, parent indices) for the references; input = -1."""
     names = list(flow.vertices)
@@ -199,22 +207,36 @@ def overhead(directory: Path, repetitions: int) -> dict[str, Any]:
     """Scenario 1: per-vertex overhead on the 1,000-chain, per mode."""
     graph = _graphs.chain(1_000, directory)
     flow = flowdsl.Flow(flowdsl.compile(graph.module))
-    direct = timed(lambda: graph.direct(1), repetitions * 4)["median"]
+    # The same kind of vertex alone: what a run costs before any vertex-to-vertex work.
+    single = flowdsl.Flow(flowdsl.compile(_graphs.chain(1, directory).module))
+    direct = measure(lambda: graph.direct(1), repetitions * 4)["median_s"]
     rows: dict[str, Any] = {"direct_s": direct, "vertices": graph.size, "modes": {}}
     for backend, loop in MODES:
-        run = timed(
+        run = measure(
             lambda b=backend, lp=loop: flow.run(graph.inputs, backend=b, anyio_backend=lp),
             repetitions,
         )
-        per_vertex = (run["median"] - direct) / graph.size
+        fixed = measure(
+            lambda b=backend, lp=loop: single.run(graph.inputs, backend=b, anyio_backend=lp),
+            repetitions * 4,
+        )["median_s"]
+        per_vertex = (run["median_s"] - direct) / graph.size
+        marginal = (run["median_s"] - fixed - direct) / (graph.size - 1)
         rows["modes"][f"{backend}/{loop}"] = {
             "run_s": run,
+            "fixed_per_run_s": fixed,
             "per_vertex_overhead_us": per_vertex * 1e6,
-            "ratio_to_direct": run["median"] / direct,
+            "marginal_per_vertex_us": marginal * 1e6,
+            "ratio_to_direct": run["median_s"] / direct,
         }
-    serial = rows["modes"]["serial/asyncio"]["per_vertex_overhead_us"]
+    serial = rows["modes"]["serial/asyncio"]
     for row in rows["modes"].values():
-        row["overhead_ratio_to_serial"] = row["per_vertex_overhead_us"] / serial
+        row["overhead_ratio_to_serial"] = (
+            row["per_vertex_overhead_us"] / serial["per_vertex_overhead_us"]
+        )
+        row["marginal_ratio_to_serial"] = (
+            row["marginal_per_vertex_us"] / serial["marginal_per_vertex_us"]
+        )
     return rows
 
 
@@ -228,15 +250,24 @@ def fan_out(directory: Path, repetitions: int) -> dict[str, Any]:
     )
     ideal_threads = FAN_OUT * FAN_OUT_SLEEP / FAN_OUT_WORKERS
     ideal_async = FAN_OUT_SLEEP
-    thread_ref = timed(
+    thread_ref = measure(
         lambda: ready_queue_on_threads(_as_calls(thread_flow), [1], FAN_OUT_WORKERS), repetitions
-    )["median"]
-    async_ref = timed(lambda: tasks_on_asyncio(_as_calls(async_flow), [1]), repetitions)["median"]
+    )["median_s"]
+    async_ref = measure(lambda: tasks_on_asyncio(_as_calls(async_flow), [1]), repetitions)[
+        "median_s"
+    ]
+    anyio_refs = {
+        loop: measure(lambda lp=loop: tasks_on_anyio(_as_calls(async_flow), [1], lp), repetitions)[
+            "median_s"
+        ]
+        for loop in ("asyncio", "trio")
+    }
     rows: dict[str, Any] = {
         "ideal_threads_s": ideal_threads,
         "ideal_async_s": ideal_async,
         "reference_threads_s": thread_ref,
         "reference_async_s": async_ref,
+        "reference_anyio_s": anyio_refs,
         "modes": {},
     }
     for backend, loop in MODES:
@@ -244,19 +275,22 @@ def fan_out(directory: Path, repetitions: int) -> dict[str, Any]:
             continue
         asynchronous = backend == "async"
         flow = async_flow if asynchronous else thread_flow
-        run = timed(
+        run = measure(
             lambda f=flow, b=backend, lp=loop: f.run(
                 {"x": 1}, backend=b, anyio_backend=lp, max_workers=FAN_OUT_WORKERS
             ),
             repetitions,
-        )["median"]
+        )["median_s"]
         ideal, reference = (ideal_async, async_ref) if asynchronous else (ideal_threads, thread_ref)
-        rows["modes"][f"{backend}/{loop}"] = {
+        row = {
             "makespan_s": run,
             "ratio_to_ideal": run / ideal,
             "reference_ratio_to_ideal": reference / ideal,
             "ratio_to_reference": run / reference,
         }
+        if asynchronous:
+            row["ratio_to_anyio_reference"] = run / anyio_refs[loop]
+        rows["modes"][f"{backend}/{loop}"] = row
     return rows
 
 
@@ -271,10 +305,10 @@ def unbalanced(directory: Path, repetitions: int) -> dict[str, Any]:
         if backend == "serial":
             continue
         flow = flows[backend == "async"]
-        run = timed(
+        run = measure(
             lambda f=flow, b=backend, lp=loop: f.run({"x": 1}, backend=b, anyio_backend=lp),
             repetitions,
-        )["median"]
+        )["median_s"]
         rows["modes"][f"{backend}/{loop}"] = {
             "makespan_s": run,
             "ratio_to_critical_path": run / CRITICAL_PATH,
@@ -313,7 +347,7 @@ def many(repetitions: int) -> dict[str, Any]:
             samples.append(json.loads(output))
         best = min(samples, key=lambda s: s["makespan_s"])
         rows["modes"][f"async/{loop}"] = {
-            "makespan_s": _median([s["makespan_s"] for s in samples]),
+            "makespan_s": summarize([s["makespan_s"] for s in samples]),
             "ratio_to_ideal": statistics.median(s["makespan_s"] for s in samples) / MANY_SLEEP,
             "peak_rss_mib": best["peak_rss_mib"],
             "rss_growth_mib": best["rss_growth_mib"],
@@ -328,12 +362,16 @@ def _table(results: Mapping[str, Any]) -> str:
         f"1. per-vertex overhead, {o['vertices']}-vertex chain "
         f"(direct loop {o['direct_s'] * 1e3:.2f} ms)"
     )
-    lines.append(f"   {'mode':<16}{'run ms':>10}{'us/vertex':>11}{'x direct':>10}{'x serial':>10}")
+    lines.append(
+        f"   {'mode':<16}{'run ms':>9}{'fixed ms':>10}{'us/vertex':>11}{'x serial':>10}"
+        f"{'marginal us':>13}{'x serial':>10}"
+    )
     for mode, row in o["modes"].items():
         lines.append(
-            f"   {mode:<16}{row['run_s']['median'] * 1e3:>10.2f}"
-            f"{row['per_vertex_overhead_us']:>11.2f}"
-            f"{row['ratio_to_direct']:>10.1f}{row['overhead_ratio_to_serial']:>10.2f}"
+            f"   {mode:<16}{row['run_s']['median_s'] * 1e3:>9.2f}"
+            f"{row['fixed_per_run_s'] * 1e3:>10.2f}"
+            f"{row['per_vertex_overhead_us']:>11.2f}{row['overhead_ratio_to_serial']:>10.2f}"
+            f"{row['marginal_per_vertex_us']:>13.2f}{row['marginal_ratio_to_serial']:>10.2f}"
         )
     f = results["fan_out"]
     lines.append(
@@ -341,11 +379,19 @@ def _table(results: Mapping[str, Any]) -> str:
         f"(ideal: threads {f['ideal_threads_s'] * 1e3:.0f} ms"
         f" with {FAN_OUT_WORKERS} workers, async {f['ideal_async_s'] * 1e3:.0f} ms)"
     )
-    lines.append(f"   {'mode':<16}{'ms':>10}{'x ideal':>10}{'ref x ideal':>13}{'x ref':>8}")
+    lines.append(
+        f"   {'mode':<16}{'ms':>10}{'x ideal':>10}{'ref x ideal':>13}{'x ref':>8}"
+        f"{'x anyio ref':>13}"
+    )
     for mode, row in f["modes"].items():
         lines.append(
             f"   {mode:<16}{row['makespan_s'] * 1e3:>10.1f}{row['ratio_to_ideal']:>10.3f}"
             f"{row['reference_ratio_to_ideal']:>13.3f}{row['ratio_to_reference']:>8.3f}"
+            + (
+                f"{row['ratio_to_anyio_reference']:>13.3f}"
+                if "ratio_to_anyio_reference" in row
+                else f"{'-':>13}"
+            )
         )
     u = results["unbalanced"]
     lines.append(f"3. unbalanced branches (critical path {u['critical_path_s'] * 1e3:.0f} ms)")
@@ -360,7 +406,7 @@ def _table(results: Mapping[str, Any]) -> str:
     )
     for mode, row in m["modes"].items():
         lines.append(
-            f"   {mode:<16}{row['makespan_s']['median'] * 1e3:>10.1f} ms"
+            f"   {mode:<16}{row['makespan_s']['median_s'] * 1e3:>10.1f} ms"
             f"{row['ratio_to_ideal']:>8.2f} x ideal"
             f"   peak RSS {row['peak_rss_mib']:.0f} MiB "
             f"(+{row['rss_growth_mib']:.0f} MiB during the run)"
@@ -381,11 +427,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             return
         repetitions = 2 if args.quick else 9
         results = {
-            "machine": {
-                "platform": platform.platform(),
-                "python": sys.version.split()[0],
-                "cpus": os.cpu_count(),
-            },
+            "machine": machine(),
             "date": datetime.date.today().isoformat(),
             "repetitions": repetitions,
             "overhead": overhead(directory, repetitions),

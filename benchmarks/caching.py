@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import _graphs
-from core import RESULTS, machine, measure
+from _timing import RESULTS, machine, measure
 
 import flowdsl
 from flowdsl._services.fingerprint import fingerprint_value
@@ -80,7 +80,8 @@ def table(report: dict[str, Any]) -> str:
     """The report as a plain-text table."""
     hits = report["cache_hits"]
     lines = [
-        f"1. {hits['vertices']}-vertex pure chain, serial (median of {hits['warm']['repetitions']})",
+        f"1. {hits['vertices']}-vertex pure chain, serial "
+        f"(median of {hits['warm']['repetitions']})",
         f"   uncached run            {hits['uncached']['median_s'] * 1e3:9.2f} ms"
         f"   {hits['uncached_per_vertex_us']:7.2f} us/vertex",
         f"   cold cache (all miss)   {hits['cold']['median_s'] * 1e3:9.2f} ms"

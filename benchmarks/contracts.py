@@ -23,12 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import _graphs
-import core
+from _timing import RESULTS, duration, machine, measure
 
 import flowdsl
 from flowdsl._services.contracts import Contract, compile_contract
 
-RESULTS = Path(__file__).resolve().parent / "results"
 #: The issue's target, reported (never asserted): strict costs less than this times off.
 STRICT_TO_OFF_TARGET = 2.0
 CHAIN_SIZE = 1_000
@@ -64,7 +63,7 @@ def bench_scalar(annotation: type, value: Any, batch: int, repetitions: int) -> 
         for _ in range(batch):
             check(value, "x")
 
-    timing = core.measure(calls, repetitions, warmup=1)
+    timing = measure(calls, repetitions, warmup=1)
     return {
         "annotation": annotation.__name__,
         "calls_per_batch": batch,
@@ -81,7 +80,7 @@ def bench_list_of_dicts(repetitions: int) -> dict[str, Any]:
     """``list[dict[str, int]]``: 10,000 dicts of five ``str: int`` items each."""
     value = [{f"k{j}": i + j for j in range(DICT_KEYS)} for i in range(LIST_OF_DICTS)]
     check = _checking(_contract(list[dict[str, int]]), value, passes=True)
-    timing = core.measure(check, repetitions, warmup=1)
+    timing = measure(check, repetitions, warmup=1)
     return {
         "annotation": "list[dict[str, int]]",
         "elements": LIST_OF_DICTS,
@@ -96,8 +95,8 @@ def bench_big_list(repetitions: int) -> dict[str, Any]:
     contract = _contract(list[int])
     good = list(range(BIG_LIST))
     bad = [*good[:-1], "last"]
-    passing = core.measure(_checking(contract, good, passes=True), repetitions, warmup=1)
-    failing = core.measure(_checking(contract, bad, passes=False), repetitions, warmup=1)
+    passing = measure(_checking(contract, good, passes=True), repetitions, warmup=1)
+    failing = measure(_checking(contract, bad, passes=False), repetitions, warmup=1)
     return {
         "annotation": "list[int]",
         "elements": BIG_LIST,
@@ -121,7 +120,7 @@ def bench_chain(repetitions: int) -> dict[str, Any]:
         run = functools.partial(flow.run, graph.inputs, contracts=mode)
         if run()[last] != expected:
             raise RuntimeError(f"chain with contracts={mode!r} computes the wrong value")
-        runs[mode] = core.measure(run, repetitions, warmup)
+        runs[mode] = measure(run, repetitions, warmup)
     strict, off = runs["strict"]["median_s"], runs["off"]["median_s"]
     return {
         "vertices": graph.size,
@@ -133,11 +132,6 @@ def bench_chain(repetitions: int) -> dict[str, Any]:
         "per_vertex_off_us": off / graph.size * 1e6,
         "per_vertex_contract_cost_us": (strict - off) / graph.size * 1e6,
     }
-
-
-def duration(seconds: float) -> str:
-    """``core``'s formatting, down to nanoseconds for one-value checks."""
-    return f"{seconds * 1e9:.0f} ns" if seconds < 1e-6 else core._duration(seconds)
 
 
 def table(report: dict[str, Any]) -> str:
@@ -208,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "contracts",
         "date": today,
         "quick": args.quick,
-        "machine": core.machine(),
+        "machine": machine(),
         "method": {
             "timer": "time.perf_counter",
             "gc": "enabled; gc.collect() before each timed call",

@@ -14,51 +14,24 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import gc
 import json
-import os
-import platform
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import _graphs
+from _timing import RESULTS, duration, machine, measure
 
 import flowdsl
 
-RESULTS = Path(__file__).resolve().parent / "results"
 #: The issue's targets, reported (never asserted).
 RUN_TO_REFERENCE_TARGET = 3.0
 COMPILE_TARGET_S = 1.0
 # Graph kind: (vertices, repetitions of the runs and loops, compiles and first runs).
 FULL = {"chain": (1_000, 15, 7), "layered": (10_000, 5, 5)}
 QUICK = {"chain": (1_000, 3, 2), "layered": (10_000, 2, 2)}
-
-
-def measure(action: Callable[[], object], repetitions: int, warmup: int) -> dict[str, Any]:
-    """Time ``action``: ``warmup`` untimed calls, then ``repetitions`` timed ones.
-
-    The garbage collector stays enabled; ``gc.collect()`` runs before each
-    timed call so that one call does not pay for the garbage of the last.
-    """
-    for _ in range(warmup):
-        action()
-    samples = []
-    for _ in range(repetitions):
-        gc.collect()
-        start = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - start)
-    return {
-        "median_s": statistics.median(samples),
-        "min_s": min(samples),
-        "repetitions": repetitions,
-        "warmup": warmup,
-    }
 
 
 def reference_loop(
@@ -107,27 +80,6 @@ def bench_graph(graph: _graphs.BuiltGraph, repetitions: int, compiles: int) -> d
     }
 
 
-def machine() -> dict[str, Any]:
-    """Where the figures come from."""
-    return {
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "processor": platform.processor(),
-        "python": sys.version,
-        "implementation": platform.python_implementation(),
-        "cpu_count": os.cpu_count(),
-        "flowdsl": flowdsl.__version__,
-    }
-
-
-def _duration(seconds: float) -> str:
-    if seconds >= 1:
-        return f"{seconds:.3f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.2f} ms"
-    return f"{seconds * 1e6:.1f} µs"
-
-
 def table(report: dict[str, Any]) -> str:
     """The figures as a fixed-width text table."""
     info = report["machine"]
@@ -153,8 +105,8 @@ def table(report: dict[str, Any]) -> str:
         for key, description in rows:
             m = figures[key]
             lines.append(
-                f"{'':<14} {description:<42} {_duration(m['median_s']):>11} "
-                f"{_duration(m['min_s']):>11} {m['repetitions']:>5}"
+                f"{'':<14} {description:<42} {duration(m['median_s']):>11} "
+                f"{duration(m['min_s']):>11} {m['repetitions']:>5}"
             )
         lines.append(
             f"{'':<14} {'ratio run / reference loop':<42} "
@@ -162,7 +114,7 @@ def table(report: dict[str, Any]) -> str:
         )
         lines.append(
             f"{'':<14} {'overhead per vertex (run - direct) / N':<42} "
-            f"{_duration(figures['per_vertex_overhead_us'] * 1e-6):>11}"
+            f"{duration(figures['per_vertex_overhead_us'] * 1e-6):>11}"
         )
     lines.append("")
     for target in report["targets"].values():
@@ -183,7 +135,7 @@ def targets(graphs: dict[str, Any]) -> dict[str, Any]:
         },
         "layered_compile": {
             "description": f"layered-10000 compiles in under {COMPILE_TARGET_S:g} s",
-            "value": _duration(compile_s),
+            "value": duration(compile_s),
             "met": compile_s < COMPILE_TARGET_S,
         },
     }

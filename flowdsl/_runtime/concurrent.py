@@ -4,18 +4,18 @@ A step starts the moment its last input exists; there is no barrier between
 stages. Three things keep the per-vertex cost near the serial loop's:
 
 - Ready steps that run inline (sync glue under the async backend) are called
-  straight from a ready queue instead of becoming tasks.
-- A worker thread that finishes a step and finds exactly one newly ready
-  thread step runs it too, instead of handing back to the event loop: a
-  thread hop costs 100-400 us on a small machine, so a chain of sync vertices
-  pays one hop, not one per vertex. Wherever more than one step becomes ready,
-  the worker hands back and the loop starts them all at once.
+  straight from the ready queue instead of becoming tasks.
+- Sync steps on threads run on the run's own worker pool (``workers.py``),
+  not through one event-loop hop each; a worker that finishes a step goes on
+  with the next ready one itself, so a chain of sync vertices never returns
+  to the loop, and a fan-out is spread over the workers directly.
 - Bookkeeping (counts, queue, outcomes) is shared by the loop and the
-  workers, under one lock that is never held while user code runs.
+  workers under one lock, never held while user code runs.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections import deque
@@ -29,6 +29,7 @@ from .caching import run_invokers
 from .calls import call_step
 from .plan import CallMode
 from .state import MISSING, RunState
+from .workers import WorkerPool
 
 __all__ = ["DEFAULT_MAX_WORKERS", "run_concurrent"]
 
@@ -69,7 +70,14 @@ class _Scheduler:
         # Set when the run stops (failure, cancellation, deadline): workers still
         # finishing a call drop their result instead of recording it.
         self.stopped = False
-        self.thread_limiter = anyio.CapacityLimiter(options.max_workers or DEFAULT_MAX_WORKERS)
+        self.unsettled = len(self.steps)
+        self.finished = anyio.Event()
+        self.workers = options.max_workers or DEFAULT_MAX_WORKERS
+        self.pool: WorkerPool | None = None
+        # Tokens from worker threads asking the loop to look at the ready
+        # queue; read by ``pump`` (None: the run is over).
+        self.wakeups: queue.SimpleQueue[bool | None] = queue.SimpleQueue()
+        self.thread_limiter = anyio.CapacityLimiter(self.workers)
         self.task_limiter = (
             anyio.CapacityLimiter(options.max_concurrency) if options.max_concurrency else None
         )
@@ -93,6 +101,7 @@ class _Scheduler:
         self._settle(position)
 
     def _settle(self, position: int) -> None:
+        self.unsettled -= 1
         waiting, ready = self.waiting, self.ready
         for child in self.steps[position].downstream:
             waiting[child] -= 1
@@ -105,38 +114,53 @@ class _Scheduler:
                 if not readers_left[parent]:
                     self.values[parent] = MISSING
 
-    def _start_ready(self) -> int | None:
-        # Start every ready step that is not inline as a task, skip (and
-        # settle) those downstream of a failure, and return the first inline
-        # one for the caller to run, or None when nothing is ready.
-        ready, modes, inline = self.ready, self.modes, CallMode.INLINE
+    def _record_live(
+        self, position: int, output: Any, duration: float, error: Exception | None
+    ) -> bool:
+        # A result that comes after the run stopped is dropped, never stored.
+        if self.stopped:
+            return False
+        self.state.running.discard(position)
+        self._record(position, output, duration, error)
+        return True
+
+    def _take_ready(self) -> list[int]:
+        # Every ready step, minus those downstream of a failure (skipped and
+        # settled here, which may make more steps ready).
+        taken: list[int] = []
+        ready, steps, dead = self.ready, self.steps, self.dead
         while ready and not self.stopped:
             position = ready.popleft()
-            if self.any_dead and any(self.dead[u] for u in self.steps[position].upstream):
-                self.dead[position] = True
+            if self.any_dead and any(dead[u] for u in steps[position].upstream):
+                dead[position] = True
                 self.state.skipped.append(position)
                 self._settle(position)
-            elif modes[position] is inline:
-                if self.watched and self.state.must_stop(self.deadline, time.perf_counter()):
-                    self.stopped = True
-                    self.group.cancel_scope.cancel()
-                    return None
-                return position
             else:
-                self.state.running.add(position)
-                runner = self.run_chain if self.chainable[position] else self.run_task
-                self.group.start_soon(runner, position)
-        return None
+                taken.append(position)
+        return taken
+
+    def _submit(self, position: int) -> None:
+        if self.pool is None:
+            self.pool = WorkerPool(self.workers, self.chain, self.lock)
+            self.group.start_soon(self.pump)
+        self.state.running.add(position)
+        self.pool.submit(position)
 
     # The loop's side.
 
     def drain(self) -> None:
-        """Start every ready step: inline ones here and now, the rest as tasks."""
+        """Start every ready step: sync thread steps on the pool, coroutines as
+        tasks, inline ones here and now; then see whether the run is over."""
         steps, values, lock, invokers = self.steps, self.values, self.lock, self.invokers
+        modes, inline, state, ready = self.modes, CallMode.INLINE, self.state, self.ready
         clock = time.perf_counter
         with lock:
-            position = self._start_ready()
+            position = self._next_inline()
         while position is not None:
+            if self.watched and state.must_stop(self.deadline, clock()):
+                with lock:
+                    self.stopped = True
+                break
             start = clock()
             try:
                 output = (invokers[position] or steps[position].invoke)(values)
@@ -147,10 +171,38 @@ class _Scheduler:
                 error = None
             duration = clock() - start
             with lock:
-                if self.stopped:
-                    return
-                self._record(position, output, duration, error)
-                position = self._start_ready()
+                if not self._record_live(position, output, duration, error):
+                    break
+                if (
+                    len(ready) == 1
+                    and modes[ready[0]] is inline
+                    and not (self.any_dead or self.stopped)
+                ):
+                    position = ready.popleft()  # glue after glue: no dispatch needed
+                else:
+                    position = self._next_inline()
+        if self.stopped:
+            self.group.cancel_scope.cancel()
+        elif not self.unsettled:
+            self.finished.set()
+
+    def _next_inline(self) -> int | None:
+        # Dispatch ready steps (thread steps to the pool, coroutines as tasks)
+        # until one must run inline here; return it, or None. Lock held.
+        modes, inline, ready = self.modes, CallMode.INLINE, self.ready
+        while True:
+            taken = self._take_ready()
+            if not taken:
+                return None
+            for index, position in enumerate(taken):
+                if modes[position] is inline:
+                    ready.extendleft(reversed(taken[index + 1 :]))
+                    return position
+                if self.chainable[position]:
+                    self._submit(position)
+                else:
+                    self.state.running.add(position)
+                    self.group.start_soon(self.run_task, position)
 
     async def run_task(self, position: int) -> None:
         """Await a coroutine step, or a thread step with its own deadline."""
@@ -163,40 +215,36 @@ class _Scheduler:
                 self.thread_limiter,
                 self.task_limiter,
             )
-        except Exception as exc:
+        except Exception as exc:  # recorded as the vertex's failure
             with self.lock:
-                if not self.stopped:
-                    self.state.running.discard(position)
-                    self._record(position, None, 0.0, exc)
+                self._record_live(position, None, 0.0, exc)
         else:
             with self.lock:
-                if not self.stopped:
-                    self.state.running.discard(position)
-                    self._record(position, output, duration, None)
-        self.after_step()
+                self._record_live(position, output, duration, None)
+        self.drain()
 
-    async def run_chain(self, position: int) -> None:
-        """Run a thread step, and the chain that follows it, on one worker thread."""
-        await anyio.to_thread.run_sync(
-            self.chain, position, limiter=self.thread_limiter, abandon_on_cancel=True
-        )
-        self.after_step()
-
-    def after_step(self) -> None:
-        """Back on the loop after a task: stop everything on failure, else go on."""
-        if self.state.failed_fast:
-            self.group.cancel_scope.cancel()
-        else:
+    async def pump(self) -> None:
+        """Wake the loop whenever a worker left it something to do."""
+        while True:
+            token = await anyio.to_thread.run_sync(self.wakeups.get, abandon_on_cancel=True)
+            if token is None:
+                return
             self.drain()
 
     # A worker thread's side.
 
     def chain(self, position: int) -> None:
-        """Call ``position``; while exactly one chainable step becomes ready, call it too."""
+        """Call ``position``, then each step it makes ready that a worker can run.
+
+        The first such step continues on this thread; the others go to the
+        pool; whatever the loop must run, or the end of the run, wakes it.
+        """
         steps, values, lock, invokers = self.steps, self.values, self.lock, self.invokers
-        ready, chainable, running = self.ready, self.chainable, self.state.running
+        chainable, running = self.chainable, self.state.running
         clock = time.perf_counter
-        while True:
+        following: int | None = position
+        while following is not None:
+            position = following
             start = clock()
             try:
                 output = (invokers[position] or steps[position].invoke)(values)
@@ -207,15 +255,34 @@ class _Scheduler:
                 error = None
             duration = clock() - start
             with lock:
-                if self.stopped:
+                if not self._record_live(position, output, duration, error):
                     return
-                running.discard(position)
-                self._record(position, output, duration, error)
-                # Skipping is the loop's job, so a worker stops chaining once anything failed.
-                if len(ready) != 1 or not chainable[ready[0]] or self.stopped or self.any_dead:
-                    return
-                position = ready.popleft()
-                running.add(position)
+                ready = self.ready
+                if len(ready) == 1 and chainable[ready[0]] and not (self.any_dead or self.stopped):
+                    # A chain: the one step it made ready goes on right here.
+                    following = ready.popleft()
+                    running.add(following)
+                    continue
+                following = None
+                for candidate in self._take_ready():
+                    if not chainable[candidate]:
+                        ready.append(candidate)
+                    elif following is None:
+                        following = candidate
+                        running.add(candidate)
+                    else:
+                        self._submit(candidate)
+                wake = bool(ready) or not self.unsettled or self.stopped
+            if wake:
+                self.wakeups.put(True)
+
+    def close(self) -> None:
+        """The run is over: workers drop what they finish, and every waiting thread wakes."""
+        with self.lock:
+            self.stopped = True
+            if self.pool is not None:
+                self.pool.shutdown()
+        self.wakeups.put(None)
 
 
 def _interrupt_in(error: BaseException) -> KeyboardInterrupt | None:
@@ -235,6 +302,8 @@ async def run_concurrent(state: RunState) -> None:
         async with anyio.create_task_group() as group:
             scheduler = _Scheduler(state, group)
             scheduler.drain()
+            await scheduler.finished.wait()
+            group.cancel_scope.cancel()  # only the pump is left: stop it
     except BaseException as error:
         # A task group (under trio) wraps Ctrl+C in an exception group;
         # callers expect the plain KeyboardInterrupt, as from a serial run.
@@ -244,5 +313,4 @@ async def run_concurrent(state: RunState) -> None:
         raise
     finally:
         if scheduler is not None:
-            with scheduler.lock:
-                scheduler.stopped = True
+            scheduler.close()

@@ -1,0 +1,71 @@
+"""What every benchmark script shares: how it times, where it writes, what machine it ran on."""
+
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import flowdsl
+
+__all__ = ["RESULTS", "duration", "machine", "measure", "summarize"]
+
+#: Where the scripts write their JSON (not committed).
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def summarize(samples: Sequence[float]) -> dict[str, Any]:
+    """Median, min and max of timing samples, in seconds."""
+    return {
+        "median_s": statistics.median(samples),
+        "min_s": min(samples),
+        "max_s": max(samples),
+        "repetitions": len(samples),
+    }
+
+
+def measure(action: Callable[[], object], repetitions: int, warmup: int = 1) -> dict[str, Any]:
+    """Time ``action``: ``warmup`` untimed calls, then ``repetitions`` timed ones.
+
+    The garbage collector stays enabled; ``gc.collect()`` runs before each
+    timed call so that one call does not pay for the garbage of the last.
+    """
+    for _ in range(warmup):
+        action()
+    samples = []
+    for _ in range(repetitions):
+        gc.collect()
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return {**summarize(samples), "warmup": warmup}
+
+
+def machine() -> dict[str, Any]:
+    """Where the figures come from."""
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "python": sys.version,
+        "implementation": platform.python_implementation(),
+        "cpu_count": os.cpu_count(),
+        "flowdsl": flowdsl.__version__,
+    }
+
+
+def duration(seconds: float) -> str:
+    """A readable duration: ``1.234 s``, ``12.34 ms``, ``123.4 µs`` or ``64 ns``."""
+    if seconds < 1e-6:
+        return f"{seconds * 1e9:.0f} ns"
+    if seconds >= 1:
+        return f"{seconds:.3f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} µs"
