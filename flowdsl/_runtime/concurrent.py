@@ -27,6 +27,7 @@ import anyio.to_thread
 
 from .caching import run_invokers
 from .calls import call_step
+from .checking import Invoker
 from .plan import CallMode
 from .state import MISSING, RunState
 from .workers import WorkerPool
@@ -35,6 +36,16 @@ __all__ = ["DEFAULT_MAX_WORKERS", "run_concurrent"]
 
 #: Worker threads per run when ``max_workers`` is not given (anyio's own default).
 DEFAULT_MAX_WORKERS = 40
+
+
+def _call(invoke: Invoker, values: list[Any]) -> tuple[Any, float, Exception | None]:
+    """Call a step where the caller stands: its output, wall time and failure (if any)."""
+    start = time.perf_counter()
+    try:
+        output = invoke(values)
+    except Exception as exc:  # recorded as the vertex's failure
+        return None, time.perf_counter() - start, exc
+    return output, time.perf_counter() - start, None
 
 
 class _Scheduler:
@@ -161,17 +172,9 @@ class _Scheduler:
                 with lock:
                     self.stopped = True
                 break
-            start = clock()
-            try:
-                output = (invokers[position] or steps[position].invoke)(values)
-            except Exception as exc:
-                error: Exception | None = exc
-                output = None
-            else:
-                error = None
-            duration = clock() - start
+            outcome = _call(invokers[position] or steps[position].invoke, values)
             with lock:
-                if not self._record_live(position, output, duration, error):
+                if not self._record_live(position, *outcome):
                     break
                 if (
                     len(ready) == 1
@@ -241,21 +244,12 @@ class _Scheduler:
         """
         steps, values, lock, invokers = self.steps, self.values, self.lock, self.invokers
         chainable, running = self.chainable, self.state.running
-        clock = time.perf_counter
         following: int | None = position
         while following is not None:
             position = following
-            start = clock()
-            try:
-                output = (invokers[position] or steps[position].invoke)(values)
-            except Exception as exc:
-                error: Exception | None = exc
-                output = None
-            else:
-                error = None
-            duration = clock() - start
+            outcome = _call(invokers[position] or steps[position].invoke, values)
             with lock:
-                if not self._record_live(position, output, duration, error):
+                if not self._record_live(position, *outcome):
                     return
                 ready = self.ready
                 if len(ready) == 1 and chainable[ready[0]] and not (self.any_dead or self.stopped):
