@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import attrs
@@ -141,8 +141,3 @@ def type_name(tp: Any) -> str:
     for prefix in ("typing.", "typing_extensions.", "collections.abc."):
         text = text.replace(prefix, "")
     return text
-
-
-def call_name(fn: Callable[..., Any]) -> str:
-    """``module.qualname`` of a callable, for identities and messages."""
-    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"

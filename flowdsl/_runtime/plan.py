@@ -99,7 +99,6 @@ class Plan:
     fills: tuple[InputFill, ...]
     slot_count: int
     outputs: tuple[str, ...] | None
-    has_async: bool
     # For each vertex slot, how many steps read it, when unrequested outputs
     # are released (``outputs=`` given); ``None`` keeps every output.
     reader_counts: tuple[int, ...] | None
@@ -235,7 +234,6 @@ def _build_plan(graph: Graph, outputs: Sequence[str] | None, flow: str | None) -
         fills=tuple(fills),
         slot_count=len(nodes) + len(fills),
         outputs=None if outputs is None else tuple(outputs),
-        has_async=any(node.is_async for node in nodes),
         reader_counts=None if kept is None else _reader_counts(nodes, position, kept),
     )
 

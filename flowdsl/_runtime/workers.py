@@ -64,8 +64,3 @@ class WorkerPool:
         """Tell every worker to stop once its current call returns (lock held)."""
         for _ in self._threads:
             self._queue.put(None)
-
-    @property
-    def started(self) -> int:
-        """How many threads this pool has started."""
-        return len(self._threads)

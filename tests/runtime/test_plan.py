@@ -84,7 +84,7 @@ def test_a_full_plan_has_every_step_and_keeps_every_value() -> None:
     assert [s.name for s in plan.steps] == ["a", "b", "c", "d", "e"]
     assert [s.position for s in plan.steps] == [0, 1, 2, 3, 4]
     assert plan.outputs is None
-    assert plan.has_async
+    assert plan.needs_event_loop("serial")  # it has a coroutine vertex
     assert plan.reader_counts is None
     assert all(step.release == () for step in plan.steps)
     # Slots: one per vertex, then one per input binding (each consumer its own default).
@@ -143,7 +143,8 @@ def test_a_plan_for_a_field_output_keeps_only_what_it_needs() -> None:
     plan = build_plan(make_flow().graph, outputs=["a.y"])
     assert [s.name for s in plan.steps] == ["a"]
     assert [f.name for f in plan.fills] == ["seed"]
-    assert not plan.has_async
+    assert not plan.needs_event_loop("serial")
+    assert plan.needs_event_loop("thread")
     assert plan.slot_count == 2
 
 
