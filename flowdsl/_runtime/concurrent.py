@@ -95,22 +95,6 @@ class _Scheduler:
 
     # Bookkeeping: call with the lock held.
 
-    def _record(self, position: int, output: Any, duration: float, error: Exception | None) -> None:
-        # ``position`` is done: store its outcome, wake its dependents, and
-        # release outputs nobody will read again.
-        state = self.state
-        state.durations[position] = duration
-        if error is None:
-            self.values[position] = output
-            state.completed.append(position)
-        else:
-            state.errors[position] = error
-            if self.keep_going:
-                self.dead[position] = self.any_dead = True
-            else:
-                state.failed_fast = self.stopped = True
-        self._settle(position)
-
     def _settle(self, position: int) -> None:
         self.unsettled -= 1
         waiting, ready = self.waiting, self.ready
@@ -128,11 +112,24 @@ class _Scheduler:
     def _record_live(
         self, position: int, output: Any, duration: float, error: Exception | None
     ) -> bool:
-        # A result that comes after the run stopped is dropped, never stored.
+        # ``position`` is done: store its outcome, wake its dependents and
+        # release outputs nobody will read again; unless the run has stopped,
+        # in which case a late result is dropped, never stored.
         if self.stopped:
             return False
-        self.state.running.discard(position)
-        self._record(position, output, duration, error)
+        state = self.state
+        state.running.discard(position)
+        state.durations[position] = duration
+        if error is None:
+            self.values[position] = output
+            state.completed.append(position)
+        else:
+            state.errors[position] = error
+            if self.keep_going:
+                self.dead[position] = self.any_dead = True
+            else:
+                state.failed_fast = self.stopped = True
+        self._settle(position)
         return True
 
     def _take_ready(self) -> list[int]:
