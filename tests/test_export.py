@@ -1,34 +1,14 @@
 """Exports of the design card's pipeline: Mermaid, Graphviz DOT and JSON."""
 
-import importlib.util
 import json
-import sys
 import types
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 import flowdsl
 from flowdsl import SourceLocation, vertex
 from flowdsl._export import to_dot, to_json, to_mermaid
-
-PIPELINE_PATH = Path(__file__).resolve().parent.parent / "examples" / "pipeline.py"
-MODULE_NAME = "flowdsl_example_pipeline"
-
-
-@pytest.fixture(scope="module")
-def pipeline() -> Iterator[types.ModuleType]:
-    spec = importlib.util.spec_from_file_location(MODULE_NAME, PIPELINE_PATH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[MODULE_NAME] = module
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.modules.pop(MODULE_NAME, None)
+from tests.conftest import PIPELINE_PATH
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +70,7 @@ def test_json_round_trips(flow: flowdsl.Flow, pipeline: types.ModuleType) -> Non
     def node(name, returns, bindings, fields=(), pure=False):
         return {
             "name": name,
-            "function": f"{MODULE_NAME}.{name}",
+            "function": f"{pipeline.__name__}.{name}",
             "location": location(pipeline, name),
             "async": False,
             "pure": pure,

@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from flowdsl import DataResolutionError, Flow, RunResult, Trace, TraceStep, vertex
-from tests.strategies import definition_lines, import_file
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-@pytest.fixture(scope="module")
-def pipeline() -> ModuleType:
-    return import_file(EXAMPLES / "pipeline.py")
-
-
-@pytest.fixture
-def result(pipeline: ModuleType) -> RunResult:
-    return Flow.from_module(pipeline).run({"name": " Alice "})
+from tests.strategies import definition_lines
 
 
 def edges_of(step: TraceStep) -> list[tuple[str, str, bool, object]]:

@@ -4,25 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from flowdsl import Flow, RunResult, VertexState, vertex
-from tests.strategies import import_file
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-@pytest.fixture(scope="module")
-def pipeline() -> ModuleType:
-    return import_file(EXAMPLES / "pipeline.py")
-
-
-@pytest.fixture
-def result(pipeline: ModuleType) -> RunResult:
-    return Flow.from_module(pipeline).run({"name": " Alice "})
 
 
 def test_design_card_values(result: RunResult) -> None:
