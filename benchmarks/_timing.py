@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import gc
+import json
 import os
 import platform
 import statistics
@@ -14,7 +16,15 @@ from typing import Any
 
 import flowdsl
 
-__all__ = ["RESULTS", "duration", "machine", "measure", "summarize"]
+__all__ = [
+    "RESULTS",
+    "command_line",
+    "duration",
+    "machine",
+    "measure",
+    "summarize",
+    "write_report",
+]
 
 #: Where the scripts write their JSON (not committed).
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -69,3 +79,24 @@ def duration(seconds: float) -> str:
     if seconds >= 1e-3:
         return f"{seconds * 1e3:.2f} ms"
     return f"{seconds * 1e6:.1f} µs"
+
+
+def command_line(doc: str | None, name: str) -> argparse.ArgumentParser:
+    """The options every script takes (``--quick``, ``--json PATH``); scripts may add more."""
+    parser = argparse.ArgumentParser(description=(doc or name).split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few repetitions (a smoke run)")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        help=f"where to write the JSON (default: benchmarks/results/{name}-<date>.json)",
+    )
+    return parser
+
+
+def write_report(report: dict[str, Any], path: Path | None, name: str) -> Path:
+    """Write ``report`` as JSON to ``path``, or to ``results/<name>-<report date>.json``."""
+    target = path or RESULTS / f"{name}-{report['date']}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"\nJSON written to {target}")
+    return target

@@ -38,7 +38,7 @@ from typing import Any
 
 import _graphs
 import anyio
-from _timing import RESULTS, machine, measure, summarize
+from _timing import command_line, machine, measure, summarize, write_report
 
 import flowdsl
 
@@ -443,9 +443,7 @@ def _table(results: Mapping[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
-    parser.add_argument("--json", type=Path, help="where to write the JSON results")
+    parser = command_line(__doc__, "backends")
     parser.add_argument("--child-many", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -464,10 +462,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             "many": many(1 if args.quick else 3),
         }
     print(_table(results))
-    path = args.json or RESULTS / f"backends-{results['date']}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2), encoding="utf-8")
-    print(f"\nwritten: {path}")
+    write_report(results, args.json, "backends")
 
 
 if __name__ == "__main__":

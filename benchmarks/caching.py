@@ -13,15 +13,13 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import _graphs
-from _timing import RESULTS, machine, measure
+from _timing import command_line, machine, measure, write_report
 
 import flowdsl
 from flowdsl._services.fingerprint import fingerprint_value
@@ -101,9 +99,7 @@ def table(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run both scenarios, print the table, write the JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
-    parser.add_argument("--json", type=Path, help="where to write the JSON results")
+    parser = command_line(__doc__, "caching")
     args = parser.parse_args(argv)
     repetitions = 2 if args.quick else 9
     with tempfile.TemporaryDirectory() as tmp:
@@ -114,10 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             "fingerprints": fingerprints(repetitions),
         }
     print(table(report))
-    path = args.json or RESULTS / f"caching-{report['date']}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    print(f"\nJSON written to {path}")
+    write_report(report, args.json, "caching")
     return 0
 
 

@@ -12,10 +12,8 @@ full: there is no sampling. It prints a table and writes every figure as JSON.
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import functools
-import json
 import sys
 import tempfile
 from collections.abc import Callable
@@ -23,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import _graphs
-from _timing import RESULTS, duration, machine, measure
+from _timing import command_line, duration, machine, measure, write_report
 
 import flowdsl
 from flowdsl._services.contracts import Contract, compile_contract
@@ -179,13 +177,7 @@ def table(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="few repetitions (a smoke run)")
-    parser.add_argument(
-        "--json",
-        type=Path,
-        help="where to write the JSON (default: benchmarks/results/contracts-<date>.json)",
-    )
+    parser = command_line(__doc__, "contracts")
     args = parser.parse_args(argv)
     today = datetime.date.today().isoformat()
     plan = QUICK if args.quick else FULL
@@ -224,10 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     print(table(report))
-    path = args.json or RESULTS / f"contracts-{today}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"\nJSON written to {path}")
+    write_report(report, args.json, "contracts")
     return 0
 
 

@@ -12,9 +12,7 @@ table and writes every figure as JSON.
 
 from __future__ import annotations
 
-import argparse
 import datetime
-import json
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -22,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import _graphs
-from _timing import RESULTS, duration, machine, measure
+from _timing import command_line, duration, machine, measure, write_report
 
 import flowdsl
 
@@ -142,13 +140,7 @@ def targets(graphs: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="few repetitions (a smoke run)")
-    parser.add_argument(
-        "--json",
-        type=Path,
-        help="where to write the JSON (default: benchmarks/results/core-<date>.json)",
-    )
+    parser = command_line(__doc__, "core")
     args = parser.parse_args(argv)
     today = datetime.date.today().isoformat()
     plan = QUICK if args.quick else FULL
@@ -174,10 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     report["targets"] = targets(graphs)
     print(table(report))
-    path = args.json or RESULTS / f"core-{today}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"\nJSON written to {path}")
+    write_report(report, args.json, "core")
     return 0
 
 
