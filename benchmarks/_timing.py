@@ -21,6 +21,7 @@ __all__ = [
     "command_line",
     "duration",
     "machine",
+    "machine_line",
     "measure",
     "summarize",
     "write_report",
@@ -68,6 +69,16 @@ def machine() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "flowdsl": flowdsl.__version__,
     }
+
+
+def machine_line(report: dict[str, Any]) -> str:
+    """One line naming the Python and machine a report was measured on."""
+    info = report["machine"]
+    quick = "  [--quick]" if report.get("quick") else ""
+    return (
+        f"Python {info['python'].split()[0]} ({info['implementation']}) on {info['platform']}, "
+        f"{info['cpu_count']} CPUs{quick}"
+    )
 
 
 def duration(seconds: float) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import _graphs
-from _timing import command_line, duration, machine, measure, write_report
+from _timing import command_line, duration, machine, machine_line, measure, write_report
 
 import flowdsl
 from flowdsl._services.contracts import Contract, compile_contract
@@ -134,12 +134,10 @@ def bench_chain(repetitions: int) -> dict[str, Any]:
 
 def table(report: dict[str, Any]) -> str:
     """The figures as a fixed-width text table."""
-    info = report["machine"]
     lines = [
         "flowdsl contracts benchmark: time.perf_counter, gc enabled "
         "(gc.collect() before each timed call), full checks (no sampling)",
-        f"Python {info['python'].split()[0]} ({info['implementation']}) on {info['platform']}, "
-        f"{info['cpu_count']} CPUs{'  [--quick]' if report['quick'] else ''}",
+        machine_line(report),
         "",
     ]
     header = f"{'measure':<52} {'median':>11} {'min':>11} {'reps':>5}"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import _graphs
-from _timing import command_line, duration, machine, measure, write_report
+from _timing import command_line, duration, machine, machine_line, measure, write_report
 
 import flowdsl
 
@@ -80,12 +80,10 @@ def bench_graph(graph: _graphs.BuiltGraph, repetitions: int, compiles: int) -> d
 
 def table(report: dict[str, Any]) -> str:
     """The figures as a fixed-width text table."""
-    info = report["machine"]
     lines = [
         "flowdsl core benchmark: serial backend, time.perf_counter, "
         "gc enabled (gc.collect() before each timed call)",
-        f"Python {info['python'].split()[0]} ({info['implementation']}) on {info['platform']}, "
-        f"{info['cpu_count']} CPUs{'  [--quick]' if report['quick'] else ''}",
+        machine_line(report),
         "",
     ]
     rows = [
