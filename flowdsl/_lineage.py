@@ -24,6 +24,16 @@ class TraceEdge:
 
     ``value`` is what it received when the result still holds it, else ``MISSING``
     (``has_value`` tells which).
+
+    >>> import flowdsl
+    >>> from flowdsl import vertex
+    >>> @vertex
+    ... def double(x: int) -> int:
+    ...     return 2 * x
+    >>> trace = flowdsl.Flow.from_functions(double).run({"x": 3}).lineage.trace("double")
+    >>> edge = trace.steps[0].edges[0]
+    >>> edge.parameter, edge.source, edge.is_input, edge.value
+    ('x', 'x', True, 3)
     """
 
     parameter: str
@@ -39,7 +49,18 @@ class TraceEdge:
 
 @attrs.frozen
 class TraceStep:
-    """One vertex on the way, its state in the run, and what each parameter received."""
+    """One vertex on the way, its state in the run, and what each parameter received.
+
+    >>> import flowdsl
+    >>> from flowdsl import vertex
+    >>> @vertex
+    ... def double(x: int) -> int:
+    ...     return 2 * x
+    >>> trace = flowdsl.Flow.from_functions(double).run({"x": 3}).lineage.trace("double")
+    >>> step = trace.steps[0]
+    >>> step.vertex, step.state, len(step.edges)
+    ('double', 'completed', 1)
+    """
 
     vertex: str
     state: str
@@ -49,7 +70,17 @@ class TraceStep:
 
 @attrs.frozen
 class Trace:
-    """Everything an output came from, upstream vertices first, the output's vertex last."""
+    """Everything an output came from, upstream vertices first, the output's vertex last.
+
+    >>> import flowdsl
+    >>> from flowdsl import vertex
+    >>> @vertex
+    ... def double(x: int) -> int:
+    ...     return 2 * x
+    >>> trace = flowdsl.Flow.from_functions(double).run({"x": 3}).lineage.trace("double")
+    >>> trace.vertices, trace.inputs
+    (('double',), ('x',))
+    """
 
     output: str
     steps: tuple[TraceStep, ...]

@@ -14,7 +14,12 @@ _DECORATOR_LINES = 50
 
 @attrs.frozen
 class SourceLocation:
-    """A file and line in user code, printed as ``file:line``."""
+    """A file and line in user code, printed as ``file:line``.
+
+    >>> from flowdsl import SourceLocation
+    >>> str(SourceLocation("pipeline.py", 12))
+    'pipeline.py:12'
+    """
 
     file: str
     line: int

@@ -24,6 +24,10 @@ class VertexMetrics:
     called: ``attempts`` is 0), ``"miss"`` (computed and stored),
     ``"uncacheable"`` (pure, but a value or its code could not be
     fingerprinted) or ``None`` (not cached: not pure, or no cache).
+
+    >>> from flowdsl import VertexMetrics
+    >>> VertexMetrics(0.002, attempts=0, cache="hit").cache_hit
+    True
     """
 
     duration: float

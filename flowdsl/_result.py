@@ -18,7 +18,12 @@ __all__ = ["RunResult", "VertexState"]
 
 
 class VertexState(str, enum.Enum):
-    """Where a vertex ended up in a run."""
+    """Where a vertex ended up in a run; a ``str`` enum.
+
+    >>> from flowdsl import VertexState
+    >>> VertexState.COMPLETED == "completed", str(VertexState.SKIPPED)
+    (True, 'skipped')
+    """
 
     PENDING = "pending"
     RUNNING = "running"

@@ -44,6 +44,16 @@ class Binding:
     how: by key (``"item"``: TypedDict), by attribute (``"attr"``: attrs,
     dataclass, NamedTuple) or looked up at run time (``"lookup"``: a plain
     ``dict`` or unannotated output).
+
+    >>> import flowdsl
+    >>> from flowdsl import vertex
+    >>> @vertex
+    ... def double(x: int) -> int:
+    ...     return 2 * x
+    >>> graph = flowdsl.compile(double)
+    >>> binding = graph.vertices["double"].bindings[0]
+    >>> binding.parameter, binding.ref, binding.is_input
+    ('x', 'x', True)
     """
 
     parameter: str
@@ -82,7 +92,18 @@ class VertexContracts:
 
 @attrs.frozen
 class VertexNode:
-    """One vertex of the graph: its function, flags, bindings and output shape."""
+    """One vertex of the graph: its function, flags, bindings and output shape.
+
+    >>> import flowdsl
+    >>> from flowdsl import vertex
+    >>> @vertex
+    ... def double(x: int) -> int:
+    ...     return 2 * x
+    >>> graph = flowdsl.compile(double)
+    >>> node = graph.vertices["double"]
+    >>> node.name, node.upstream, node.is_async, node.returns
+    ('double', (), False, <class 'int'>)
+    """
 
     name: str
     function: Callable[..., Any] = attrs.field(eq=False)
@@ -114,7 +135,18 @@ class VertexNode:
 
 @attrs.frozen
 class InputConsumer:
-    """One parameter that reads a flow input."""
+    """One parameter that reads a flow input.
+
+    >>> import flowdsl
+    >>> from flowdsl import vertex
+    >>> @vertex
+    ... def double(x: int) -> int:
+    ...     return 2 * x
+    >>> graph = flowdsl.compile(double)
+    >>> consumer = graph.inputs["x"].consumers[0]
+    >>> consumer.vertex, consumer.parameter, consumer.annotation
+    ('double', 'x', <class 'int'>)
+    """
 
     vertex: str
     parameter: str
@@ -124,7 +156,17 @@ class InputConsumer:
 
 @attrs.frozen
 class FlowInput:
-    """A value the caller provides; required unless every consumer has a default."""
+    """A value the caller provides; required unless every consumer has a default.
+
+    >>> import flowdsl
+    >>> from flowdsl import vertex
+    >>> @vertex
+    ... def double(x: int) -> int:
+    ...     return 2 * x
+    >>> graph = flowdsl.compile(double)
+    >>> graph.inputs["x"].required, graph.inputs["x"].annotation
+    (True, <class 'int'>)
+    """
 
     name: str
     consumers: tuple[InputConsumer, ...]
@@ -152,6 +194,15 @@ class Graph:
 
     ``vertices`` maps names to vertices in topological order; ``inputs`` maps
     flow input names to their consumers. Build one with ``flowdsl.compile``.
+
+    >>> import flowdsl
+    >>> from flowdsl import vertex
+    >>> @vertex
+    ... def double(x: int) -> int:
+    ...     return 2 * x
+    >>> graph = flowdsl.compile(double)
+    >>> graph.order, list(graph.inputs), graph.stages
+    (('double',), ['x'], (('double',),))
     """
 
     vertices: Mapping[str, VertexNode] = attrs.field(converter=_frozen_mapping)
