@@ -2,7 +2,8 @@
 
 The public API, by layer (each depends only on the ones above it)::
 
-    dsl        vertex, From, Check                 mark functions and bindings
+    dsl        vertex, From, Check, Previous       mark functions and bindings
+               RetryPolicy                         how a failing vertex is retried
     compiler   compile, Flow.from_module           build and check the graph
     model      Graph, VertexNode, Binding, ...     the immutable compiled graph
     runtime    Flow.run / Flow.arun / Flow.start   plan once, run on a backend
@@ -20,9 +21,10 @@ from ._flow import Flow, compile
 from ._handle import RunHandle
 from ._lineage import Lineage, Trace, TraceEdge, TraceStep
 from ._location import SourceLocation
-from ._markers import Check, From
+from ._markers import Check, From, Previous
 from ._metrics import RunMetrics, VertexMetrics
 from ._model.graph import Binding, FlowInput, Graph, InputConsumer, VertexNode
+from ._policies import RetryPolicy
 from ._result import RunResult, VertexState
 from ._services.cache import CacheStats, CacheStore, MemoryCache, SQLiteCache
 from .errors import (
@@ -38,6 +40,7 @@ from .errors import (
     FlowDSLError,
     FlowDSLWarning,
     InvalidVertexError,
+    IterationLimitError,
     MissingInputError,
     SettingsError,
     TypeMismatchError,
@@ -70,9 +73,12 @@ __all__ = [
     "Graph",
     "InputConsumer",
     "InvalidVertexError",
+    "IterationLimitError",
     "Lineage",
     "MemoryCache",
     "MissingInputError",
+    "Previous",
+    "RetryPolicy",
     "RunHandle",
     "RunMetrics",
     "RunResult",

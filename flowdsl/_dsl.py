@@ -10,13 +10,15 @@ from __future__ import annotations
 import inspect
 import sys
 import types
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeVar, overload
 
 import attrs
 from typing_extensions import ParamSpec
 
+from . import _vertex_options as check
 from ._location import SourceLocation
+from ._policies import RetryPolicy
 from .errors import InvalidVertexError
 
 __all__ = ["VertexSpec", "spec_of", "vertex"]
@@ -42,6 +44,15 @@ class VertexSpec:
     timeout: float | None = None
     contracts: ContractMode | None = None
     version: str | None = None
+    # Resilience and control flow (design card 1.9); None: not used.
+    retry: RetryPolicy | None = None
+    fallbacks: tuple[Callable[..., Any], ...] = ()
+    when: str | Callable[..., Any] | None = None
+    map_over: str | None = None
+    until: Callable[[Any], bool] | None = None
+    max_iterations: int | None = None
+    max_concurrency: int | None = None
+    rate_limit: float | None = None
     location: SourceLocation
     # Names visible where the function was defined inside another function, so
     # that annotations naming local classes resolve at compile time.
@@ -59,27 +70,6 @@ def spec_of(obj: object) -> VertexSpec | None:
     return spec if isinstance(spec, VertexSpec) else None
 
 
-def _flows_tuple(flows: object, vertex_name: str, location: SourceLocation) -> tuple[str, ...]:
-    if isinstance(flows, str):
-        names: tuple[Any, ...] = (flows,)
-    elif isinstance(flows, Iterable) and not isinstance(flows, (bytes, bytearray)):
-        names = tuple(flows)
-    else:
-        raise InvalidVertexError(
-            f"flows= takes a flow name or an iterable of them; got {flows!r}",
-            vertex=vertex_name,
-            location=location,
-        )
-    for name in names:
-        if not isinstance(name, str) or not name:
-            raise InvalidVertexError(
-                f"flows= takes non-empty strings; got {name!r}",
-                vertex=vertex_name,
-                location=location,
-            )
-    return names
-
-
 def _local_names(frame_depth: int) -> Mapping[str, Any] | None:
     frame = sys._getframe(frame_depth + 1)
     if frame.f_locals is frame.f_globals:
@@ -87,18 +77,7 @@ def _local_names(frame_depth: int) -> Mapping[str, Any] | None:
     return dict(frame.f_locals)
 
 
-def _make_spec(
-    fn: Any,
-    *,
-    name: str | None,
-    pure: bool,
-    flows: Iterable[str] | str,
-    blocking: bool,
-    timeout: float | None,
-    contracts: str | None,
-    version: str | None,
-    local_names: Mapping[str, Any] | None,
-) -> VertexSpec:
+def _vertex_name(fn: Any, name: str | None) -> tuple[str, SourceLocation]:
     if not callable(fn):
         raise InvalidVertexError(f"@vertex takes a function; got {fn!r}, which is not callable")
     if not isinstance(fn, types.FunctionType):
@@ -128,36 +107,46 @@ def _make_spec(
         raise InvalidVertexError(
             f"a vertex name must be a Python identifier; got {vertex_name!r}", location=location
         )
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
-    ):
-        raise InvalidVertexError(
-            f"timeout= takes a positive number of seconds; got {timeout!r}",
-            vertex=vertex_name,
-            location=location,
-        )
+    return vertex_name, location
+
+
+def _make_spec(
+    fn: Any, options: dict[str, Any], local_names: Mapping[str, Any] | None
+) -> VertexSpec:
+    vertex_name, location = _vertex_name(fn, options["name"])
+    where = check.Where(vertex_name, location)
+    contracts = options["contracts"]
     if contracts is not None and contracts not in CONTRACT_MODES:
-        raise InvalidVertexError(
-            f"contracts= takes one of {', '.join(CONTRACT_MODES)}; got {contracts!r}",
-            vertex=vertex_name,
-            location=location,
-        )
+        raise where.error(f"contracts= takes one of {', '.join(CONTRACT_MODES)}; got {contracts!r}")
+    version = options["version"]
     if version is not None and not isinstance(version, str):
-        raise InvalidVertexError(
-            f"version= takes a string; got {version!r}", vertex=vertex_name, location=location
-        )
+        raise where.error(f"version= takes a string; got {version!r}")
+    until, max_iterations = check.check_loop(options["until"], options["max_iterations"], where)
     return VertexSpec(
         function=fn,
         name=vertex_name,
-        pure=bool(pure),
-        flows=_flows_tuple(flows, vertex_name, location),
-        blocking=bool(blocking),
-        timeout=None if timeout is None else float(timeout),
-        contracts=contracts,  # type: ignore[arg-type]
+        pure=bool(options["pure"]),
+        flows=check.check_flows(options["flows"], where),
+        blocking=bool(options["blocking"]),
+        timeout=check.check_seconds("timeout", options["timeout"], where),
+        contracts=contracts,
         version=version,
+        retry=check.check_retry(options["retries"], options["retry"], where),
+        fallbacks=check.check_fallbacks(options["fallback"], fn, where),
+        when=check.check_when(options["when"], where),
+        map_over=check.check_map_over(options["map_over"], fn, where),
+        until=until,
+        max_iterations=max_iterations,
+        max_concurrency=check.check_positive_int(
+            "max_concurrency", options["max_concurrency"], where
+        ),
+        rate_limit=check.check_seconds("rate_limit", options["rate_limit"], where),
         location=location,
         local_names=local_names,
     )
+
+
+Fallbacks = Callable[..., Any] | Sequence[Callable[..., Any]]
 
 
 @overload
@@ -174,6 +163,15 @@ def vertex(
     timeout: float | None = None,
     contracts: ContractMode | None = None,
     version: str | None = None,
+    retries: int | None = None,
+    retry: RetryPolicy | None = None,
+    fallback: Fallbacks | None = None,
+    when: str | Callable[..., Any] | None = None,
+    map_over: str | None = None,
+    until: Callable[[Any], bool] | None = None,
+    max_iterations: int | None = None,
+    max_concurrency: int | None = None,
+    rate_limit: float | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
 
@@ -188,6 +186,15 @@ def vertex(
     timeout: float | None = None,
     contracts: ContractMode | None = None,
     version: str | None = None,
+    retries: int | None = None,
+    retry: RetryPolicy | None = None,
+    fallback: Fallbacks | None = None,
+    when: str | Callable[..., Any] | None = None,
+    map_over: str | None = None,
+    until: Callable[[Any], bool] | None = None,
+    max_iterations: int | None = None,
+    max_concurrency: int | None = None,
+    rate_limit: float | None = None,
 ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
     """Mark a function as a vertex of a dataflow graph.
 
@@ -211,52 +218,48 @@ def vertex(
         flows: names of the flows this vertex belongs to (``run(flow=...)``).
         blocking: under the async backend, run this sync function on a
             worker thread instead of on the event loop's thread.
-        timeout: seconds the run waits for this vertex before it fails with
-            ``VertexTimeout``. A coroutine is cancelled at the deadline; a sync
-            function runs on a worker thread so the run can stop waiting (a
-            thread cannot be interrupted: it finishes in the background and
-            its late result is discarded).
+        timeout: seconds the run waits for each call of this vertex before it
+            fails with ``VertexTimeout``. A coroutine is cancelled at the
+            deadline; a sync function runs on a worker thread so the run can
+            stop waiting (a thread cannot be interrupted: it finishes in the
+            background and its late result is discarded).
+        contracts: ``"strict"``, ``"warn"`` or ``"off"`` for this vertex's
+            contract checks, whatever the run says (default: the run's mode).
         version: part of a pure vertex's cache key: change it when the result
             changes for a reason the code fingerprint cannot see (a helper
             reached through a module attribute, data read from a file).
-        contracts: ``"strict"``, ``"warn"`` or ``"off"`` for this vertex's
-            contract checks, whatever the run says (default: the run's mode).
+        retries: call the vertex again up to this many times when it fails
+            (shorthand for ``retry=RetryPolicy(max_retries=retries)``).
+        retry: the vertex's ``RetryPolicy``; it replaces ``run(retry=...)``.
+        fallback: a function, or a list tried in order, called with the
+            vertex's arguments (those it names) when the vertex has failed
+            after its retries; the first that succeeds stands in for it.
+        when: ``"vertex"``, ``"vertex.field"`` or a decorated function: run
+            only when that value is truthy, else skip this vertex.
+        map_over: a parameter bound to a sequence: call the function once per
+            element (the parameter receives the element); the output is the
+            list of results, in order.
+        until: re-run the vertex until ``until(output)`` is true; a parameter
+            annotated ``Annotated[T | None, Previous()]`` receives the last
+            output (``None`` the first time).
+        max_iterations: with ``until``, the most calls the loop may make.
+        max_concurrency: at most this many calls of this vertex at once in a
+            run (mapped elements, retries).
+        rate_limit: at most this many calls of this vertex per second in a
+            run, spaced evenly.
 
     Raises:
         InvalidVertexError: ``fn`` is not a plain function, is a generator,
             is a lambda without ``name=``, or is already a vertex; or an
             option has a bad value.
     """
-    if fn is not None:
-        spec = _make_spec(
-            fn,
-            name=name,
-            pure=pure,
-            flows=flows,
-            blocking=blocking,
-            timeout=timeout,
-            contracts=contracts,
-            version=version,
-            local_names=_local_names(1),
-        )
-        setattr(fn, _SPEC_ATTRIBUTE, spec)
-        return fn
-
+    # Every keyword argument, by name: one dict serves both decorator forms.
+    options = dict(locals())
+    del options["fn"]
     local_names = _local_names(1)
 
     def decorate(function: Callable[P, R]) -> Callable[P, R]:
-        spec = _make_spec(
-            function,
-            name=name,
-            pure=pure,
-            flows=flows,
-            blocking=blocking,
-            timeout=timeout,
-            contracts=contracts,
-            version=version,
-            local_names=local_names,
-        )
-        setattr(function, _SPEC_ATTRIBUTE, spec)
+        setattr(function, _SPEC_ATTRIBUTE, _make_spec(function, options, local_names))
         return function
 
-    return decorate
+    return decorate if fn is None else decorate(fn)

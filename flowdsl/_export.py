@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ._model.graph import NO_DEFAULT, Binding, Graph
+from ._model.graph import NO_DEFAULT, Binding, Graph, VertexNode
 from ._typing import type_name
 
 __all__ = ["to_dot", "to_json", "to_mermaid"]
@@ -15,7 +15,24 @@ def _annotation(annotation: Any) -> str | None:
     return None if annotation is NO_DEFAULT else type_name(annotation)
 
 
+def _edges(node: VertexNode) -> tuple[Binding, ...]:
+    # Every binding, and the condition (drawn as an edge named "when").
+    return node.bindings if node.condition is None else (*node.bindings, node.condition)
+
+
+def _kind(binding: Binding, node: VertexNode) -> str:
+    if binding is node.condition:
+        return "condition"
+    if binding.previous:
+        return "previous"
+    if binding.is_input:
+        return "input"
+    return "field" if binding.field else "output"
+
+
 def _edge_label(binding: Binding) -> str:
+    if binding.previous:
+        return f"{binding.parameter} ← previous"
     if binding.field is not None or binding.parameter != binding.source:
         return f"{binding.parameter} ← {binding.ref}"
     return binding.parameter
@@ -34,9 +51,10 @@ def to_mermaid(graph: Graph) -> str:
         label = f"{name} (async)" if node.is_async else name
         lines.append(f"    v_{name}[{_quote_mermaid(label)}]")
     for name, node in graph.vertices.items():
-        for b in node.bindings:
+        for b in _edges(node):
             origin = f"in_{b.source}" if b.is_input else f"v_{b.source}"
-            lines.append(f"    {origin} -->|{_quote_mermaid(_edge_label(b))}| v_{name}")
+            arrow = "-.->" if b is node.condition else "-->"
+            lines.append(f"    {origin} {arrow}|{_quote_mermaid(_edge_label(b))}| v_{name}")
     return "\n".join(lines) + "\n"
 
 
@@ -55,10 +73,11 @@ def to_dot(graph: Graph) -> str:
         style = ", style=dashed" if node.is_async else ""
         lines.append(f"    {_quote_dot(name)} [shape=box, label={_quote_dot(name)}{style}];")
     for name, node in graph.vertices.items():
-        for b in node.bindings:
+        for b in _edges(node):
             origin = _quote_dot(f"input:{b.source}" if b.is_input else b.source)
+            style = ", style=dashed" if b is node.condition else ""
             lines.append(
-                f"    {origin} -> {_quote_dot(name)} [label={_quote_dot(_edge_label(b))}];"
+                f"    {origin} -> {_quote_dot(name)} [label={_quote_dot(_edge_label(b))}{style}];"
             )
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -83,13 +102,14 @@ def graph_data(graph: Graph) -> dict[str, Any]:
                 "bindings": [
                     {
                         "parameter": b.parameter,
-                        "kind": "input" if b.is_input else ("field" if b.field else "output"),
+                        "kind": _kind(b, node),
                         "source": b.ref,
                         "type": _annotation(b.annotation),
                         "has_default": b.has_default,
                     }
-                    for b in node.bindings
+                    for b in _edges(node)
                 ],
+                "control": _control(node),
             }
             for name, node in graph.vertices.items()
         ],
@@ -106,6 +126,22 @@ def graph_data(graph: Graph) -> dict[str, Any]:
         "stages": [list(stage) for stage in graph.stages],
         "flows": {flow: list(names) for flow, names in graph.flows.items()},
     }
+
+
+def _control(node: VertexNode) -> dict[str, Any]:
+    # Only the resilience and control-flow options the vertex uses.
+    retry = node.retry
+    control: dict[str, Any] = {
+        "timeout": node.timeout,
+        "retries": None if retry is None else retry.max_retries,
+        "fallbacks": [getattr(f, "__qualname__", repr(f)) for f in node.fallbacks] or None,
+        "when": None if node.condition is None else node.condition.ref,
+        "map_over": node.map_over,
+        "max_iterations": node.max_iterations,
+        "max_concurrency": node.max_concurrency,
+        "rate_limit": node.rate_limit,
+    }
+    return {key: value for key, value in control.items() if value is not None}
 
 
 def to_json(graph: Graph) -> str:

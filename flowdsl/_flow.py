@@ -12,6 +12,7 @@ from . import _export
 from ._compiler import compile_graph
 from ._handle import RunHandle
 from ._model.graph import FlowInput, Graph, VertexNode
+from ._policies import RetryPolicy
 from ._result import RunResult
 from ._runtime.executor import execute, run_blocking
 from ._runtime.options import RunOptions
@@ -128,6 +129,7 @@ class Flow:
         contracts: str | None = None,
         cache: bool | str | os.PathLike[str] | CacheStore | None = None,
         anyio_backend: str | None = None,
+        retry: RetryPolicy | int | None = None,
     ) -> RunResult:
         """Run the flow and return its ``RunResult``.
 
@@ -163,6 +165,9 @@ class Flow:
                 ``SQLiteCache`` or your own ``CacheStore``).
             anyio_backend: the event loop for a run that needs one:
                 ``"asyncio"`` (default) or ``"trio"``.
+            retry: the retry policy (a ``RetryPolicy``, or a number of
+                retries) of every vertex without its own ``retries=`` or
+                ``retry=``.
 
         Raises:
             MissingInputError: required inputs are missing (all are listed).
@@ -187,6 +192,7 @@ class Flow:
             contracts=contracts,
             cache=cache,
             anyio_backend=anyio_backend,
+            retry=retry,
         )
         return _finish(run_blocking(state))
 
@@ -204,6 +210,7 @@ class Flow:
         contracts: str | None = None,
         cache: bool | str | os.PathLike[str] | CacheStore | None = None,
         anyio_backend: str | None = None,
+        retry: RetryPolicy | int | None = None,
     ) -> RunHandle:
         """Start a run on a background thread and return its ``RunHandle`` at once.
 
@@ -222,6 +229,7 @@ class Flow:
             contracts=contracts,
             cache=cache,
             anyio_backend=anyio_backend,
+            retry=retry,
         )
         return RunHandle(state, _finish)
 
@@ -238,6 +246,7 @@ class Flow:
         timeout: float | None = None,
         contracts: str | None = None,
         cache: bool | str | os.PathLike[str] | CacheStore | None = None,
+        retry: RetryPolicy | int | None = None,
     ) -> RunResult:
         """``run`` as a coroutine, inside a running asyncio or trio event loop.
 
@@ -256,6 +265,7 @@ class Flow:
             timeout=timeout,
             contracts=contracts,
             cache=cache,
+            retry=retry,
         )
         return _finish(await execute(state))
 
@@ -274,6 +284,35 @@ class Flow:
         return f"<Flow: {len(self._graph.vertices)} vertices, {len(self._graph.inputs)} inputs>"
 
 
+def _failure(
+    state: RunState, position: int, error: BaseException, result: RunResult
+) -> VertexFailed:
+    """The ``VertexFailed`` reporting ``error`` of step ``position`` (attempts, element...)."""
+    node = state.plan.steps[position].node
+    attempts = state.attempts.get(position, 1)
+    elements = state.element_errors.get(position)
+    element = None if not elements else next(iter(elements))
+    what = f"raised {type(error).__name__}: {error}"
+    if element is not None:
+        what = f"element {element} of {state.elements[position]} {what}"
+        if len(elements or ()) > 1:
+            what += f" ({len(elements or ())} elements failed)"
+    if attempts > 1 and element is None:
+        what += f" (after {attempts} attempts)"
+    tried = state.fallback_errors.get(position)
+    if tried:
+        fallbacks = "; ".join(f"{name} raised {type(exc).__name__}: {exc}" for name, exc in tried)
+        what += f"; its fallbacks failed too: {fallbacks}"
+    return VertexFailed(
+        what,
+        vertex=node.name,
+        location=node.location,
+        result=result,
+        attempts=attempts,
+        element=element,
+    )
+
+
 def _finish(state: RunState) -> RunResult:
     """The result of a run; raises when it stopped at a failure or lacks a requested field."""
     result = RunResult(state)
@@ -281,16 +320,14 @@ def _finish(state: RunState) -> RunResult:
         position, error = next(iter(state.errors.items()))
         if isinstance(error, VertexFailed):
             error.result = result
+            error.attempts = state.attempts.get(position, error.attempts)
+            elements = state.element_errors.get(position)
+            if elements:
+                error.element = next(iter(elements))
             raise error
         if isinstance(error, FlowDSLError):
             raise error
-        node = state.plan.steps[position].node
-        raise VertexFailed(
-            f"raised {type(error).__name__}: {error}",
-            vertex=node.name,
-            location=node.location,
-            result=result,
-        ) from error
+        raise _failure(state, position, error, result) from error
     if state.timed_out:
         running = ", ".join(sorted(state.plan.steps[p].name for p in state.running)) or "none"
         raise VertexTimeout(

@@ -51,6 +51,12 @@ class TraceEdge:
 class TraceStep:
     """One vertex on the way, its state in the run, and what each parameter received.
 
+    ``reason`` says why a skipped vertex was skipped; ``iterations`` and
+    ``fallback`` tell how often a loop ran and which fallback stood in
+    (``None`` where they do not apply). A conditional vertex has an edge
+    ``"when"`` for its condition; a loop's ``Previous()`` parameter an edge
+    whose source is the vertex itself.
+
     >>> import flowdsl
     >>> from flowdsl import vertex
     >>> @vertex
@@ -66,6 +72,9 @@ class TraceStep:
     state: str
     location: SourceLocation
     edges: tuple[TraceEdge, ...]
+    reason: str | None = None
+    iterations: int | None = None
+    fallback: str | None = None
 
 
 @attrs.frozen
@@ -101,7 +110,17 @@ class Trace:
     def __str__(self) -> str:
         lines = [f"lineage of {self.output!r}:"]
         for step in reversed(self.steps):
-            lines.append(f"  {step.vertex} [{step.state}] ({step.location})")
+            notes = [
+                note
+                for note in (
+                    step.reason,
+                    None if step.iterations is None else f"{step.iterations} iterations",
+                    None if step.fallback is None else f"fallback {step.fallback} used",
+                )
+                if note is not None
+            ]
+            detail = f": {'; '.join(notes)}" if notes else ""
+            lines.append(f"  {step.vertex} [{step.state}] ({step.location}){detail}")
             for edge in step.edges:
                 origin = f"input {edge.source!r}" if edge.is_input else repr(edge.source)
                 shown = f" = {edge.value!r:.60}" if edge.has_value else ""
@@ -135,23 +154,37 @@ class Lineage:
         vertex, _ = parse_output_name(self._graph, output)
         needed = self._graph.upstream_closure([vertex])
         states = self._result.states
+        metrics = self._result.metrics.vertices
+        reasons = self._result.skip_reasons
         steps = []
         for name in self._graph.order:
             if name not in needed:
                 continue
             node = self._graph.vertices[name]
-            edges = tuple(
-                TraceEdge(
-                    b.parameter,
-                    b.ref,
-                    b.is_input,
-                    _input_value(self._inputs, b) if b.is_input else _held(self._result, b.ref),
-                )
-                for b in node.bindings
-            )
+            bindings = node.bindings if node.condition is None else (*node.bindings, node.condition)
+            edges = tuple(_edge(b, self._inputs, self._result) for b in bindings)
             state = states[name].value if name in states else "not planned"
-            steps.append(TraceStep(name, state, node.location, edges))
+            measured = metrics.get(name)
+            steps.append(
+                TraceStep(
+                    name,
+                    state,
+                    node.location,
+                    edges,
+                    reason=reasons.get(name),
+                    iterations=None if measured is None else measured.iterations,
+                    fallback=None if measured is None else measured.fallback,
+                )
+            )
         return Trace(output, tuple(steps))
+
+
+def _edge(binding: Binding, inputs: Mapping[str, Any], result: RunResult) -> TraceEdge:
+    if binding.is_input:
+        return TraceEdge(binding.parameter, binding.ref, True, _input_value(inputs, binding))
+    if binding.previous:  # each iteration's value differs: none is shown
+        return TraceEdge(binding.parameter, binding.source, False)
+    return TraceEdge(binding.parameter, binding.ref, False, _held(result, binding.ref))
 
 
 def _held(result: RunResult, ref: str) -> Any:

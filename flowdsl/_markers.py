@@ -1,4 +1,5 @@
-"""Markers placed in ``Annotated[...]`` metadata: ``From`` binds, ``Check`` constrains.
+"""Markers placed in ``Annotated[...]`` metadata: ``From`` binds, ``Check`` constrains,
+``Previous`` feeds a loop its last output.
 
 They are plain values at the bottom of the layering, so the DSL, the compiler
 and the runtime services can all read them.
@@ -11,7 +12,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Check", "From"]
+__all__ = ["Check", "From", "Previous"]
 
 
 @attrs.frozen
@@ -54,3 +55,17 @@ class Check:
 
     predicate: Callable[[Any], bool]
     message: str = "custom check failed"
+
+
+@attrs.frozen
+class Previous:
+    """Marks the parameter of a looping vertex that receives its own previous output.
+
+    The first iteration receives ``None``; so annotate it ``T | None``.
+
+    >>> from typing import Annotated, Optional
+    >>> from flowdsl import Previous, vertex
+    >>> @vertex(until=lambda n: n >= 8, max_iterations=10)
+    ... def doubled(start: int, last: Annotated[Optional[int], Previous()]) -> int:
+    ...     return start if last is None else 2 * last
+    """

@@ -20,8 +20,13 @@ def _read_only(mapping: Mapping[str, VertexMetrics]) -> Mapping[str, VertexMetri
 class VertexMetrics:
     """What one vertex cost: wall time of its call(s) in seconds, attempts, cache use.
 
-    ``cache`` is ``"hit"`` (the stored value was used, the function not
-    called: ``attempts`` is 0), ``"miss"`` (computed and stored),
+    ``attempts`` counts calls of the vertex's function, retries included (and
+    every element's and iteration's calls). ``iterations`` is how often a
+    loop (``until=``) ran, ``elements`` how many elements a mapped vertex
+    (``map_over=``) had, ``fallback`` the fallback that stood in for it; each
+    ``None`` where it does not apply. ``cache`` is ``"hit"`` (the stored
+    value was used, the function not called: ``attempts`` is 0), ``"miss"``
+    (computed and stored),
     ``"uncacheable"`` (pure, but a value or its code could not be
     fingerprinted) or ``None`` (not cached: not pure, or no cache).
 
@@ -33,6 +38,9 @@ class VertexMetrics:
     duration: float
     attempts: int = 1
     cache: str | None = None
+    iterations: int | None = None
+    elements: int | None = None
+    fallback: str | None = None
 
     @property
     def cache_hit(self) -> bool:
@@ -85,14 +93,26 @@ class RunMetrics:
         """A plain-text table: one row per vertex, slowest first, and the totals."""
         rows = sorted(self.vertices.items(), key=lambda item: -item[1].duration)
         width = max([len("vertex"), *(len(name) for name in self.vertices)])
-        lines = [f"{'vertex':<{width}}  {'time (ms)':>10}  attempts  {'cache':>11}"]
+        lines = [f"{'vertex':<{width}}  {'time (ms)':>10}  attempts  {'cache':>11}  notes"]
         for name, m in rows:
             cache = m.cache or "-"
             lines.append(
                 f"{name:<{width}}  {m.duration * 1e3:>10.3f}  {m.attempts:>8}  {cache:>11}"
+                f"  {_notes(m)}".rstrip()
             )
         lines.append(f"{'total':<{width}}  {self.total * 1e3:>10.3f}  ({self.backend})")
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.table()
+
+
+def _notes(m: VertexMetrics) -> str:
+    notes = []
+    if m.elements is not None:
+        notes.append(f"{m.elements} elements")
+    if m.iterations is not None:
+        notes.append(f"{m.iterations} iterations")
+    if m.fallback is not None:
+        notes.append(f"fallback {m.fallback}")
+    return ", ".join(notes)

@@ -164,22 +164,46 @@ class RunResult(Mapping[str, Any]):
         )
 
     @cached_property
+    def skip_reasons(self) -> Mapping[str, str]:
+        """Each skipped vertex to why: its condition was false, or what it needed was missing."""
+        steps = self._state.plan.steps
+        return MappingProxyType(
+            {steps[p].name: reason for p, reason in self._state.skip_reasons.items()}
+        )
+
+    @cached_property
+    def element_errors(self) -> Mapping[str, Mapping[int, BaseException]]:
+        """Each failed mapped vertex to its failed elements: index to exception."""
+        steps = self._state.plan.steps
+        return MappingProxyType(
+            {
+                steps[p].name: MappingProxyType(dict(errors))
+                for p, errors in self._state.element_errors.items()
+            }
+        )
+
+    @cached_property
     def inputs(self) -> Mapping[str, Any]:
         """The flow inputs the caller gave that this run read (defaults are not listed)."""
         return MappingProxyType(self._state.given_inputs())
 
     @cached_property
     def metrics(self) -> RunMetrics:
-        """Per-vertex wall time (and attempts, cache hits) and the run's total time."""
-        steps = self._state.plan.steps
-        ran = [*self._state.completed, *self._state.errors]
-        outcomes = self._state.cache_outcomes
+        """Per-vertex wall time, attempts, cache use, iterations, elements and fallback used;
+        and the run's total time."""
+        state = self._state
+        steps = state.plan.steps
+        ran = [*state.completed, *state.errors]
+        outcomes = state.cache_outcomes
         return RunMetrics(
             vertices={
                 steps[p].name: VertexMetrics(
-                    self._state.durations[p],
-                    attempts=0 if outcomes.get(p) == "hit" else 1,
+                    state.durations[p],
+                    attempts=state.attempts.get(p, 0 if outcomes.get(p) == "hit" else 1),
                     cache=outcomes.get(p),
+                    iterations=state.iterations.get(p),
+                    elements=state.elements.get(p),
+                    fallback=state.fallbacks.get(p),
                 )
                 for p in ran
             },

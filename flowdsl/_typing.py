@@ -7,6 +7,7 @@ to print a type for an error message.
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import typing
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ __all__ = [
     "FieldAccess",
     "StructuredField",
     "annotated_parts",
+    "element_type",
     "is_typeddict",
     "structured_fields",
     "type_name",
@@ -44,6 +46,27 @@ def annotated_parts(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
         metadata = metadata + tuple(annotation.__metadata__)
         annotation = annotation.__origin__
     return annotation, metadata
+
+
+def element_type(annotation: Any) -> Any:
+    """The element type of ``list[T]``, ``Sequence[T]``, ``tuple[T, ...]`` and the like.
+
+    ``Any`` when it cannot be told (a bare ``list``, a fixed-length tuple, a
+    type that is not a homogeneous collection): the compiler then checks nothing.
+    """
+    base, _ = annotated_parts(annotation)
+    origin = typing_extensions.get_origin(base)
+    args = typing_extensions.get_args(base)
+    if origin is tuple:
+        return args[0] if len(args) == 2 and args[1] is Ellipsis else Any
+    if (
+        isinstance(origin, type)
+        and issubclass(origin, collections.abc.Iterable)
+        and not issubclass(origin, (str, bytes, collections.abc.Mapping))
+        and len(args) == 1
+    ):
+        return args[0]
+    return Any
 
 
 def is_typeddict(tp: Any) -> bool:

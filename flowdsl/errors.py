@@ -15,6 +15,7 @@
      +-- ContractViolation               a value breaks its annotation
      +-- VertexFailed                    a vertex raised (original as __cause__)
      |    +-- VertexTimeout              a vertex or the run passed its deadline
+     |    +-- IterationLimitError        a loop did not finish within max_iterations
      +-- FlowCancelled                   the run was cancelled before it finished
      +-- SettingsError                   a run option has a bad value
 
@@ -54,6 +55,7 @@ __all__ = [
     "FlowDSLError",
     "FlowDSLWarning",
     "InvalidVertexError",
+    "IterationLimitError",
     "MissingInputError",
     "SettingsError",
     "TypeMismatchError",
@@ -207,7 +209,9 @@ class VertexFailed(FlowDSLError):
     """A vertex raised; the original exception is ``__cause__``.
 
     ``result`` is the partial ``RunResult`` of the run (what completed before
-    the failure), ``attempts`` how many times the vertex was called.
+    the failure), ``attempts`` how many times the vertex was called (retries
+    included), ``element`` the index of the element that failed when the
+    vertex maps over a sequence (else ``None``).
     """
 
     def __init__(
@@ -216,15 +220,25 @@ class VertexFailed(FlowDSLError):
         *,
         result: RunResult | None = None,
         attempts: int = 1,
+        element: int | None = None,
         **context: Any,
     ) -> None:
         self.result = result
         self.attempts = attempts
+        self.element = element
         super().__init__(message, **context)
 
 
 class VertexTimeout(VertexFailed, TimeoutError):
     """A vertex, or the whole run, did not finish before its deadline."""
+
+
+class IterationLimitError(VertexFailed):
+    """A looping vertex (``until=``) ran ``max_iterations`` times without satisfying ``until``."""
+
+    def __init__(self, message: str, *, max_iterations: int = 0, **context: Any) -> None:
+        self.max_iterations = max_iterations
+        super().__init__(message, **context)
 
 
 class FlowCancelled(FlowDSLError):

@@ -316,6 +316,22 @@ def test_vertex_failed() -> None:
     assert error.result.states["divide"] == "failed"
 
 
+def test_iteration_limit_error() -> None:
+    @vertex(until=lambda n: n > 100, max_iterations=2)
+    def grow(start: int, last: Annotated[int | None, flowdsl.Previous()]) -> int:
+        return start if last is None else last * 2
+
+    with pytest.raises(flowdsl.IterationLimitError) as caught:
+        Flow.from_functions(grow).run({"start": 3})
+    error = caught.value
+    assert isinstance(error, VertexFailed)
+    assert error.vertex == "grow"
+    assert error.max_iterations == 2
+    assert error.attempts == 2
+    assert_location(error.location, grow)
+    assert "until= did not hold after max_iterations=2 iterations (last output: 6)" in str(error)
+
+
 def test_settings_error() -> None:
     with pytest.raises(SettingsError) as caught:
         Flow.from_functions(greet).run({"name": "a"}, on_error="sometimes")
@@ -422,6 +438,7 @@ def test_every_error_class_is_covered() -> None:
         "DataResolutionError": test_data_resolution_error,
         "VertexFailed": test_vertex_failed,
         "VertexTimeout": test_vertex_timeout_of_one_vertex,
+        "IterationLimitError": test_iteration_limit_error,
         "FlowCancelled": test_flow_cancelled,
         "SettingsError": test_settings_error,
         "ContractViolation": test_contract_violation,

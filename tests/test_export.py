@@ -82,6 +82,7 @@ def test_json_round_trips(flow: flowdsl.Flow, pipeline: types.ModuleType) -> Non
                 {"parameter": p, "kind": k, "source": s, "type": t, "has_default": False}
                 for p, k, s, t in bindings
             ],
+            "control": {},
         }
 
     assert data["vertices"] == [

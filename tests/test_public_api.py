@@ -30,9 +30,12 @@ EXPECTED_ALL = [
     "Graph",
     "InputConsumer",
     "InvalidVertexError",
+    "IterationLimitError",
     "Lineage",
     "MemoryCache",
     "MissingInputError",
+    "Previous",
+    "RetryPolicy",
     "RunHandle",
     "RunMetrics",
     "RunResult",
@@ -133,6 +136,7 @@ def test_the_design_cards_errors_are_all_there() -> None:
         ("UnknownInputError", ("FlowDSLError", LookupError)),
         ("DataResolutionError", ("FlowDSLError", LookupError)),
         ("VertexTimeout", ("VertexFailed", TimeoutError)),
+        ("IterationLimitError", ("VertexFailed",)),
         ("SettingsError", ("FlowDSLError", ValueError)),
         ("CompileError", ("FlowDSLError",)),
     ],
@@ -185,6 +189,7 @@ def make_errors() -> list[flowdsl.FlowDSLError]:
         ),
         flowdsl.VertexFailed("failed", attempts=3, **context),
         flowdsl.VertexTimeout("timeout", attempts=2, **context),
+        flowdsl.IterationLimitError("loop", max_iterations=5, attempts=5, **context),
         flowdsl.FlowCancelled("cancelled", **context),
         flowdsl.SettingsError("settings", source="FLOWDSL_BACKEND", **context),
     ]
@@ -201,7 +206,18 @@ def test_errors_pickle_round_trip(error: flowdsl.FlowDSLError) -> None:
     assert str(copy) == str(error)
     assert copy.args == error.args
     assert str(copy).startswith("vertex 'save', parameter 'user_id' (/src/pipeline.py:23): ")
-    extras = {"cycle", "missing", "unknown", "path", "expected", "actual", "attempts", "source"}
+    extras = {
+        "cycle",
+        "missing",
+        "unknown",
+        "path",
+        "expected",
+        "actual",
+        "attempts",
+        "element",
+        "max_iterations",
+        "source",
+    }
     for attribute in extras & set(vars(error)):
         assert getattr(copy, attribute) == getattr(error, attribute)
 

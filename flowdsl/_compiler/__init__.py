@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._dsl import VertexSpec
@@ -12,7 +12,7 @@ from .._model import topology
 from .._model.graph import NO_DEFAULT, Binding, FlowInput, Graph, InputConsumer, VertexNode
 from .._typing import type_name
 from ..errors import CompileError, CycleError, TypeMismatchError
-from .bindings import OutputShape, bind_vertex, output_shape, read_signature
+from .bindings import OutputShape, bind_condition, bind_vertex, output_shape, read_signature
 from .collect import collect_specs
 from .compatibility import clearly_incompatible
 from .contracts import ContractCompiler
@@ -37,8 +37,12 @@ def compile_graph(*sources: object) -> Graph:
         contracts = ContractCompiler()
         vertices = []
         for spec in specs:
-            bindings = bind_vertex(spec, signatures[spec.name], shapes, problems)
-            vertices.append(_node(spec, shapes[spec.name], bindings, contracts))
+            signature = signatures[spec.name]
+            bindings = bind_vertex(spec, signature, shapes, problems)
+            condition = bind_condition(spec, shapes, problems)
+            vertices.append(
+                _node(spec, shapes[spec.name], bindings, condition, contracts, signature.hints)
+            )
         inputs = _flow_inputs(vertices, problems)
         _check_cycles(vertices, {spec.name: spec for spec in specs}, problems)
         if problems:
@@ -51,7 +55,9 @@ def _node(
     spec: VertexSpec,
     shape: OutputShape,
     bindings: tuple[Binding, ...],
+    condition: Binding | None,
     contracts: ContractCompiler,
+    hints: Mapping[str, Any],
 ) -> VertexNode:
     return VertexNode(
         name=spec.name,
@@ -67,7 +73,16 @@ def _node(
         flows=spec.flows,
         contracts_mode=spec.contracts,
         version=spec.version,
-        contracts=contracts.build(spec, bindings, shape.returns),
+        # Checked per call: for a mapped vertex, each element's result.
+        contracts=contracts.build(spec, bindings, hints.get("return", NO_DEFAULT)),
+        retry=spec.retry,
+        fallbacks=spec.fallbacks,
+        condition=condition,
+        map_over=spec.map_over,
+        until=spec.until,
+        max_iterations=spec.max_iterations,
+        max_concurrency=spec.max_concurrency,
+        rate_limit=spec.rate_limit,
     )
 
 
@@ -76,7 +91,10 @@ def _flow_inputs(vertices: Iterable[VertexNode], problems: list[CompileError]) -
     for vertex in vertices:
         for b in vertex.bindings:
             if b.is_input:
-                consumer = InputConsumer(vertex.name, b.parameter, b.annotation, b.default)
+                annotation = b.annotation
+                if b.parameter == vertex.map_over and annotation is not NO_DEFAULT:
+                    annotation = list[annotation]  # type: ignore[valid-type]
+                consumer = InputConsumer(vertex.name, b.parameter, annotation, b.default)
                 consumers.setdefault(b.source, []).append((vertex, consumer))
     for name, readers in consumers.items():
         _check_input_agreement(name, readers, problems)
@@ -133,17 +151,11 @@ def _check_cycles(
     for cycle in topology.find_cycles({v.name: v.upstream for v in vertices}):
         steps = []
         for producer, consumer in itertools.pairwise(cycle):
-            params = [
-                b.parameter
-                for b in by_name[consumer].bindings
-                if b.source == producer and not b.is_input
-            ]
-            steps.append(f"{consumer}.{params[0]} reads {producer} ({by_name[consumer].location})")
+            parameter = _reader_of(by_name[consumer], producer)
+            steps.append(f"{consumer}.{parameter} reads {producer} ({by_name[consumer].location})")
         path = " -> ".join(cycle)
         first = by_name[cycle[1]]
-        parameter = next(
-            b.parameter for b in first.bindings if b.source == cycle[0] and not b.is_input
-        )
+        parameter = _reader_of(first, cycle[0])
         problems.append(
             CycleError(
                 f"dependency cycle {path}: " + "; ".join(steps),
@@ -153,3 +165,11 @@ def _check_cycles(
                 location=specs[first.name].location,
             )
         )
+
+
+def _reader_of(vertex: VertexNode, producer: str) -> str:
+    """The first parameter of ``vertex`` reading ``producer`` (``"when"`` for a condition)."""
+    for b in vertex.bindings:
+        if b.source == producer and b.reads_vertex:
+            return b.parameter
+    return "when"

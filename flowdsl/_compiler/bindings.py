@@ -16,12 +16,13 @@ from typing import Any
 import attrs
 
 from .._dsl import VertexSpec, spec_of
-from .._markers import From
+from .._markers import From, Previous
 from .._model.graph import NO_DEFAULT, Binding, FieldAccess
 from .._suggest import did_you_mean
 from .._typing import (
     StructuredField,
     annotated_parts,
+    element_type,
     is_mapping_type,
     structured_fields,
     type_name,
@@ -29,7 +30,15 @@ from .._typing import (
 from ..errors import BindingError, CompileError, TypeMismatchError
 from .compatibility import clearly_incompatible
 
-__all__ = ["OutputShape", "VertexSignature", "bind_vertex", "output_shape", "read_signature"]
+__all__ = [
+    "OutputShape",
+    "VertexSignature",
+    "bind_condition",
+    "bind_vertex",
+    "output_shape",
+    "read_signature",
+    "resolve_reference",
+]
 
 
 class _AnnotationHolder:
@@ -120,6 +129,9 @@ def output_shape(
 ) -> OutputShape:
     """The output shape of ``spec``; unresolvable field annotations are problems."""
     returns = hints.get("return", NO_DEFAULT)
+    if spec.map_over is not None:
+        # The calls' results, collected in order: a list, without fields.
+        return OutputShape(list if returns is NO_DEFAULT else list[returns], None)  # type: ignore[valid-type]
     if returns is NO_DEFAULT:
         return OutputShape(NO_DEFAULT, None)
     try:
@@ -143,12 +155,76 @@ def _from_marker(metadata: tuple[Any, ...]) -> list[From]:
     return [m for m in metadata if isinstance(m, From)]
 
 
-def _ref_text(marker: From) -> str:
-    ref = marker.ref
+def _ref_text(ref: str | Callable[..., Any]) -> str:
     if isinstance(ref, str):
         return ref
     spec = spec_of(ref)
     return spec.name if spec is not None else getattr(ref, "__name__", repr(ref))
+
+
+def _ref_label(ref: str | Callable[..., Any]) -> str:
+    # A name as the user wrote it: quoted when it was a string.
+    return repr(ref) if isinstance(ref, str) else _ref_text(ref)
+
+
+def resolve_reference(
+    ref: str | Callable[..., Any], shapes: Mapping[str, OutputShape]
+) -> tuple[str, str | None, FieldAccess | None] | str:
+    """``(vertex, field, access)`` of a ``"u"``/``"u.field"``/function reference, or a problem.
+
+    Serves ``From(...)`` and ``when=`` alike.
+    """
+    if not isinstance(ref, str) and spec_of(ref) is None:
+        return "names a function that is not a @vertex"
+    source, _, field = _ref_text(ref).partition(".")
+    if source not in shapes:
+        return f"there is no vertex named {source!r}{did_you_mean(source, shapes)}"
+    if not field:
+        return source, None, None
+    if "." in field:
+        return "a reference reads one level of fields ('vertex.field')"
+    access = shapes[source].field_access(field)
+    if access not in ("item", "attr", "lookup"):
+        return f"{source!r} {access}"
+    return source, field, access  # type: ignore[return-value]
+
+
+def bind_condition(
+    spec: VertexSpec, shapes: Mapping[str, OutputShape], problems: list[CompileError]
+) -> Binding | None:
+    """What ``@vertex(when=...)`` reads, as a binding of the pseudo-parameter ``"when"``."""
+    if spec.when is None:
+        return None
+    resolved = resolve_reference(spec.when, shapes)
+    if not isinstance(resolved, str) and resolved[0] == spec.name:
+        resolved = "a vertex cannot be conditional on its own output"
+    if isinstance(resolved, str):
+        problems.append(
+            BindingError(
+                f"when={_ref_label(spec.when)}: {resolved}",
+                vertex=spec.name,
+                parameter="when",
+                location=spec.location,
+            )
+        )
+        return None
+    source, field, access = resolved
+    return Binding(parameter="when", source=source, field=field, access=access)
+
+
+def _previous_problem(spec: VertexSpec, name: str, has_from: bool, seen: bool) -> str | None:
+    if has_from:
+        return "a parameter takes From(...) or Previous(), not both"
+    if spec.until is None:
+        return (
+            "Previous() feeds a loop its last output; make the vertex a loop with "
+            "@vertex(until=..., max_iterations=...)"
+        )
+    if name == spec.map_over:
+        return "the parameter mapped over cannot also be Previous()"
+    if seen:
+        return "only one parameter of a vertex can be Previous()"
+    return None
 
 
 def bind_vertex(
@@ -175,6 +251,7 @@ def bind_vertex(
         annotation = signature.hints.get(param.name, NO_DEFAULT)
         _, metadata = annotated_parts(annotation)
         markers = _from_marker(metadata)
+        previous = any(isinstance(m, Previous) for m in metadata)
         common = {
             "parameter": param.name,
             "annotation": annotation,
@@ -184,42 +261,20 @@ def bind_vertex(
         if len(markers) > 1:
             problem(BindingError, "more than one From(...) on one parameter", param.name)
             continue
-        if markers:
-            marker = markers[0]
-            if not isinstance(marker.ref, str) and spec_of(marker.ref) is None:
-                problem(
-                    BindingError,
-                    f"From({_ref_text(marker)}) names a function that is not a @vertex",
-                    param.name,
-                )
+        if previous:
+            seen = any(b.previous for b in bindings)
+            message = _previous_problem(spec, param.name, bool(markers), seen)
+            if message is not None:
+                problem(BindingError, message, param.name)
                 continue
-            source, _, field = _ref_text(marker).partition(".")
-            if source not in shapes:
-                problem(
-                    BindingError,
-                    f"From({_ref_text(marker)!r}): there is no vertex named {source!r}"
-                    f"{did_you_mean(source, shapes)}",
-                    param.name,
-                )
+            bindings.append(Binding(source=spec.name, previous=True, **common))
+        elif markers:
+            resolved = resolve_reference(markers[0].ref, shapes)
+            if isinstance(resolved, str):
+                problem(BindingError, f"From({_ref_label(markers[0].ref)}): {resolved}", param.name)
                 continue
-            if not field:
-                bindings.append(Binding(source=source, **common))
-                continue
-            if "." in field:
-                problem(
-                    BindingError,
-                    f"From({_ref_text(marker)!r}): a reference reads one level of fields "
-                    "('vertex.field')",
-                    param.name,
-                )
-                continue
-            access = shapes[source].field_access(field)
-            if access not in ("item", "attr", "lookup"):
-                problem(
-                    BindingError, f"From({_ref_text(marker)!r}): {source!r} {access}", param.name
-                )
-                continue
-            bindings.append(Binding(source=source, field=field, access=access, **common))  # type: ignore[arg-type]
+            source, field, access = resolved
+            bindings.append(Binding(source=source, field=field, access=access, **common))
         elif param.name in shapes:
             bindings.append(Binding(source=param.name, **common))
         else:
@@ -235,10 +290,13 @@ def _check_types(
     shapes: Mapping[str, OutputShape],
     problems: list[CompileError],
 ) -> None:
-    if binding.is_input or binding.annotation is NO_DEFAULT:
+    if not binding.reads_vertex or binding.annotation is NO_DEFAULT:
         return
     shape = shapes[binding.source]
     produced = shape.returns if binding.field is None else shape.field_annotation(binding.field)
+    if binding.parameter == spec.map_over and produced is not NO_DEFAULT:
+        # The parameter receives one element of the sequence at a time.
+        produced = element_type(produced)
     if produced is NO_DEFAULT or not clearly_incompatible(produced, binding.annotation):
         return
     problems.append(

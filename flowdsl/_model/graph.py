@@ -11,6 +11,7 @@ from typing import Any, Literal
 import attrs
 
 from .._location import SourceLocation
+from .._policies import RetryPolicy
 from .._services.contracts import Contract
 from .._typing import StructuredField
 from . import topology
@@ -39,7 +40,9 @@ def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
 class Binding:
     """Where one parameter of a vertex gets its value.
 
-    ``source`` is a vertex name (``is_input`` false) or a flow input name.
+    ``source`` is a vertex name (``is_input`` false) or a flow input name;
+    for a ``previous`` binding (a loop's ``Previous()`` parameter) it is the
+    vertex's own name.
     ``field`` selects one field of the source vertex's output; ``access`` says
     how: by key (``"item"``: TypedDict), by attribute (``"attr"``: attrs,
     dataclass, NamedTuple) or looked up at run time (``"lookup"``: a plain
@@ -64,6 +67,12 @@ class Binding:
     annotation: Any = NO_DEFAULT
     default: Any = NO_DEFAULT
     keyword_only: bool = False
+    previous: bool = False
+
+    @property
+    def reads_vertex(self) -> bool:
+        """Whether the value comes from another vertex's output (not an input, not a loop)."""
+        return not (self.is_input or self.previous)
 
     @property
     def ref(self) -> str:
@@ -121,11 +130,25 @@ class VertexNode:
     contracts_mode: str | None = None
     version: str | None = None
     contracts: VertexContracts | None = attrs.field(default=None, eq=False, repr=False)
+    # Resilience and control flow (design card 1.9). ``condition`` is what
+    # ``when=`` reads, as a binding of the pseudo-parameter "when"; a mapped
+    # vertex's ``returns`` is the list its calls make.
+    retry: RetryPolicy | None = None
+    fallbacks: tuple[Callable[..., Any], ...] = attrs.field(default=(), eq=False)
+    condition: Binding | None = None
+    map_over: str | None = None
+    until: Callable[[Any], bool] | None = attrs.field(default=None, eq=False)
+    max_iterations: int | None = None
+    max_concurrency: int | None = None
+    rate_limit: float | None = None
 
     @functools.cached_property
     def upstream(self) -> tuple[str, ...]:
         """Names of the vertices this one reads from, each once, in parameter order."""
-        return tuple(dict.fromkeys(b.source for b in self.bindings if not b.is_input))
+        sources = [b.source for b in self.bindings if b.reads_vertex]
+        if self.condition is not None:
+            sources.append(self.condition.source)
+        return tuple(dict.fromkeys(sources))
 
     @property
     def field_names(self) -> tuple[str, ...]:

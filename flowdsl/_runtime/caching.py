@@ -12,10 +12,11 @@ flight): the others wait for the first and take its stored value.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,7 +34,7 @@ from .checking import Invoker, invokers
 from .plan import Step, gather
 from .state import RunState
 
-__all__ = ["default_cache", "open_store", "run_invokers"]
+__all__ = ["CachedCall", "default_cache", "open_store", "run_invokers", "through_cache"]
 
 _DEFAULT_SIZE = 4096
 _default: MemoryCache | None = None
@@ -94,6 +95,9 @@ class _Flights:
 
 _FLIGHTS = _Flights()
 
+# Of several calls of one vertex, the outcome reported is the worst.
+_RANK = {"hit": 0, "miss": 1, "uncacheable": 2}
+
 
 def _code_fingerprint(step: Step) -> str | None:
     # Taken again for every run: the globals and closure cells a function
@@ -116,7 +120,7 @@ def _warn(step: Step, why: str) -> None:
     )
 
 
-class _CachedCall:
+class CachedCall:
     """What one pure step needs to look itself up in the store."""
 
     def __init__(self, state: RunState, step: Step, code: str, store: CacheStore) -> None:
@@ -130,14 +134,17 @@ class _CachedCall:
 
     def key(self, values: list[Any]) -> str | None:
         """The cache key of this call, or ``None`` (with a warning) if it has none."""
-        args, kwargs = gather(self.step, values)
+        return self.key_of(*gather(self.step, values))
+
+    def key_of(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> str | None:
+        """The cache key of a call with these arguments, or ``None`` (with a warning)."""
         try:
             digests = [
                 (name, fingerprint_value(value))
                 for name, value in zip(self.names, [*args, *kwargs.values()], strict=True)
             ]
         except Unfingerprintable as exc:
-            self.state.cache_outcomes[self.step.position] = "uncacheable"
+            self.record("uncacheable")
             _warn(self.step, f"an argument holds a {exc.type_name}, which cannot be fingerprinted")
             return None
         return cache_key(self.identity, self.code, self.step.node.version, digests)
@@ -146,17 +153,24 @@ class _CachedCall:
         """The stored value of ``key``, recording a hit."""
         hit, value = self.store.get(key)
         if hit:
-            self.state.cache_outcomes[self.step.position] = "hit"
+            self.record("hit")
         return hit, value
 
     def store_value(self, key: str, value: Any) -> Any:
         """Store a freshly computed value, recording a miss; return the value."""
         self.store.set(key, value)
-        self.state.cache_outcomes[self.step.position] = "miss"
+        self.record("miss")
         return value
 
+    def record(self, outcome: str) -> None:
+        """Note an outcome; of a vertex called many times (mapped, looped) the worst one stays."""
+        outcomes, position = self.state.cache_outcomes, self.step.position
+        current = outcomes.get(position)
+        if current is None or _RANK[outcome] > _RANK[current]:
+            outcomes[position] = outcome
 
-def _cached(cached: _CachedCall, inner: Invoker) -> Invoker:
+
+def _cached(cached: CachedCall, inner: Invoker) -> Invoker:
     def invoke(values: list[Any]) -> Any:
         key = cached.key(values)
         if key is None:
@@ -175,47 +189,64 @@ def _cached(cached: _CachedCall, inner: Invoker) -> Invoker:
     return invoke
 
 
-def _cached_async(cached: _CachedCall, inner: Invoker) -> Invoker:
+async def through_cache(cached: CachedCall, key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
+    """The stored value of ``key``, or ``await compute()`` stored under it (single flight)."""
+    hit, value = cached.lookup(key)
+    if hit:
+        return value
+    with _FLIGHTS.claim(cached.store, key) as running:
+        if running is not None:
+            # Wait on a worker thread: the loop keeps running meanwhile.
+            await anyio.to_thread.run_sync(running.wait, abandon_on_cancel=True)
+            hit, value = cached.lookup(key)
+            if hit:
+                return value
+        return cached.store_value(key, await compute())
+
+
+def _cached_async(cached: CachedCall, inner: Invoker) -> Invoker:
     async def invoke(values: list[Any]) -> Any:
         key = cached.key(values)
         if key is None:
             return await inner(values)
-        hit, value = cached.lookup(key)
-        if hit:
-            return value
-        with _FLIGHTS.claim(cached.store, key) as running:
-            if running is not None:
-                # Wait on a worker thread: the loop keeps running meanwhile.
-                await anyio.to_thread.run_sync(running.wait, abandon_on_cancel=True)
-                hit, value = cached.lookup(key)
-                if hit:
-                    return value
-            return cached.store_value(key, await inner(values))
+        return await through_cache(cached, key, functools.partial(inner, values))
 
     return invoke
 
 
-def run_invokers(state: RunState) -> tuple[Invoker | None, ...]:
-    """Per step: the invoker a run calls (contract checks, then caching), or ``None``.
+def _cached_call(state: RunState, step: Step) -> CachedCall | None:
+    """How ``step`` looks itself up in the run's store (``None``: not cached in this run)."""
+    store = state.cache_store
+    if store is None or not step.node.pure:
+        return None
+    code = _code_fingerprint(step)
+    if code is None:
+        state.cache_outcomes[step.position] = "uncacheable"
+        return None
+    return CachedCall(state, step, code, store)
+
+
+def run_invokers(
+    state: RunState,
+) -> tuple[tuple[Invoker | None, ...], dict[int, CachedCall]]:
+    """Per step, the invoker a run calls (contract checks, then caching) or ``None``;
+    and, per cached step, how it looks itself up.
 
     ``None`` means the plain ``step.invoke`` will do, so the schedulers keep
     their fast path.
     """
     plan = state.plan
     checked = invokers(plan, state.options.contracts)
-    store = state.cache_store
-    if store is None:
-        return checked
+    if state.cache_store is None:
+        return checked, {}
     result = list(checked)
+    lookups: dict[int, CachedCall] = {}
     for step in plan.steps:
-        if not step.node.pure:
+        cached = _cached_call(state, step)
+        if cached is None:
             continue
-        code = _code_fingerprint(step)
-        if code is None:
-            state.cache_outcomes[step.position] = "uncacheable"
-            continue
-        cached = _CachedCall(state, step, code, store)
+        lookups[step.position] = cached
         inner = checked[step.position] or step.invoke
         wrap = _cached_async if step.is_async else _cached
         result[step.position] = wrap(cached, inner)
-    return tuple(result)
+    return tuple(result), lookups

@@ -8,16 +8,16 @@ that gathers the arguments, checks them, calls, and checks the result; or
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from .._gc import collector_paused
-from .._model.graph import NO_DEFAULT
+from .._model.graph import NO_DEFAULT, VertexContracts
 from .._services.contracts import Contract, Violation
 from ..errors import ContractViolation
 from .plan import Plan, Step, gather
 
-__all__ = ["Invoker", "invokers"]
+__all__ = ["Invoker", "StepChecks", "invokers", "step_checks"]
 
 Invoker = Callable[[list[Any]], Any]
 
@@ -59,34 +59,64 @@ class _Check:
         self.default = default
 
 
-def _checked(step: Step, mode: str) -> Invoker | None:
-    contracts = step.node.contracts
-    if mode == "off" or contracts is None:
-        return None
-    report = _reporter(step, mode)
-    rules = {
-        b.parameter: _Check(b.parameter, contracts.parameters[b.parameter], b.default)
-        for b in step.sources
-        if b.parameter in contracts.parameters
-    }
-    names = [b.parameter for b in step.sources]
-    positional = [
-        (i, rules[name]) for i, name in enumerate(names[: len(step.args)]) if name in rules
-    ]
-    keyword = [rules[name] for name, _, _ in step.kwargs if name in rules]
-    returns = None if contracts.returns is None else _Check("return", contracts.returns)
-    function, fetch, unary = step.function, step.fetch, step.unary
+class StepChecks:
+    """The contract checks of one step under one mode: its arguments, and its result."""
 
-    def check(value: Any, rule: _Check) -> None:
+    def __init__(self, step: Step, mode: str, contracts: VertexContracts) -> None:
+        self.report = _reporter(step, mode)
+        rules = {
+            b.parameter: _Check(b.parameter, contracts.parameters[b.parameter], b.default)
+            for b in step.sources
+            if b.parameter in contracts.parameters
+        }
+        names = [b.parameter for b in step.sources]
+        # (index into the positional arguments, rule), and the keyword rules.
+        self.positional = [
+            (i, rules[name]) for i, name in enumerate(names[: len(step.args)]) if name in rules
+        ]
+        self.keyword = [rules[name] for name, _, _ in step.kwargs if name in rules]
+        self.returns = None if contracts.returns is None else _Check("return", contracts.returns)
+
+    def check(self, value: Any, rule: _Check) -> None:
+        """Check one value against its rule (the exact type and the default pass as they are)."""
         if type(value) is not rule.exact and value is not rule.default:
             violation = rule.contract.check(value, rule.name)
             if violation is not None:
-                report(violation, rule.name)
+                self.report(violation, rule.name)
+
+    def arguments(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
+        """Check the arguments of one call."""
+        for index, rule in self.positional:
+            self.check(args[index], rule)
+        for rule in self.keyword:
+            self.check(kwargs[rule.name], rule)
+
+    def result(self, output: Any) -> None:
+        """Check what one call returned."""
+        if self.returns is not None:
+            self.check(output, self.returns)
+
+
+def step_checks(step: Step, mode: str) -> StepChecks | None:
+    """The checks of ``step`` under the run's ``mode`` (its own mode wins), or ``None``."""
+    mode = step.node.contracts_mode or mode
+    contracts = step.node.contracts
+    if mode == "off" or contracts is None:
+        return None
+    return StepChecks(step, mode, contracts)
+
+
+def _checked(step: Step, mode: str) -> Invoker | None:
+    checks = step_checks(step, mode)
+    if checks is None:
+        return None
+    check, returns = checks.check, checks.returns
+    function, fetch, unary = step.function, step.fetch, step.unary
 
     if fetch is not None and unary and not step.is_async:
         # The most common vertex: one whole value in, one out. Kept tight,
         # since strict checking is the default on every call.
-        argument_rule = positional[0][1] if positional else None
+        argument_rule = checks.positional[0][1] if checks.positional else None
 
         def invoke_unary(values: list[Any]) -> Any:
             argument = fetch(values)
@@ -105,10 +135,7 @@ def _checked(step: Step, mode: str) -> Invoker | None:
             kwargs: dict[str, Any] = {}
         else:
             args, kwargs = gather(step, values)
-        for index, rule in positional:
-            check(args[index], rule)
-        for rule in keyword:
-            check(kwargs[rule.name], rule)
+        checks.arguments(args, kwargs)
         return args, kwargs
 
     if step.is_async:
@@ -117,8 +144,7 @@ def _checked(step: Step, mode: str) -> Invoker | None:
             args, kwargs = arguments(values)
             awaitable: Awaitable[Any] = function(*args, **kwargs)
             output = await awaitable
-            if returns is not None:
-                check(output, returns)
+            checks.result(output)
             return output
 
         return invoke_async
@@ -126,8 +152,7 @@ def _checked(step: Step, mode: str) -> Invoker | None:
     def invoke(values: list[Any]) -> Any:
         args, kwargs = arguments(values)
         output = function(*args, **kwargs)
-        if returns is not None:
-            check(output, returns)
+        checks.result(output)
         return output
 
     return invoke
@@ -139,7 +164,5 @@ def invokers(plan: Plan, mode: str) -> tuple[Invoker | None, ...]:
     found: tuple[Invoker | None, ...] | None = plan.memo.get(key)
     if found is None:
         with collector_paused():
-            found = plan.memo[key] = tuple(
-                _checked(step, step.node.contracts_mode or mode) for step in plan.steps
-            )
+            found = plan.memo[key] = tuple(_checked(step, mode) for step in plan.steps)
     return found

@@ -25,9 +25,10 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
-from .caching import run_invokers
 from .calls import call_step
 from .checking import Invoker
+from .control import RunCalls
+from .gates import Gates, Verdict
 from .plan import CallMode
 from .state import MISSING, RunState
 from .workers import WorkerPool
@@ -59,17 +60,31 @@ class _Scheduler:
         self.steps = plan.steps
         self.values = state.values
         self.modes = plan.call_modes(options.backend)
-        self.invokers = run_invokers(state)
-        # A step may continue a worker's chain when it is a sync thread step
-        # without its own deadline (a deadline needs the loop to stop waiting).
+        self.workers = options.max_workers or DEFAULT_MAX_WORKERS
+        self.thread_limiter = anyio.CapacityLimiter(self.workers)
+        self.task_limiter = (
+            anyio.CapacityLimiter(options.max_concurrency) if options.max_concurrency else None
+        )
+        self.calls = RunCalls(state, self.thread_limiter, self.task_limiter)
+        self.invokers = self.calls.invokers
+        self.controlled = self.calls.controlled
+        # Steps that go straight to their call once ready: no runner, no
+        # condition to look at first.
+        self.direct = [
+            not controlled and step.condition is None
+            for controlled, step in zip(self.controlled, self.steps, strict=True)
+        ]
+        # A step may continue a worker's chain when it is a direct sync thread
+        # step without its own deadline (a deadline needs the loop to stop waiting).
         self.chainable = [
-            mode is CallMode.THREAD and step.node.timeout is None
-            for mode, step in zip(self.modes, self.steps, strict=True)
+            mode is CallMode.THREAD and step.node.timeout is None and direct
+            for mode, step, direct in zip(self.modes, self.steps, self.direct, strict=True)
         ]
         self.keep_going = options.on_error == "continue"
         self.waiting = [len(step.upstream) for step in self.steps]
-        self.dead = [False] * len(self.steps)
-        self.any_dead = False
+        self.gates = Gates(state)
+        # Ready steps to run through their runner with defaults for skipped producers.
+        self.on_defaults: set[int] = set()
         self.readers_left = list(plan.reader_counts) if plan.reader_counts is not None else None
         self.ready = deque(i for i, count in enumerate(self.waiting) if count == 0)
         self.lock = threading.Lock()
@@ -83,15 +98,10 @@ class _Scheduler:
         self.stopped = False
         self.unsettled = len(self.steps)
         self.finished = anyio.Event()
-        self.workers = options.max_workers or DEFAULT_MAX_WORKERS
         self.pool: WorkerPool | None = None
         # Tokens from worker threads asking the loop to look at the ready
         # queue; read by ``pump`` (None: the run is over).
         self.wakeups: queue.SimpleQueue[bool | None] = queue.SimpleQueue()
-        self.thread_limiter = anyio.CapacityLimiter(self.workers)
-        self.task_limiter = (
-            anyio.CapacityLimiter(options.max_concurrency) if options.max_concurrency else None
-        )
 
     # Bookkeeping: call with the lock held.
 
@@ -126,24 +136,32 @@ class _Scheduler:
         else:
             state.errors[position] = error
             if self.keep_going:
-                self.dead[position] = self.any_dead = True
+                self.gates.failed(position)
             else:
                 state.failed_fast = self.stopped = True
         self._settle(position)
         return True
 
     def _take_ready(self) -> list[int]:
-        # Every ready step, minus those downstream of a failure (skipped and
-        # settled here, which may make more steps ready).
+        # Every ready step that is to run; those skipped (by a failure or a
+        # condition upstream, or their own condition) are settled here, which
+        # may make more steps ready, and those whose condition cannot be read fail.
         taken: list[int] = []
-        ready, steps, dead = self.ready, self.steps, self.dead
+        ready, steps, gates = self.ready, self.steps, self.gates
         while ready and not self.stopped:
             position = ready.popleft()
-            if self.any_dead and any(dead[u] for u in steps[position].upstream):
-                dead[position] = True
-                self.state.skipped.append(position)
+            if not (gates.active or steps[position].condition is not None):
+                taken.append(position)
+                continue
+            verdict = gates.verdict(steps[position])
+            if verdict is Verdict.SKIP:
                 self._settle(position)
+            elif verdict is Verdict.FAIL:
+                assert gates.error is not None
+                self._record_live(position, None, 0.0, gates.error)  # type: ignore[arg-type]
             else:
+                if verdict is Verdict.DEFAULTS:
+                    self.on_defaults.add(position)
                 taken.append(position)
         return taken
 
@@ -176,7 +194,8 @@ class _Scheduler:
                 if (
                     len(ready) == 1
                     and modes[ready[0]] is inline
-                    and not (self.any_dead or self.stopped)
+                    and self.direct[ready[0]]
+                    and not (self.gates.active or self.stopped)
                 ):
                     position = ready.popleft()  # glue after glue: no dispatch needed
                 else:
@@ -195,6 +214,10 @@ class _Scheduler:
             if not taken:
                 return None
             for index, position in enumerate(taken):
+                if self.controlled[position] or position in self.on_defaults:
+                    self.state.running.add(position)
+                    self.group.start_soon(self.run_controlled, position)
+                    continue
                 if modes[position] is inline:
                     ready.extendleft(reversed(taken[index + 1 :]))
                     return position
@@ -223,6 +246,21 @@ class _Scheduler:
                 self._record_live(position, output, duration, None)
         self.drain()
 
+    async def run_controlled(self, position: int) -> None:
+        """Run a step through its runner (retries, fallbacks, map, loop, limits, defaults)."""
+        start = time.perf_counter()
+        try:
+            output = await self.calls.runner(position).run(
+                self.values, position in self.on_defaults
+            )
+        except Exception as exc:  # recorded as the vertex's failure
+            with self.lock:
+                self._record_live(position, None, time.perf_counter() - start, exc)
+        else:
+            with self.lock:
+                self._record_live(position, output, time.perf_counter() - start, None)
+        self.drain()
+
     async def pump(self) -> None:
         """Wake the loop whenever a worker left it something to do."""
         while True:
@@ -249,14 +287,18 @@ class _Scheduler:
                 if not self._record_live(position, *outcome):
                     return
                 ready = self.ready
-                if len(ready) == 1 and chainable[ready[0]] and not (self.any_dead or self.stopped):
+                if (
+                    len(ready) == 1
+                    and chainable[ready[0]]
+                    and not (self.gates.active or self.stopped)
+                ):
                     # A chain: the one step it made ready goes on right here.
                     following = ready.popleft()
                     running.add(following)
                     continue
                 following = None
                 for candidate in self._take_ready():
-                    if not chainable[candidate]:
+                    if not chainable[candidate] or candidate in self.on_defaults:
                         ready.append(candidate)
                     elif following is None:
                         following = candidate

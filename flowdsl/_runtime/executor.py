@@ -11,6 +11,7 @@ import anyio
 
 from .caching import open_store
 from .concurrent import run_concurrent
+from .control import run_needs_event_loop
 from .serial import run_serial
 from .state import RunState
 
@@ -63,6 +64,8 @@ def _drive(coroutine: Coroutine[Any, Any, RunState]) -> RunState:
 def run_blocking(state: RunState) -> RunState:
     """``execute`` for a synchronous caller, starting an event loop only when needed."""
     options = state.options
-    if options.timeout is None and not state.plan.needs_event_loop(options.backend):
+    if options.timeout is None and not run_needs_event_loop(
+        state.plan, options.backend, options.retry
+    ):
         return _drive(execute(state))
     return anyio.run(functools.partial(execute, state), backend=options.anyio_backend)

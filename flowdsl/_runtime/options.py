@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 import attrs
 
+from .._policies import RetryPolicy, retry_policy
 from ..errors import SettingsError
 
 __all__ = ["BACKENDS", "ON_ERROR", "RunOptions"]
@@ -49,6 +50,13 @@ def _cache_option(value: Any) -> Any:
     )
 
 
+def _retry_option(value: Any) -> RetryPolicy | None:
+    try:
+        return retry_policy(value)
+    except ValueError as exc:
+        raise SettingsError(f"retry={value!r}: {exc}", source="argument retry") from None
+
+
 def _positive(name: str, value: Any) -> int | None:
     if value is None:
         return None
@@ -72,6 +80,8 @@ class RunOptions:
     # False, True, a path or a store: see ``caching.open_store``.
     cache: Any = False
     anyio_backend: str = "asyncio"
+    # The default policy of vertices that have none of their own.
+    retry: RetryPolicy | None = None
 
     @classmethod
     def parse(
@@ -85,6 +95,7 @@ class RunOptions:
         contracts: Any = None,
         cache: Any = None,
         anyio_backend: Any = None,
+        retry: Any = None,
     ) -> RunOptions:
         """Options from call arguments (``None`` means the default), each one checked."""
         return cls(
@@ -96,4 +107,5 @@ class RunOptions:
             contracts=_choice("contracts", contracts or "strict", CONTRACTS),
             cache=_cache_option(cache),
             anyio_backend=_choice("anyio_backend", anyio_backend or "asyncio", ANYIO_BACKENDS),
+            retry=_retry_option(retry),
         )

@@ -21,7 +21,7 @@ from .._typing import type_name
 from ..errors import DataResolutionError
 from .fields import FieldReader, field_reader
 
-__all__ = ["CallMode", "Plan", "Step", "build_plan", "gather", "parse_output_name"]
+__all__ = ["CallMode", "Plan", "Step", "build_plan", "call_mode", "gather", "parse_output_name"]
 
 ArgSource = tuple[int, "FieldReader | None"]
 
@@ -48,6 +48,14 @@ class Step:
     # one argument (``unary``), else a tuple. ``None`` otherwise.
     fetch: Callable[[list[Any]], Any] | None
     unary: bool
+    # Control flow: where ``when=`` reads (slot, field reader); the upstream
+    # steps whose output some parameter needs (no default to fall back on);
+    # the argument index (positional, then keyword) of the parameter mapped
+    # over, and of the loop's ``Previous()`` parameter.
+    condition: ArgSource | None = None
+    needs: tuple[int, ...] = ()
+    map_index: int | None = None
+    previous_index: int | None = None
 
     def invoke(self, values: list[Any]) -> Any:
         """Call the function with its arguments from ``values`` (a coroutine if async)."""
@@ -81,8 +89,9 @@ class CallMode(enum.Enum):
     THREAD = "thread"  # a sync function called on a worker thread
 
 
-def _call_mode(node: VertexNode, backend: str) -> CallMode:
-    if node.is_async:
+def call_mode(is_async: bool, node: VertexNode, backend: str) -> CallMode:
+    """Where a function of ``node`` (the vertex's own, or a fallback) runs under ``backend``."""
+    if is_async:
         return CallMode.AWAIT
     # Only a worker thread lets the run stop waiting for a sync call at a deadline.
     if node.timeout is not None or backend == "thread" or (backend == "async" and node.blocking):
@@ -98,6 +107,9 @@ class Plan:
     steps: tuple[Step, ...]
     fills: tuple[InputFill, ...]
     slot_count: int
+    # A slot that always holds None (what a loop's Previous() parameter
+    # receives on the first iteration).
+    none_slot: int
     outputs: tuple[str, ...] | None
     # For each vertex slot, how many steps read it, when unrequested outputs
     # are released (``outputs=`` given); ``None`` keeps every output.
@@ -111,7 +123,9 @@ class Plan:
         key = ("modes", backend)
         modes: tuple[CallMode, ...] | None = self.memo.get(key)
         if modes is None:
-            modes = self.memo[key] = tuple(_call_mode(s.node, backend) for s in self.steps)
+            modes = self.memo[key] = tuple(
+                call_mode(s.is_async, s.node, backend) for s in self.steps
+            )
         return modes
 
     def needs_event_loop(self, backend: str) -> bool:
@@ -183,22 +197,22 @@ def _build_plan(graph: Graph, outputs: Sequence[str] | None, flow: str | None) -
     nodes = [graph.vertices[name] for name in graph.order if name in selected]
     position = {node.name: i for i, node in enumerate(nodes)}
     fills: list[InputFill] = []
+    none_slot = len(nodes)
 
     def source(binding: Binding) -> ArgSource:
+        if binding.previous:
+            return (none_slot, None)
         if binding.is_input:
             fills.append(
                 InputFill(
-                    len(nodes) + len(fills),
+                    none_slot + 1 + len(fills),
                     binding.source,
                     binding.default,
                     not binding.has_default,
                 )
             )
             return (fills[-1].slot, None)
-        reader = None
-        if binding.field is not None and binding.access is not None:
-            reader = field_reader(binding.access, binding.field)
-        return (position[binding.source], reader)
+        return (position[binding.source], _reader(binding))
 
     arg_plans = []
     for node in nodes:
@@ -209,6 +223,7 @@ def _build_plan(graph: Graph, outputs: Sequence[str] | None, flow: str | None) -
     fetchers = [_fetcher(positional, keywords) for positional, keywords in arg_plans]
     kept = _kept_vertices(graph, outputs)
     releases = _release_points(nodes, position, kept)
+    ordered = [_ordered_bindings(node) for node in nodes]
     steps = tuple(
         Step(
             position=i,
@@ -220,11 +235,22 @@ def _build_plan(graph: Graph, outputs: Sequence[str] | None, flow: str | None) -
             upstream=tuple(position[name] for name in node.upstream),
             downstream=tuple(position[n] for n in graph.downstream[node.name] if n in position),
             release=releases[i],
-            sources=tuple(b for b in node.bindings if not b.keyword_only)
-            + tuple(b for b in node.bindings if b.keyword_only),
+            sources=ordered[i],
             producers={name: graph.vertices[name] for name in node.upstream},
             fetch=fetchers[i],
             unary=len(arg_plans[i][0]) == 1,
+            condition=None
+            if node.condition is None
+            else (position[node.condition.source], _reader(node.condition)),
+            needs=tuple(
+                dict.fromkeys(
+                    position[b.source]
+                    for b in node.bindings
+                    if b.reads_vertex and not b.has_default
+                )
+            ),
+            map_index=_index_of(ordered[i], node.map_over),
+            previous_index=next((j for j, b in enumerate(ordered[i]) if b.previous), None),
         )
         for i, node in enumerate(nodes)
     )
@@ -232,10 +258,28 @@ def _build_plan(graph: Graph, outputs: Sequence[str] | None, flow: str | None) -
         graph=graph,
         steps=steps,
         fills=tuple(fills),
-        slot_count=len(nodes) + len(fills),
+        slot_count=len(nodes) + 1 + len(fills),
+        none_slot=none_slot,
         outputs=None if outputs is None else tuple(outputs),
         reader_counts=None if kept is None else _reader_counts(nodes, position, kept),
     )
+
+
+def _reader(binding: Binding) -> FieldReader | None:
+    if binding.field is None or binding.access is None:
+        return None
+    return field_reader(binding.access, binding.field)
+
+
+def _ordered_bindings(node: VertexNode) -> tuple[Binding, ...]:
+    # The order arguments are gathered in: positional ones, then keyword-only ones.
+    return tuple(b for b in node.bindings if not b.keyword_only) + tuple(
+        b for b in node.bindings if b.keyword_only
+    )
+
+
+def _index_of(bindings: Sequence[Binding], parameter: str | None) -> int | None:
+    return next((i for i, b in enumerate(bindings) if b.parameter == parameter), None)
 
 
 def _fetcher(

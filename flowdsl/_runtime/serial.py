@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import time
 
-from .caching import run_invokers
 from .calls import call_step
+from .control import RunCalls
+from .gates import Gates, Verdict
 from .plan import CallMode
 from .state import MISSING, RunState
 
 __all__ = ["run_serial"]
+
+RUN, DEFAULTS, SKIP, FAIL = Verdict.RUN, Verdict.DEFAULTS, Verdict.SKIP, Verdict.FAIL
 
 
 async def run_serial(state: RunState) -> None:
@@ -24,7 +27,9 @@ async def run_serial(state: RunState) -> None:
     durations = state.durations
     completed = state.completed
     modes = state.plan.call_modes("serial")
-    checked = run_invokers(state)
+    calls = RunCalls(state)
+    checked, controlled = calls.invokers, calls.controlled
+    gates = Gates(state)
     inline = CallMode.INLINE  # a local: enum attribute lookups are slow on the hot path
     keep_going = state.options.on_error == "continue"
     # Inline calls never yield to the event loop, whose timer would enforce the
@@ -32,9 +37,6 @@ async def run_serial(state: RunState) -> None:
     timeout = state.options.timeout
     deadline = None if timeout is None else time.perf_counter() + timeout
     watched = deadline is not None or state.cancellable
-    # dead[i]: step i failed or was skipped, so its dependents are skipped.
-    dead = [False] * len(state.plan.steps)
-    any_dead = False
     clock = time.perf_counter
     # One clock read per step: each step's time runs from the end of the last one.
     last = clock()
@@ -42,12 +44,19 @@ async def run_serial(state: RunState) -> None:
         position = step.position
         if watched and state.must_stop(deadline, last):
             return
-        if any_dead and any(dead[u] for u in step.upstream):
-            dead[position] = True
-            state.skipped.append(position)
-            continue
+        verdict = RUN
+        if gates.active or step.condition is not None:
+            verdict = gates.verdict(step)
+            if verdict is SKIP:
+                continue
         try:
-            if modes[position] is inline:
+            if verdict is FAIL:
+                raise gates.error  # type: ignore[misc]
+            if controlled[position] or verdict is DEFAULTS:
+                state.running.add(position)
+                output = await calls.runner(position).run(values, verdict is DEFAULTS)
+                state.running.discard(position)
+            elif modes[position] is inline:
                 fetch = step.fetch
                 invoke = checked[position]
                 if invoke is not None:
@@ -73,7 +82,7 @@ async def run_serial(state: RunState) -> None:
             if not keep_going:
                 state.failed_fast = True
                 return
-            dead[position] = any_dead = True
+            gates.failed(position)
             continue
         now = clock()
         durations[position] = now - last

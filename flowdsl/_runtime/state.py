@@ -30,6 +30,7 @@ class RunState:
     """Values, timings and outcomes of one run, indexed like the plan's steps."""
 
     __slots__ = (
+        "attempts",
         "cache_outcomes",
         "cache_store",
         "cancel_requested",
@@ -37,13 +38,19 @@ class RunState:
         "cancelled",
         "completed",
         "durations",
+        "element_errors",
+        "elements",
         "errors",
         "failed_fast",
+        "fallback_errors",
+        "fallbacks",
         "inputs",
+        "iterations",
         "options",
         "plan",
         "run_id",
         "running",
+        "skip_reasons",
         "skipped",
         "started_at",
         "timed_out",
@@ -58,12 +65,25 @@ class RunState:
         self.options = options
         self.run_id = uuid.uuid4().hex
         self.values: list[Any] = [MISSING] * plan.slot_count
+        self.values[plan.none_slot] = None
         for fill in plan.fills:
             self.values[fill.slot] = inputs.get(fill.name, fill.default)
         self.durations = [0.0] * len(plan.steps)
         self.completed: list[int] = []
         self.errors: dict[int, BaseException] = {}
         self.skipped: list[int] = []
+        # Why each skipped step was skipped (a condition, a failure upstream).
+        self.skip_reasons: dict[int, str] = {}
+        # For steps called through the resilience runner (control.py): calls
+        # made (retries included), loop iterations, mapped elements, the
+        # fallback that stood in (or those that failed too), and per-element
+        # failures of a mapped step.
+        self.attempts: dict[int, int] = {}
+        self.iterations: dict[int, int] = {}
+        self.elements: dict[int, int] = {}
+        self.fallbacks: dict[int, str] = {}
+        self.fallback_errors: dict[int, list[tuple[str, BaseException]]] = {}
+        self.element_errors: dict[int, dict[int, BaseException]] = {}
         # The run's cache store (opened by the executor) and, per pure step,
         # "hit", "miss" or "uncacheable".
         self.cache_store: CacheStore | None = None
@@ -92,6 +112,11 @@ class RunState:
             self.timed_out = True
             return True
         return False
+
+    def skip(self, position: int, reason: str) -> None:
+        """Record that ``position`` was skipped, and why."""
+        self.skipped.append(position)
+        self.skip_reasons[position] = reason
 
     def given_inputs(self) -> dict[str, Any]:
         """The flow inputs the caller gave that this run read."""

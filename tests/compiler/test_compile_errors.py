@@ -324,7 +324,7 @@ def use(value: Annotated[int, From(helper)]) -> int:
     error = compile_error(module)
     assert type(error) is BindingError
     assert_context(error, module, "use", "value")
-    assert "From(helper) names a function that is not a @vertex" in str(error)
+    assert "From(helper): names a function that is not a @vertex" in str(error)
 
 
 def test_from_a_vertex_that_is_not_compiled(make_module) -> None:
@@ -349,7 +349,7 @@ def use(value: Annotated[int, From(producer_module.produce)]) -> int:
     error = compile_error(consumer)
     assert type(error) is BindingError
     assert_context(error, consumer, "use", "value")
-    assert "From('produce'): there is no vertex named 'produce'" in str(error)
+    assert "From(produce): there is no vertex named 'produce'" in str(error)
     assert flowdsl.compile(producer, consumer).order == ("produce", "use")
 
 

@@ -87,28 +87,30 @@ def test_a_full_plan_has_every_step_and_keeps_every_value() -> None:
     assert plan.needs_event_loop("serial")  # it has a coroutine vertex
     assert plan.reader_counts is None
     assert all(step.release == () for step in plan.steps)
-    # Slots: one per vertex, then one per input binding (each consumer its own default).
-    assert plan.slot_count == len(plan.steps) + len(plan.fills)
+    # Slots: one per vertex, one holding None (a loop's first Previous()), then
+    # one per input binding (each consumer its own default).
+    assert plan.slot_count == len(plan.steps) + 1 + len(plan.fills)
+    assert plan.none_slot == len(plan.steps)
     assert [(f.name, f.required) for f in plan.fills] == [
         ("seed", True),
         ("scale", False),
         ("seed", True),
     ]
-    assert [f.slot for f in plan.fills] == [5, 6, 7]
+    assert [f.slot for f in plan.fills] == [6, 7, 8]
     assert plan.fills[1].default == 10
     assert plan.input_names == frozenset({"seed", "scale"})
     assert plan.required_inputs == ("seed",)
 
     steps = {s.name: s for s in plan.steps}
-    assert steps["a"].args == ((5, None),)
+    assert steps["a"].args == ((6, None),)
     assert steps["b"].args == ((0, None),)
     (slot, reader), scale = steps["c"].args
     assert slot == 0
     assert reader is not None
     assert reader({"x": 1, "y": 2}) == 2
-    assert scale == (6, None)
+    assert scale == (7, None)
     assert steps["d"].args == ((1, None),)
-    assert steps["d"].kwargs == (("c", 2, None), ("seed", 7, None))
+    assert steps["d"].kwargs == (("c", 2, None), ("seed", 8, None))
     assert steps["d"].is_async
     assert steps["a"].upstream == ()
     assert steps["a"].downstream == (1, 2)
@@ -145,7 +147,7 @@ def test_a_plan_for_a_field_output_keeps_only_what_it_needs() -> None:
     assert [f.name for f in plan.fills] == ["seed"]
     assert not plan.needs_event_loop("serial")
     assert plan.needs_event_loop("thread")
-    assert plan.slot_count == 2
+    assert plan.slot_count == 3
 
 
 def test_a_plan_for_a_flow_tag() -> None:

@@ -1,0 +1,362 @@
+"""Vertices that are more than one call: retries, fallbacks, loops, mapped elements, limits.
+
+Such a step runs through a ``StepRunner`` instead of the schedulers' fast
+path. The runner gathers the arguments once, then nests, from the outside in:
+
+- map: one call chain per element of the mapped sequence (concurrently
+  under the concurrent backends), results collected in order;
+- loop: re-run until ``until(output)`` holds, feeding ``Previous()``;
+- fallbacks: when the retries are spent, each fallback in turn;
+- retries: the policy's attempts, waiting on the event loop between them
+  (no worker thread or concurrency slot is held while waiting);
+- one call: this vertex's concurrency limit and rate spacing, the cache, the
+  contract check of the result, and the call itself where its mode says,
+  under its timeout.
+
+A step whose producer was skipped by a condition (its parameter falling back
+to its default) runs through a runner too, since its arguments are not all
+in the run's slots.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import functools
+import inspect
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import anyio
+
+from .._policies import RetryPolicy
+from .._typing import type_name
+from ..errors import ContractViolation, IterationLimitError
+from .caching import CachedCall, run_invokers, through_cache
+from .calls import call_placed
+from .checking import StepChecks, step_checks
+from .plan import CallMode, Plan, Step, call_mode, gather
+from .state import MISSING, RunState
+
+__all__ = ["RunCalls", "StepRunner", "needs_runner", "run_needs_event_loop"]
+
+Arguments = tuple[list[Any], dict[str, Any]]
+
+
+def _policy(step: Step, run_retry: RetryPolicy | None) -> RetryPolicy | None:
+    policy = step.node.retry if step.node.retry is not None else run_retry
+    return policy if policy is not None and policy.max_retries > 0 else None
+
+
+def needs_runner(step: Step, run_retry: RetryPolicy | None) -> bool:
+    """Whether ``step`` is more than one plain call in a run with this default retry policy."""
+    node = step.node
+    return bool(
+        node.fallbacks
+        or node.map_over is not None
+        or node.until is not None
+        or node.max_concurrency is not None
+        or node.rate_limit is not None
+        or _policy(step, run_retry) is not None
+    )
+
+
+def run_needs_event_loop(plan: Plan, backend: str, run_retry: RetryPolicy | None) -> bool:
+    """Whether a run must start an event loop (kept per plan, backend and retry default).
+
+    A runner may wait (retries, rate limits) and a condition may route a step
+    to one, so either needs the loop's timer; plain sync steps do not.
+    """
+    key = ("needs loop", backend, run_retry)
+    needs: bool | None = plan.memo.get(key)
+    if needs is None:
+        needs = plan.memo[key] = plan.needs_event_loop(backend) or any(
+            needs_runner(step, run_retry) or step.condition is not None for step in plan.steps
+        )
+    return needs
+
+
+class RunCalls:
+    """How one run calls each step: a fast invoker, or a runner built on first use."""
+
+    def __init__(
+        self,
+        state: RunState,
+        thread_limiter: anyio.CapacityLimiter | None = None,
+        task_limiter: anyio.CapacityLimiter | None = None,
+    ) -> None:
+        self.state = state
+        self.invokers, self._lookups = run_invokers(state)
+        retry = state.options.retry
+        # Per step: whether it always goes through its runner.
+        self.controlled = [needs_runner(step, retry) for step in state.plan.steps]
+        self.modes = state.plan.call_modes(state.options.backend)
+        self._thread_limiter = thread_limiter
+        self._task_limiter = task_limiter
+        self._runners: dict[int, StepRunner] = {}
+
+    def runner(self, position: int) -> StepRunner:
+        """The runner of ``position`` (built once per run: limits hold across its calls)."""
+        runner = self._runners.get(position)
+        if runner is None:
+            runner = self._runners[position] = StepRunner(
+                self.state,
+                self.state.plan.steps[position],
+                self.modes[position],
+                self._lookups.get(position),
+                self._thread_limiter,
+                self._task_limiter,
+            )
+        return runner
+
+
+class _Fallback:
+    """One fallback function: where it runs and which of the vertex's arguments it takes."""
+
+    def __init__(self, function: Callable[..., Any], step: Step, backend: str) -> None:
+        self.function = function
+        self.name = getattr(function, "__qualname__", repr(function))
+        self.is_async = inspect.iscoroutinefunction(function)
+        self.mode = call_mode(self.is_async, step.node, backend)
+        parameters = inspect.signature(function).parameters.values()
+        takes_all = any(p.kind is p.VAR_KEYWORD for p in parameters)
+        self.names: frozenset[str] | None = (
+            None if takes_all else frozenset(p.name for p in parameters)
+        )
+
+    def bind(self, named: Mapping[str, Any]) -> Callable[[], Any]:
+        """A call of the fallback with the arguments it names."""
+        chosen = (
+            dict(named)
+            if self.names is None
+            else {k: v for k, v in named.items() if k in self.names}
+        )
+        return functools.partial(self.function, **chosen)
+
+
+class StepRunner:
+    """Runs one step of one run through its control flow (see the module docstring)."""
+
+    def __init__(
+        self,
+        state: RunState,
+        step: Step,
+        mode: CallMode,
+        cached: CachedCall | None,
+        thread_limiter: anyio.CapacityLimiter | None,
+        task_limiter: anyio.CapacityLimiter | None,
+    ) -> None:
+        node = step.node
+        options = state.options
+        self.state = state
+        self.step = step
+        self.mode = mode
+        self.position = step.position
+        self.names = [b.parameter for b in step.sources]
+        self.positional_count = len(step.args)
+        self.checks: StepChecks | None = step_checks(step, options.contracts)
+        self.cached = cached
+        self.policy = _policy(step, options.retry)
+        self.fallbacks = [_Fallback(f, step, options.backend) for f in node.fallbacks]
+        self.concurrent = options.backend != "serial"
+        self.thread_limiter = thread_limiter
+        self.task_limiter = task_limiter
+        self.limiter = anyio.CapacityLimiter(node.max_concurrency) if node.max_concurrency else None
+        self.interval = 1.0 / node.rate_limit if node.rate_limit else 0.0
+        self.next_start = 0.0
+
+    # The outside: arguments, then map or not.
+
+    def arguments(self, values: list[Any], defaults: bool) -> Arguments:
+        """The call's arguments from the slots; with ``defaults``, a skipped producer's
+        parameters take their defaults."""
+        if not defaults:
+            args, kwargs = gather(self.step, values)
+            return list(args), kwargs
+        step = self.step
+        slots = [(slot, reader) for slot, reader in step.args] + [
+            (slot, reader) for _, slot, reader in step.kwargs
+        ]
+        gathered = []
+        for (slot, reader), binding in zip(slots, step.sources, strict=True):
+            value = values[slot]
+            if value is MISSING and binding.reads_vertex and binding.has_default:
+                gathered.append(binding.default)
+            else:
+                gathered.append(value if reader is None else reader(value))
+        count = self.positional_count
+        return gathered[:count], dict(zip(self.names[count:], gathered[count:], strict=True))
+
+    async def run(self, values: list[Any], defaults: bool = False) -> Any:
+        """The step's output: the result of its call, or the list of its mapped calls'."""
+        args, kwargs = self.arguments(values, defaults)
+        index = self.step.map_index
+        if index is None:
+            return await self._element(args, kwargs)
+        return await self._map(args, kwargs, index)
+
+    async def _map(self, args: list[Any], kwargs: dict[str, Any], index: int) -> list[Any]:
+        elements = self._elements(self._get(args, kwargs, index))
+        self.state.elements[self.position] = len(elements)
+        results: list[Any] = [None] * len(elements)
+        failures: dict[int, BaseException] = {}
+        keep_going = self.state.options.on_error == "continue"
+
+        async def one(i: int, scope: anyio.CancelScope | None) -> None:
+            try:
+                results[i] = await self._element(*self._put(args, kwargs, index, elements[i]))
+            except Exception as exc:  # recorded per element
+                failures[i] = exc
+                if scope is not None and not keep_going:
+                    scope.cancel()
+
+        if self.concurrent and self.mode is not CallMode.INLINE and len(elements) > 1:
+            async with anyio.create_task_group() as group:
+                for i in range(len(elements)):
+                    group.start_soon(one, i, group.cancel_scope)
+        else:
+            for i in range(len(elements)):
+                await one(i, None)
+                if failures and not keep_going:
+                    break
+        if failures:
+            self.state.element_errors[self.position] = dict(sorted(failures.items()))
+            raise failures[min(failures)]
+        return results
+
+    def _elements(self, sequence: Any) -> Sequence[Any]:
+        # Elements are used as they are; only a non-sequence iterable is listed.
+        if isinstance(sequence, collections.abc.Sequence) and not isinstance(
+            sequence, (str, bytes, bytearray)
+        ):
+            return sequence
+        if isinstance(sequence, collections.abc.Iterable) and not isinstance(
+            sequence,
+            (str, bytes, bytearray, collections.abc.Mapping, collections.abc.Set),
+        ):
+            return list(sequence)
+        node = self.step.node
+        actual = f"{type_name(type(sequence))} {sequence!r:.60}"
+        raise ContractViolation(
+            f"map_over={node.map_over!r} needs a list, tuple or other ordered sequence; "
+            f"got {actual}",
+            vertex=node.name,
+            parameter=node.map_over,
+            location=node.location,
+            path=node.map_over or "",
+            expected="an ordered sequence",
+            actual=actual,
+        )
+
+    # One element: a loop, or a single resilient call.
+
+    async def _element(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        node = self.step.node
+        if node.until is None:
+            return await self._resilient(args, kwargs)
+        assert node.max_iterations is not None
+        previous_index = self.step.previous_index
+        previous: Any = None
+        for _ in range(node.max_iterations):
+            if previous_index is not None:
+                args, kwargs = self._put(args, kwargs, previous_index, previous)
+            output = await self._resilient(args, kwargs)
+            iterations = self.state.iterations
+            iterations[self.position] = iterations.get(self.position, 0) + 1
+            if node.until(output):
+                return output
+            previous = output
+        raise IterationLimitError(
+            f"until= did not hold after max_iterations={node.max_iterations} iterations "
+            f"(last output: {previous!r:.60})",
+            vertex=node.name,
+            location=node.location,
+            max_iterations=node.max_iterations,
+            attempts=self.state.attempts.get(self.position, 0),
+        )
+
+    async def _resilient(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        checks = self.checks
+        if checks is not None:
+            # Arguments are the same for every attempt and fallback: checked once.
+            checks.arguments(args, kwargs)
+        try:
+            key = None if self.cached is None else self.cached.key_of(args, kwargs)
+            if key is None:
+                return await self._retried(args, kwargs)
+            assert self.cached is not None
+            return await through_cache(
+                self.cached, key, functools.partial(self._retried, args, kwargs)
+            )
+        except Exception as error:
+            if not self.fallbacks:
+                raise
+            return await self._fall_back(args, kwargs, error)
+
+    async def _retried(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        policy = self.policy
+        retry = 0
+        while True:
+            try:
+                return await self._attempt(args, kwargs)
+            except Exception as error:
+                if policy is None or retry >= policy.max_retries or not policy.retries(error):
+                    raise
+                retry += 1
+                wait = policy.delay_before(retry)
+                if wait > 0:
+                    await anyio.sleep(wait)
+
+    async def _attempt(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        function = self.step.function
+        attempts = self.state.attempts
+        attempts[self.position] = attempts.get(self.position, 0) + 1
+        output = await self._limited(self.mode, functools.partial(function, *args, **kwargs))
+        if self.checks is not None:
+            self.checks.result(output)
+        return output
+
+    async def _fall_back(
+        self, args: list[Any], kwargs: dict[str, Any], error: BaseException
+    ) -> Any:
+        named = dict(zip(self.names, [*args, *kwargs.values()], strict=True))
+        failed: list[tuple[str, BaseException]] = []
+        for fallback in self.fallbacks:
+            try:
+                output = await self._limited(fallback.mode, fallback.bind(named))
+                if self.checks is not None:
+                    self.checks.result(output)
+            except Exception as exc:  # the next fallback may do better
+                failed.append((fallback.name, exc))
+                continue
+            self.state.fallbacks[self.position] = fallback.name
+            return output
+        self.state.fallback_errors[self.position] = failed
+        raise error
+
+    async def _limited(self, mode: CallMode, call: Callable[[], Any]) -> Any:
+        # Rate spacing first, so a call waiting for its turn holds no slot.
+        if self.interval:
+            now = time.monotonic()
+            start = max(now, self.next_start)
+            self.next_start = start + self.interval
+            if start > now:
+                await anyio.sleep(start - now)
+        if self.limiter is None:
+            return await call_placed(self.step, mode, call, self.thread_limiter, self.task_limiter)
+        async with self.limiter:
+            return await call_placed(self.step, mode, call, self.thread_limiter, self.task_limiter)
+
+    # Arguments by index: positional first, then keyword-only.
+
+    def _get(self, args: list[Any], kwargs: dict[str, Any], index: int) -> Any:
+        if index < self.positional_count:
+            return args[index]
+        return kwargs[self.names[index]]
+
+    def _put(self, args: list[Any], kwargs: dict[str, Any], index: int, value: Any) -> Arguments:
+        if index < self.positional_count:
+            args = list(args)
+            args[index] = value
+            return args, kwargs
+        return args, {**kwargs, self.names[index]: value}

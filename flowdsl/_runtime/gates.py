@@ -1,0 +1,109 @@
+"""Whether a ready step runs: failures upstream, skipped producers, and ``when=`` conditions.
+
+Both schedulers ask ``Gates.verdict`` about a ready step, but only when
+something could stop it (a failure or skip so far, or a condition of its
+own), so a run without any keeps its fast path.
+
+Two kinds of absence propagate differently. A failure (under
+``on_error="continue"``) skips everything downstream of it. A step skipped by
+its condition is merely absent: a parameter bound to it takes its default if
+it has one, and only a parameter without one skips its vertex too.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from ..errors import DataResolutionError
+from .plan import Step
+from .state import MISSING, RunState
+
+__all__ = ["Gates", "Verdict"]
+
+
+class Verdict(enum.Enum):
+    """What to do with a ready step."""
+
+    RUN = "run"
+    DEFAULTS = "defaults"  # run, with defaults for parameters bound to skipped steps
+    SKIP = "skip"
+    FAIL = "fail"  # its condition could not be read: ``Gates.error`` says why
+
+
+class Gates:
+    """The failed and skipped steps of one run, and the verdicts they imply."""
+
+    __slots__ = ("absent", "active", "dead", "error", "state")
+
+    def __init__(self, state: RunState) -> None:
+        count = len(state.plan.steps)
+        self.state = state
+        # dead: failed, or skipped because of a failure; absent: skipped by a condition.
+        self.dead = [False] * count
+        self.absent = [False] * count
+        # Whether any step is dead or absent yet (until then no verdict is needed).
+        self.active = False
+        self.error: BaseException | None = None
+
+    def failed(self, position: int) -> None:
+        """``position`` failed: what depends on it will be skipped."""
+        self.dead[position] = self.active = True
+
+    def verdict(self, step: Step) -> Verdict:
+        """Decide about a ready ``step``; a skip is recorded in the run's state."""
+        position, steps, state = step.position, self.state.plan.steps, self.state
+        if self.active:
+            for parent in step.upstream:
+                if self.dead[parent]:
+                    self.dead[position] = True
+                    cause = "failed" if parent in state.errors else "was skipped after a failure"
+                    state.skip(position, f"{steps[parent].name!r} {cause}")
+                    return Verdict.SKIP
+            for parent in step.needs:
+                if self.absent[parent]:
+                    self.absent[position] = True
+                    state.skip(
+                        position,
+                        f"needs the output of {steps[parent].name!r}, which was skipped",
+                    )
+                    return Verdict.SKIP
+        if step.condition is not None:
+            holds = self._condition(step)
+            if holds is None:
+                return Verdict.FAIL
+            if not holds:
+                return Verdict.SKIP
+        if self.active and any(self.absent[parent] for parent in step.upstream):
+            return Verdict.DEFAULTS
+        return Verdict.RUN
+
+    def _condition(self, step: Step) -> bool | None:
+        # True or False (a skip recorded), or None with ``self.error`` set.
+        assert step.condition is not None
+        assert step.node.condition is not None
+        slot, reader = step.condition
+        ref = step.node.condition.ref
+        value: Any = self.state.values[slot]
+        if value is MISSING:
+            self._absent(step, f"condition {ref!r} has no value: its vertex was skipped")
+            return False
+        try:
+            holds = bool(value if reader is None else reader(value))
+        except Exception as exc:
+            error = DataResolutionError(
+                f"cannot read the condition {ref!r}: {type(exc).__name__}: {exc}",
+                vertex=step.name,
+                parameter="when",
+                location=step.node.location,
+            )
+            error.__cause__ = exc
+            self.error = error
+            return None
+        if not holds:
+            self._absent(step, f"condition {ref!r} was false")
+        return holds
+
+    def _absent(self, step: Step, reason: str) -> None:
+        self.absent[step.position] = self.active = True
+        self.state.skip(step.position, reason)

@@ -1,0 +1,170 @@
+"""Checks of the ``@vertex(...)`` options, made when the decorator runs.
+
+Each check returns the option in its stored form or raises
+``InvalidVertexError`` naming the vertex and its ``def`` line, so a bad
+option fails at import time, where it was written.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ._location import SourceLocation
+from ._policies import RetryPolicy, retry_policy
+from .errors import InvalidVertexError
+
+__all__ = [
+    "Where",
+    "check_fallbacks",
+    "check_flows",
+    "check_loop",
+    "check_map_over",
+    "check_positive_int",
+    "check_retry",
+    "check_seconds",
+    "check_when",
+]
+
+
+class Where:
+    """The vertex an option belongs to, for the error messages."""
+
+    def __init__(self, vertex: str, location: SourceLocation) -> None:
+        self.vertex = vertex
+        self.location = location
+
+    def error(self, message: str) -> InvalidVertexError:
+        return InvalidVertexError(message, vertex=self.vertex, location=self.location)
+
+
+def check_flows(flows: object, where: Where) -> tuple[str, ...]:
+    """``flows=`` as a tuple of non-empty names."""
+    if isinstance(flows, str):
+        names: tuple[Any, ...] = (flows,)
+    elif isinstance(flows, Iterable) and not isinstance(flows, (bytes, bytearray)):
+        names = tuple(flows)
+    else:
+        raise where.error(f"flows= takes a flow name or an iterable of them; got {flows!r}")
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise where.error(f"flows= takes non-empty strings; got {name!r}")
+    return names
+
+
+def check_seconds(option: str, value: object, where: Where) -> float | None:
+    """A positive number (seconds, or calls per second), or ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise where.error(f"{option}= takes a positive number; got {value!r}")
+    return float(value)
+
+
+def check_positive_int(option: str, value: object, where: Where) -> int | None:
+    """A whole number >= 1, or ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise where.error(f"{option}= takes a whole number >= 1; got {value!r}")
+    return value
+
+
+def check_retry(retries: object, retry: object, where: Where) -> RetryPolicy | None:
+    """The vertex's own retry policy from ``retries=`` or ``retry=`` (``None``: the run's)."""
+    if retries is not None and retry is not None:
+        raise where.error("give retries= or retry=, not both (retries=N is RetryPolicy(N))")
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise where.error(f"retry= takes a flowdsl.RetryPolicy; got {retry!r}")
+    try:
+        return retry_policy(retries if retry is None else retry)
+    except ValueError:
+        raise where.error(f"retries= takes a whole number >= 0; got {retries!r}") from None
+
+
+def _parameters(function: Callable[..., Any]) -> dict[str, inspect.Parameter]:
+    return dict(inspect.signature(function).parameters)
+
+
+def check_fallbacks(
+    fallback: object, function: Callable[..., Any], where: Where
+) -> tuple[Callable[..., Any], ...]:
+    """``fallback=`` as a tuple of callables whose parameters the vertex can supply."""
+    if fallback is None:
+        return ()
+    candidates: list[Any] = list(fallback) if isinstance(fallback, (list, tuple)) else [fallback]
+    own = _parameters(function)
+    for candidate in candidates:
+        if not callable(candidate):
+            raise where.error(f"fallback= takes functions; got {candidate!r}")
+        name = getattr(candidate, "__name__", repr(candidate))
+        try:
+            parameters = _parameters(candidate)
+        except (TypeError, ValueError):
+            raise where.error(f"fallback {name!r} has no signature to bind") from None
+        for parameter in parameters.values():
+            if parameter.kind is parameter.VAR_POSITIONAL:
+                raise where.error(
+                    f"fallback {name!r} takes *{parameter.name}; a fallback takes named "
+                    "parameters of the vertex"
+                )
+            if (
+                parameter.kind is not parameter.VAR_KEYWORD
+                and parameter.name not in own
+                and parameter.default is parameter.empty
+            ):
+                raise where.error(
+                    f"fallback {name!r} needs {parameter.name!r}, which the vertex has no "
+                    f"parameter for (its parameters: {', '.join(own) or 'none'})"
+                )
+    return tuple(candidates)
+
+
+def check_when(when: object, where: Where) -> str | Callable[..., Any] | None:
+    """``when=``: ``"vertex"``, ``"vertex.field"`` or a decorated function (checked at compile)."""
+    if when is None or callable(when):
+        return when
+    if (
+        not isinstance(when, str)
+        or not when
+        or any(not part.isidentifier() for part in when.split("."))
+        or when.count(".") > 1
+    ):
+        raise where.error(
+            f"when= takes 'vertex', 'vertex.field' or a decorated function; got {when!r}"
+        )
+    return when
+
+
+def check_map_over(map_over: object, function: Callable[..., Any], where: Where) -> str | None:
+    """``map_over=``: the name of one of the function's named parameters."""
+    if map_over is None:
+        return None
+    parameters = _parameters(function)
+    if not isinstance(map_over, str) or map_over not in parameters:
+        raise where.error(
+            f"map_over= names the parameter to map over; {map_over!r} is not one "
+            f"(parameters: {', '.join(parameters) or 'none'})"
+        )
+    if parameters[map_over].kind in (
+        inspect.Parameter.VAR_POSITIONAL,
+        inspect.Parameter.VAR_KEYWORD,
+    ):
+        raise where.error(f"map_over= cannot map over *{map_over} or **{map_over}")
+    return map_over
+
+
+def check_loop(
+    until: object, max_iterations: object, where: Where
+) -> tuple[Callable[[Any], bool] | None, int | None]:
+    """``until=`` and ``max_iterations=``, which come together."""
+    if until is None:
+        if max_iterations is not None:
+            raise where.error("max_iterations= bounds a loop; give until= too")
+        return None, None
+    if not callable(until):
+        raise where.error(f"until= takes a predicate of the output; got {until!r}")
+    if max_iterations is None:
+        raise where.error("until= needs max_iterations= (a loop without a bound can run forever)")
+    return until, check_positive_int("max_iterations", max_iterations, where)
