@@ -38,7 +38,14 @@ from .checking import StepChecks, step_checks
 from .plan import CallMode, Plan, Step, call_mode, gather
 from .state import MISSING, RunState
 
-__all__ = ["RunCalls", "StepRunner", "needs_runner", "run_needs_event_loop"]
+__all__ = [
+    "RunCalls",
+    "StepRunner",
+    "controlled_steps",
+    "gated_steps",
+    "needs_runner",
+    "run_needs_event_loop",
+]
 
 Arguments = tuple[list[Any], dict[str, Any]]
 
@@ -61,6 +68,27 @@ def needs_runner(step: Step, run_retry: RetryPolicy | None) -> bool:
     )
 
 
+def controlled_steps(plan: Plan, run_retry: RetryPolicy | None) -> tuple[bool, ...]:
+    """Per step, whether it goes through a runner (kept per plan and retry default)."""
+    key = ("controlled", run_retry)
+    controlled: tuple[bool, ...] | None = plan.memo.get(key)
+    if controlled is None:
+        controlled = plan.memo[key] = tuple(needs_runner(step, run_retry) for step in plan.steps)
+    return controlled
+
+
+def gated_steps(plan: Plan, run_retry: RetryPolicy | None) -> tuple[bool, ...]:
+    """Per step, whether it is controlled or has a condition: off the schedulers' fast path."""
+    key = ("gated", run_retry)
+    gated: tuple[bool, ...] | None = plan.memo.get(key)
+    if gated is None:
+        gated = plan.memo[key] = tuple(
+            controlled or step.condition is not None
+            for controlled, step in zip(controlled_steps(plan, run_retry), plan.steps, strict=True)
+        )
+    return gated
+
+
 def run_needs_event_loop(plan: Plan, backend: str, run_retry: RetryPolicy | None) -> bool:
     """Whether a run must start an event loop (kept per plan, backend and retry default).
 
@@ -70,9 +98,7 @@ def run_needs_event_loop(plan: Plan, backend: str, run_retry: RetryPolicy | None
     key = ("needs loop", backend, run_retry)
     needs: bool | None = plan.memo.get(key)
     if needs is None:
-        needs = plan.memo[key] = plan.needs_event_loop(backend) or any(
-            needs_runner(step, run_retry) or step.condition is not None for step in plan.steps
-        )
+        needs = plan.memo[key] = plan.needs_event_loop(backend) or any(gated_steps(plan, run_retry))
     return needs
 
 
@@ -88,8 +114,10 @@ class RunCalls:
         self.state = state
         self.invokers, self._lookups = run_invokers(state)
         retry = state.options.retry
-        # Per step: whether it always goes through its runner.
-        self.controlled = [needs_runner(step, retry) for step in state.plan.steps]
+        # Per step: whether it always goes through its runner, and whether it
+        # is off the fast path at all (a runner, or a condition to look at).
+        self.controlled = controlled_steps(state.plan, retry)
+        self.gated = gated_steps(state.plan, retry)
         self.modes = state.plan.call_modes(state.options.backend)
         self._thread_limiter = thread_limiter
         self._task_limiter = task_limiter

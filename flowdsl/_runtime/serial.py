@@ -9,11 +9,13 @@ a plain sync call, the run completes without an event loop (see
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from .calls import call_step
+from .checking import Invoker
 from .control import RunCalls
 from .gates import Gates, Verdict
-from .plan import CallMode
+from .plan import CallMode, Step
 from .state import MISSING, RunState
 
 __all__ = ["run_serial"]
@@ -28,7 +30,7 @@ async def run_serial(state: RunState) -> None:
     completed = state.completed
     modes = state.plan.call_modes("serial")
     calls = RunCalls(state)
-    checked, controlled = calls.invokers, calls.controlled
+    checked, controlled, gated = calls.invokers, calls.controlled, calls.gated
     gates = Gates(state)
     inline = CallMode.INLINE  # a local: enum attribute lookups are slow on the hot path
     keep_going = state.options.on_error == "continue"
@@ -44,18 +46,20 @@ async def run_serial(state: RunState) -> None:
         position = step.position
         if watched and state.must_stop(deadline, last):
             return
-        verdict = RUN
-        if gates.active or step.condition is not None:
-            verdict = gates.verdict(step)
-            if verdict is SKIP:
-                continue
         try:
-            if verdict is FAIL:
-                raise gates.error  # type: ignore[misc]
-            if controlled[position] or verdict is DEFAULTS:
-                state.running.add(position)
-                output = await calls.runner(position).run(values, verdict is DEFAULTS)
-                state.running.discard(position)
+            if gated[position] or gates.active:
+                # Off the fast path: a failure or skip so far, a condition, or a runner.
+                verdict = gates.verdict(step)
+                if verdict is SKIP:
+                    continue
+                if verdict is FAIL:
+                    raise gates.error  # type: ignore[misc]
+                if controlled[position] or verdict is DEFAULTS:
+                    state.running.add(position)
+                    output = await calls.runner(position).run(values, verdict is DEFAULTS)
+                    state.running.discard(position)
+                else:
+                    output = await _call(step, modes[position], values, checked[position], state)
             elif modes[position] is inline:
                 fetch = step.fetch
                 invoke = checked[position]
@@ -68,11 +72,7 @@ async def run_serial(state: RunState) -> None:
                 else:
                     output = step.function(*fetch(values))
             else:
-                state.running.add(position)
-                output, _ = await call_step(
-                    step, modes[position], values, checked[position], None, None
-                )
-                state.running.discard(position)
+                output = await _call(step, modes[position], values, checked[position], state)
         except Exception as exc:
             state.running.discard(position)
             now = clock()
@@ -94,3 +94,16 @@ async def run_serial(state: RunState) -> None:
                 values[slot] = MISSING
     if watched:
         state.must_stop(deadline, clock())
+
+
+async def _call(
+    step: Step, mode: CallMode, values: list[Any], invoke: Invoker | None, state: RunState
+) -> Any:
+    # One step that is not a plain inline call: awaited, on a thread, or inline
+    # after a verdict.
+    if mode is CallMode.INLINE:
+        return (invoke or step.invoke)(values)
+    state.running.add(position := step.position)
+    output, _ = await call_step(step, mode, values, invoke, None, None)
+    state.running.discard(position)
+    return output
