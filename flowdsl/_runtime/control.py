@@ -192,6 +192,7 @@ class StepRunner:
         self.limiter = anyio.CapacityLimiter(node.max_concurrency) if node.max_concurrency else None
         self.interval = 1.0 / node.rate_limit if node.rate_limit else 0.0
         self.next_start = 0.0
+        self.turns = anyio.Lock()
 
     # The outside: arguments, then map or not.
 
@@ -363,17 +364,26 @@ class StepRunner:
         raise error
 
     async def _limited(self, mode: CallMode, call: Callable[[], Any]) -> Any:
-        # Rate spacing first, so a call waiting for its turn holds no slot.
-        if self.interval:
-            now = time.monotonic()
-            start = max(now, self.next_start)
-            self.next_start = start + self.interval
-            if start > now:
-                await anyio.sleep(start - now)
         if self.limiter is None:
+            await self._wait_turn()
             return await call_placed(self.step, mode, call, self.thread_limiter, self.task_limiter)
         async with self.limiter:
+            # Spaced once it holds its slot, so that calls start the interval
+            # apart however the slots free up.
+            await self._wait_turn()
             return await call_placed(self.step, mode, call, self.thread_limiter, self.task_limiter)
+
+    async def _wait_turn(self) -> None:
+        # Calls take turns (the lock queues them in order); each starts
+        # ``interval`` after the previous one really started.
+        if not self.interval:
+            return
+        async with self.turns:
+            # A loop's timer may wake a little early (trio's does): sleep
+            # until the clock really says so.
+            while (wait := self.next_start - time.monotonic()) > 0:
+                await anyio.sleep(wait)
+            self.next_start = time.monotonic() + self.interval
 
     # Arguments by index: positional first, then keyword-only.
 

@@ -505,8 +505,12 @@ def test_rate_limit_spaces_the_calls(mode: tuple[str, str]) -> None:
             starts.append(time.monotonic())
         return items
 
+    begin = time.monotonic()
     result = run_in(mode, flowdsl.Flow.from_functions(ping), {"items": list(range(5))})
     assert result["ping"] == list(range(5))
-    starts.sort()
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert all(gap >= 0.02 * 0.8 for gap in gaps), gaps
+    # The 5th call is reserved 4 intervals after the first, which is after the run began.
+    assert max(starts) - begin >= 4 * 0.02
+    if mode[0] != "thread":
+        # Called on the loop's thread right after its turn came: exactly spaced.
+        gaps = [b - a for a, b in itertools.pairwise(sorted(starts))]
+        assert min(gaps) >= 0.0195, gaps  # microseconds between the turn and the call
