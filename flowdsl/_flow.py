@@ -70,9 +70,9 @@ class Flow:
     def __init__(self, graph: Graph) -> None:
         self._graph = graph
         # Plans depend only on the selection, so they are built once each (bounded, thread-safe).
-        self._plan: Callable[[tuple[str, ...] | None, str | None], Plan] = functools.lru_cache(
-            maxsize=64
-        )(functools.partial(build_plan, graph))
+        self._plan: Callable[[tuple[str, ...] | None, str | None, frozenset[str]], Plan] = (
+            functools.lru_cache(maxsize=64)(functools.partial(build_plan, graph))
+        )
 
     @classmethod
     def from_module(cls, *modules: types.ModuleType) -> Flow:
@@ -130,6 +130,7 @@ class Flow:
         cache: bool | str | os.PathLike[str] | CacheStore | None = None,
         anyio_backend: str | None = None,
         retry: RetryPolicy | int | None = None,
+        overrides: Mapping[str, Any] | None = None,
     ) -> RunResult:
         """Run the flow and return its ``RunResult``.
 
@@ -168,6 +169,9 @@ class Flow:
             retry: the retry policy (a ``RetryPolicy``, or a number of
                 retries) of every vertex without its own ``retries=`` or
                 ``retry=``.
+            overrides: outputs to use instead of running those vertices
+                (vertex name to value); what only they needed is not run.
+                Each value is checked against its vertex's return annotation.
 
         Raises:
             MissingInputError: required inputs are missing (all are listed).
@@ -184,6 +188,7 @@ class Flow:
             inputs,
             outputs,
             flow,
+            overrides,
             backend=backend,
             on_error=on_error,
             max_workers=max_workers,
@@ -211,6 +216,7 @@ class Flow:
         cache: bool | str | os.PathLike[str] | CacheStore | None = None,
         anyio_backend: str | None = None,
         retry: RetryPolicy | int | None = None,
+        overrides: Mapping[str, Any] | None = None,
     ) -> RunHandle:
         """Start a run on a background thread and return its ``RunHandle`` at once.
 
@@ -221,6 +227,7 @@ class Flow:
             inputs,
             outputs,
             flow,
+            overrides,
             backend=backend,
             on_error=on_error,
             max_workers=max_workers,
@@ -247,6 +254,7 @@ class Flow:
         contracts: str | None = None,
         cache: bool | str | os.PathLike[str] | CacheStore | None = None,
         retry: RetryPolicy | int | None = None,
+        overrides: Mapping[str, Any] | None = None,
     ) -> RunResult:
         """``run`` as a coroutine, inside a running asyncio or trio event loop.
 
@@ -258,6 +266,7 @@ class Flow:
             inputs,
             outputs,
             flow,
+            overrides,
             backend=backend,
             on_error=on_error,
             max_workers=max_workers,
@@ -274,11 +283,12 @@ class Flow:
         inputs: Mapping[str, Any] | None,
         outputs: str | Sequence[str] | None,
         flow: str | None,
+        overrides: Mapping[str, Any] | None,
         **options: Any,
     ) -> RunState:
         """Check the options and inputs, and set up a run (nothing runs yet)."""
-        plan = self._plan(_output_names(outputs), flow)
-        return RunState(plan, inputs or {}, RunOptions.parse(**options))
+        plan = self._plan(_output_names(outputs), flow, frozenset(overrides or ()))
+        return RunState(plan, inputs or {}, RunOptions.parse(**options), overrides)
 
     def __repr__(self) -> str:
         return f"<Flow: {len(self._graph.vertices)} vertices, {len(self._graph.inputs)} inputs>"

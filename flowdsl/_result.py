@@ -30,6 +30,7 @@ class VertexState(str, enum.Enum):
     COMPLETED = "completed"
     FAILED = "failed"
     SKIPPED = "skipped"
+    OVERRIDDEN = "overridden"  # not run: its output was given (``run(overrides=...)``)
 
     def __str__(self) -> str:
         return self.value
@@ -63,23 +64,27 @@ class RunResult(Mapping[str, Any]):
 
     @cached_property
     def _position(self) -> dict[str, int]:
-        return {step.name: step.position for step in self._state.plan.steps}
+        # Each vertex's slot: a step's own, or an overridden vertex's given value.
+        plan = self._state.plan
+        return {**{step.name: step.position for step in plan.steps}, **dict(plan.overrides)}
 
     @cached_property
     def _done(self) -> frozenset[int]:
-        return frozenset(self._state.completed)
+        return frozenset(self._state.completed) | {slot for _, slot in self._state.plan.overrides}
 
     @cached_property
     def _keys(self) -> tuple[str, ...]:
         requested = self._state.plan.outputs
         if requested is not None:
             return tuple(dict.fromkeys(requested))
-        steps = self._state.plan.steps
+        plan = self._state.plan
+        nodes = [name for name, _ in plan.overrides] + [
+            plan.steps[position].name for position in self._state.completed
+        ]
         keys: list[str] = []
-        for position in self._state.completed:
-            node = steps[position].node
-            keys.append(node.name)
-            keys.extend(f"{node.name}.{field}" for field in node.field_names)
+        for name in nodes:
+            keys.append(name)
+            keys.extend(f"{name}.{field}" for field in self._graph.vertices[name].field_names)
         return tuple(keys)
 
     def value_of(self, name: str) -> Any:
@@ -132,13 +137,17 @@ class RunResult(Mapping[str, Any]):
 
     @cached_property
     def states(self) -> Mapping[str, VertexState]:
-        """Each planned vertex to its state.
+        """Each planned vertex to its state, in topological order.
 
         ``running`` appears only in the partial result of a run stopped by
         cancellation or its timeout: the vertex was in flight at that moment.
         """
         steps = self._state.plan.steps
-        states = dict.fromkeys((s.name for s in steps), VertexState.PENDING)
+        planned = dict.fromkeys((s.name for s in steps), VertexState.PENDING)
+        planned.update(
+            dict.fromkeys((n for n, _ in self._state.plan.overrides), VertexState.OVERRIDDEN)
+        )
+        states = {name: planned[name] for name in self._graph.order if name in planned}
         for position in self._state.running:
             states[steps[position].name] = VertexState.RUNNING
         for position in self._state.completed:

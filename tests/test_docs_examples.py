@@ -15,6 +15,7 @@ EXPECTED_PAGES = {
     "loops.md",
     "mapping.md",
     "retries.md",
+    "testing.md",
 }
 
 

@@ -12,21 +12,19 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from .._gc import collector_paused
-from .._model.graph import NO_DEFAULT, VertexContracts
+from .._model.graph import NO_DEFAULT, VertexContracts, VertexNode
 from .._services.contracts import Contract, Violation
 from ..errors import ContractViolation
 from .plan import Plan, Step, gather
 
-__all__ = ["Invoker", "StepChecks", "invokers", "step_checks"]
+__all__ = ["Invoker", "StepChecks", "check_given_output", "invokers", "step_checks"]
 
 Invoker = Callable[[list[Any]], Any]
 
 logger = logging.getLogger("flowdsl")
 
 
-def _reporter(step: Step, mode: str) -> Callable[[Violation, str], None]:
-    node = step.node
-
+def _reporter(node: VertexNode, mode: str) -> Callable[[Violation, str], None]:
     def report(violation: Violation, parameter: str) -> None:
         error = ContractViolation(
             f"{violation.path}: expected {violation.expected}, got {violation.actual}",
@@ -63,7 +61,7 @@ class StepChecks:
     """The contract checks of one step under one mode: its arguments, and its result."""
 
     def __init__(self, step: Step, mode: str, contracts: VertexContracts) -> None:
-        self.report = _reporter(step, mode)
+        self.report = _reporter(step.node, mode)
         rules = {
             b.parameter: _Check(b.parameter, contracts.parameters[b.parameter], b.default)
             for b in step.sources
@@ -95,6 +93,16 @@ class StepChecks:
         """Check what one call returned."""
         if self.returns is not None:
             self.check(output, self.returns)
+
+
+def check_given_output(node: VertexNode, value: Any, mode: str) -> None:
+    """Check a value given for ``node``'s output (``run(overrides=...)``) like a result."""
+    mode = node.contracts_mode or mode
+    if mode == "off" or node.contracts is None or node.contracts.returns is None:
+        return
+    violation = node.contracts.returns.check(value, "return")
+    if violation is not None:
+        _reporter(node, mode)(violation, "return")
 
 
 def step_checks(step: Step, mode: str) -> StepChecks | None:

@@ -15,10 +15,11 @@ from typing import Any
 import attrs
 
 from .._gc import collector_paused
+from .._model import topology
 from .._model.graph import Binding, Graph, VertexNode
 from .._suggest import did_you_mean
 from .._typing import type_name
-from ..errors import DataResolutionError
+from ..errors import DataResolutionError, UnknownInputError
 from .fields import FieldReader, field_reader
 
 __all__ = ["CallMode", "Plan", "Step", "build_plan", "call_mode", "gather", "parse_output_name"]
@@ -110,6 +111,8 @@ class Plan:
     # A slot that always holds None (what a loop's Previous() parameter
     # receives on the first iteration).
     none_slot: int
+    # Overridden vertices (not run: their outputs are given) and their slots.
+    overrides: tuple[tuple[str, int], ...]
     outputs: tuple[str, ...] | None
     # For each vertex slot, how many steps read it, when unrequested outputs
     # are released (``outputs=`` given); ``None`` keeps every output.
@@ -169,7 +172,12 @@ def parse_output_name(graph: Graph, name: str) -> tuple[str, str | None]:
     return vertex, field or None
 
 
-def _selection(graph: Graph, outputs: Sequence[str] | None, flow: str | None) -> frozenset[str]:
+def _selection(
+    graph: Graph,
+    outputs: Sequence[str] | None,
+    flow: str | None,
+    overridden: frozenset[str] = frozenset(),
+) -> frozenset[str]:
     targets: set[str] = set()
     if outputs is not None:
         targets.update(parse_output_name(graph, name)[0] for name in outputs)
@@ -182,22 +190,51 @@ def _selection(graph: Graph, outputs: Sequence[str] | None, flow: str | None) ->
             )
         targets.update(flows[flow])
     if outputs is None and flow is None:
-        return frozenset(graph.order)
-    return graph.upstream_closure(targets)
+        targets.update(graph.order)
+    # An overridden vertex is given, not computed: what only it needed is not planned.
+    return topology.closure(
+        targets,
+        lambda name: () if name in overridden else graph.vertices[name].upstream,
+    )
 
 
-def build_plan(graph: Graph, outputs: Sequence[str] | None = None, flow: str | None = None) -> Plan:
-    """Plan the vertices that ``outputs`` and ``flow`` need (all of them when neither is given)."""
+def build_plan(
+    graph: Graph,
+    outputs: Sequence[str] | None = None,
+    flow: str | None = None,
+    overridden: frozenset[str] = frozenset(),
+) -> Plan:
+    """Plan the vertices that ``outputs`` and ``flow`` need (all of them when neither is given).
+
+    ``overridden`` vertices are not run: the caller gives their outputs
+    (``run(overrides=...)``), and what only they needed is left out.
+    """
     with collector_paused():
-        return _build_plan(graph, outputs, flow)
+        return _build_plan(graph, outputs, flow, overridden)
 
 
-def _build_plan(graph: Graph, outputs: Sequence[str] | None, flow: str | None) -> Plan:
-    selected = _selection(graph, outputs, flow)
-    nodes = [graph.vertices[name] for name in graph.order if name in selected]
+def _build_plan(
+    graph: Graph,
+    outputs: Sequence[str] | None,
+    flow: str | None,
+    overridden: frozenset[str],
+) -> Plan:
+    unknown = sorted(overridden - graph.vertices.keys())
+    if unknown:
+        hints = "; ".join(f"{name!r}{did_you_mean(name, graph.vertices)}" for name in unknown)
+        raise UnknownInputError(f"overrides name no vertex of the flow: {hints}", unknown=unknown)
+    selected = _selection(graph, outputs, flow, overridden)
+    nodes = [
+        graph.vertices[name] for name in graph.order if name in selected and name not in overridden
+    ]
     position = {node.name: i for i, node in enumerate(nodes)}
-    fills: list[InputFill] = []
     none_slot = len(nodes)
+    # Where every vertex value lives: a step's own slot, or an overridden
+    # vertex's given value, in slots after the constant None.
+    given = [name for name in graph.order if name in selected and name in overridden]
+    slot_of = {**position, **{name: none_slot + 1 + i for i, name in enumerate(given)}}
+    fills: list[InputFill] = []
+    first_fill = none_slot + 1 + len(given)
 
     def source(binding: Binding) -> ArgSource:
         if binding.previous:
@@ -205,14 +242,14 @@ def _build_plan(graph: Graph, outputs: Sequence[str] | None, flow: str | None) -
         if binding.is_input:
             fills.append(
                 InputFill(
-                    none_slot + 1 + len(fills),
+                    first_fill + len(fills),
                     binding.source,
                     binding.default,
                     not binding.has_default,
                 )
             )
             return (fills[-1].slot, None)
-        return (position[binding.source], _reader(binding))
+        return (slot_of[binding.source], _reader(binding))
 
     arg_plans = []
     for node in nodes:
@@ -232,7 +269,7 @@ def _build_plan(graph: Graph, outputs: Sequence[str] | None, flow: str | None) -
             is_async=node.is_async,
             args=arg_plans[i][0],
             kwargs=arg_plans[i][1],
-            upstream=tuple(position[name] for name in node.upstream),
+            upstream=tuple(position[name] for name in node.upstream if name in position),
             downstream=tuple(position[n] for n in graph.downstream[node.name] if n in position),
             release=releases[i],
             sources=ordered[i],
@@ -241,14 +278,8 @@ def _build_plan(graph: Graph, outputs: Sequence[str] | None, flow: str | None) -
             unary=len(arg_plans[i][0]) == 1,
             condition=None
             if node.condition is None
-            else (position[node.condition.source], _reader(node.condition)),
-            needs=tuple(
-                dict.fromkeys(
-                    position[b.source]
-                    for b in node.bindings
-                    if b.reads_vertex and not b.has_default
-                )
-            ),
+            else (slot_of[node.condition.source], _reader(node.condition)),
+            needs=_needed(node, position),
             map_index=_index_of(ordered[i], node.map_over),
             previous_index=next((j for j, b in enumerate(ordered[i]) if b.previous), None),
         )
@@ -258,8 +289,9 @@ def _build_plan(graph: Graph, outputs: Sequence[str] | None, flow: str | None) -
         graph=graph,
         steps=steps,
         fills=tuple(fills),
-        slot_count=len(nodes) + 1 + len(fills),
+        slot_count=first_fill + len(fills),
         none_slot=none_slot,
+        overrides=tuple((name, slot_of[name]) for name in given),
         outputs=None if outputs is None else tuple(outputs),
         reader_counts=None if kept is None else _reader_counts(nodes, position, kept),
     )
@@ -280,6 +312,17 @@ def _ordered_bindings(node: VertexNode) -> tuple[Binding, ...]:
 
 def _index_of(bindings: Sequence[Binding], parameter: str | None) -> int | None:
     return next((i for i, b in enumerate(bindings) if b.parameter == parameter), None)
+
+
+def _needed(node: VertexNode, position: Mapping[str, int]) -> tuple[int, ...]:
+    # Planned producers some parameter cannot do without (it has no default).
+    return tuple(
+        dict.fromkeys(
+            position[b.source]
+            for b in node.bindings
+            if b.reads_vertex and not b.has_default and b.source in position
+        )
+    )
 
 
 def _fetcher(
@@ -351,7 +394,8 @@ def _reader_counts(
     counts = [0] * len(nodes)
     for node in nodes:
         for parent in node.upstream:
-            counts[position[parent]] += 1
+            if parent in position:  # not an overridden vertex, whose value is given
+                counts[position[parent]] += 1
     return tuple(
         -1 if node.name in kept else count for node, count in zip(nodes, counts, strict=True)
     )
@@ -367,7 +411,8 @@ def _release_points(
     last_reader: dict[int, int] = {}
     for node in nodes:
         for parent in node.upstream:
-            last_reader[position[parent]] = position[node.name]
+            if parent in position:
+                last_reader[position[parent]] = position[node.name]
     for slot, reader in last_reader.items():
         if nodes[slot].name not in kept:
             releases[reader].append(slot)

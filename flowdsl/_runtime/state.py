@@ -11,6 +11,7 @@ from .._model.graph import NO_DEFAULT
 from .._services.cache import CacheStore
 from .._suggest import did_you_mean
 from ..errors import MissingInputError, UnknownInputError
+from .checking import check_given_output
 from .options import RunOptions
 from .plan import Plan
 
@@ -47,6 +48,7 @@ class RunState:
         "inputs",
         "iterations",
         "options",
+        "overrides",
         "plan",
         "run_id",
         "running",
@@ -58,7 +60,13 @@ class RunState:
         "values",
     )
 
-    def __init__(self, plan: Plan, inputs: Mapping[str, Any], options: RunOptions) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        inputs: Mapping[str, Any],
+        options: RunOptions,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> None:
         check_inputs(plan, inputs)
         self.plan = plan
         self.inputs = inputs
@@ -66,6 +74,12 @@ class RunState:
         self.run_id = uuid.uuid4().hex
         self.values: list[Any] = [MISSING] * plan.slot_count
         self.values[plan.none_slot] = None
+        # Outputs given for vertices that are not run (``run(overrides=...)``).
+        self.overrides = overrides or {}
+        for name, slot in plan.overrides:
+            node = plan.graph.vertices[name]
+            check_given_output(node, self.overrides[name], options.contracts)
+            self.values[slot] = self.overrides[name]
         for fill in plan.fills:
             self.values[fill.slot] = inputs.get(fill.name, fill.default)
         self.durations = [0.0] * len(plan.steps)

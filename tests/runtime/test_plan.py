@@ -49,9 +49,11 @@ def make_flow() -> Flow:
 def test_the_same_selection_reuses_one_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     built: list[tuple[Any, Any]] = []
 
-    def counting(graph: Any, outputs: Any = None, flow: Any = None) -> Plan:
+    def counting(
+        graph: Any, outputs: Any = None, flow: Any = None, overridden: Any = frozenset()
+    ) -> Plan:
         built.append((outputs, flow))
-        return build_plan(graph, outputs, flow)
+        return build_plan(graph, outputs, flow, overridden)
 
     monkeypatch.setattr(flowdsl._flow, "build_plan", counting)
     flow = make_flow()
