@@ -9,6 +9,7 @@ The public API, by layer (each depends only on the ones above it)::
     runtime    Flow.run / Flow.arun / Flow.start   plan once, run on a backend
     caching    MemoryCache, SQLiteCache, CacheStore  where pure results are kept
     results    RunResult, VertexState, metrics     what a run returns
+    events     Listener, RunStarted, VertexEnded, ...  what a run tells its listeners
     errors     FlowDSLError and its tree           see ``flowdsl.errors``
 
 Everything importable from a private module (``flowdsl._x``) is internal.
@@ -17,6 +18,18 @@ Everything importable from a private module (``flowdsl._x``) is internal.
 import contextlib
 
 from ._dsl import vertex
+from ._events import (
+    CacheHit,
+    Event,
+    Listener,
+    RunEnded,
+    RunStarted,
+    VertexEnded,
+    VertexErrored,
+    VertexRetrying,
+    VertexSkipped,
+    VertexStarted,
+)
 from ._flow import Flow, compile
 from ._handle import RunHandle
 from ._lineage import Lineage, Trace, TraceEdge, TraceStep
@@ -54,6 +67,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Binding",
     "BindingError",
+    "CacheHit",
     "CacheStats",
     "CacheStore",
     "CacheWarning",
@@ -64,6 +78,7 @@ __all__ = [
     "CycleError",
     "DataResolutionError",
     "DuplicateVertexError",
+    "Event",
     "Flow",
     "FlowCancelled",
     "FlowDSLError",
@@ -75,13 +90,16 @@ __all__ = [
     "InvalidVertexError",
     "IterationLimitError",
     "Lineage",
+    "Listener",
     "MemoryCache",
     "MissingInputError",
     "Previous",
     "RetryPolicy",
+    "RunEnded",
     "RunHandle",
     "RunMetrics",
     "RunResult",
+    "RunStarted",
     "SQLiteCache",
     "SettingsError",
     "SourceLocation",
@@ -90,9 +108,14 @@ __all__ = [
     "TraceStep",
     "TypeMismatchError",
     "UnknownInputError",
+    "VertexEnded",
+    "VertexErrored",
     "VertexFailed",
     "VertexMetrics",
     "VertexNode",
+    "VertexRetrying",
+    "VertexSkipped",
+    "VertexStarted",
     "VertexState",
     "VertexTimeout",
     "compile",

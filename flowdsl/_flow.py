@@ -131,6 +131,7 @@ class Flow:
         anyio_backend: str | None = None,
         retry: RetryPolicy | int | None = None,
         overrides: Mapping[str, Any] | None = None,
+        listeners: Sequence[object] = (),
     ) -> RunResult:
         """Run the flow and return its ``RunResult``.
 
@@ -169,6 +170,9 @@ class Flow:
             retry: the retry policy (a ``RetryPolicy``, or a number of
                 retries) of every vertex without its own ``retries=`` or
                 ``retry=``.
+            listeners: objects told what happens as the run goes (see
+                ``flowdsl.Listener``): run start and end, each vertex's
+                start, end, error, retry, skip and cache hit.
             overrides: outputs to use instead of running those vertices
                 (vertex name to value); what only they needed is not run.
                 Each value is checked against its vertex's return annotation.
@@ -189,6 +193,7 @@ class Flow:
             outputs,
             flow,
             overrides,
+            listeners,
             backend=backend,
             on_error=on_error,
             max_workers=max_workers,
@@ -217,6 +222,7 @@ class Flow:
         anyio_backend: str | None = None,
         retry: RetryPolicy | int | None = None,
         overrides: Mapping[str, Any] | None = None,
+        listeners: Sequence[object] = (),
     ) -> RunHandle:
         """Start a run on a background thread and return its ``RunHandle`` at once.
 
@@ -228,6 +234,7 @@ class Flow:
             outputs,
             flow,
             overrides,
+            listeners,
             backend=backend,
             on_error=on_error,
             max_workers=max_workers,
@@ -255,6 +262,7 @@ class Flow:
         cache: bool | str | os.PathLike[str] | CacheStore | None = None,
         retry: RetryPolicy | int | None = None,
         overrides: Mapping[str, Any] | None = None,
+        listeners: Sequence[object] = (),
     ) -> RunResult:
         """``run`` as a coroutine, inside a running asyncio or trio event loop.
 
@@ -267,6 +275,7 @@ class Flow:
             outputs,
             flow,
             overrides,
+            listeners,
             backend=backend,
             on_error=on_error,
             max_workers=max_workers,
@@ -284,11 +293,12 @@ class Flow:
         outputs: str | Sequence[str] | None,
         flow: str | None,
         overrides: Mapping[str, Any] | None,
+        listeners: Sequence[object],
         **options: Any,
     ) -> RunState:
         """Check the options and inputs, and set up a run (nothing runs yet)."""
         plan = self._plan(_output_names(outputs), flow, frozenset(overrides or ()))
-        return RunState(plan, inputs or {}, RunOptions.parse(**options), overrides)
+        return RunState(plan, inputs or {}, RunOptions.parse(**options), overrides, listeners)
 
     def __repr__(self) -> str:
         return f"<Flow: {len(self._graph.vertices)} vertices, {len(self._graph.inputs)} inputs>"

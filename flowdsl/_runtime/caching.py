@@ -154,6 +154,8 @@ class CachedCall:
         hit, value = self.store.get(key)
         if hit:
             self.record("hit")
+            if self.state.emitter is not None:
+                self.state.emitter.cache_hit(self.step.name)
         return hit, value
 
     def store_value(self, key: str, value: Any) -> Any:

@@ -130,6 +130,10 @@ class _Scheduler:
         state = self.state
         state.running.discard(position)
         state.durations[position] = duration
+        if state.emitter is not None:
+            state.emitter.vertex_done(
+                self.steps[position].name, state.attempts.get(position, 1), duration, error
+            )
         if error is None:
             self.values[position] = output
             state.completed.append(position)
@@ -187,6 +191,8 @@ class _Scheduler:
                 with lock:
                     self.stopped = True
                 break
+            if state.emitter is not None:
+                state.emitter.vertex_started(steps[position].name, 1)
             outcome = _call(invokers[position] or steps[position].invoke, values)
             with lock:
                 if not self._record_live(position, *outcome):
@@ -229,6 +235,8 @@ class _Scheduler:
 
     async def run_task(self, position: int) -> None:
         """Await a coroutine step, or a thread step with its own deadline."""
+        if self.state.emitter is not None:
+            self.state.emitter.vertex_started(self.steps[position].name, 1)
         try:
             output, duration = await call_step(
                 self.steps[position],
@@ -278,10 +286,12 @@ class _Scheduler:
         pool; whatever the loop must run, or the end of the run, wakes it.
         """
         steps, values, lock, invokers = self.steps, self.values, self.lock, self.invokers
-        chainable, running = self.chainable, self.state.running
+        chainable, running, emitter = self.chainable, self.state.running, self.state.emitter
         following: int | None = position
         while following is not None:
             position = following
+            if emitter is not None:
+                emitter.vertex_started(steps[position].name, 1)
             outcome = _call(invokers[position] or steps[position].invoke, values)
             with lock:
                 if not self._record_live(position, *outcome):

@@ -333,13 +333,20 @@ class StepRunner:
                     raise
                 retry += 1
                 wait = policy.delay_before(retry)
+                emitter = self.state.emitter
+                if emitter is not None:
+                    emitter.retrying(
+                        self.step.name, self.state.attempts[self.position], error, wait
+                    )
                 if wait > 0:
                     await anyio.sleep(wait)
 
     async def _attempt(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
         function = self.step.function
         attempts = self.state.attempts
-        attempts[self.position] = attempts.get(self.position, 0) + 1
+        attempt = attempts[self.position] = attempts.get(self.position, 0) + 1
+        if self.state.emitter is not None:
+            self.state.emitter.vertex_started(self.step.name, attempt)
         output = await self._limited(self.mode, functools.partial(function, *args, **kwargs))
         if self.checks is not None:
             self.checks.result(output)

@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 
+from .._events import RunEnded, RunStarted
 from .caching import open_store
 from .concurrent import run_concurrent
 from .control import run_needs_event_loop
@@ -33,6 +34,70 @@ async def execute(state: RunState) -> RunState:
     raised: the caller decides how to report them. Cancellation from outside
     propagates (the state then holds what completed before it).
     """
+    emitter = state.emitter
+    if emitter is None:
+        return await _execute(state)
+    emitter.emit(
+        RunStarted(
+            run_id=state.run_id,
+            time=time.time(),
+            backend=state.options.backend,
+            vertices=tuple(step.name for step in state.plan.steps),
+        )
+    )
+    if not emitter.has_async:
+        try:
+            return await _execute(state)
+        finally:
+            emitter.emit(_run_ended(state))
+    # Coroutine listeners are awaited by a delivery task beside the run,
+    # which finishes their queue before the run returns.
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(emitter.deliver)
+            try:
+                await _execute(state)
+            finally:
+                emitter.emit(_run_ended(state))
+                emitter.close()
+    except BaseException as error:
+        # The task group wraps what the run raised (an error opening the
+        # cache, Ctrl+C) in an exception group: callers expect it plain.
+        alone = _alone_in(error)
+        if alone is error:
+            raise
+        raise alone  # noqa: B904 - the group is noise; the error keeps its own cause
+    return state
+
+
+def _alone_in(error: BaseException) -> BaseException:
+    inner = getattr(error, "exceptions", None)
+    if inner is not None and len(inner) == 1:
+        return _alone_in(inner[0])
+    return error
+
+
+def _run_ended(state: RunState) -> RunEnded:
+    if state.failed_fast or state.errors:
+        outcome = "failed"
+    elif state.timed_out:
+        outcome = "timed out"
+    elif state.cancelled or len(state.completed) + len(state.skipped) < len(state.plan.steps):
+        outcome = "cancelled"
+    else:
+        outcome = "completed"
+    return RunEnded(
+        run_id=state.run_id,
+        time=time.time(),
+        duration=state.total,
+        outcome=outcome,
+        completed=len(state.completed),
+        failed=len(state.errors),
+        skipped=len(state.skipped),
+    )
+
+
+async def _execute(state: RunState) -> RunState:
     scheduler = _SCHEDULERS[state.options.backend]
     state.cache_store, close_store = open_store(state.options.cache)
     start = time.perf_counter()
@@ -64,8 +129,11 @@ def _drive(coroutine: Coroutine[Any, Any, RunState]) -> RunState:
 def run_blocking(state: RunState) -> RunState:
     """``execute`` for a synchronous caller, starting an event loop only when needed."""
     options = state.options
-    if options.timeout is None and not run_needs_event_loop(
-        state.plan, options.backend, options.retry
+    coroutine_listeners = state.emitter is not None and state.emitter.has_async
+    if (
+        options.timeout is None
+        and not coroutine_listeners
+        and not run_needs_event_loop(state.plan, options.backend, options.retry)
     ):
         return _drive(execute(state))
     return anyio.run(functools.partial(execute, state), backend=options.anyio_backend)

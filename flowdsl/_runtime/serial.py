@@ -31,6 +31,10 @@ async def run_serial(state: RunState) -> None:
     modes = state.plan.call_modes("serial")
     calls = RunCalls(state)
     checked, controlled, gated = calls.invokers, calls.controlled, calls.gated
+    events = state.emitter
+    if events is not None:
+        # Every step off the fast path, which sends no events.
+        gated = (True,) * len(gated)
     gates = Gates(state)
     inline = CallMode.INLINE  # a local: enum attribute lookups are slow on the hot path
     keep_going = state.options.on_error == "continue"
@@ -59,6 +63,8 @@ async def run_serial(state: RunState) -> None:
                     output = await calls.runner(position).run(values, verdict is DEFAULTS)
                     state.running.discard(position)
                 else:
+                    if events is not None:
+                        events.vertex_started(step.name, 1)
                     output = await _call(step, modes[position], values, checked[position], state)
             elif modes[position] is inline:
                 fetch = step.fetch
@@ -79,6 +85,10 @@ async def run_serial(state: RunState) -> None:
             durations[position] = now - last
             last = now
             state.errors[position] = exc
+            if events is not None:
+                events.vertex_done(
+                    step.name, state.attempts.get(position, 1), durations[position], exc
+                )
             if not keep_going:
                 state.failed_fast = True
                 return
@@ -89,6 +99,10 @@ async def run_serial(state: RunState) -> None:
         last = now
         values[position] = output
         completed.append(position)
+        if events is not None:
+            events.vertex_done(
+                step.name, state.attempts.get(position, 1), durations[position], None
+            )
         if step.release:
             for slot in step.release:
                 values[slot] = MISSING

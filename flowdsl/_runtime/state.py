@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._model.graph import NO_DEFAULT
@@ -12,6 +12,7 @@ from .._services.cache import CacheStore
 from .._suggest import did_you_mean
 from ..errors import MissingInputError, UnknownInputError
 from .checking import check_given_output
+from .emitter import Emitter
 from .options import RunOptions
 from .plan import Plan
 
@@ -41,6 +42,7 @@ class RunState:
         "durations",
         "element_errors",
         "elements",
+        "emitter",
         "errors",
         "failed_fast",
         "fallback_errors",
@@ -66,12 +68,16 @@ class RunState:
         inputs: Mapping[str, Any],
         options: RunOptions,
         overrides: Mapping[str, Any] | None = None,
+        listeners: Iterable[object] = (),
     ) -> None:
         check_inputs(plan, inputs)
         self.plan = plan
         self.inputs = inputs
         self.options = options
         self.run_id = uuid.uuid4().hex
+        listeners = tuple(listeners)
+        # Who hears about the run as it goes (None: nobody, and nothing is sent).
+        self.emitter = Emitter(listeners, self.run_id) if listeners else None
         self.values: list[Any] = [MISSING] * plan.slot_count
         self.values[plan.none_slot] = None
         # Outputs given for vertices that are not run (``run(overrides=...)``).
@@ -131,6 +137,8 @@ class RunState:
         """Record that ``position`` was skipped, and why."""
         self.skipped.append(position)
         self.skip_reasons[position] = reason
+        if self.emitter is not None:
+            self.emitter.skipped(self.plan.steps[position].name, reason)
 
     def given_inputs(self) -> dict[str, Any]:
         """The flow inputs the caller gave that this run read."""

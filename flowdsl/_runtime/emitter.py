@@ -1,0 +1,182 @@
+"""Delivering one run's events to its listeners.
+
+A run without listeners has no emitter at all: every emission site checks
+``state.emitter is not None`` first, so the hot path pays one test.
+
+Plain listener methods are called where the event happens (the scheduler's
+thread or a worker thread), one event at a time under the emitter's lock, so
+a listener needs no locking of its own. Coroutine methods are queued and
+awaited in order by a delivery task on the run's event loop (a run with
+one always has a loop). A listener that raises is logged, never propagated.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from .._events import (
+    CacheHit,
+    Event,
+    RunEnded,
+    RunStarted,
+    VertexEnded,
+    VertexErrored,
+    VertexRetrying,
+    VertexSkipped,
+    VertexStarted,
+)
+
+__all__ = ["Emitter"]
+
+logger = logging.getLogger("flowdsl")
+
+#: The listener method each event calls.
+HOOKS: dict[type[Event], str] = {
+    RunStarted: "on_run_start",
+    RunEnded: "on_run_end",
+    VertexStarted: "on_vertex_start",
+    VertexEnded: "on_vertex_end",
+    VertexErrored: "on_vertex_error",
+    VertexRetrying: "on_retry",
+    VertexSkipped: "on_skip",
+    CacheHit: "on_cache_hit",
+}
+
+Handler = Callable[[Any], Any]
+
+
+class Emitter:
+    """The listeners of one run, by event type."""
+
+    def __init__(self, listeners: Iterable[object], run_id: str) -> None:
+        self.run_id = run_id
+        self._sync: dict[type[Event], list[Handler]] = {kind: [] for kind in HOOKS}
+        self._async: dict[type[Event], list[Handler]] = {kind: [] for kind in HOOKS}
+        for listener in listeners:
+            for kind, hook in HOOKS.items():
+                method = getattr(listener, hook, None)
+                if method is None:
+                    continue
+                if not callable(method):
+                    raise TypeError(f"listener {listener!r}: {hook} is not callable")
+                target = self._async if inspect.iscoroutinefunction(method) else self._sync
+                target[kind].append(method)
+        self.has_async = any(self._async.values())
+        self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[tuple[Handler, Event] | None] = queue.SimpleQueue()
+
+    def wants(self, kind: type[Event]) -> bool:
+        """Whether any listener has a method for ``kind`` (else the event need not be made)."""
+        return bool(self._sync[kind] or self._async[kind])
+
+    def emit(self, event: Event) -> None:
+        """Deliver ``event``: plain methods now, coroutine methods through the delivery task."""
+        kind = type(event)
+        for handler in self._async[kind]:
+            self._queue.put((handler, event))
+        handlers = self._sync[kind]
+        if not handlers:
+            return
+        with self._lock:
+            for handler in handlers:
+                try:
+                    handler(event)
+                except Exception:
+                    _log_failure(handler, event)
+
+    # The events of the run's vertices, made only when someone listens.
+
+    def vertex_started(self, vertex: str, attempt: int) -> None:
+        """A call of ``vertex`` began."""
+        if self.wants(VertexStarted):
+            self.emit(
+                VertexStarted(run_id=self.run_id, time=time.time(), vertex=vertex, attempt=attempt)
+            )
+
+    def vertex_done(
+        self, vertex: str, attempt: int, duration: float, error: BaseException | None
+    ) -> None:
+        """``vertex`` completed (``error`` is None) or failed."""
+        now = time.time()
+        if error is None:
+            if self.wants(VertexEnded):
+                self.emit(
+                    VertexEnded(
+                        run_id=self.run_id,
+                        time=now,
+                        vertex=vertex,
+                        attempt=attempt,
+                        duration=duration,
+                    )
+                )
+        elif self.wants(VertexErrored):
+            self.emit(
+                VertexErrored(
+                    run_id=self.run_id,
+                    time=now,
+                    vertex=vertex,
+                    attempt=attempt,
+                    duration=duration,
+                    error=error,
+                )
+            )
+
+    def retrying(self, vertex: str, attempt: int, error: BaseException, delay: float) -> None:
+        """Call ``attempt`` of ``vertex`` failed; another follows after ``delay`` seconds."""
+        if self.wants(VertexRetrying):
+            self.emit(
+                VertexRetrying(
+                    run_id=self.run_id,
+                    time=time.time(),
+                    vertex=vertex,
+                    attempt=attempt,
+                    error=error,
+                    delay=delay,
+                )
+            )
+
+    def skipped(self, vertex: str, reason: str) -> None:
+        """``vertex`` was skipped."""
+        if self.wants(VertexSkipped):
+            self.emit(
+                VertexSkipped(run_id=self.run_id, time=time.time(), vertex=vertex, reason=reason)
+            )
+
+    def cache_hit(self, vertex: str) -> None:
+        """``vertex``'s result came from the cache."""
+        if self.wants(CacheHit):
+            self.emit(CacheHit(run_id=self.run_id, time=time.time(), vertex=vertex))
+
+    async def deliver(self) -> None:
+        """Await the coroutine methods in order until ``close``; run as a task beside the run."""
+        while True:
+            item = await anyio.to_thread.run_sync(self._queue.get, abandon_on_cancel=True)
+            if item is None:
+                return
+            handler, event = item
+            try:
+                await handler(event)
+            except Exception:
+                _log_failure(handler, event)
+
+    def close(self) -> None:
+        """No more events: the delivery task returns once it has delivered the queued ones."""
+        self._queue.put(None)
+
+
+def _log_failure(handler: Handler, event: Event) -> None:
+    logger.exception(
+        "listener %s failed on %s; the run goes on",
+        getattr(handler, "__qualname__", repr(handler)),
+        type(event).__name__,
+        extra={"run_id": event.run_id, "vertex": getattr(event, "vertex", None)},
+    )
