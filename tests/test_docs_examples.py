@@ -12,6 +12,7 @@ EXPECTED_PAGES = {
     "conditions.md",
     "fallbacks.md",
     "limits.md",
+    "listeners.md",
     "loops.md",
     "mapping.md",
     "retries.md",
