@@ -13,6 +13,7 @@ from ._compiler import compile_graph
 from ._handle import RunHandle
 from ._model.graph import FlowInput, Graph, VertexNode
 from ._policies import RetryPolicy
+from ._progress import progress_listener
 from ._result import RunResult
 from ._runtime.executor import execute, run_blocking
 from ._runtime.options import RunOptions
@@ -132,6 +133,7 @@ class Flow:
         retry: RetryPolicy | int | None = None,
         overrides: Mapping[str, Any] | None = None,
         listeners: Sequence[object] = (),
+        progress: bool = False,
     ) -> RunResult:
         """Run the flow and return its ``RunResult``.
 
@@ -173,6 +175,9 @@ class Flow:
             listeners: objects told what happens as the run goes (see
                 ``flowdsl.Listener``): run start and end, each vertex's
                 start, end, error, retry, skip and cache hit.
+            progress: show the run's progress on stderr: a bar on a terminal
+                when rich is installed (extra ``progress``), else a plain
+                line every few seconds and one at the end.
             overrides: outputs to use instead of running those vertices
                 (vertex name to value); what only they needed is not run.
                 Each value is checked against its vertex's return annotation.
@@ -194,6 +199,7 @@ class Flow:
             flow,
             overrides,
             listeners,
+            progress,
             backend=backend,
             on_error=on_error,
             max_workers=max_workers,
@@ -223,6 +229,7 @@ class Flow:
         retry: RetryPolicy | int | None = None,
         overrides: Mapping[str, Any] | None = None,
         listeners: Sequence[object] = (),
+        progress: bool = False,
     ) -> RunHandle:
         """Start a run on a background thread and return its ``RunHandle`` at once.
 
@@ -235,6 +242,7 @@ class Flow:
             flow,
             overrides,
             listeners,
+            progress,
             backend=backend,
             on_error=on_error,
             max_workers=max_workers,
@@ -263,6 +271,7 @@ class Flow:
         retry: RetryPolicy | int | None = None,
         overrides: Mapping[str, Any] | None = None,
         listeners: Sequence[object] = (),
+        progress: bool = False,
     ) -> RunResult:
         """``run`` as a coroutine, inside a running asyncio or trio event loop.
 
@@ -276,6 +285,7 @@ class Flow:
             flow,
             overrides,
             listeners,
+            progress,
             backend=backend,
             on_error=on_error,
             max_workers=max_workers,
@@ -294,10 +304,13 @@ class Flow:
         flow: str | None,
         overrides: Mapping[str, Any] | None,
         listeners: Sequence[object],
+        progress: bool,
         **options: Any,
     ) -> RunState:
         """Check the options and inputs, and set up a run (nothing runs yet)."""
         plan = self._plan(_output_names(outputs), flow, frozenset(overrides or ()))
+        if progress:
+            listeners = [*listeners, progress_listener()]
         return RunState(plan, inputs or {}, RunOptions.parse(**options), overrides, listeners)
 
     def __repr__(self) -> str:

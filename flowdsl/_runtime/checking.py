@@ -7,7 +7,6 @@ that gathers the arguments, checks them, calls, and checks the result; or
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -15,13 +14,12 @@ from .._gc import collector_paused
 from .._model.graph import NO_DEFAULT, VertexContracts, VertexNode
 from .._services.contracts import Contract, Violation
 from ..errors import ContractViolation
+from .logs import log_extra, logger
 from .plan import Plan, Step, gather
 
 __all__ = ["Invoker", "StepChecks", "check_given_output", "invokers", "step_checks"]
 
 Invoker = Callable[[list[Any]], Any]
-
-logger = logging.getLogger("flowdsl")
 
 
 def _reporter(node: VertexNode, mode: str) -> Callable[[Violation, str], None]:
@@ -37,7 +35,7 @@ def _reporter(node: VertexNode, mode: str) -> Callable[[Violation, str], None]:
         )
         if mode == "strict":
             raise error
-        logger.warning("contract violation: %s", error, extra={"vertex": node.name})
+        logger.warning("contract violation: %s", error, extra=log_extra(node.name))
 
     return report
 

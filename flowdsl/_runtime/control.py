@@ -35,6 +35,7 @@ from ..errors import ContractViolation, IterationLimitError
 from .caching import CachedCall, run_invokers, through_cache
 from .calls import call_placed
 from .checking import StepChecks, step_checks
+from .logs import log_extra, logger
 from .plan import CallMode, Plan, Step, call_mode, gather
 from .state import MISSING, RunState
 
@@ -333,6 +334,15 @@ class StepRunner:
                     raise
                 retry += 1
                 wait = policy.delay_before(retry)
+                logger.info(
+                    "vertex %r failed (attempt %d: %s: %s); retrying in %.3gs",
+                    self.step.name,
+                    self.state.attempts[self.position],
+                    type(error).__name__,
+                    error,
+                    wait,
+                    extra=log_extra(self.step.name),
+                )
                 emitter = self.state.emitter
                 if emitter is not None:
                     emitter.retrying(

@@ -13,7 +13,6 @@ one always has a loop). A listener that raises is logged, never propagated.
 from __future__ import annotations
 
 import inspect
-import logging
 import queue
 import threading
 import time
@@ -34,10 +33,10 @@ from .._events import (
     VertexSkipped,
     VertexStarted,
 )
+from .logs import logger
 
 __all__ = ["Emitter"]
 
-logger = logging.getLogger("flowdsl")
 
 #: The listener method each event calls.
 HOOKS: dict[type[Event], str] = {

@@ -13,6 +13,7 @@ from .._events import RunEnded, RunStarted
 from .caching import open_store
 from .concurrent import run_concurrent
 from .control import run_needs_event_loop
+from .logs import current_run
 from .serial import run_serial
 from .state import RunState
 
@@ -34,6 +35,15 @@ async def execute(state: RunState) -> RunState:
     raised: the caller decides how to report them. Cancellation from outside
     propagates (the state then holds what completed before it).
     """
+    token = current_run.set(state.run_id)
+    try:
+        return await _announced(state)
+    finally:
+        current_run.reset(token)
+
+
+async def _announced(state: RunState) -> RunState:
+    # The run, between its RunStarted and RunEnded events (when someone listens).
     emitter = state.emitter
     if emitter is None:
         return await _execute(state)

@@ -15,6 +15,7 @@ waits on a queue, so none can be left behind.
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections.abc import Callable
@@ -42,8 +43,13 @@ class WorkerPool:
         if self._idle:
             self._idle -= 1
         elif len(self._threads) < self._size:
+            # The run's context (its id, for log records) goes with the thread.
+            context = contextvars.copy_context()
             thread = threading.Thread(
-                target=self._work, args=(position,), name="flowdsl-worker", daemon=True
+                target=context.run,
+                args=(self._work, position),
+                name="flowdsl-worker",
+                daemon=True,
             )
             self._threads.append(thread)
             thread.start()

@@ -290,3 +290,27 @@ def test_events_are_immutable_values() -> None:
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         event.vertex = "w"  # type: ignore[misc]
     assert event == VertexStarted(run_id="r", time=1.0, vertex="v", attempt=1)
+
+
+@pytest.mark.parametrize("backend", ["serial", "thread", "async"])
+def test_log_records_carry_the_run_id_and_the_vertex(
+    backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls = []
+
+    @vertex(retries=1, contracts="warn")
+    def flaky(x: int) -> int:
+        calls.append(x)
+        if len(calls) == 1:
+            raise ConnectionError("reset")
+        return "not an int"  # type: ignore[return-value]
+
+    with caplog.at_level(logging.INFO, logger="flowdsl"):
+        result = flowdsl.Flow.from_functions(flaky).run({"x": 1}, backend=backend)
+    records = [r for r in caplog.records if r.name == "flowdsl"]
+    messages = [r.getMessage() for r in records]
+    assert any("retrying" in m for m in messages), messages
+    assert any("contract violation" in m for m in messages), messages
+    for record in records:
+        assert record.run_id == result.run_id  # type: ignore[attr-defined]
+        assert record.vertex == "flaky"  # type: ignore[attr-defined]
