@@ -13,14 +13,14 @@ from tests.runtime._modes import every_mode, run_in
 
 pytest.importorskip("opentelemetry.sdk", reason="the otel test needs opentelemetry-sdk")
 
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
     InMemorySpanExporter,
 )
-from opentelemetry.trace import StatusCode  # noqa: E402
+from opentelemetry.trace import StatusCode
 
-from flowdsl.otel import OpenTelemetryListener  # noqa: E402
+from flowdsl.otel import OpenTelemetryListener
 
 
 @pytest.fixture
