@@ -24,9 +24,10 @@ class VertexMetrics:
     every element's and iteration's calls). ``iterations`` is how often a
     loop (``until=``) ran, ``elements`` how many elements a mapped vertex
     (``map_over=``) had, ``fallback`` the fallback that stood in for it; each
-    ``None`` where it does not apply. ``cache`` is ``"hit"`` (the stored
-    value was used, the function not called: ``attempts`` is 0), ``"miss"``
-    (computed and stored),
+    ``None`` where it does not apply. ``waited`` is the time its calls
+    spent waiting for a worker thread (0 for calls that need none). ``cache``
+    is ``"hit"`` (the stored value was used, the function not called:
+    ``attempts`` is 0), ``"miss"`` (computed and stored),
     ``"uncacheable"`` (pure, but a value or its code could not be
     fingerprinted) or ``None`` (not cached: not pure, or no cache).
 
@@ -41,6 +42,7 @@ class VertexMetrics:
     iterations: int | None = None
     elements: int | None = None
     fallback: str | None = None
+    waited: float = 0.0
 
     @property
     def cache_hit(self) -> bool:
@@ -93,12 +95,15 @@ class RunMetrics:
         """A plain-text table: one row per vertex, slowest first, and the totals."""
         rows = sorted(self.vertices.items(), key=lambda item: -item[1].duration)
         width = max([len("vertex"), *(len(name) for name in self.vertices)])
-        lines = [f"{'vertex':<{width}}  {'time (ms)':>10}  attempts  {'cache':>11}  notes"]
+        lines = [
+            f"{'vertex':<{width}}  {'time (ms)':>10}  {'waited (ms)':>11}  attempts  "
+            f"{'cache':>11}  notes"
+        ]
         for name, m in rows:
             cache = m.cache or "-"
             lines.append(
-                f"{name:<{width}}  {m.duration * 1e3:>10.3f}  {m.attempts:>8}  {cache:>11}"
-                f"  {_notes(m)}".rstrip()
+                f"{name:<{width}}  {m.duration * 1e3:>10.3f}  {m.waited * 1e3:>11.3f}  "
+                f"{m.attempts:>8}  {cache:>11}  {_notes(m)}".rstrip()
             )
         lines.append(f"{'total':<{width}}  {self.total * 1e3:>10.3f}  ({self.backend})")
         return "\n".join(lines)

@@ -213,6 +213,7 @@ class RunResult(Mapping[str, Any]):
                     iterations=state.iterations.get(p),
                     elements=state.elements.get(p),
                     fallback=state.fallbacks.get(p),
+                    waited=state.waits.get(p, 0.0),
                 )
                 for p in ran
             },

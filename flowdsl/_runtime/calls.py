@@ -19,7 +19,7 @@ from ..errors import VertexTimeout
 from .checking import Invoker
 from .plan import CallMode, Step
 
-__all__ = ["call_placed", "call_step"]
+__all__ = ["Places", "call_placed", "call_step"]
 
 
 def _timeout_error(step: Step) -> VertexTimeout:
@@ -31,32 +31,36 @@ def _timeout_error(step: Step) -> VertexTimeout:
     )
 
 
+class Places:
+    """Where one run's calls go: its worker-thread and coroutine limits, and, per step,
+    the seconds its calls waited for a worker thread (``waits``)."""
+
+    __slots__ = ("tasks", "threads", "waits")
+
+    def __init__(
+        self,
+        waits: dict[int, float],
+        threads: anyio.CapacityLimiter | None = None,
+        tasks: anyio.CapacityLimiter | None = None,
+    ) -> None:
+        self.waits = waits
+        self.threads = threads
+        self.tasks = tasks
+
+
 async def call_step(
-    step: Step,
-    mode: CallMode,
-    values: list[Any],
-    invoke: Invoker | None,
-    thread_limiter: anyio.CapacityLimiter | None,
-    task_limiter: anyio.CapacityLimiter | None,
+    step: Step, mode: CallMode, values: list[Any], invoke: Invoker | None, places: Places
 ) -> tuple[Any, float]:
     """Run ``step`` where ``mode`` says; return its output and the call's wall time.
 
     ``invoke`` is the step's checked invoker (``None``: no contracts to check).
     """
     start = time.perf_counter()
-    output = await call_placed(
-        step, mode, functools.partial(invoke or step.invoke, values), thread_limiter, task_limiter
-    )
+    output = await call_placed(step, mode, functools.partial(invoke or step.invoke, values), places)
     return output, time.perf_counter() - start
 
 
-async def call_placed(
-    step: Step,
-    mode: CallMode,
-    call: Callable[[], Any],
-    thread_limiter: anyio.CapacityLimiter | None,
-    task_limiter: anyio.CapacityLimiter | None,
-) -> Any:
+async def call_placed(step: Step, mode: CallMode, call: Callable[[], Any], places: Places) -> Any:
     """``call()`` (awaited in ``AWAIT`` mode) where ``mode`` says, under the step's timeout.
 
     A call with a timeout is abandoned at its deadline (``VertexTimeout``): a
@@ -66,25 +70,28 @@ async def call_placed(
     timeout = step.node.timeout
     if timeout is None:
         # A cancel scope costs tens of microseconds on asyncio: only a deadline needs one.
-        return await _place(call, mode, thread_limiter, task_limiter)
+        return await _place(call, mode, places, step.position)
     with anyio.move_on_after(timeout) as deadline:
-        output = await _place(call, mode, thread_limiter, task_limiter)
+        output = await _place(call, mode, places, step.position)
     if deadline.cancelled_caught:
         raise _timeout_error(step)
     return output
 
 
-async def _place(
-    call: Callable[[], Any],
-    mode: CallMode,
-    thread_limiter: anyio.CapacityLimiter | None,
-    task_limiter: anyio.CapacityLimiter | None,
-) -> Any:
+async def _place(call: Callable[[], Any], mode: CallMode, places: Places, position: int) -> Any:
     if mode is CallMode.AWAIT:
-        if task_limiter is None:
+        if places.tasks is None:
             return await call()
-        async with task_limiter:
+        async with places.tasks:
             return await call()
     if mode is CallMode.THREAD:
-        return await anyio.to_thread.run_sync(call, limiter=thread_limiter, abandon_on_cancel=True)
+        dispatched = time.perf_counter()
+        waits = places.waits
+
+        def timed() -> Any:
+            waited = time.perf_counter() - dispatched
+            waits[position] = waits.get(position, 0.0) + waited
+            return call()
+
+        return await anyio.to_thread.run_sync(timed, limiter=places.threads, abandon_on_cancel=True)
     return call()

@@ -25,7 +25,7 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
-from .calls import call_step
+from .calls import Places, call_step
 from .checking import Invoker
 from .control import RunCalls
 from .gates import Gates, Verdict
@@ -65,7 +65,8 @@ class _Scheduler:
         self.task_limiter = (
             anyio.CapacityLimiter(options.max_concurrency) if options.max_concurrency else None
         )
-        self.calls = RunCalls(state, self.thread_limiter, self.task_limiter)
+        self.places = Places(state.waits, self.thread_limiter, self.task_limiter)
+        self.calls = RunCalls(state, self.places)
         self.invokers = self.calls.invokers
         self.controlled = self.calls.controlled
         # Steps that go straight to their call once ready: no runner, no
@@ -99,6 +100,8 @@ class _Scheduler:
         self.unsettled = len(self.steps)
         self.finished = anyio.Event()
         self.pool: WorkerPool | None = None
+        # When each step went to the pool (its wait for a worker ends when one takes it).
+        self.submitted = [0.0] * len(self.steps)
         # Tokens from worker threads asking the loop to look at the ready
         # queue; read by ``pump`` (None: the run is over).
         self.wakeups: queue.SimpleQueue[bool | None] = queue.SimpleQueue()
@@ -174,6 +177,7 @@ class _Scheduler:
             self.pool = WorkerPool(self.workers, self.chain, self.lock)
             self.group.start_soon(self.pump)
         self.state.running.add(position)
+        self.submitted[position] = time.perf_counter()
         self.pool.submit(position)
 
     # The loop's side.
@@ -243,8 +247,7 @@ class _Scheduler:
                 self.modes[position],
                 self.values,
                 self.invokers[position],
-                self.thread_limiter,
-                self.task_limiter,
+                self.places,
             )
         except Exception as exc:  # recorded as the vertex's failure
             with self.lock:
@@ -287,6 +290,8 @@ class _Scheduler:
         """
         steps, values, lock, invokers = self.steps, self.values, self.lock, self.invokers
         chainable, running, emitter = self.chainable, self.state.running, self.state.emitter
+        # Only the step handed to this worker waited for it; those it goes on with did not.
+        self.state.waits[position] = time.perf_counter() - self.submitted[position]
         following: int | None = position
         while following is not None:
             position = following

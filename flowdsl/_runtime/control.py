@@ -33,7 +33,7 @@ from .._policies import RetryPolicy
 from .._typing import type_name
 from ..errors import ContractViolation, IterationLimitError
 from .caching import CachedCall, run_invokers, through_cache
-from .calls import call_placed
+from .calls import Places, call_placed
 from .checking import StepChecks, step_checks
 from .logs import log_extra, logger
 from .plan import CallMode, Plan, Step, call_mode, gather
@@ -106,12 +106,7 @@ def run_needs_event_loop(plan: Plan, backend: str, run_retry: RetryPolicy | None
 class RunCalls:
     """How one run calls each step: a fast invoker, or a runner built on first use."""
 
-    def __init__(
-        self,
-        state: RunState,
-        thread_limiter: anyio.CapacityLimiter | None = None,
-        task_limiter: anyio.CapacityLimiter | None = None,
-    ) -> None:
+    def __init__(self, state: RunState, places: Places) -> None:
         self.state = state
         self.invokers, self._lookups = run_invokers(state)
         retry = state.options.retry
@@ -120,8 +115,7 @@ class RunCalls:
         self.controlled = controlled_steps(state.plan, retry)
         self.gated = gated_steps(state.plan, retry)
         self.modes = state.plan.call_modes(state.options.backend)
-        self._thread_limiter = thread_limiter
-        self._task_limiter = task_limiter
+        self._places = places
         self._runners: dict[int, StepRunner] = {}
 
     def runner(self, position: int) -> StepRunner:
@@ -133,8 +127,7 @@ class RunCalls:
                 self.state.plan.steps[position],
                 self.modes[position],
                 self._lookups.get(position),
-                self._thread_limiter,
-                self._task_limiter,
+                self._places,
             )
         return runner
 
@@ -172,8 +165,7 @@ class StepRunner:
         step: Step,
         mode: CallMode,
         cached: CachedCall | None,
-        thread_limiter: anyio.CapacityLimiter | None,
-        task_limiter: anyio.CapacityLimiter | None,
+        places: Places,
     ) -> None:
         node = step.node
         options = state.options
@@ -188,8 +180,7 @@ class StepRunner:
         self.policy = _policy(step, options.retry)
         self.fallbacks = [_Fallback(f, step, options.backend) for f in node.fallbacks]
         self.concurrent = options.backend != "serial"
-        self.thread_limiter = thread_limiter
-        self.task_limiter = task_limiter
+        self.places = places
         self.limiter = anyio.CapacityLimiter(node.max_concurrency) if node.max_concurrency else None
         self.interval = 1.0 / node.rate_limit if node.rate_limit else 0.0
         self.next_start = 0.0
@@ -383,12 +374,12 @@ class StepRunner:
     async def _limited(self, mode: CallMode, call: Callable[[], Any]) -> Any:
         if self.limiter is None:
             await self._wait_turn()
-            return await call_placed(self.step, mode, call, self.thread_limiter, self.task_limiter)
+            return await call_placed(self.step, mode, call, self.places)
         async with self.limiter:
             # Spaced once it holds its slot, so that calls start the interval
             # apart however the slots free up.
             await self._wait_turn()
-            return await call_placed(self.step, mode, call, self.thread_limiter, self.task_limiter)
+            return await call_placed(self.step, mode, call, self.places)
 
     async def _wait_turn(self) -> None:
         # Calls take turns (the lock queues them in order); each starts

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .calls import call_step
+from .calls import Places, call_step
 from .checking import Invoker
 from .control import RunCalls
 from .gates import Gates, Verdict
@@ -29,7 +29,7 @@ async def run_serial(state: RunState) -> None:
     durations = state.durations
     completed = state.completed
     modes = state.plan.call_modes("serial")
-    calls = RunCalls(state)
+    calls = RunCalls(state, Places(state.waits))
     checked, controlled, gated = calls.invokers, calls.controlled, calls.gated
     events = state.emitter
     if events is not None:
@@ -118,6 +118,6 @@ async def _call(
     if mode is CallMode.INLINE:
         return (invoke or step.invoke)(values)
     state.running.add(position := step.position)
-    output, _ = await call_step(step, mode, values, invoke, None, None)
+    output, _ = await call_step(step, mode, values, invoke, Places(state.waits))
     state.running.discard(position)
     return output

@@ -60,6 +60,7 @@ class RunState:
         "timed_out",
         "total",
         "values",
+        "waits",
     )
 
     def __init__(
@@ -89,6 +90,8 @@ class RunState:
         for fill in plan.fills:
             self.values[fill.slot] = inputs.get(fill.name, fill.default)
         self.durations = [0.0] * len(plan.steps)
+        # Per step, seconds its calls waited for a worker thread.
+        self.waits: dict[int, float] = {}
         self.completed: list[int] = []
         self.errors: dict[int, BaseException] = {}
         self.skipped: list[int] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 import anyio
@@ -314,3 +315,32 @@ def test_log_records_carry_the_run_id_and_the_vertex(
     for record in records:
         assert record.run_id == result.run_id  # type: ignore[attr-defined]
         assert record.vertex == "flaky"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mapped", [False, True])
+def test_time_waiting_for_a_worker_is_measured(mapped: bool) -> None:
+    @vertex(blocking=True)
+    def first(x: int) -> int:
+        time.sleep(0.05)
+        return x
+
+    @vertex(blocking=True)
+    def second(x: int) -> int:
+        time.sleep(0.05)
+        return x
+
+    @vertex(map_over="xs", blocking=True)
+    def each(xs: int) -> int:
+        time.sleep(0.05)
+        return xs
+
+    if mapped:
+        flow, inputs = flowdsl.Flow.from_functions(each), {"xs": [1, 2]}
+    else:
+        flow, inputs = flowdsl.Flow.from_functions(first, second), {"x": 1}
+    result = flow.run(inputs, backend="thread", max_workers=1)
+    waited = [m.waited for m in result.metrics.vertices.values()]
+    # One worker: one of the two calls waited for the other's 50 ms.
+    assert sum(waited) >= 0.04
+    serial = flow.run(inputs)
+    assert all(m.waited == 0.0 for m in serial.metrics.vertices.values())
