@@ -26,18 +26,24 @@ DOCS = ROOT / "docs"
 _MARKER = re.compile(r"^<!-- (example|output): (\S+) -->\n(?:\n?```\w*\n.*?^```\n)?", re.M | re.S)
 
 
-def run_example(script: Path) -> str:
-    """What ``python script`` prints, run from the repository root."""
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+def run_example(script: Path, *args: str, cwd: Path = ROOT, **env: str) -> str:
+    """What ``python script *args`` prints (run in ``cwd``, with ``env`` added);
+    fails when it exits with an error or prints a traceback."""
+    environment = {**os.environ, **env}
+    environment["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT), *filter(None, [environment.get("PYTHONPATH")])]
+    )
     completed = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=ROOT,
+        [sys.executable, str(script), *args],
+        cwd=cwd,
         env=environment,
         capture_output=True,
         text=True,
         timeout=60,
-        check=True,
+        check=False,
     )
+    assert completed.returncode == 0, completed.stderr
+    assert "Traceback" not in completed.stderr
     return completed.stdout
 
 

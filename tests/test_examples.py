@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections import Counter, defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -15,30 +12,11 @@ from typing import Any
 import pytest
 
 import flowdsl
+from tests.docs_examples import ROOT, run_example
 from tests.strategies import import_file
 
-ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 SALES = EXAMPLES / "data" / "sales.csv"
-
-
-def run_script(script: Path, *args: str, cwd: Path = ROOT, **env: str) -> str:
-    environment = {**os.environ, **env}
-    environment["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT), *filter(None, [environment.get("PYTHONPATH")])]
-    )
-    completed = subprocess.run(
-        [sys.executable, str(script), *args],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert "Traceback" not in completed.stderr
-    return completed.stdout
 
 
 # --------------------------------------------------------------------------- quickstart
@@ -48,7 +26,7 @@ def test_quickstart_prints_the_design_card_results() -> None:
     script = EXAMPLES / "quickstart.py"
     if not script.exists():
         pytest.fail("examples/quickstart.py does not exist yet")
-    out = run_script(script)
+    out = run_example(script)
     assert re.search(r"^save = 7$", out, re.MULTILINE), out
     assert re.search(r"^fetch_user\.name = alice$", out, re.MULTILINE), out
 
@@ -186,7 +164,7 @@ def test_csv_report_script_writes_the_report_where_told(
 ) -> None:
     target = tmp_path / "report.md"
 
-    out = run_script(EXAMPLES / "csv_report.py", str(target))
+    out = run_example(EXAMPLES / "csv_report.py", str(target))
 
     assert f"report written to {target}" in out
     assert target.exists()
@@ -203,6 +181,6 @@ def test_csv_report_script_writes_the_report_where_told(
 
 def test_csv_report_script_takes_the_path_from_the_environment(tmp_path: Path) -> None:
     target = tmp_path / "env" / "report.md"
-    out = run_script(EXAMPLES / "csv_report.py", cwd=tmp_path, CSV_REPORT_PATH=str(target))
+    out = run_example(EXAMPLES / "csv_report.py", cwd=tmp_path, CSV_REPORT_PATH=str(target))
     assert f"report written to {target}" in out
     assert "## Revenue by region" in target.read_text(encoding="utf-8")

@@ -9,7 +9,7 @@ import pytest
 import flowdsl
 from flowdsl import RetryPolicy, vertex
 from tests.runtime import _probe as probe
-from tests.runtime._modes import every_mode, run_in
+from tests.runtime._modes import diamond, every_mode, run_in
 
 pytest.importorskip("opentelemetry.sdk", reason="the otel test needs opentelemetry-sdk")
 
@@ -47,31 +47,11 @@ def _attr(span: ReadableSpan, name: str) -> Any:
     return span.attributes.get(name)
 
 
-def _diamond() -> flowdsl.Flow:
-    @vertex
-    def base(x: int) -> int:
-        return x + 1
-
-    @vertex
-    async def left(base: int) -> int:
-        return base * 2
-
-    @vertex
-    def right(base: int) -> int:
-        return base * 3
-
-    @vertex
-    def join(left: int, right: int) -> int:
-        return left + right
-
-    return flowdsl.Flow.from_functions(base, left, right, join)
-
-
 @every_mode
 def test_one_span_per_run_and_per_vertex_parent_linked(
     mode: tuple[str, str], exporter: InMemorySpanExporter, listener: OpenTelemetryListener
 ) -> None:
-    result = run_in(mode, _diamond(), {"x": 1}, listeners=[listener])
+    result = run_in(mode, diamond(), {"x": 1}, listeners=[listener])
     spans = _by_name(exporter)
     (run,) = spans["flowdsl.run"]
     assert run.parent is None

@@ -1,13 +1,15 @@
-"""Every way to run a flow: each backend on each event loop."""
+"""Every way to run a flow (each backend on each event loop), and a small flow to run."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+import anyio
 import pytest
 
 import flowdsl
+from flowdsl import vertex
 
 MODES = [
     ("serial", "asyncio"),
@@ -31,3 +33,26 @@ def run_in(
     """``flow.run`` under ``mode``."""
     backend, loop = mode
     return flow.run(inputs, backend=backend, anyio_backend=loop, **options)
+
+
+def diamond() -> flowdsl.Flow:
+    """base -> (left: a coroutine, right) -> join; ``{"x": 1}`` gives join == 100."""
+
+    @vertex
+    def base(x: int) -> int:
+        return x + 1
+
+    @vertex
+    async def left(base: int) -> int:
+        await anyio.sleep(0)
+        return base * 2
+
+    @vertex
+    def right(base: int) -> int:
+        return base * 3
+
+    @vertex
+    def join(left: int, right: int, scale: int = 10) -> int:
+        return (left + right) * scale
+
+    return flowdsl.Flow.from_functions(base, left, right, join)

@@ -17,6 +17,7 @@ import pytest
 
 import flowdsl
 from flowdsl import vertex
+from tests.runtime._modes import diamond
 
 BACKENDS = ["serial", "thread", "async"]
 CONCURRENT = ["thread", "async"]
@@ -24,31 +25,10 @@ LOOPS = ["asyncio", "trio"]
 PATIENCE = 10.0  # seconds any wait may take before the test fails instead of hanging
 
 
-def _pipeline() -> flowdsl.Flow:
-    @vertex
-    def base(x: int) -> int:
-        return x + 1
-
-    @vertex
-    async def left(base: int) -> int:
-        await anyio.sleep(0)
-        return base * 2
-
-    @vertex
-    def right(base: int) -> int:
-        return base * 3
-
-    @vertex
-    def join(left: int, right: int, scale: int = 10) -> int:
-        return (left + right) * scale
-
-    return flowdsl.Flow.from_functions(base, left, right, join)
-
-
 @pytest.mark.parametrize("loop", LOOPS)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_every_backend_computes_the_same_outputs(backend: str, loop: str) -> None:
-    result = _pipeline().run({"x": 1}, backend=backend, anyio_backend=loop)
+    result = diamond().run({"x": 1}, backend=backend, anyio_backend=loop)
     assert dict(result) == {"base": 2, "left": 4, "right": 6, "join": 100}
     assert set(result.order) == {"base", "left", "right", "join"}
     assert result.order[0] == "base"
@@ -59,7 +39,7 @@ def test_every_backend_computes_the_same_outputs(backend: str, loop: str) -> Non
 @pytest.mark.anyio
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_arun_inside_a_running_loop(backend: str) -> None:
-    result = await _pipeline().arun({"x": 1}, backend=backend)
+    result = await diamond().arun({"x": 1}, backend=backend)
     assert result["join"] == 100
 
 
@@ -494,7 +474,7 @@ def test_a_handle_cancels_a_run_and_keeps_the_partial_result(loop: str) -> None:
 
 
 def test_a_handle_returns_the_result_or_the_error() -> None:
-    flow = _pipeline()
+    flow = diamond()
     assert flow.start({"x": 1}, backend="thread").result(timeout=PATIENCE)["join"] == 100
 
     @vertex
@@ -542,7 +522,7 @@ def test_unrequested_intermediates_are_released_after_their_last_reader(backend:
 @pytest.mark.parametrize("loop", LOOPS)
 def test_no_worker_thread_is_left_behind(loop: str) -> None:
     before = threading.active_count()
-    _pipeline().run({"x": 1}, backend="thread", anyio_backend=loop)
+    diamond().run({"x": 1}, backend="thread", anyio_backend=loop)
     deadline = time.monotonic() + PATIENCE
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -550,7 +530,7 @@ def test_no_worker_thread_is_left_behind(loop: str) -> None:
 
 
 def test_bad_run_options_name_the_argument() -> None:
-    flow = _pipeline()
+    flow = diamond()
     for kwargs in (
         {"backend": "gpu"},
         {"on_error": "ignore"},

@@ -27,7 +27,7 @@ from flowdsl import (
     vertex,
 )
 from tests.runtime import _probe as probe
-from tests.runtime._modes import every_mode, run_in
+from tests.runtime._modes import diamond, every_mode, run_in
 
 
 class Recorder(Listener):
@@ -57,30 +57,9 @@ class Recorder(Listener):
         return [e for e in self.events if isinstance(e, kind)]
 
 
-def _diamond() -> flowdsl.Flow:
-    @vertex
-    def base(x: int) -> int:
-        return x + 1
-
-    @vertex
-    async def left(base: int) -> int:
-        await anyio.sleep(0)
-        return base * 2
-
-    @vertex
-    def right(base: int) -> int:
-        return base * 3
-
-    @vertex
-    def join(left: int, right: int) -> int:
-        return left + right
-
-    return flowdsl.Flow.from_functions(base, left, right, join)
-
-
 def test_a_serial_run_sends_its_events_in_order() -> None:
     recorder = Recorder()
-    result = _diamond().run({"x": 1}, listeners=[recorder])
+    result = diamond().run({"x": 1}, listeners=[recorder])
     kinds = [(type(e).__name__, getattr(e, "vertex", None)) for e in recorder.events]
     assert kinds == [
         ("RunStarted", None),
@@ -113,7 +92,7 @@ def test_a_serial_run_sends_its_events_in_order() -> None:
 @every_mode
 def test_every_backend_sends_one_start_and_one_end_per_vertex(mode: tuple[str, str]) -> None:
     recorder = Recorder()
-    run_in(mode, _diamond(), {"x": 1}, listeners=[recorder])
+    run_in(mode, diamond(), {"x": 1}, listeners=[recorder])
     assert isinstance(recorder.events[0], RunStarted)
     assert isinstance(recorder.events[-1], RunEnded)
     names = ["base", "left", "right", "join"]
@@ -222,8 +201,8 @@ def test_a_listener_that_raises_is_logged_and_the_run_goes_on(
 
     recorder = Recorder()
     with caplog.at_level(logging.ERROR, logger="flowdsl"):
-        result = _diamond().run({"x": 1}, listeners=[Broken(), recorder])
-    assert result["join"] == 10
+        result = diamond().run({"x": 1}, listeners=[Broken(), recorder])
+    assert result["join"] == 100
     assert len(recorder.of(VertexEnded)) == 4  # the next listener still hears everything
     failures = [r for r in caplog.records if "failed on VertexEnded" in r.getMessage()]
     assert len(failures) == 4
@@ -239,7 +218,7 @@ def test_a_listener_may_have_only_some_methods() -> None:
         def on_run_end(self, event: RunEnded) -> None:
             seen.append(event.outcome)
 
-    _diamond().run({"x": 1}, listeners=[OnlyEnd()])
+    diamond().run({"x": 1}, listeners=[OnlyEnd()])
     assert seen == ["completed"]
 
 
@@ -248,7 +227,7 @@ def test_a_hook_that_is_not_callable_is_refused() -> None:
         on_vertex_end = 3
 
     with pytest.raises(TypeError, match="on_vertex_end is not callable"):
-        _diamond().run({"x": 1}, listeners=[Wrong()])
+        diamond().run({"x": 1}, listeners=[Wrong()])
 
 
 class AsyncRecorder:
@@ -269,7 +248,7 @@ def test_coroutine_listeners_hear_everything_before_the_run_returns(
     mode: tuple[str, str],
 ) -> None:
     recorder = AsyncRecorder()
-    run_in(mode, _diamond(), {"x": 1}, listeners=[recorder])
+    run_in(mode, diamond(), {"x": 1}, listeners=[recorder])
     assert isinstance(recorder.events[0], RunStarted)
     assert isinstance(recorder.events[-1], RunEnded)
     assert len(recorder.events) == 2 + 2 * 4
@@ -278,8 +257,8 @@ def test_coroutine_listeners_hear_everything_before_the_run_returns(
 @pytest.mark.anyio
 async def test_listeners_under_arun() -> None:
     plain, coroutines = Recorder(), AsyncRecorder()
-    result = await _diamond().arun({"x": 1}, backend="async", listeners=[plain, coroutines])
-    assert result["join"] == 10
+    result = await diamond().arun({"x": 1}, backend="async", listeners=[plain, coroutines])
+    assert result["join"] == 100
     assert len(plain.events) == 10
     assert [type(e) for e in coroutines.events] == [
         type(e) for e in plain.events if not isinstance(e, (VertexRetrying, CacheHit))
