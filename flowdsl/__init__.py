@@ -43,6 +43,7 @@ from ._services.cache import CacheStats, CacheStore, MemoryCache, SQLiteCache
 from .errors import (
     BindingError,
     CacheWarning,
+    CheckpointError,
     CompileError,
     ContractViolation,
     ContractWarning,
@@ -72,6 +73,7 @@ __all__ = [
     "CacheStore",
     "CacheWarning",
     "Check",
+    "CheckpointError",
     "CompileError",
     "ContractViolation",
     "ContractWarning",

@@ -5,8 +5,11 @@ from __future__ import annotations
 import functools
 import os
 import types
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import attrs
 
 from . import _export
 from ._compiler import compile_graph
@@ -15,12 +18,19 @@ from ._model.graph import FlowInput, Graph, VertexNode
 from ._policies import RetryPolicy
 from ._progress import progress_listener
 from ._result import RunResult
+from ._runtime.checkpointing import prepare_checkpoint
 from ._runtime.executor import execute, run_blocking
 from ._runtime.options import RunOptions
 from ._runtime.plan import Plan, build_plan
 from ._runtime.state import RunState
 from ._services.cache import CacheStore
-from .errors import DataResolutionError, FlowDSLError, VertexFailed, VertexTimeout
+from .errors import (
+    DataResolutionError,
+    FlowDSLError,
+    SettingsError,
+    VertexFailed,
+    VertexTimeout,
+)
 
 __all__ = ["Flow", "compile"]
 
@@ -44,6 +54,17 @@ def compile(*sources: types.ModuleType | Callable[..., Any]) -> Graph:
             ``InvalidVertexError``), or a ``CompileError`` listing them all.
     """
     return compile_graph(*sources)
+
+
+@attrs.frozen
+class Checkpointing:
+    """The checkpoint options of one call (``path`` None: no checkpoint)."""
+
+    path: str | os.PathLike[str] | None
+    run_id: str | None
+    resume: bool
+    serializer: str
+    secret: str | bytes | None = attrs.field(repr=False)
 
 
 def _output_names(outputs: str | Sequence[str] | None) -> tuple[str, ...] | None:
@@ -134,6 +155,11 @@ class Flow:
         overrides: Mapping[str, Any] | None = None,
         listeners: Sequence[object] = (),
         progress: bool = False,
+        checkpoint: str | os.PathLike[str] | None = None,
+        run_id: str | None = None,
+        resume: bool = False,
+        serializer: str = "pickle",
+        secret: str | bytes | None = None,
     ) -> RunResult:
         """Run the flow and return its ``RunResult``.
 
@@ -178,6 +204,18 @@ class Flow:
             progress: show the run's progress on stderr: a bar on a terminal
                 when rich is installed (extra ``progress``), else a plain
                 line every few seconds and one at the end.
+            checkpoint: a SQLite file where each completed vertex's output is
+                written as it completes, under ``run_id``
+                ([Checkpoints](checkpoints.md)).
+            run_id: the run's id (default: a new random one); with
+                ``checkpoint``, the name to resume it by.
+            resume: load what run ``run_id`` completed from ``checkpoint``
+                and run only the rest (a vertex whose code changed re-runs,
+                and what depends on it).
+            serializer: how checkpointed values are stored: ``"pickle"``
+                (default; the file is trusted input) or ``"json"`` (data only).
+            secret: sign every checkpoint record (HMAC-SHA256); a record
+                that fails verification is refused.
             overrides: outputs to use instead of running those vertices
                 (vertex name to value); what only they needed is not run.
                 Each value is checked against its vertex's return annotation.
@@ -200,6 +238,7 @@ class Flow:
             overrides,
             listeners,
             progress,
+            Checkpointing(checkpoint, run_id, resume, serializer, secret),
             backend=backend,
             on_error=on_error,
             max_workers=max_workers,
@@ -230,6 +269,11 @@ class Flow:
         overrides: Mapping[str, Any] | None = None,
         listeners: Sequence[object] = (),
         progress: bool = False,
+        checkpoint: str | os.PathLike[str] | None = None,
+        run_id: str | None = None,
+        resume: bool = False,
+        serializer: str = "pickle",
+        secret: str | bytes | None = None,
     ) -> RunHandle:
         """Start a run on a background thread and return its ``RunHandle`` at once.
 
@@ -243,6 +287,7 @@ class Flow:
             overrides,
             listeners,
             progress,
+            Checkpointing(checkpoint, run_id, resume, serializer, secret),
             backend=backend,
             on_error=on_error,
             max_workers=max_workers,
@@ -272,6 +317,11 @@ class Flow:
         overrides: Mapping[str, Any] | None = None,
         listeners: Sequence[object] = (),
         progress: bool = False,
+        checkpoint: str | os.PathLike[str] | None = None,
+        run_id: str | None = None,
+        resume: bool = False,
+        serializer: str = "pickle",
+        secret: str | bytes | None = None,
     ) -> RunResult:
         """``run`` as a coroutine, inside a running asyncio or trio event loop.
 
@@ -286,6 +336,7 @@ class Flow:
             overrides,
             listeners,
             progress,
+            Checkpointing(checkpoint, run_id, resume, serializer, secret),
             backend=backend,
             on_error=on_error,
             max_workers=max_workers,
@@ -297,6 +348,22 @@ class Flow:
         )
         return _finish(await execute(state))
 
+    def resume(
+        self,
+        run_id: str,
+        *,
+        checkpoint: str | os.PathLike[str],
+        **options: Any,
+    ) -> RunResult:
+        """Resume run ``run_id`` from ``checkpoint`` with its stored inputs:
+        ``run(checkpoint=checkpoint, run_id=run_id, resume=True, **options)``.
+
+        Raises:
+            CheckpointError: there is no such run in the file, or a record
+                fails verification.
+        """
+        return self.run(None, checkpoint=checkpoint, run_id=run_id, resume=True, **options)
+
     def _prepare(
         self,
         inputs: Mapping[str, Any] | None,
@@ -305,13 +372,49 @@ class Flow:
         overrides: Mapping[str, Any] | None,
         listeners: Sequence[object],
         progress: bool,
+        checkpointing: Checkpointing,
         **options: Any,
     ) -> RunState:
         """Check the options and inputs, and set up a run (nothing runs yet)."""
-        plan = self._plan(_output_names(outputs), flow, frozenset(overrides or ()))
+        parsed = RunOptions.parse(**options)
         if progress:
             listeners = [*listeners, progress_listener()]
-        return RunState(plan, inputs or {}, RunOptions.parse(**options), overrides, listeners)
+        if checkpointing.path is None:
+            if checkpointing.resume:
+                raise SettingsError(
+                    "resume=True needs checkpoint= (the file the run was recorded in)",
+                    source="argument resume",
+                )
+            plan = self._plan(_output_names(outputs), flow, frozenset(overrides or ()))
+            return RunState(
+                plan, inputs or {}, parsed, overrides, listeners, run_id=checkpointing.run_id
+            )
+        run_id = checkpointing.run_id or uuid.uuid4().hex
+        prepared = prepare_checkpoint(
+            self._graph,
+            checkpointing.path,
+            run_id,
+            resume=checkpointing.resume,
+            inputs=inputs,
+            serializer=checkpointing.serializer,
+            secret=checkpointing.secret,
+        )
+        try:
+            given = {**prepared.restored, **(overrides or {})}
+            plan = self._plan(_output_names(outputs), flow, frozenset(given))
+            return RunState(
+                plan,
+                prepared.inputs,
+                parsed,
+                given,
+                listeners,
+                run_id=run_id,
+                checkpoint=prepared.checkpoint,
+                restored=prepared.restored.keys() - (overrides or {}).keys(),
+            )
+        except BaseException:
+            prepared.checkpoint.close()
+            raise
 
     def __repr__(self) -> str:
         return f"<Flow: {len(self._graph.vertices)} vertices, {len(self._graph.inputs)} inputs>"

@@ -31,6 +31,7 @@ class VertexState(str, enum.Enum):
     FAILED = "failed"
     SKIPPED = "skipped"
     OVERRIDDEN = "overridden"  # not run: its output was given (``run(overrides=...)``)
+    RESTORED = "restored"  # not run: its output was loaded from the run's checkpoint
 
     def __str__(self) -> str:
         return self.value
@@ -144,8 +145,10 @@ class RunResult(Mapping[str, Any]):
         """
         steps = self._state.plan.steps
         planned = dict.fromkeys((s.name for s in steps), VertexState.PENDING)
+        restored = self._state.restored
         planned.update(
-            dict.fromkeys((n for n, _ in self._state.plan.overrides), VertexState.OVERRIDDEN)
+            (n, VertexState.RESTORED if n in restored else VertexState.OVERRIDDEN)
+            for n, _ in self._state.plan.overrides
         )
         states = {name: planned[name] for name in self._graph.order if name in planned}
         for position in self._state.running:

@@ -18,6 +18,7 @@
      |    +-- IterationLimitError        a loop did not finish within max_iterations
      +-- FlowCancelled                   the run was cancelled before it finished
      +-- SettingsError                   a run option has a bad value
+     +-- CheckpointError                 a checkpoint cannot be written, found or trusted
 
     FlowDSLWarning (a UserWarning)
      +-- ContractWarning                 an annotation cannot be fully checked
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BindingError",
     "CacheWarning",
+    "CheckpointError",
     "CompileError",
     "ContractViolation",
     "ContractWarning",
@@ -255,6 +257,12 @@ class SettingsError(FlowDSLError, ValueError):
     def __init__(self, message: str, *, source: str = "", **context: Any) -> None:
         self.source = source
         super().__init__(message, **context)
+
+
+class CheckpointError(FlowDSLError):
+    """A checkpoint cannot be written (a value the serializer cannot store), found (no
+    such run to resume), matched (resuming with other inputs) or trusted (a record that
+    fails verification: nothing of it is loaded)."""
 
 
 class FlowDSLWarning(UserWarning):

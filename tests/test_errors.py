@@ -332,6 +332,22 @@ def test_iteration_limit_error() -> None:
     assert "until= did not hold after max_iterations=2 iterations (last output: 6)" in str(error)
 
 
+def test_checkpoint_error(tmp_path: Path) -> None:
+    @vertex
+    def opaque(x: int) -> object:
+        return object()
+
+    with pytest.raises(flowdsl.CheckpointError) as caught:
+        Flow.from_functions(opaque).run(
+            {"x": 1}, checkpoint=tmp_path / "runs.db", serializer="json"
+        )
+    error = caught.value
+    assert error.vertex == "opaque"
+    assert error.parameter == "return"
+    assert_location(error.location, opaque)
+    assert "cannot be written with the 'json' serializer" in str(error)
+
+
 def test_settings_error() -> None:
     with pytest.raises(SettingsError) as caught:
         Flow.from_functions(greet).run({"name": "a"}, on_error="sometimes")
@@ -439,6 +455,7 @@ def test_every_error_class_is_covered() -> None:
         "VertexFailed": test_vertex_failed,
         "VertexTimeout": test_vertex_timeout_of_one_vertex,
         "IterationLimitError": test_iteration_limit_error,
+        "CheckpointError": test_checkpoint_error,
         "FlowCancelled": test_flow_cancelled,
         "SettingsError": test_settings_error,
         "ContractViolation": test_contract_violation,

@@ -16,6 +16,7 @@ EXPECTED_ALL = [
     "CacheStore",
     "CacheWarning",
     "Check",
+    "CheckpointError",
     "CompileError",
     "ContractViolation",
     "ContractWarning",

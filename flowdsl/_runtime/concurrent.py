@@ -131,6 +131,11 @@ class _Scheduler:
         if self.stopped:
             return False
         state = self.state
+        if error is None and state.checkpoint is not None:
+            try:
+                state.checkpoint.record(self.steps[position].node, output)
+            except Exception as exc:  # the output could not be kept: the vertex failed
+                error = exc
         state.running.discard(position)
         state.durations[position] = duration
         if state.emitter is not None:

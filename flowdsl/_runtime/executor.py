@@ -121,6 +121,8 @@ async def _execute(state: RunState) -> RunState:
     finally:
         state.total = time.perf_counter() - start
         close_store()
+        if state.checkpoint is not None:
+            state.checkpoint.close()
     return state
 
 

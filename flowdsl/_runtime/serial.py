@@ -32,8 +32,9 @@ async def run_serial(state: RunState) -> None:
     calls = RunCalls(state, Places(state.waits))
     checked, controlled, gated = calls.invokers, calls.controlled, calls.gated
     events = state.emitter
-    if events is not None:
-        # Every step off the fast path, which sends no events.
+    checkpoint = state.checkpoint
+    if events is not None or checkpoint is not None:
+        # Every step off the fast path, which neither sends events nor records.
         gated = (True,) * len(gated)
     gates = Gates(state)
     inline = CallMode.INLINE  # a local: enum attribute lookups are slow on the hot path
@@ -66,6 +67,8 @@ async def run_serial(state: RunState) -> None:
                     if events is not None:
                         events.vertex_started(step.name, 1)
                     output = await _call(step, modes[position], values, checked[position], state)
+                if checkpoint is not None:
+                    checkpoint.record(step.node, output)
             elif modes[position] is inline:
                 fetch = step.fetch
                 invoke = checked[position]

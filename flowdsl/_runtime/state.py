@@ -12,6 +12,7 @@ from .._services.cache import CacheStore
 from .._suggest import did_you_mean
 from ..errors import MissingInputError, UnknownInputError
 from .checking import check_given_output
+from .checkpointing import Checkpoint
 from .emitter import Emitter
 from .options import RunOptions
 from .plan import Plan
@@ -38,6 +39,7 @@ class RunState:
         "cancel_requested",
         "cancellable",
         "cancelled",
+        "checkpoint",
         "completed",
         "durations",
         "element_errors",
@@ -52,6 +54,7 @@ class RunState:
         "options",
         "overrides",
         "plan",
+        "restored",
         "run_id",
         "running",
         "skip_reasons",
@@ -70,12 +73,19 @@ class RunState:
         options: RunOptions,
         overrides: Mapping[str, Any] | None = None,
         listeners: Iterable[object] = (),
+        run_id: str | None = None,
+        checkpoint: Checkpoint | None = None,
+        restored: Iterable[str] = (),
     ) -> None:
         check_inputs(plan, inputs)
         self.plan = plan
         self.inputs = inputs
         self.options = options
-        self.run_id = uuid.uuid4().hex
+        self.run_id = run_id or uuid.uuid4().hex
+        # Where completed outputs are written as they complete (None: nowhere),
+        # and the given outputs that were restored from it (not overrides).
+        self.checkpoint = checkpoint
+        self.restored = frozenset(restored)
         listeners = tuple(listeners)
         # Who hears about the run as it goes (None: nobody, and nothing is sent).
         self.emitter = Emitter(listeners, self.run_id) if listeners else None
