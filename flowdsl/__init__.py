@@ -4,6 +4,7 @@ The public API, by layer (each depends only on the ones above it)::
 
     dsl        vertex, From, Check, Previous       mark functions and bindings
                RetryPolicy                         how a failing vertex is retried
+               AtomicGroup, Transaction            vertices that commit or roll back together
     compiler   compile, Flow.from_module           build and check the graph
     model      Graph, VertexNode, Binding, ...     the immutable compiled graph
     runtime    Flow.run / Flow.arun / Flow.start   plan once, run on a backend
@@ -31,10 +32,11 @@ from ._events import (
     VertexStarted,
 )
 from ._flow import Flow, compile
+from ._groups import AtomicGroup, MemoryTransaction, SQLiteTransaction, TransactionBackend
 from ._handle import RunHandle
 from ._lineage import Lineage, Trace, TraceEdge, TraceStep
 from ._location import SourceLocation
-from ._markers import Check, From, Previous
+from ._markers import Check, From, Previous, Transaction
 from ._metrics import RunMetrics, VertexMetrics
 from ._model.graph import Binding, FlowInput, Graph, InputConsumer, VertexNode
 from ._policies import RetryPolicy
@@ -53,9 +55,11 @@ from .errors import (
     FlowCancelled,
     FlowDSLError,
     FlowDSLWarning,
+    GroupError,
     InvalidVertexError,
     IterationLimitError,
     MissingInputError,
+    RollbackFailed,
     SettingsError,
     TypeMismatchError,
     UnknownInputError,
@@ -66,6 +70,7 @@ from .errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AtomicGroup",
     "Binding",
     "BindingError",
     "CacheHit",
@@ -88,26 +93,32 @@ __all__ = [
     "FlowInput",
     "From",
     "Graph",
+    "GroupError",
     "InputConsumer",
     "InvalidVertexError",
     "IterationLimitError",
     "Lineage",
     "Listener",
     "MemoryCache",
+    "MemoryTransaction",
     "MissingInputError",
     "Previous",
     "RetryPolicy",
+    "RollbackFailed",
     "RunEnded",
     "RunHandle",
     "RunMetrics",
     "RunResult",
     "RunStarted",
     "SQLiteCache",
+    "SQLiteTransaction",
     "SettingsError",
     "SourceLocation",
     "Trace",
     "TraceEdge",
     "TraceStep",
+    "Transaction",
+    "TransactionBackend",
     "TypeMismatchError",
     "UnknownInputError",
     "VertexEnded",

@@ -17,6 +17,7 @@ import attrs
 from typing_extensions import ParamSpec
 
 from . import _vertex_options as check
+from ._groups import AtomicGroup
 from ._location import SourceLocation
 from ._policies import RetryPolicy
 from .errors import InvalidVertexError
@@ -53,6 +54,8 @@ class VertexSpec:
     max_iterations: int | None = None
     max_concurrency: int | None = None
     rate_limit: float | None = None
+    group: AtomicGroup | None = None
+    compensate: Callable[..., Any] | None = None
     location: SourceLocation
     # Names visible where the function was defined inside another function, so
     # that annotations naming local classes resolve at compile time.
@@ -122,6 +125,7 @@ def _make_spec(
     if version is not None and not isinstance(version, str):
         raise where.error(f"version= takes a string; got {version!r}")
     until, max_iterations = check.check_loop(options["until"], options["max_iterations"], where)
+    group = check.check_group(options["group"], where)
     return VertexSpec(
         function=fn,
         name=vertex_name,
@@ -141,6 +145,8 @@ def _make_spec(
             "max_concurrency", options["max_concurrency"], where
         ),
         rate_limit=check.check_seconds("rate_limit", options["rate_limit"], where),
+        group=group,
+        compensate=check.check_compensate(options["compensate"], fn, group, where),
         location=location,
         local_names=local_names,
     )
@@ -172,6 +178,8 @@ def vertex(
     max_iterations: int | None = None,
     max_concurrency: int | None = None,
     rate_limit: float | None = None,
+    group: AtomicGroup | None = None,
+    compensate: Callable[..., Any] | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
 
@@ -195,6 +203,8 @@ def vertex(
     max_iterations: int | None = None,
     max_concurrency: int | None = None,
     rate_limit: float | None = None,
+    group: AtomicGroup | None = None,
+    compensate: Callable[..., Any] | None = None,
 ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
     """Mark a function as a vertex of a dataflow graph.
 
@@ -247,6 +257,11 @@ def vertex(
             run (mapped elements, retries).
         rate_limit: at most this many calls of this vertex per second in a
             run, spaced evenly.
+        group: the ``AtomicGroup`` this vertex runs in: one transaction
+            with the group's other vertices, rolled back together.
+        compensate: in a group with ``on_failure="compensate"``, undoes this
+            vertex when the group fails; it takes the vertex's parameters it
+            names, and the vertex's name for its output.
 
     Raises:
         InvalidVertexError: ``fn`` is not a plain function, is a generator,

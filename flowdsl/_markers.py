@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Check", "From", "Previous"]
+__all__ = ["Check", "From", "Previous", "Transaction"]
 
 
 @attrs.frozen
@@ -68,4 +68,18 @@ class Previous:
     >>> @vertex(until=lambda n: n >= 8, max_iterations=10)
     ... def doubled(start: int, last: Annotated[Optional[int], Previous()]) -> int:
     ...     return start if last is None else 2 * last
+    """
+
+
+@attrs.frozen
+class Transaction:
+    """Marks the parameter of a vertex in an ``AtomicGroup`` that receives the live transaction.
+
+    >>> from typing import Annotated
+    >>> from flowdsl import AtomicGroup, MemoryTransaction, Transaction, vertex
+    >>> ledger = AtomicGroup("ledger", backend=MemoryTransaction())
+    >>> @vertex(group=ledger)
+    ... def book(amount: int, tx: Annotated[dict, Transaction()]) -> int:
+    ...     tx["booked"] = amount
+    ...     return amount
     """

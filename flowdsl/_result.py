@@ -32,6 +32,7 @@ class VertexState(str, enum.Enum):
     SKIPPED = "skipped"
     OVERRIDDEN = "overridden"  # not run: its output was given (``run(overrides=...)``)
     RESTORED = "restored"  # not run: its output was loaded from the run's checkpoint
+    ROLLED_BACK = "rolled_back"  # in an atomic group that failed: undone, or never run
 
     def __str__(self) -> str:
         return self.value
@@ -159,6 +160,8 @@ class RunResult(Mapping[str, Any]):
             states[steps[position].name] = VertexState.SKIPPED
         for position in self._state.errors:
             states[steps[position].name] = VertexState.FAILED
+        for position in self._state.rolled_back:
+            states[steps[position].name] = VertexState.ROLLED_BACK
         return MappingProxyType(states)
 
     @cached_property

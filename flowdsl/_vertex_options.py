@@ -11,12 +11,15 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ._groups import AtomicGroup
 from ._location import SourceLocation
 from ._policies import RetryPolicy, retry_policy
 from .errors import InvalidVertexError
 
 __all__ = [
     "Where",
+    "check_compensate",
+    "check_group",
     "check_fallbacks",
     "check_flows",
     "check_loop",
@@ -153,6 +156,49 @@ def check_map_over(map_over: object, function: Callable[..., Any], where: Where)
     ):
         raise where.error(f"map_over= cannot map over *{map_over} or **{map_over}")
     return map_over
+
+
+def check_group(group: object, where: Where) -> AtomicGroup | None:
+    """``group=``: one ``AtomicGroup`` (a vertex belongs to at most one)."""
+    if group is None or isinstance(group, AtomicGroup):
+        return group
+    if isinstance(group, (list, tuple, set, frozenset)):
+        raise where.error("a vertex belongs to one group at most; group= takes one AtomicGroup")
+    raise where.error(f"group= takes a flowdsl.AtomicGroup; got {group!r}")
+
+
+def check_compensate(
+    compensate: object,
+    function: Callable[..., Any],
+    group: AtomicGroup | None,
+    where: Where,
+) -> Callable[..., Any] | None:
+    """``compensate=``: undoes the vertex in a ``"compensate"`` group; it takes the vertex's
+    parameters it names, and the vertex's own name for its output."""
+    if compensate is None:
+        return None
+    if group is None or group.on_failure != "compensate":
+        raise where.error(
+            "compensate= undoes a vertex of an AtomicGroup(..., on_failure='compensate'); "
+            "this vertex is in none"
+        )
+    if not callable(compensate):
+        raise where.error(f"compensate= takes a function; got {compensate!r}")
+    known = {*_parameters(function), where.vertex}
+    name = getattr(compensate, "__name__", repr(compensate))
+    for parameter in _parameters(compensate).values():
+        if parameter.kind is parameter.VAR_POSITIONAL:
+            raise where.error(f"compensate {name!r} takes *{parameter.name}")
+        if (
+            parameter.kind is not parameter.VAR_KEYWORD
+            and parameter.name not in known
+            and parameter.default is parameter.empty
+        ):
+            raise where.error(
+                f"compensate {name!r} needs {parameter.name!r}: it may take the vertex's "
+                f"parameters and {where.vertex!r} (its output)"
+            )
+    return compensate
 
 
 def check_loop(

@@ -9,6 +9,7 @@
      |    +-- DuplicateVertexError       two vertices share a name
      |    +-- TypeMismatchError          a binding joins clearly incompatible types
      |    +-- InvalidVertexError         @vertex on something that cannot be one
+     |    +-- GroupError                 an atomic group is not closed
      +-- MissingInputError               required flow inputs were not given
      +-- UnknownInputError               an input name the graph does not have
      +-- DataResolutionError             an output or field cannot be found at run time
@@ -16,6 +17,7 @@
      +-- VertexFailed                    a vertex raised (original as __cause__)
      |    +-- VertexTimeout              a vertex or the run passed its deadline
      |    +-- IterationLimitError        a loop did not finish within max_iterations
+     |    +-- RollbackFailed             undoing a failed atomic group failed too
      +-- FlowCancelled                   the run was cancelled before it finished
      +-- SettingsError                   a run option has a bad value
      +-- CheckpointError                 a checkpoint cannot be written, found or trusted
@@ -56,9 +58,11 @@ __all__ = [
     "FlowCancelled",
     "FlowDSLError",
     "FlowDSLWarning",
+    "GroupError",
     "InvalidVertexError",
     "IterationLimitError",
     "MissingInputError",
+    "RollbackFailed",
     "SettingsError",
     "TypeMismatchError",
     "UnknownInputError",
@@ -165,6 +169,11 @@ class InvalidVertexError(CompileError, TypeError):
     """``@vertex`` was applied to something that cannot be a vertex."""
 
 
+class GroupError(CompileError):
+    """An atomic group is not closed: a vertex outside it lies on a path between two of its
+    vertices, so the group cannot be one transaction."""
+
+
 class MissingInputError(FlowDSLError, LookupError):
     """Required flow inputs were not given; ``missing`` lists every one of them."""
 
@@ -240,6 +249,20 @@ class IterationLimitError(VertexFailed):
 
     def __init__(self, message: str, *, max_iterations: int = 0, **context: Any) -> None:
         self.max_iterations = max_iterations
+        super().__init__(message, **context)
+
+
+class RollbackFailed(VertexFailed):
+    """An atomic group failed, and rolling it back (or compensating) failed too.
+
+    ``__cause__`` is the original failure; ``errors`` holds what the rollback
+    or each compensation raised. Neither is hidden.
+    """
+
+    def __init__(
+        self, message: str, *, errors: Sequence[BaseException] = (), **context: Any
+    ) -> None:
+        self.errors = tuple(errors)
         super().__init__(message, **context)
 
 

@@ -9,6 +9,7 @@ import pytest
 from tests.docs_examples import ROOT, pages, render
 
 EXPECTED_PAGES = {
+    "atomic-groups.md",
     "checkpoints.md",
     "conditions.md",
     "fallbacks.md",

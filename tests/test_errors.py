@@ -348,6 +348,49 @@ def test_checkpoint_error(tmp_path: Path) -> None:
     assert "cannot be written with the 'json' serializer" in str(error)
 
 
+def test_group_error() -> None:
+    group = flowdsl.AtomicGroup("g", backend=flowdsl.MemoryTransaction())
+
+    @vertex(group=group)
+    def first(x: int) -> int:
+        return x
+
+    @vertex
+    def between(first: int) -> int:
+        return first
+
+    @vertex(group=group)
+    def last(between: int) -> int:
+        return between
+
+    with pytest.raises(flowdsl.GroupError) as caught:
+        flowdsl.compile(first, between, last)
+    assert isinstance(caught.value, flowdsl.CompileError)
+    assert caught.value.vertex == "between"
+    assert_location(caught.value.location, between)
+
+
+def test_rollback_failed() -> None:
+    class Stuck(flowdsl.MemoryTransaction):
+        def rollback(self, transaction: Any) -> None:
+            raise OSError("cannot roll back")
+
+    group = flowdsl.AtomicGroup("g", backend=Stuck())
+
+    @vertex(group=group)
+    def write(x: int) -> int:
+        raise ValueError("write failed")
+
+    with pytest.raises(flowdsl.RollbackFailed) as caught:
+        Flow.from_functions(write).run({"x": 1})
+    error = caught.value
+    assert isinstance(error, VertexFailed)
+    assert isinstance(error.__cause__, ValueError)
+    assert [str(e) for e in error.errors] == ["cannot roll back"]
+    assert error.vertex == "write"
+    assert error.result is not None
+
+
 def test_settings_error() -> None:
     with pytest.raises(SettingsError) as caught:
         Flow.from_functions(greet).run({"name": "a"}, on_error="sometimes")
@@ -456,6 +499,8 @@ def test_every_error_class_is_covered() -> None:
         "VertexTimeout": test_vertex_timeout_of_one_vertex,
         "IterationLimitError": test_iteration_limit_error,
         "CheckpointError": test_checkpoint_error,
+        "GroupError": test_group_error,
+        "RollbackFailed": test_rollback_failed,
         "FlowCancelled": test_flow_cancelled,
         "SettingsError": test_settings_error,
         "ContractViolation": test_contract_violation,

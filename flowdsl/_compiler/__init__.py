@@ -16,6 +16,7 @@ from .bindings import OutputShape, bind_condition, bind_vertex, output_shape, re
 from .collect import collect_specs
 from .compatibility import clearly_incompatible
 from .contracts import ContractCompiler
+from .groups import order_groups
 
 __all__ = ["compile_graph"]
 
@@ -45,6 +46,7 @@ def compile_graph(*sources: object) -> Graph:
             )
         inputs = _flow_inputs(vertices, problems)
         _check_cycles(vertices, {spec.name: spec for spec in specs}, problems)
+        vertices = order_groups(vertices, problems)
         if problems:
             raise CompileError.collect(problems)
         contracts.warn()
@@ -83,6 +85,8 @@ def _node(
         max_iterations=spec.max_iterations,
         max_concurrency=spec.max_concurrency,
         rate_limit=spec.rate_limit,
+        group=spec.group,
+        compensate=spec.compensate,
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from .._dsl import VertexSpec, spec_of
-from .._markers import From, Previous
+from .._markers import From, Previous, Transaction
 from .._model.graph import NO_DEFAULT, Binding, FieldAccess
 from .._suggest import did_you_mean
 from .._typing import (
@@ -252,6 +252,7 @@ def bind_vertex(
         _, metadata = annotated_parts(annotation)
         markers = _from_marker(metadata)
         previous = any(isinstance(m, Previous) for m in metadata)
+        transaction = any(isinstance(m, Transaction) for m in metadata)
         common = {
             "parameter": param.name,
             "annotation": annotation,
@@ -261,7 +262,21 @@ def bind_vertex(
         if len(markers) > 1:
             problem(BindingError, "more than one From(...) on one parameter", param.name)
             continue
-        if previous:
+        if transaction:
+            if spec.group is None or markers or previous:
+                problem(
+                    BindingError,
+                    "Transaction() receives the transaction of the vertex's atomic group; "
+                    + (
+                        "it cannot be combined with From(...) or Previous()"
+                        if spec.group is not None
+                        else "this vertex has no group= (flowdsl.AtomicGroup)"
+                    ),
+                    param.name,
+                )
+                continue
+            bindings.append(Binding(source=spec.name, transaction=True, **common))
+        elif previous:
             seen = any(b.previous for b in bindings)
             message = _previous_problem(spec, param.name, bool(markers), seen)
             if message is not None:

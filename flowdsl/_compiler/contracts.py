@@ -69,6 +69,8 @@ class ContractCompiler:
             return None
         parameters = {}
         for binding in bindings:
+            if binding.transaction:  # the backend's own object, whatever its annotation says
+                continue
             contract = self._checked(spec, binding.parameter, binding.annotation)
             if contract is not None:
                 parameters[binding.parameter] = contract

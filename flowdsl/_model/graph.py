@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import attrs
 
+from .._groups import AtomicGroup
 from .._location import SourceLocation
 from .._policies import RetryPolicy
 from .._services.contracts import Contract
@@ -68,11 +69,14 @@ class Binding:
     default: Any = NO_DEFAULT
     keyword_only: bool = False
     previous: bool = False
+    # The parameter receives the live transaction of the vertex's atomic group.
+    transaction: bool = False
 
     @property
     def reads_vertex(self) -> bool:
-        """Whether the value comes from another vertex's output (not an input, not a loop)."""
-        return not (self.is_input or self.previous)
+        """Whether the value comes from another vertex's output (not an input, a loop's
+        previous output or a transaction)."""
+        return not (self.is_input or self.previous or self.transaction)
 
     @property
     def ref(self) -> str:
@@ -141,6 +145,12 @@ class VertexNode:
     max_iterations: int | None = None
     max_concurrency: int | None = None
     rate_limit: float | None = None
+    # Its atomic group, how to undo it there, and the vertices it must run
+    # after because of the group (the group's order and its commit), besides
+    # those it reads.
+    group: AtomicGroup | None = attrs.field(default=None, eq=False)
+    compensate: Callable[..., Any] | None = attrs.field(default=None, eq=False)
+    after: tuple[str, ...] = ()
 
     @functools.cached_property
     def upstream(self) -> tuple[str, ...]:
@@ -239,12 +249,14 @@ class Graph:
         """Order acyclic ``vertices`` (declaration order breaks ties) and derive the rest."""
         declared = {v.name: v for v in vertices}
         upstream = {name: v.upstream for name, v in declared.items()}
-        order = topology.topological_order(upstream)
+        # Atomic groups add ordering edges; the order and stages respect them.
+        ordering = {name: (*v.upstream, *v.after) for name, v in declared.items()}
+        order = topology.topological_order(ordering)
         return cls(
             vertices={name: declared[name] for name in order},
             inputs={i.name: i for i in inputs},
             order=order,
-            stages=topology.stages(upstream, order),
+            stages=topology.stages(ordering, order),
             downstream=topology.reverse(upstream, order),
         )
 

@@ -42,8 +42,14 @@ class Checkpoint:
         self.run_id = run_id
         self.codes = codes
 
-    def record(self, node: VertexNode, value: Any) -> None:
-        """Write ``node``'s output now; a failure names the vertex."""
+    def record(self, node: VertexNode, value: Any, *, committed: bool = False) -> None:
+        """Write ``node``'s output now; a failure names the vertex.
+
+        A vertex of an atomic group is written only when its group has
+        ``committed``.
+        """
+        if node.group is not None and not committed:
+            return
         try:
             self.store.record(self.run_id, node.name, self.codes[node.name], value)
         except CheckpointError as exc:

@@ -82,7 +82,7 @@ class _Scheduler:
             for mode, step, direct in zip(self.modes, self.steps, self.direct, strict=True)
         ]
         self.keep_going = options.on_error == "continue"
-        self.waiting = [len(step.upstream) for step in self.steps]
+        self.waiting = [len(step.after) for step in self.steps]
         self.gates = Gates(state)
         # Ready steps to run through their runner with defaults for skipped producers.
         self.on_defaults: set[int] = set()
@@ -367,3 +367,4 @@ async def run_concurrent(state: RunState) -> None:
     finally:
         if scheduler is not None:
             scheduler.close()
+            await scheduler.calls.abandon_open_groups()

@@ -32,6 +32,7 @@ import anyio
 from .._policies import RetryPolicy
 from .._typing import type_name
 from ..errors import ContractViolation, IterationLimitError
+from .atomic import GroupRun
 from .caching import CachedCall, run_invokers, through_cache
 from .calls import Places, call_placed
 from .checking import StepChecks, step_checks
@@ -60,7 +61,8 @@ def needs_runner(step: Step, run_retry: RetryPolicy | None) -> bool:
     """Whether ``step`` is more than one plain call in a run with this default retry policy."""
     node = step.node
     return bool(
-        node.fallbacks
+        node.group is not None
+        or node.fallbacks
         or node.map_over is not None
         or node.until is not None
         or node.max_concurrency is not None
@@ -117,6 +119,24 @@ class RunCalls:
         self.modes = state.plan.call_modes(state.options.backend)
         self._places = places
         self._runners: dict[int, StepRunner] = {}
+        self._groups: dict[int, GroupRun] = {}
+
+    def group_run(self, step: Step) -> GroupRun | None:
+        """The run of ``step``'s atomic group (one per group and run), or None."""
+        group = step.node.group
+        if group is None:
+            return None
+        found = self._groups.get(id(group))
+        if found is None:
+            members = tuple(s.position for s in self.state.plan.steps if s.node.group is group)
+            found = self._groups[id(group)] = GroupRun(self.state, group, members)
+        return found
+
+    async def abandon_open_groups(self) -> None:
+        """Roll back the transaction of any group the run stopped in the middle of."""
+        for group_run in self._groups.values():
+            if group_run.open:
+                await group_run.abandon()
 
     def runner(self, position: int) -> StepRunner:
         """The runner of ``position`` (built once per run: limits hold across its calls)."""
@@ -128,6 +148,7 @@ class RunCalls:
                 self.modes[position],
                 self._lookups.get(position),
                 self._places,
+                self.group_run(self.state.plan.steps[position]),
             )
         return runner
 
@@ -166,6 +187,7 @@ class StepRunner:
         mode: CallMode,
         cached: CachedCall | None,
         places: Places,
+        group_run: GroupRun | None = None,
     ) -> None:
         node = step.node
         options = state.options
@@ -176,7 +198,9 @@ class StepRunner:
         self.names = [b.parameter for b in step.sources]
         self.positional_count = len(step.args)
         self.checks: StepChecks | None = step_checks(step, options.contracts)
-        self.cached = cached
+        # Caching is off inside an atomic group: a call there acts on its transaction.
+        self.cached = cached if group_run is None else None
+        self.group_run = group_run
         self.policy = _policy(step, options.retry)
         self.fallbacks = [_Fallback(f, step, options.backend) for f in node.fallbacks]
         self.concurrent = options.backend != "serial"
@@ -211,6 +235,27 @@ class StepRunner:
     async def run(self, values: list[Any], defaults: bool = False) -> Any:
         """The step's output: the result of its call, or the list of its mapped calls'."""
         args, kwargs = self.arguments(values, defaults)
+        group_run = self.group_run
+        if group_run is None:
+            return await self._mapped_or_not(args, kwargs)
+        transaction = await group_run.begin(self.position)
+        if self.step.transaction_index is not None:
+            args, kwargs = self._put(args, kwargs, self.step.transaction_index, transaction)
+        try:
+            output = await self._mapped_or_not(args, kwargs)
+        except Exception as error:
+            failure = await group_run.fail(self.position, error)
+            if failure is error:
+                raise
+            raise failure from error
+        except BaseException:  # cancelled in the middle of the group
+            await group_run.abandon()
+            raise
+        named = dict(zip(self.names, [*args, *kwargs.values()], strict=True))
+        await group_run.completed(self.step, named, output)
+        return output
+
+    async def _mapped_or_not(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
         index = self.step.map_index
         if index is None:
             return await self._element(args, kwargs)

@@ -54,7 +54,7 @@ class Gates:
         """Decide about a ready ``step``; a skip is recorded in the run's state."""
         position, steps, state = step.position, self.state.plan.steps, self.state
         if self.active:
-            for parent in step.upstream:
+            for parent in step.after:
                 if self.dead[parent]:
                     self.dead[position] = True
                     cause = "failed" if parent in state.errors else "was skipped after a failure"

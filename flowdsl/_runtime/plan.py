@@ -55,8 +55,12 @@ class Step:
     # over, and of the loop's ``Previous()`` parameter.
     condition: ArgSource | None = None
     needs: tuple[int, ...] = ()
+    # Every step this one runs after: those it reads, and those an atomic
+    # group orders it after (``upstream`` is only the first kind).
+    after: tuple[int, ...] = ()
     map_index: int | None = None
     previous_index: int | None = None
+    transaction_index: int | None = None
 
     def invoke(self, values: list[Any]) -> Any:
         """Call the function with its arguments from ``values`` (a coroutine if async)."""
@@ -191,11 +195,21 @@ def _selection(
         targets.update(flows[flow])
     if outputs is None and flow is None:
         targets.update(graph.order)
-    # An overridden vertex is given, not computed: what only it needed is not planned.
-    return topology.closure(
-        targets,
-        lambda name: () if name in overridden else graph.vertices[name].upstream,
-    )
+    members: dict[int, list[str]] = {}
+    for node in graph.vertices.values():
+        if node.group is not None:
+            members.setdefault(id(node.group), []).append(node.name)
+
+    def needed(name: str) -> Sequence[str]:
+        # An overridden vertex is given, not computed: what only it needed is
+        # not planned. An atomic group runs whole, after what it waits for.
+        if name in overridden:
+            return ()
+        node = graph.vertices[name]
+        group = () if node.group is None else members[id(node.group)]
+        return (*node.upstream, *node.after, *group)
+
+    return topology.closure(targets, needed)
 
 
 def build_plan(
@@ -237,8 +251,8 @@ def _build_plan(
     first_fill = none_slot + 1 + len(given)
 
     def source(binding: Binding) -> ArgSource:
-        if binding.previous:
-            return (none_slot, None)
+        if binding.previous or binding.transaction:
+            return (none_slot, None)  # the runner puts the real value in
         if binding.is_input:
             fills.append(
                 InputFill(
@@ -261,6 +275,17 @@ def _build_plan(
     kept = _kept_vertices(graph, outputs)
     releases = _release_points(nodes, position, kept)
     ordered = [_ordered_bindings(node) for node in nodes]
+    # Who waits for whom: readers, and the ordering edges of atomic groups.
+    afters = {
+        node.name: tuple(
+            dict.fromkeys(position[n] for n in (*node.upstream, *node.after) if n in position)
+        )
+        for node in nodes
+    }
+    followers: dict[str, list[int]] = {node.name: [] for node in nodes}
+    for node in nodes:
+        for parent in afters[node.name]:
+            followers[nodes[parent].name].append(position[node.name])
     steps = tuple(
         Step(
             position=i,
@@ -270,7 +295,7 @@ def _build_plan(
             args=arg_plans[i][0],
             kwargs=arg_plans[i][1],
             upstream=tuple(position[name] for name in node.upstream if name in position),
-            downstream=tuple(position[n] for n in graph.downstream[node.name] if n in position),
+            downstream=tuple(followers[node.name]),
             release=releases[i],
             sources=ordered[i],
             producers={name: graph.vertices[name] for name in node.upstream},
@@ -280,8 +305,10 @@ def _build_plan(
             if node.condition is None
             else (slot_of[node.condition.source], _reader(node.condition)),
             needs=_needed(node, position),
+            after=afters[node.name],
             map_index=_index_of(ordered[i], node.map_over),
             previous_index=next((j for j, b in enumerate(ordered[i]) if b.previous), None),
+            transaction_index=next((j for j, b in enumerate(ordered[i]) if b.transaction), None),
         )
         for i, node in enumerate(nodes)
     )

@@ -25,11 +25,18 @@ RUN, DEFAULTS, SKIP, FAIL = Verdict.RUN, Verdict.DEFAULTS, Verdict.SKIP, Verdict
 
 async def run_serial(state: RunState) -> None:
     """Run every step of ``state.plan`` in order, recording outcomes in ``state``."""
+    calls = RunCalls(state, Places(state.waits))
+    try:
+        await _run(state, calls)
+    finally:
+        await calls.abandon_open_groups()
+
+
+async def _run(state: RunState, calls: RunCalls) -> None:
     values = state.values
     durations = state.durations
     completed = state.completed
     modes = state.plan.call_modes("serial")
-    calls = RunCalls(state, Places(state.waits))
     checked, controlled, gated = calls.invokers, calls.controlled, calls.gated
     events = state.emitter
     checkpoint = state.checkpoint

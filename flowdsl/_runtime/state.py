@@ -55,6 +55,7 @@ class RunState:
         "overrides",
         "plan",
         "restored",
+        "rolled_back",
         "run_id",
         "running",
         "skip_reasons",
@@ -117,6 +118,8 @@ class RunState:
         self.fallbacks: dict[int, str] = {}
         self.fallback_errors: dict[int, list[tuple[str, BaseException]]] = {}
         self.element_errors: dict[int, dict[int, BaseException]] = {}
+        # Vertices of a failed atomic group that were undone (or never ran).
+        self.rolled_back: set[int] = set()
         # The run's cache store (opened by the executor) and, per pure step,
         # "hit", "miss" or "uncacheable".
         self.cache_store: CacheStore | None = None

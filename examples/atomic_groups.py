@@ -1,0 +1,74 @@
+"""Atomic groups: vertices that commit together, or leave nothing behind.
+
+Run it from a checkout: ``python examples/atomic_groups.py``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Annotated, TypedDict
+
+import flowdsl
+from flowdsl import AtomicGroup, SQLiteTransaction, Transaction, vertex
+
+Db = Annotated[sqlite3.Connection, Transaction()]
+
+
+class Order(TypedDict):
+    customer: str
+    amount: int
+
+
+def build(database: Path) -> flowdsl.Flow:
+    payment = AtomicGroup("payment", backend=SQLiteTransaction(database))
+
+    @vertex
+    def order(customer: str, amount: int) -> Order:
+        return {"customer": customer, "amount": amount}
+
+    @vertex(group=payment)
+    def debit(order: Order, db: Db) -> int:
+        cursor = db.execute(
+            "INSERT INTO ledger (customer, amount) VALUES (?, ?)",
+            (order["customer"], -order["amount"]),
+        )
+        return int(cursor.lastrowid or 0)
+
+    @vertex(group=payment)
+    def credit(debit: int, order: Order, db: Db) -> int:
+        if order["amount"] > 100:
+            raise ValueError("over the limit")
+        db.execute("INSERT INTO ledger (customer, amount) VALUES ('shop', ?)", (order["amount"],))
+        return debit
+
+    @vertex
+    def receipt(credit: int) -> str:
+        return f"receipt #{credit}"
+
+    return flowdsl.Flow.from_functions(order, debit, credit, receipt)
+
+
+def ledger(database: Path) -> list[tuple[str, int]]:
+    with sqlite3.connect(database) as connection:
+        return connection.execute("SELECT customer, amount FROM ledger").fetchall()
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        database = Path(folder) / "shop.db"
+        with sqlite3.connect(database) as connection:
+            connection.execute("CREATE TABLE ledger (customer TEXT, amount INTEGER)")
+        flow = build(database)
+
+        print(flow.run({"customer": "ada", "amount": 30})["receipt"])
+        print("ledger:", ledger(database))
+
+        result = flow.run({"customer": "bob", "amount": 500}, on_error="continue")
+        print("states:", {name: str(state) for name, state in result.states.items()})
+        print("ledger:", ledger(database), "(bob's debit was rolled back)")
+
+
+if __name__ == "__main__":
+    main()

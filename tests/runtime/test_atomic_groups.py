@@ -1,0 +1,330 @@
+"""Atomic groups: one transaction per group, committed together or undone together."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+import pytest
+
+import flowdsl
+from flowdsl import (
+    AtomicGroup,
+    MemoryTransaction,
+    RollbackFailed,
+    SQLiteTransaction,
+    Transaction,
+    vertex,
+)
+from tests.runtime._modes import every_mode, run_in
+
+
+def _payment_flow(
+    backend: Any, *, fail: dict[str, bool], on_failure: str = "rollback"
+) -> tuple[flowdsl.Flow, list[str]]:
+    events: list[str] = []
+    group = AtomicGroup("payment", backend=backend, on_failure=on_failure)  # type: ignore[arg-type]
+
+    def refund(capture: str, order: int) -> None:
+        events.append(f"refund {capture} {order}")
+
+    def release(reserve: str) -> None:
+        events.append(f"release {reserve}")
+
+    @vertex
+    def order(amount: int) -> int:
+        return amount
+
+    @vertex(group=group, compensate=release if on_failure == "compensate" else None)
+    def reserve(order: int, tx: Annotated[Any, Transaction()]) -> str:
+        tx["reserved"] = order
+        events.append("reserve")
+        return "r1"
+
+    @vertex(group=group, compensate=refund if on_failure == "compensate" else None)
+    async def capture(reserve: str, order: int, tx: Annotated[Any, Transaction()]) -> str:
+        await anyio.sleep(0)
+        tx["captured"] = order
+        events.append("capture")
+        return "c1"
+
+    @vertex(group=group)
+    def notify(capture: str) -> str:
+        if fail.get("notify"):
+            raise RuntimeError("mail server down")
+        events.append("notify")
+        return "sent"
+
+    @vertex
+    def receipt(notify: str, capture: str) -> str:
+        return f"receipt for {capture}"
+
+    @vertex
+    def other(order: int) -> int:
+        return order * 2
+
+    flow = flowdsl.Flow.from_functions(order, reserve, capture, notify, receipt, other)
+    return flow, events
+
+
+@every_mode
+def test_a_group_commits_as_one_transaction(mode: tuple[str, str]) -> None:
+    backend = MemoryTransaction()
+    flow, events = _payment_flow(backend, fail={})
+    result = run_in(mode, flow, {"amount": 7})
+    assert result["receipt"] == "receipt for c1"
+    assert backend.data == {"reserved": 7, "captured": 7}
+    assert (backend.commits, backend.rollbacks) == (1, 0)
+    assert events == ["reserve", "capture", "notify"]
+    assert set(map(str, result.states.values())) == {"completed"}
+
+
+@every_mode
+def test_a_failure_rolls_back_everything_the_group_did(mode: tuple[str, str]) -> None:
+    backend = MemoryTransaction()
+    flow, _ = _payment_flow(backend, fail={"notify": True})
+    with pytest.raises(flowdsl.VertexFailed) as caught:
+        run_in(mode, flow, {"amount": 7})
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert backend.data == {}
+    assert (backend.commits, backend.rollbacks) == (0, 1)
+    partial = caught.value.result
+    assert partial is not None
+    assert str(partial.states["notify"]) == "failed"
+    assert str(partial.states["reserve"]) == "rolled_back"
+    assert str(partial.states["capture"]) == "rolled_back"
+    assert "reserve" not in partial
+    assert "capture" not in partial.order
+
+
+@every_mode
+def test_under_continue_the_rest_of_the_flow_goes_on(mode: tuple[str, str]) -> None:
+    backend = MemoryTransaction()
+    flow, _ = _payment_flow(backend, fail={"notify": True})
+    result = run_in(mode, flow, {"amount": 7}, on_error="continue")
+    states = {name: str(state) for name, state in result.states.items()}
+    assert states == {
+        "order": "completed",
+        "reserve": "rolled_back",
+        "capture": "rolled_back",
+        "notify": "failed",
+        "receipt": "skipped",
+        "other": "completed",
+    }
+    assert dict(result) == {"order": 7, "other": 14}
+
+
+def test_a_real_sqlite_transaction(tmp_path: Path) -> None:
+    database = tmp_path / "shop.db"
+    with sqlite3.connect(database) as setup:
+        setup.execute("CREATE TABLE ledger (entry TEXT)")
+    group = AtomicGroup("ledger", backend=SQLiteTransaction(database))
+    fail = {"second": False}
+
+    @vertex(group=group)
+    def first(n: int, db: Annotated[sqlite3.Connection, Transaction()]) -> int:
+        db.execute("INSERT INTO ledger VALUES (?)", (f"first {n}",))
+        return n
+
+    @vertex(group=group)
+    def second(first: int, db: Annotated[sqlite3.Connection, Transaction()]) -> int:
+        db.execute("INSERT INTO ledger VALUES (?)", (f"second {first}",))
+        if fail["second"]:
+            raise ValueError("constraint")
+        return first
+
+    flow = flowdsl.Flow.from_functions(first, second)
+
+    def rows() -> list[str]:
+        with sqlite3.connect(database) as reader:
+            return [row[0] for row in reader.execute("SELECT entry FROM ledger")]
+
+    flow.run({"n": 1}, backend="thread")
+    assert rows() == ["first 1", "second 1"]
+    fail["second"] = True
+    with pytest.raises(flowdsl.VertexFailed):
+        flow.run({"n": 2}, backend="thread")
+    assert rows() == ["first 1", "second 1"]  # nothing of the failed run remains
+
+
+@every_mode
+def test_compensation_runs_newest_first_with_inputs_and_output(mode: tuple[str, str]) -> None:
+    backend = MemoryTransaction()
+    flow, events = _payment_flow(backend, fail={"notify": True}, on_failure="compensate")
+    result = run_in(mode, flow, {"amount": 3}, on_error="continue")
+    assert events == ["reserve", "capture", "refund c1 3", "release r1"]
+    assert str(result.states["capture"]) == "rolled_back"
+    assert (backend.commits, backend.rollbacks) == (0, 1)
+
+
+def test_a_failing_rollback_is_raised_with_the_original_failure() -> None:
+    class BrokenRollback(MemoryTransaction):
+        def rollback(self, transaction: Any) -> None:
+            raise OSError("disk gone")
+
+    flow, _ = _payment_flow(BrokenRollback(), fail={"notify": True})
+    with pytest.raises(RollbackFailed) as caught:
+        flow.run({"amount": 1})
+    error = caught.value
+    assert isinstance(error, flowdsl.VertexFailed)
+    assert isinstance(error.__cause__, RuntimeError)
+    assert [type(e) for e in error.errors] == [OSError]
+    assert "mail server down" in str(error)
+    assert "disk gone" in str(error)
+    assert error.vertex == "notify"
+
+
+def test_coroutine_backend_methods_are_awaited() -> None:
+    calls: list[str] = []
+
+    class AsyncBackend:
+        async def begin(self, group: AtomicGroup) -> dict[str, Any]:
+            calls.append(f"begin {group.name}")
+            return {}
+
+        async def commit(self, transaction: dict[str, Any]) -> None:
+            calls.append(f"commit {sorted(transaction)}")
+
+        async def rollback(self, transaction: dict[str, Any]) -> None:
+            calls.append("rollback")
+
+    flow, _ = _payment_flow(AsyncBackend(), fail={})
+    flow.run({"amount": 1}, backend="async")
+    assert calls == ["begin payment", "commit ['captured', 'reserved']"]
+
+
+def test_the_transaction_begins_once_every_outside_input_exists() -> None:
+    seen: list[str] = []
+    group = AtomicGroup("g", backend=MemoryTransaction())
+
+    @vertex(blocking=True)
+    def slow(x: int) -> int:
+        time.sleep(0.1)
+        seen.append("slow done")
+        return x
+
+    @vertex(group=group)
+    def inside_first(x: int) -> int:
+        seen.append("first")
+        return x
+
+    @vertex(group=group)
+    def inside_second(inside_first: int, slow: int) -> int:
+        return inside_first + slow
+
+    flow = flowdsl.Flow.from_functions(slow, inside_first, inside_second)
+    assert flow.run({"x": 1}, backend="thread")["inside_second"] == 2
+    assert seen == ["slow done", "first"]
+
+
+def test_caching_is_off_inside_a_group() -> None:
+    calls = []
+    group = AtomicGroup("g", backend=MemoryTransaction())
+
+    @vertex(group=group, pure=True)
+    def member(x: int) -> int:
+        calls.append(x)
+        return x
+
+    flow = flowdsl.Flow.from_functions(member)
+    store = flowdsl.MemoryCache()
+    flow.run({"x": 1}, cache=store)
+    flow.run({"x": 1}, cache=store)
+    assert calls == [1, 1]
+
+
+def test_a_group_is_checkpointed_only_when_it_commits(tmp_path: Path) -> None:
+    database = tmp_path / "runs.db"
+    backend = MemoryTransaction()
+    flow, events = _payment_flow(backend, fail={"notify": True})
+    with pytest.raises(flowdsl.VertexFailed):
+        flow.run({"amount": 2}, checkpoint=database, run_id="pay")
+    events.clear()
+    from flowdsl._services.checkpoints import CheckpointStore
+
+    store = CheckpointStore(database)
+    assert set(store.runs()[0].vertices) <= {"order", "other"}
+    store.close()
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_group_is_rolled_back() -> None:
+    backend = MemoryTransaction()
+    group = AtomicGroup("g", backend=backend)
+    started = anyio.Event()
+
+    @vertex(group=group)
+    async def write(x: int, tx: Annotated[Any, Transaction()]) -> int:
+        tx["x"] = x
+        return x
+
+    @vertex(group=group)
+    async def hang(write: int) -> int:
+        started.set()
+        await anyio.sleep(30)
+        return write
+
+    flow = flowdsl.Flow.from_functions(write, hang)
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(flow.arun, {"x": 1})
+        await started.wait()
+        tasks.cancel_scope.cancel()
+    assert backend.data == {}
+    assert backend.rollbacks == 1
+
+
+# --------------------------------------------------------------------------- compile errors
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"group": "payment"}, "group= takes a flowdsl.AtomicGroup"),
+        ({"group": [AtomicGroup("a", backend=MemoryTransaction())] * 2}, "one group at most"),
+        ({"compensate": print}, "compensate= undoes a vertex of an AtomicGroup"),
+        (
+            {
+                "group": AtomicGroup("c", on_failure="compensate"),
+                "compensate": lambda missing: None,
+            },
+            "compensate '<lambda>' needs 'missing'",
+        ),
+    ],
+)
+def test_bad_group_options(options: dict[str, Any], message: str) -> None:
+    def target(x: int) -> int:
+        return x
+
+    with pytest.raises(flowdsl.InvalidVertexError, match=message):
+        vertex(**options)(target)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"name": ""}, "non-empty name"),
+        ({"name": "g", "on_failure": "retry"}, "is not 'rollback' or 'compensate'"),
+        ({"name": "g"}, "needs a backend to roll back"),
+        ({"name": "g", "backend": object()}, "has no begin, commit and rollback"),
+    ],
+)
+def test_bad_groups(arguments: dict[str, Any], message: str) -> None:
+    name = arguments.pop("name")
+    with pytest.raises(ValueError, match=message):
+        AtomicGroup(name, **arguments)
+
+
+def test_the_group_orders_the_plan() -> None:
+    flow, _ = _payment_flow(MemoryTransaction(), fail={})
+    node = flow.graph.vertices
+    assert node["reserve"].after == ("order",)
+    assert node["capture"].after == ("reserve",)
+    assert node["receipt"].after == ("notify",)
+    # A pruned run asking for one member plans the whole group.
+    result = flow.run({"amount": 1}, outputs=["reserve"])
+    assert set(result.states) == {"order", "reserve", "capture", "notify"}
+    assert threading.active_count() >= 1
