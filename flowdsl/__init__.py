@@ -42,6 +42,7 @@ from ._model.graph import Binding, FlowInput, Graph, InputConsumer, VertexNode
 from ._policies import RetryPolicy
 from ._result import RunResult, VertexState
 from ._services.cache import CacheStats, CacheStore, MemoryCache, SQLiteCache
+from ._services.checkpoints import CheckpointStore, RunRecord
 from .errors import (
     BindingError,
     CacheWarning,
@@ -79,6 +80,7 @@ __all__ = [
     "CacheWarning",
     "Check",
     "CheckpointError",
+    "CheckpointStore",
     "CompileError",
     "ContractViolation",
     "ContractWarning",
@@ -108,6 +110,7 @@ __all__ = [
     "RunEnded",
     "RunHandle",
     "RunMetrics",
+    "RunRecord",
     "RunResult",
     "RunStarted",
     "SQLiteCache",

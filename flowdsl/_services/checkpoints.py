@@ -15,6 +15,7 @@ tampering).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -23,7 +24,7 @@ import pickle
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -84,7 +85,12 @@ class StoredOutput:
 
 @attrs.frozen
 class RunRecord:
-    """A checkpointed run: its id, when it started, and the vertices recorded so far."""
+    """A checkpointed run: its id, when it started, and the vertices recorded so far.
+
+    >>> from flowdsl import RunRecord
+    >>> RunRecord("nightly", 0.0, "pickle", ("extract",)).vertices
+    ('extract',)
+    """
 
     run_id: str
     started: float
@@ -95,8 +101,20 @@ class RunRecord:
 class CheckpointStore:
     """A checkpoint file; one connection shared by a process's threads behind a lock.
 
-    Raises ``CheckpointError`` when the file cannot be used, a value cannot be
-    serialized, or a record fails verification.
+    Runs record themselves through ``flow.run(checkpoint=...)``; this class
+    is how to look at a file and tidy it up.
+
+    >>> import os, tempfile
+    >>> from flowdsl import CheckpointStore
+    >>> store = CheckpointStore(os.path.join(tempfile.mkdtemp(), "runs.db"))
+    >>> store.start("nightly", graph="g", inputs={"day": "mon"})
+    >>> [run.run_id for run in store.runs()], store.delete("nightly"), store.runs()
+    (['nightly'], True, [])
+    >>> store.close()
+
+    Raises ``CheckpointError`` when the file cannot be used (not a database,
+    damaged, truncated), a value cannot be serialized, or a record fails
+    verification.
     """
 
     def __init__(
@@ -160,11 +178,22 @@ class CheckpointStore:
 
     # Runs.
 
+    @contextlib.contextmanager
+    def _database(self) -> Iterator[sqlite3.Connection]:
+        # The connection, under the lock; a damaged file is a CheckpointError.
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.DatabaseError as exc:
+                raise CheckpointError(
+                    f"{self.path}: the checkpoint file is damaged or not a checkpoint file: {exc}"
+                ) from exc
+
     def start(self, run_id: str, graph: str, inputs: Mapping[str, Any]) -> None:
         """Begin run ``run_id`` afresh: what was recorded under that id is replaced."""
         data = self._dump(dict(inputs), "the run's inputs")
         mac = self._mac(run_id, graph, data)
-        with self._lock, self._conn:
+        with self._database(), self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.execute("DELETE FROM outputs WHERE run_id = ?", (run_id,))
             self._conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
@@ -175,7 +204,7 @@ class CheckpointStore:
 
     def load(self, run_id: str) -> tuple[dict[str, Any], dict[str, StoredOutput]]:
         """The inputs and recorded outputs of run ``run_id``, every record verified first."""
-        with self._lock:
+        with self._database():
             run = self._conn.execute(
                 "SELECT graph, serializer, inputs, mac FROM runs WHERE run_id = ?", (run_id,)
             ).fetchone()
@@ -195,17 +224,23 @@ class CheckpointStore:
             self._verify(
                 row_mac, f"vertex {vertex!r} of run {run_id!r}", run_id, vertex, code, value
             )
-        inputs = self._loads(data)
-        outputs = {
-            vertex: StoredOutput(code, self._loads(value)) for vertex, code, value, _ in rows
-        }
+        try:
+            inputs = self._loads(data)
+            outputs = {
+                vertex: StoredOutput(code, self._loads(value)) for vertex, code, value, _ in rows
+            }
+        except Exception as exc:  # verified, yet unreadable: written by another version
+            raise CheckpointError(
+                f"{self.path}: run {run_id!r} has a record that cannot be read: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
         return inputs, outputs
 
     def record(self, run_id: str, vertex: str, code: str, value: Any) -> None:
         """Write ``vertex``'s output, in its own transaction."""
         data = self._dump(value, f"the output of vertex {vertex!r}")
         mac = self._mac(run_id, vertex, code, data)
-        with self._lock, self._conn:
+        with self._database(), self._conn:
             self._conn.execute(
                 "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?)",
                 (run_id, vertex, code, data, mac, time.time()),
@@ -213,7 +248,7 @@ class CheckpointStore:
 
     def runs(self) -> list[RunRecord]:
         """Every run in the file, oldest first."""
-        with self._lock:
+        with self._database():
             runs = self._conn.execute(
                 "SELECT run_id, started, serializer FROM runs ORDER BY started"
             ).fetchall()
@@ -230,7 +265,7 @@ class CheckpointStore:
 
     def delete(self, run_id: str) -> bool:
         """Forget run ``run_id``; whether it was there."""
-        with self._lock, self._conn:
+        with self._database(), self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.execute("DELETE FROM outputs WHERE run_id = ?", (run_id,))
             deleted = self._conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,)).rowcount

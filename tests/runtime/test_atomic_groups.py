@@ -328,3 +328,66 @@ def test_the_group_orders_the_plan() -> None:
     result = flow.run({"amount": 1}, outputs=["reserve"])
     assert set(result.states) == {"order", "reserve", "capture", "notify"}
     assert threading.active_count() >= 1
+
+
+def _dump(database: Path) -> list[Any]:
+    with sqlite3.connect(database) as connection:
+        tables = connection.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall()
+        rows = [
+            (name, connection.execute(f"SELECT * FROM {name} ORDER BY rowid").fetchall())
+            for name, _ in tables
+        ]
+    return [tables, rows]
+
+
+@every_mode
+@pytest.mark.parametrize("failing", [0, 1, 2, 3, None])
+def test_a_failure_anywhere_in_a_group_leaves_the_database_as_it_was(
+    mode: tuple[str, str], failing: int | None, tmp_path: Path
+) -> None:
+    database = tmp_path / "shop.db"
+    with sqlite3.connect(database) as setup:
+        setup.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT)")
+        setup.execute("CREATE TABLE stock (item TEXT, count INTEGER)")
+        setup.execute("INSERT INTO stock VALUES ('tea', 10), ('jam', 3)")
+    before = _dump(database)
+    group = AtomicGroup("checkout", backend=SQLiteTransaction(database))
+    Db = Annotated[sqlite3.Connection, Transaction()]
+
+    def step(index: int, db: sqlite3.Connection) -> None:
+        if index == failing:
+            raise RuntimeError(f"failure at {index}")
+
+    @vertex(group=group)
+    def place(item: str, db: Db) -> int:
+        cursor = db.execute("INSERT INTO orders (item) VALUES (?)", (item,))
+        step(0, db)
+        return int(cursor.lastrowid or 0)
+
+    @vertex(group=group)
+    def take(place: int, item: str, db: Db) -> int:
+        db.execute("UPDATE stock SET count = count - 1 WHERE item = ?", (item,))
+        step(1, db)
+        return place
+
+    @vertex(group=group)
+    async def log(take: int, db: Db) -> int:
+        db.execute("CREATE TABLE IF NOT EXISTS audit (entry TEXT)")
+        db.execute("INSERT INTO audit VALUES ('order')")
+        step(2, db)
+        return take
+
+    @vertex(group=group)
+    def close(log: int, db: Db) -> int:
+        db.execute("DELETE FROM stock WHERE count = 0")
+        step(3, db)
+        return log
+
+    flow = flowdsl.Flow.from_functions(place, take, log, close)
+    result = run_in(mode, flow, {"item": "tea"}, on_error="continue")
+    if failing is None:  # the control: a group that commits does change the database
+        assert result["close"] == 1
+        assert _dump(database) != before
+        return
+    assert str(result.states[["place", "take", "log", "close"][failing]]) == "failed"
+    assert _dump(database) == before

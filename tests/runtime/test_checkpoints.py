@@ -290,3 +290,30 @@ def test_a_file_that_is_not_a_database_is_a_checkpoint_error(tmp_path: Path) -> 
     junk.write_text("not a database " * 100)
     with pytest.raises(CheckpointError, match="cannot use it as a checkpoint file"):
         module.flow.run({"x": 1}, checkpoint=junk)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "overwrite", "garbage value"])
+def test_damaged_checkpoint_files_are_a_clear_error(tmp_path: Path, damage: str) -> None:
+    module, log = _module(tmp_path)
+    database = tmp_path / "runs.db"
+    module.flow.run({"x": 1}, checkpoint=database, run_id="nightly")
+    # Fold the WAL into the main file so that damaging it damages everything.
+    connection = sqlite3.connect(database)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if damage == "garbage value":
+        connection.execute("UPDATE outputs SET value = x'00ff00ff' WHERE vertex = 'c'")
+        connection.commit()
+    connection.close()
+    data = database.read_bytes()
+    if damage == "truncate":
+        database.write_bytes(data[: len(data) // 2])
+    elif damage == "overwrite":
+        middle = len(data) // 2
+        database.write_bytes(data[:100] + b"\xde\xad" * ((middle - 100) // 2) + data[middle:])
+    log.unlink()
+    with pytest.raises(CheckpointError) as caught:
+        module.flow.resume("nightly", checkpoint=database)
+    text = str(caught.value)
+    assert str(database) in text
+    assert ("damaged" in text) or ("not a checkpoint file" in text) or ("cannot use" in text)
+    assert _calls(log) == []  # nothing ran on a damaged file
