@@ -6,6 +6,7 @@ The public API, by layer (each depends only on the ones above it)::
     compiler   compile, Flow.from_module           build and check the graph
     model      Graph, VertexNode, Binding, ...     the immutable compiled graph
     runtime    Flow.run / Flow.arun / Flow.start   plan once, run on a backend
+    settings   configure, settings, Settings       run options: call > configure > env > default
     caching    MemoryCache, SQLiteCache, CacheStore  where pure results are kept
     results    RunResult, VertexState, metrics     what a run returns
     errors     FlowDSLError and its tree           see ``flowdsl.errors``
@@ -24,7 +25,9 @@ from ._markers import Check, From
 from ._metrics import RunMetrics, VertexMetrics
 from ._model.graph import Binding, FlowInput, Graph, InputConsumer, VertexNode
 from ._result import RunResult, VertexState
+from ._runtime.options import Settings
 from ._services.cache import CacheStats, CacheStore, MemoryCache, SQLiteCache
+from ._settings import EffectiveSettings, SettingValue, configure, settings
 from .errors import (
     BindingError,
     CacheWarning,
@@ -61,6 +64,7 @@ __all__ = [
     "CycleError",
     "DataResolutionError",
     "DuplicateVertexError",
+    "EffectiveSettings",
     "Flow",
     "FlowCancelled",
     "FlowDSLError",
@@ -77,6 +81,8 @@ __all__ = [
     "RunMetrics",
     "RunResult",
     "SQLiteCache",
+    "SettingValue",
+    "Settings",
     "SettingsError",
     "SourceLocation",
     "Trace",
@@ -90,6 +96,8 @@ __all__ = [
     "VertexState",
     "VertexTimeout",
     "compile",
+    "configure",
+    "settings",
     "vertex",
 ]
 

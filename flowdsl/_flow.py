@@ -14,10 +14,10 @@ from ._handle import RunHandle
 from ._model.graph import FlowInput, Graph, VertexNode
 from ._result import RunResult
 from ._runtime.executor import execute, run_blocking
-from ._runtime.options import RunOptions
 from ._runtime.plan import Plan, build_plan
 from ._runtime.state import RunState
 from ._services.cache import CacheStore
+from ._settings import resolve
 from .errors import DataResolutionError, FlowDSLError, VertexFailed, VertexTimeout
 
 __all__ = ["Flow", "compile"]
@@ -131,6 +131,11 @@ class Flow:
     ) -> RunResult:
         """Run the flow and return its ``RunResult``.
 
+        Every option left ``None`` (from ``backend`` on) is not given: it comes
+        from ``flowdsl.configure(...)``, else its ``FLOWDSL_<NAME>``
+        environment variable, else its default (``flowdsl.settings()`` shows
+        which).
+
         Args:
             inputs: flow input values by name.
             outputs: compute only what these names (``"u"``, ``"u.field"``) need;
@@ -175,19 +180,7 @@ class Flow:
                 is not in the output.
             SettingsError: an option has a bad value.
         """
-        state = self._prepare(
-            inputs,
-            outputs,
-            flow,
-            backend=backend,
-            on_error=on_error,
-            max_workers=max_workers,
-            max_concurrency=max_concurrency,
-            timeout=timeout,
-            contracts=contracts,
-            cache=cache,
-            anyio_backend=anyio_backend,
-        )
+        state = self._prepare(locals())
         return _finish(run_blocking(state))
 
     def start(
@@ -210,19 +203,7 @@ class Flow:
         Takes the same arguments as ``run``. Input errors are raised here,
         before the run starts; everything else comes from ``handle.result()``.
         """
-        state = self._prepare(
-            inputs,
-            outputs,
-            flow,
-            backend=backend,
-            on_error=on_error,
-            max_workers=max_workers,
-            max_concurrency=max_concurrency,
-            timeout=timeout,
-            contracts=contracts,
-            cache=cache,
-            anyio_backend=anyio_backend,
-        )
+        state = self._prepare(locals())
         return RunHandle(state, _finish)
 
     async def arun(
@@ -245,30 +226,18 @@ class Flow:
         running loop is used. Cancelling the caller cancels the run promptly
         and the loop's own cancellation propagates.
         """
-        state = self._prepare(
-            inputs,
-            outputs,
-            flow,
-            backend=backend,
-            on_error=on_error,
-            max_workers=max_workers,
-            max_concurrency=max_concurrency,
-            timeout=timeout,
-            contracts=contracts,
-            cache=cache,
-        )
+        state = self._prepare(locals())
         return _finish(await execute(state))
 
-    def _prepare(
-        self,
-        inputs: Mapping[str, Any] | None,
-        outputs: str | Sequence[str] | None,
-        flow: str | None,
-        **options: Any,
-    ) -> RunState:
-        """Check the options and inputs, and set up a run (nothing runs yet)."""
-        plan = self._plan(_output_names(outputs), flow)
-        return RunState(plan, inputs or {}, RunOptions.parse(**options))
+    def _prepare(self, call: Mapping[str, Any]) -> RunState:
+        """Check the inputs and options of a ``run``/``start``/``arun`` call (nothing runs yet).
+
+        ``call`` is the method's ``locals()``: its arguments by name, one list
+        for the three methods. Options resolve through ``flowdsl.settings``'
+        order: this call, then ``configure(...)``, the environment, defaults.
+        """
+        plan = self._plan(_output_names(call["outputs"]), call["flow"])
+        return RunState(plan, call["inputs"] or {}, resolve(call))
 
     def __repr__(self) -> str:
         return f"<Flow: {len(self._graph.vertices)} vertices, {len(self._graph.inputs)} inputs>"

@@ -21,6 +21,7 @@ EXPECTED_ALL = [
     "CycleError",
     "DataResolutionError",
     "DuplicateVertexError",
+    "EffectiveSettings",
     "Flow",
     "FlowCancelled",
     "FlowDSLError",
@@ -37,6 +38,8 @@ EXPECTED_ALL = [
     "RunMetrics",
     "RunResult",
     "SQLiteCache",
+    "SettingValue",
+    "Settings",
     "SettingsError",
     "SourceLocation",
     "Trace",
@@ -50,6 +53,8 @@ EXPECTED_ALL = [
     "VertexState",
     "VertexTimeout",
     "compile",
+    "configure",
+    "settings",
     "vertex",
 ]
 
