@@ -165,7 +165,8 @@ class Settings:
 
     Each option is resolved on its own: the argument of the call, else
     ``flowdsl.configure(...)``, else the ``FLOWDSL_<NAME>`` environment
-    variable, else the default below. Values are checked when built.
+    variable, else its default (the Settings page of the docs lists them).
+    Values are checked when built.
 
     >>> import flowdsl
     >>> flowdsl.Settings(backend="thread").backend

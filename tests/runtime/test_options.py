@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -35,6 +36,12 @@ def test_run_start_and_arun_name_every_option_as_a_keyword(method: str) -> None:
         assert parameters[name].default is None
     options = [p for p in parameters if p not in {"self", "inputs", "outputs", "flow"}]
     assert sorted(options) == sorted(expected)
+
+
+def test_the_settings_page_lists_every_option() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "settings.md").read_text("utf-8")
+    for opt in OPTIONS:
+        assert f"| `{opt.name}` | `{opt.env}` |" in page
 
 
 def test_settings_are_checked_when_built() -> None:
