@@ -22,7 +22,7 @@ import threading
 import weakref
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from types import MappingProxyType, TracebackType
+from types import TracebackType
 from typing import Any
 
 import attrs
@@ -58,8 +58,9 @@ class _Layer:
 
 _lock = threading.Lock()
 _layers: list[_Layer] = []
-#: The merged layers; replaced (never changed) under ``_lock``, so a run reads it without it.
-_configured: Mapping[str, Any] = MappingProxyType({})
+#: The merged layers: a new dict published under ``_lock`` at each change and never changed
+#: afterwards, so that a run reads it without the lock.
+_configured: dict[str, Any] = {}
 
 
 def _rebuild() -> None:
@@ -76,7 +77,7 @@ def _rebuild() -> None:
     view: dict[str, Any] = {}
     for layer in _layers:
         view.update(layer.values)
-    _configured = MappingProxyType({k: v for k, v in view.items() if v is not _UNSET})
+    _configured = {k: v for k, v in view.items() if v is not _UNSET}
 
 
 def _is_final(layer: _Layer) -> bool:
@@ -187,20 +188,25 @@ def _environment() -> dict[str, str]:
     """The options' ``FLOWDSL_*`` variables set now (and not empty), by option name."""
     environ = os.environ
     data = getattr(environ, "_data", None)
-    if not isinstance(data, dict) or not isinstance(environ, os._Environ):
+    if type(data) is not dict or not isinstance(environ, os._Environ):
         found = {opt.name: environ.get(opt.env) for opt in OPTIONS}
         return {name: text for name, text in found.items() if text}
     # CPython's ``os.environ`` keeps the variables in a dict under encoded keys,
     # in step with ``os.environ[...] = ...``. Looking them up there skips the
     # KeyError that ``os.environ.get`` raises and catches for each unset
     # variable (about 1 µs apiece, most of what resolving would cost a run).
-    keys = _encoded_keys(environ.encodekey)
-    return {name: environ.decodevalue(raw) for name, key in keys if (raw := data.get(key))}
+    names, keys = _encoded_keys(environ.encodekey)
+    if data.keys().isdisjoint(keys):
+        return {}
+    return {name: environ.decodevalue(data[key]) for name, key in names if data.get(key)}
 
 
 @functools.lru_cache(maxsize=4)
-def _encoded_keys(encode: Callable[[str], Any]) -> tuple[tuple[str, Any], ...]:
-    return tuple((opt.name, encode(opt.env)) for opt in OPTIONS)
+def _encoded_keys(
+    encode: Callable[[str], Any],
+) -> tuple[tuple[tuple[str, Any], ...], frozenset[Any]]:
+    names = tuple((opt.name, encode(opt.env)) for opt in OPTIONS)
+    return names, frozenset(key for _, key in names)
 
 
 @attrs.frozen
