@@ -200,8 +200,9 @@ class Flow:
     ) -> RunHandle:
         """Start a run on a background thread and return its ``RunHandle`` at once.
 
-        Takes the same arguments as ``run``. Input errors are raised here,
-        before the run starts; everything else comes from ``handle.result()``.
+        Takes the same arguments as ``run``; options are resolved here, in the
+        calling thread. Input and option errors are raised here, before the run
+        starts; everything else comes from ``handle.result()``.
         """
         state = self._prepare(locals())
         return RunHandle(state, _finish)
