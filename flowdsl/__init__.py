@@ -8,6 +8,7 @@ The public API, by layer (each depends only on the ones above it)::
     compiler   compile, Flow.from_module           build and check the graph
     model      Graph, VertexNode, Binding, ...     the immutable compiled graph
     runtime    Flow.run / Flow.arun / Flow.start   plan once, run on a backend
+    settings   configure, settings, Settings       run options: call > configure > env > default
     caching    MemoryCache, SQLiteCache, CacheStore  where pure results are kept
     results    RunResult, VertexState, metrics     what a run returns
     events     Listener, RunStarted, VertexEnded, ...  what a run tells its listeners
@@ -41,8 +42,10 @@ from ._metrics import RunMetrics, VertexMetrics
 from ._model.graph import Binding, FlowInput, Graph, InputConsumer, VertexNode
 from ._policies import RetryPolicy
 from ._result import RunResult, VertexState
+from ._runtime.options import Settings
 from ._services.cache import CacheStats, CacheStore, MemoryCache, SQLiteCache
 from ._services.checkpoints import CheckpointStore, RunRecord
+from ._settings import EffectiveSettings, SettingValue, configure, settings
 from .errors import (
     BindingError,
     CacheWarning,
@@ -87,6 +90,7 @@ __all__ = [
     "CycleError",
     "DataResolutionError",
     "DuplicateVertexError",
+    "EffectiveSettings",
     "Event",
     "Flow",
     "FlowCancelled",
@@ -115,6 +119,8 @@ __all__ = [
     "RunStarted",
     "SQLiteCache",
     "SQLiteTransaction",
+    "SettingValue",
+    "Settings",
     "SettingsError",
     "SourceLocation",
     "Trace",
@@ -135,6 +141,8 @@ __all__ = [
     "VertexState",
     "VertexTimeout",
     "compile",
+    "configure",
+    "settings",
     "vertex",
 ]
 

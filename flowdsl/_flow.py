@@ -9,8 +9,6 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import attrs
-
 from . import _export
 from ._compiler import compile_graph
 from ._handle import RunHandle
@@ -20,10 +18,10 @@ from ._progress import progress_listener
 from ._result import RunResult
 from ._runtime.checkpointing import prepare_checkpoint
 from ._runtime.executor import execute, run_blocking
-from ._runtime.options import RunOptions
 from ._runtime.plan import Plan, build_plan
 from ._runtime.state import RunState
 from ._services.cache import CacheStore
+from ._settings import resolve
 from .errors import (
     DataResolutionError,
     FlowDSLError,
@@ -54,17 +52,6 @@ def compile(*sources: types.ModuleType | Callable[..., Any]) -> Graph:
             ``InvalidVertexError``), or a ``CompileError`` listing them all.
     """
     return compile_graph(*sources)
-
-
-@attrs.frozen
-class Checkpointing:
-    """The checkpoint options of one call (``path`` None: no checkpoint)."""
-
-    path: str | os.PathLike[str] | None
-    run_id: str | None
-    resume: bool
-    serializer: str
-    secret: str | bytes | None = attrs.field(repr=False)
 
 
 def _output_names(outputs: str | Sequence[str] | None) -> tuple[str, ...] | None:
@@ -152,16 +139,21 @@ class Flow:
         cache: bool | str | os.PathLike[str] | CacheStore | None = None,
         anyio_backend: str | None = None,
         retry: RetryPolicy | int | None = None,
-        overrides: Mapping[str, Any] | None = None,
-        listeners: Sequence[object] = (),
-        progress: bool = False,
+        progress: bool | None = None,
         checkpoint: str | os.PathLike[str] | None = None,
         run_id: str | None = None,
         resume: bool = False,
         serializer: str = "pickle",
         secret: str | bytes | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        listeners: Sequence[object] = (),
     ) -> RunResult:
         """Run the flow and return its ``RunResult``.
+
+        Every option left ``None`` (from ``backend`` on) is not given: it comes
+        from ``flowdsl.configure(...)``, else its ``FLOWDSL_<NAME>``
+        environment variable, else its default (``flowdsl.settings()`` shows
+        which).
 
         Args:
             inputs: flow input values by name.
@@ -231,24 +223,7 @@ class Flow:
                 is not in the output.
             SettingsError: an option has a bad value.
         """
-        state = self._prepare(
-            inputs,
-            outputs,
-            flow,
-            overrides,
-            listeners,
-            progress,
-            Checkpointing(checkpoint, run_id, resume, serializer, secret),
-            backend=backend,
-            on_error=on_error,
-            max_workers=max_workers,
-            max_concurrency=max_concurrency,
-            timeout=timeout,
-            contracts=contracts,
-            cache=cache,
-            anyio_backend=anyio_backend,
-            retry=retry,
-        )
+        state = self._prepare(locals())
         return _finish(run_blocking(state))
 
     def start(
@@ -266,38 +241,22 @@ class Flow:
         cache: bool | str | os.PathLike[str] | CacheStore | None = None,
         anyio_backend: str | None = None,
         retry: RetryPolicy | int | None = None,
-        overrides: Mapping[str, Any] | None = None,
-        listeners: Sequence[object] = (),
-        progress: bool = False,
+        progress: bool | None = None,
         checkpoint: str | os.PathLike[str] | None = None,
         run_id: str | None = None,
         resume: bool = False,
         serializer: str = "pickle",
         secret: str | bytes | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        listeners: Sequence[object] = (),
     ) -> RunHandle:
         """Start a run on a background thread and return its ``RunHandle`` at once.
 
-        Takes the same arguments as ``run``. Input errors are raised here,
-        before the run starts; everything else comes from ``handle.result()``.
+        Takes the same arguments as ``run``; options are resolved here, in the
+        calling thread. Input and option errors are raised here, before the run
+        starts; everything else comes from ``handle.result()``.
         """
-        state = self._prepare(
-            inputs,
-            outputs,
-            flow,
-            overrides,
-            listeners,
-            progress,
-            Checkpointing(checkpoint, run_id, resume, serializer, secret),
-            backend=backend,
-            on_error=on_error,
-            max_workers=max_workers,
-            max_concurrency=max_concurrency,
-            timeout=timeout,
-            contracts=contracts,
-            cache=cache,
-            anyio_backend=anyio_backend,
-            retry=retry,
-        )
+        state = self._prepare(locals())
         return RunHandle(state, _finish)
 
     async def arun(
@@ -314,14 +273,14 @@ class Flow:
         contracts: str | None = None,
         cache: bool | str | os.PathLike[str] | CacheStore | None = None,
         retry: RetryPolicy | int | None = None,
-        overrides: Mapping[str, Any] | None = None,
-        listeners: Sequence[object] = (),
-        progress: bool = False,
+        progress: bool | None = None,
         checkpoint: str | os.PathLike[str] | None = None,
         run_id: str | None = None,
         resume: bool = False,
         serializer: str = "pickle",
         secret: str | bytes | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        listeners: Sequence[object] = (),
     ) -> RunResult:
         """``run`` as a coroutine, inside a running asyncio or trio event loop.
 
@@ -329,23 +288,7 @@ class Flow:
         running loop is used. Cancelling the caller cancels the run promptly
         and the loop's own cancellation propagates.
         """
-        state = self._prepare(
-            inputs,
-            outputs,
-            flow,
-            overrides,
-            listeners,
-            progress,
-            Checkpointing(checkpoint, run_id, resume, serializer, secret),
-            backend=backend,
-            on_error=on_error,
-            max_workers=max_workers,
-            max_concurrency=max_concurrency,
-            timeout=timeout,
-            contracts=contracts,
-            cache=cache,
-            retry=retry,
-        )
+        state = self._prepare(locals())
         return _finish(await execute(state))
 
     def resume(
@@ -364,53 +307,50 @@ class Flow:
         """
         return self.run(None, checkpoint=checkpoint, run_id=run_id, resume=True, **options)
 
-    def _prepare(
-        self,
-        inputs: Mapping[str, Any] | None,
-        outputs: str | Sequence[str] | None,
-        flow: str | None,
-        overrides: Mapping[str, Any] | None,
-        listeners: Sequence[object],
-        progress: bool,
-        checkpointing: Checkpointing,
-        **options: Any,
-    ) -> RunState:
-        """Check the options and inputs, and set up a run (nothing runs yet)."""
-        parsed = RunOptions.parse(**options)
-        if progress:
-            listeners = [*listeners, progress_listener()]
-        if checkpointing.path is None:
-            if checkpointing.resume:
+    def _prepare(self, call: Mapping[str, Any]) -> RunState:
+        """Check the inputs and options of a ``run``/``start``/``arun`` call (nothing runs yet).
+
+        ``call`` is the method's ``locals()``: its arguments by name, one list
+        for the three methods. Options resolve through ``flowdsl.settings``'
+        order: this call, then ``configure(...)``, the environment, defaults.
+        """
+        options = resolve(call)
+        listeners = list(call["listeners"])
+        if options.progress:
+            listeners.append(progress_listener())
+        overrides: Mapping[str, Any] = call["overrides"] or {}
+        outputs, flow = _output_names(call["outputs"]), call["flow"]
+        if options.checkpoint is None:
+            if call["resume"]:
                 raise SettingsError(
                     "resume=True needs checkpoint= (the file the run was recorded in)",
                     source="argument resume",
                 )
-            plan = self._plan(_output_names(outputs), flow, frozenset(overrides or ()))
+            plan = self._plan(outputs, flow, frozenset(overrides))
             return RunState(
-                plan, inputs or {}, parsed, overrides, listeners, run_id=checkpointing.run_id
+                plan, call["inputs"] or {}, options, overrides, listeners, run_id=call["run_id"]
             )
-        run_id = checkpointing.run_id or uuid.uuid4().hex
+        run_id = call["run_id"] or uuid.uuid4().hex
         prepared = prepare_checkpoint(
             self._graph,
-            checkpointing.path,
+            options.checkpoint,
             run_id,
-            resume=checkpointing.resume,
-            inputs=inputs,
-            serializer=checkpointing.serializer,
-            secret=checkpointing.secret,
+            resume=call["resume"],
+            inputs=call["inputs"],
+            serializer=call["serializer"],
+            secret=call["secret"],
         )
         try:
-            given = {**prepared.restored, **(overrides or {})}
-            plan = self._plan(_output_names(outputs), flow, frozenset(given))
+            given = {**prepared.restored, **overrides}
             return RunState(
-                plan,
+                self._plan(outputs, flow, frozenset(given)),
                 prepared.inputs,
-                parsed,
+                options,
                 given,
                 listeners,
                 run_id=run_id,
                 checkpoint=prepared.checkpoint,
-                restored=prepared.restored.keys() - (overrides or {}).keys(),
+                restored=prepared.restored.keys() - overrides.keys(),
             )
         except BaseException:
             prepared.checkpoint.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from types import ModuleType
 
@@ -30,3 +31,10 @@ def pipeline() -> ModuleType:
 def result(pipeline: ModuleType) -> RunResult:
     """A full serial run of the pipeline for the name ``" Alice "``."""
     return Flow.from_module(pipeline).run({"name": " Alice "})
+
+
+@pytest.fixture(autouse=True)
+def _no_flowdsl_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts from the defaults: ``FLOWDSL_*`` variables of the shell are hidden."""
+    for name in [name for name in os.environ if name.startswith("FLOWDSL_")]:
+        monkeypatch.delenv(name)

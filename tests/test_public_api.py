@@ -25,6 +25,7 @@ EXPECTED_ALL = [
     "CycleError",
     "DataResolutionError",
     "DuplicateVertexError",
+    "EffectiveSettings",
     "Event",
     "Flow",
     "FlowCancelled",
@@ -53,6 +54,8 @@ EXPECTED_ALL = [
     "RunStarted",
     "SQLiteCache",
     "SQLiteTransaction",
+    "SettingValue",
+    "Settings",
     "SettingsError",
     "SourceLocation",
     "Trace",
@@ -73,6 +76,8 @@ EXPECTED_ALL = [
     "VertexState",
     "VertexTimeout",
     "compile",
+    "configure",
+    "settings",
     "vertex",
 ]
 

@@ -1,111 +1,384 @@
-"""Run options, checked strictly: a bad value is a ``SettingsError`` naming its source."""
+"""The run options, each declared once, and ``Settings``: the values one run uses.
+
+Every option is one field of :class:`Settings`: its name, its default and,
+in ``metadata=option(...)``, the check of a given value, how a text (an
+environment variable or a command line flag) converts to a value, and a line
+of help. The rest is derived from that field: the ``FLOWDSL_<NAME>``
+environment variable, the resolution order (``flowdsl._settings``), the
+``flowdsl settings`` table and the command line's ``--<name>`` flag.
+``Flow.run``, ``Flow.start`` and ``Flow.arun`` also name each option as a
+keyword, for IDEs; a test checks that they agree with this table.
+
+A bad value is a ``SettingsError`` that names where it came from: the
+argument, ``configure(name=...)`` or the environment variable.
+"""
 
 from __future__ import annotations
 
+import math
 import os
-from typing import Any, Literal
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, TypeVar, Union
 
 import attrs
 
 from .._policies import RetryPolicy, retry_policy
+from .._services.cache import CacheStore
 from ..errors import SettingsError
 
-__all__ = ["BACKENDS", "ON_ERROR", "RunOptions"]
+__all__ = [
+    "ANYIO_BACKENDS",
+    "BACKENDS",
+    "CONTRACTS",
+    "ON_ERROR",
+    "OPTIONS",
+    "Invalid",
+    "Option",
+    "RunOptions",
+    "Settings",
+    "parse_bool",
+]
+
+T = TypeVar("T")
 
 Backend = Literal["serial", "thread", "async"]
 OnError = Literal["raise", "continue"]
+ContractsMode = Literal["strict", "warn", "off"]
+AnyioBackend = Literal["asyncio", "trio"]
+CacheOption = Union[bool, str, "os.PathLike[str]", CacheStore]
+
 BACKENDS: tuple[str, ...] = ("serial", "thread", "async")
 ON_ERROR: tuple[str, ...] = ("raise", "continue")
-ANYIO_BACKENDS: tuple[str, ...] = ("asyncio", "trio")
 CONTRACTS: tuple[str, ...] = ("strict", "warn", "off")
+ANYIO_BACKENDS: tuple[str, ...] = ("asyncio", "trio")
 
 
-def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise SettingsError(
-            f"{name}={value!r} is not one of: {', '.join(choices)}", source=f"argument {name}"
-        )
-    return str(value)
+class Invalid(Exception):
+    """A value an option does not accept; the message says why (``"must be ..."``)."""
 
 
-def _seconds(name: str, value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise SettingsError(
-            f"{name}={value!r} must be a positive number of seconds", source=f"argument {name}"
-        )
-    return float(value)
+# --- checks: a value (from any source) to the value a run uses ---------------------------
 
 
-def _cache_option(value: Any) -> Any:
-    if value is None:
-        return False
-    if isinstance(value, (bool, str, os.PathLike)):
+def _choice(choices: tuple[str, ...]) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if value not in choices:
+            raise Invalid(f"is not one of: {', '.join(choices)}")
         return value
-    if all(callable(getattr(value, name, None)) for name in ("get", "set", "clear", "stats")):
-        return value
-    raise SettingsError(
-        f"cache={value!r} is not False, True, a path or a cache store", source="argument cache"
-    )
+
+    return check
 
 
-def _retry_option(value: Any) -> RetryPolicy | None:
-    try:
-        return retry_policy(value)
-    except ValueError as exc:
-        raise SettingsError(f"retry={value!r}: {exc}", source="argument retry") from None
-
-
-def _positive(name: str, value: Any) -> int | None:
+def _positive_int(value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SettingsError(
-            f"{name}={value!r} must be a positive whole number", source=f"argument {name}"
-        )
+        raise Invalid("must be a positive whole number")
     return value
 
 
-@attrs.frozen(kw_only=True)
-class RunOptions:
-    """How one run executes."""
+def _seconds(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise Invalid("must be a positive number of seconds")
+    return float(value)
 
-    backend: Backend = "serial"
-    on_error: OnError = "raise"
-    max_workers: int | None = None
-    max_concurrency: int | None = None
-    timeout: float | None = None
-    contracts: str = "strict"
-    # False, True, a path or a store: see ``caching.open_store``.
-    cache: Any = False
-    anyio_backend: str = "asyncio"
-    # The default policy of vertices that have none of their own.
-    retry: RetryPolicy | None = None
+
+def _cache(value: Any) -> CacheOption:
+    if isinstance(value, (bool, str, os.PathLike)):
+        return value
+    if all(callable(getattr(value, name, None)) for name in ("get", "set", "clear", "stats")):
+        store: CacheStore = value
+        return store
+    raise Invalid("is not False, True, a path or a cache store")
+
+
+def _retry(value: Any) -> RetryPolicy | None:
+    try:
+        return retry_policy(value)
+    except ValueError:
+        raise Invalid("must be a RetryPolicy or a whole number of retries >= 0") from None
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid("must be True or False")
+    return value
+
+
+def _path(value: Any) -> str | os.PathLike[str] | None:
+    if value is None or isinstance(value, (str, os.PathLike)):
+        return value
+    raise Invalid("must be a path (a str or os.PathLike)")
+
+
+# --- texts: an environment variable or a command line flag to a value ----------------------
+
+_BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+_WHOLE = re.compile(r"[0-9]+")
+_NUMBER = re.compile(r"([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def parse_bool(text: str) -> bool:
+    """``true``/``yes``/``1`` or ``false``/``no``/``0`` (any case); anything else is ``Invalid``."""
+    try:
+        return _BOOLEANS[text.lower()]
+    except KeyError:
+        raise Invalid("must be one of: true, false, yes, no, 1, 0") from None
+
+
+def _text(text: str) -> str:
+    return text
+
+
+def _whole_text(text: str) -> int:
+    if not _WHOLE.fullmatch(text):
+        raise Invalid("must be a positive whole number")
+    return int(text)
+
+
+def _seconds_text(text: str) -> float:
+    if not _NUMBER.fullmatch(text) or not math.isfinite(float(text)):
+        raise Invalid("must be a positive number of seconds")
+    return float(text)
+
+
+def _retry_text(text: str) -> RetryPolicy:
+    return RetryPolicy(max_retries=_whole_or_zero_text(text))
+
+
+def _whole_or_zero_text(text: str) -> int:
+    if not _WHOLE.fullmatch(text):
+        raise Invalid("must be a whole number >= 0")
+    return int(text)
+
+
+def _cache_text(text: str) -> bool | str:
+    # A boolean word turns the in-memory store on or off; any other text is a path.
+    try:
+        return parse_bool(text)
+    except Invalid:
+        return text
+
+
+# --- the declaration ----------------------------------------------------------------------
+
+_SPEC = "flowdsl.option"
+
+
+@attrs.frozen
+class _Spec:
+    check: Callable[[Any], Any]
+    from_text: Callable[[str], Any]
+    accepts: str
+    help: str
+
+
+def option(
+    check: Callable[[Any], Any], from_text: Callable[[str], Any], *, accepts: str, help: str
+) -> dict[str, Any]:
+    """The ``metadata`` that makes an ``attrs.field`` of ``Settings`` an option.
+
+    ``check`` takes a value from anywhere and returns the value a run uses, or
+    raises ``Invalid``; ``from_text`` turns the text of an environment variable
+    or a command line flag into a value (which is then checked).
+    """
+    return {_SPEC: _Spec(check, from_text, accepts, help)}
+
+
+# Not slotted, so that ``_checked`` fills all values at once: resolved once per run.
+@attrs.frozen(kw_only=True, slots=False)
+class Settings:
+    """The option values one run uses; ``flowdsl.settings().values`` shows the current ones.
+
+    Each option is resolved on its own: the argument of the call, else
+    ``flowdsl.configure(...)``, else the ``FLOWDSL_<NAME>`` environment
+    variable, else its default (the Settings page of the docs lists them).
+    Values are checked when built.
+
+    >>> import flowdsl
+    >>> flowdsl.Settings(backend="thread").backend
+    'thread'
+    >>> flowdsl.Settings(max_workers=0)
+    Traceback (most recent call last):
+    ...
+    flowdsl.errors.SettingsError: Settings(max_workers=0) must be a positive whole number
+    """
+
+    backend: Backend = attrs.field(
+        default="serial",
+        metadata=option(
+            _choice(BACKENDS),
+            _text,
+            accepts="serial, thread, async",
+            help="where sync vertices run",
+        ),
+    )
+    on_error: OnError = attrs.field(
+        default="raise",
+        metadata=option(
+            _choice(ON_ERROR),
+            _text,
+            accepts="raise, continue",
+            help="stop at the first failure, or run what does not depend on it",
+        ),
+    )
+    max_workers: int | None = attrs.field(
+        default=None,
+        metadata=option(
+            _positive_int,
+            _whole_text,
+            accepts="a positive whole number (None: 40)",
+            help="upper bound on worker threads",
+        ),
+    )
+    max_concurrency: int | None = attrs.field(
+        default=None,
+        metadata=option(
+            _positive_int,
+            _whole_text,
+            accepts="a positive whole number (None: unbounded)",
+            help="upper bound on coroutine vertices in flight",
+        ),
+    )
+    timeout: float | None = attrs.field(
+        default=None,
+        metadata=option(
+            _seconds,
+            _seconds_text,
+            accepts="positive seconds (None: no limit)",
+            help="seconds for the whole run",
+        ),
+    )
+    contracts: ContractsMode = attrs.field(
+        default="strict",
+        metadata=option(
+            _choice(CONTRACTS),
+            _text,
+            accepts="strict, warn, off",
+            help="how values are checked against annotations",
+        ),
+    )
+    cache: CacheOption = attrs.field(
+        default=False,
+        metadata=option(
+            _cache,
+            _cache_text,
+            accepts="false, true (in memory), a path (SQLite) or a store",
+            help="where pure vertices' results are cached",
+        ),
+    )
+    anyio_backend: AnyioBackend = attrs.field(
+        default="asyncio",
+        metadata=option(
+            _choice(ANYIO_BACKENDS),
+            _text,
+            accepts="asyncio, trio",
+            help="the event loop for a run that needs one",
+        ),
+    )
+
+    retry: RetryPolicy | None = attrs.field(
+        default=None,
+        metadata=option(
+            _retry,
+            _retry_text,
+            accepts="a RetryPolicy or a number of retries (None: no retries)",
+            help="retries of every vertex without its own",
+        ),
+    )
+    checkpoint: str | os.PathLike[str] | None = attrs.field(
+        default=None,
+        metadata=option(
+            _path,
+            _text,
+            accepts="a path (None: no checkpoint)",
+            help="SQLite file each completed output is written to",
+        ),
+    )
+    progress: bool = attrs.field(
+        default=False,
+        metadata=option(
+            _boolean,
+            parse_bool,
+            accepts="true, false",
+            help="show the run's progress on stderr",
+        ),
+    )
+
+    def __attrs_post_init__(self) -> None:
+        for opt in OPTIONS:
+            value = getattr(self, opt.name)
+            object.__setattr__(self, opt.name, opt.check(value, "Settings"))
 
     @classmethod
-    def parse(
-        cls,
-        *,
-        backend: Any = None,
-        on_error: Any = None,
-        max_workers: Any = None,
-        max_concurrency: Any = None,
-        timeout: Any = None,
-        contracts: Any = None,
-        cache: Any = None,
-        anyio_backend: Any = None,
-        retry: Any = None,
-    ) -> RunOptions:
-        """Options from call arguments (``None`` means the default), each one checked."""
-        return cls(
-            backend=_choice("backend", backend or "serial", BACKENDS),  # type: ignore[arg-type]
-            on_error=_choice("on_error", on_error or "raise", ON_ERROR),  # type: ignore[arg-type]
-            max_workers=_positive("max_workers", max_workers),
-            max_concurrency=_positive("max_concurrency", max_concurrency),
-            timeout=_seconds("timeout", timeout),
-            contracts=_choice("contracts", contracts or "strict", CONTRACTS),
-            cache=_cache_option(cache),
-            anyio_backend=_choice("anyio_backend", anyio_backend or "asyncio", ANYIO_BACKENDS),
-            retry=_retry_option(retry),
-        )
+    def _checked(cls, values: Mapping[str, Any]) -> Settings:
+        """Settings from values each already checked by its ``Option`` (no second check)."""
+        settings = object.__new__(cls)
+        settings.__dict__.update(values)
+        return settings
+
+
+#: The runtime's name for the settings of one run.
+RunOptions = Settings
+
+
+@attrs.frozen
+class Option:
+    """One option of ``Settings``: its name, environment variable, default and checks."""
+
+    name: str
+    default: Any
+    spec: _Spec = attrs.field(repr=False)
+
+    @property
+    def env(self) -> str:
+        """The environment variable that sets it: ``FLOWDSL_<NAME>``."""
+        return f"FLOWDSL_{self.name.upper()}"
+
+    @property
+    def accepts(self) -> str:
+        """What values it accepts, for people."""
+        return self.spec.accepts
+
+    @property
+    def help(self) -> str:
+        """What it decides, in a few words."""
+        return self.spec.help
+
+    def check(self, value: Any, source: str) -> Any:
+        """The value a run uses for ``value``, which came from ``source``.
+
+        ``source`` is ``"argument"``, ``"configure"`` or ``"Settings"``; a bad
+        value is a ``SettingsError`` that names it.
+        """
+        try:
+            return self.spec.check(value)
+        except Invalid as exc:
+            if source == "argument":
+                message, where = f"{self.name}={value!r} {exc}", f"argument {self.name}"
+            else:
+                message = f"{source}({self.name}={value!r}) {exc}"
+                where = f"{source}({self.name}=...)"
+            raise SettingsError(message, source=where) from None
+
+    def from_text(self, text: str) -> Any:
+        """The value a text (an environment variable, a flag) stands for; ``Invalid`` if none."""
+        return self.spec.check(self.spec.from_text(text))
+
+    def from_environment(self, text: str) -> Any:
+        """The value of this option's environment variable, which holds ``text``."""
+        try:
+            return self.from_text(text)
+        except Invalid as exc:
+            raise SettingsError(
+                f"{self.env}={text!r} {exc}", source=f"environment {self.env}"
+            ) from None
+
+
+#: Every option, in declaration order.
+OPTIONS: tuple[Option, ...] = tuple(
+    Option(field.name, field.default, field.metadata[_SPEC]) for field in attrs.fields(Settings)
+)

@@ -1,0 +1,70 @@
+"""``flowdsl run``: run a flow with inputs from the command line and print its outputs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .._flow import Flow
+from .._result import RunResult
+from .._runtime.options import OPTIONS
+from .._suggest import did_you_mean
+from ..errors import FlowDSLError
+from .errors import UsageError
+from .inputs import collect_inputs
+from .output import write_json, write_text
+from .target import load_flow
+
+__all__ = ["main"]
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the target; 1 when a vertex failed (its error goes to stderr), else 0."""
+    flow = load_flow(args.target)
+    inputs = collect_inputs(flow.inputs, args.input, args.inputs)
+    _check_selection(flow, args.output, args.flow)
+    options = {opt.name: getattr(args, opt.name) for opt in OPTIONS}
+    try:
+        result = flow.run(inputs, outputs=args.output or None, flow=args.flow, **options)
+    except FlowDSLError as error:
+        partial: RunResult | None = getattr(error, "result", None)
+        if args.json and partial is not None:
+            write_json({**_report(partial), "error": str(error)})
+        raise
+    if args.json:
+        write_json(_report(result))
+    elif result:
+        write_text("\n".join(f"{name} = {value!r}" for name, value in result.items()))
+    for vertex, exc in result.errors.items():
+        sys.stderr.write(f"flowdsl: vertex {vertex!r} failed: {type(exc).__name__}: {exc}\n")
+    return 1 if result.errors else 0
+
+
+def _check_selection(flow: Flow, outputs: list[str], flow_name: str | None) -> None:
+    for name in outputs:
+        vertex = name.partition(".")[0]
+        if vertex not in flow.vertices:
+            raise UsageError(
+                f"--output {name}: no vertex {vertex!r}{did_you_mean(vertex, flow.vertices)}"
+            )
+    flows = flow.graph.flows
+    if flow_name is not None and flow_name not in flows:
+        known = ", ".join(flows) or "none"
+        raise UsageError(
+            f"--flow {flow_name}: no flow of that name{did_you_mean(flow_name, flows)}",
+            hint=f"the flows are: {known}",
+        )
+
+
+def _report(result: RunResult) -> dict[str, Any]:
+    return {
+        "outputs": dict(result.items()),
+        "states": {name: state.value for name, state in result.states.items()},
+        "errors": {
+            name: {"type": type(exc).__name__, "message": str(exc)}
+            for name, exc in result.errors.items()
+        },
+        "metrics": result.metrics.to_dict(),
+        "run_id": result.run_id,
+    }

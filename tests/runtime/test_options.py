@@ -1,0 +1,145 @@
+"""The option table: one declaration per option, strict checks and strict texts."""
+
+from __future__ import annotations
+
+import inspect
+import math
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+import flowdsl
+from flowdsl import Settings, SettingsError
+from flowdsl._runtime.options import OPTIONS, Invalid, parse_bool
+
+
+def test_every_field_of_settings_is_an_option_with_its_variable() -> None:
+    assert [opt.name for opt in OPTIONS] == [f.name for f in attrs.fields(Settings)]
+    for opt in OPTIONS:
+        assert opt.env == "FLOWDSL_" + opt.name.upper()
+        assert opt.help
+        assert opt.accepts
+    assert attrs.asdict(Settings()) == {opt.name: opt.default for opt in OPTIONS}
+
+
+@pytest.mark.parametrize("method", ["run", "start", "arun"])
+def test_run_start_and_arun_name_every_option_as_a_keyword(method: str) -> None:
+    parameters = inspect.signature(getattr(flowdsl.Flow, method)).parameters
+    # arun runs on the caller's event loop, so it takes no anyio_backend.
+    expected = [
+        opt.name for opt in OPTIONS if not (method == "arun" and opt.name == "anyio_backend")
+    ]
+    for name in expected:
+        assert parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
+        assert parameters[name].default is None
+    # Besides the options: what to run, and how this one run is named, fed and watched.
+    per_call = {"self", "inputs", "outputs", "flow", "overrides", "listeners"}
+    per_call |= {"run_id", "resume", "serializer", "secret"}
+    options = [p for p in parameters if p not in per_call]
+    assert sorted(options) == sorted(expected)
+
+
+def test_the_settings_page_lists_every_option() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "settings.md").read_text("utf-8")
+    for opt in OPTIONS:
+        assert f"| `{opt.name}` | `{opt.env}` |" in page
+
+
+def test_settings_are_checked_when_built() -> None:
+    assert Settings(backend="thread", timeout=2).timeout == 2.0
+    with pytest.raises(SettingsError) as caught:
+        Settings(backend="gpu")  # type: ignore[arg-type]
+    assert str(caught.value) == "Settings(backend='gpu') is not one of: serial, thread, async"
+    assert caught.value.source == "Settings(backend=...)"
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        Settings().backend = "thread"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("true", True),
+        ("TRUE", True),
+        ("Yes", True),
+        ("1", True),
+        ("false", False),
+        ("No", False),
+        ("0", False),
+    ],
+)
+def test_booleans_accept_exactly_six_words_in_any_case(text: str, value: bool) -> None:
+    assert parse_bool(text) is value
+
+
+@pytest.mark.parametrize("text", ["", "y", "n", "on", "off", "2", "truee", " true"])
+def test_other_words_are_not_booleans(text: str) -> None:
+    with pytest.raises(Invalid, match="true, false, yes, no, 1, 0"):
+        parse_bool(text)
+
+
+def _option(name: str) -> Any:
+    return next(opt for opt in OPTIONS if opt.name == name)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "value"),
+    [
+        ("backend", "thread", "thread"),
+        ("on_error", "continue", "continue"),
+        ("max_workers", "8", 8),
+        ("max_concurrency", "100", 100),
+        ("timeout", "2.5", 2.5),
+        ("timeout", "3", 3.0),
+        ("timeout", ".5", 0.5),
+        ("timeout", "1e3", 1000.0),
+        ("contracts", "off", "off"),
+        ("cache", "yes", True),
+        ("cache", "0", False),
+        ("cache", "/tmp/cache.db", "/tmp/cache.db"),
+        ("anyio_backend", "trio", "trio"),
+    ],
+)
+def test_texts_convert(name: str, text: str, value: Any) -> None:
+    converted = _option(name).from_text(text)
+    assert converted == value
+    assert type(converted) is type(value)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "reason"),
+    [
+        ("backend", "Thread", "is not one of: serial, thread, async"),
+        ("backend", " thread", "is not one of"),
+        ("max_workers", "lots", "must be a positive whole number"),
+        ("max_workers", "0", "must be a positive whole number"),
+        ("max_workers", "-2", "must be a positive whole number"),
+        ("max_workers", "1.5", "must be a positive whole number"),
+        ("max_workers", " 4", "must be a positive whole number"),
+        ("max_workers", "1_000", "must be a positive whole number"),
+        ("timeout", "0", "must be a positive number of seconds"),
+        ("timeout", "-1", "must be a positive number of seconds"),
+        ("timeout", "soon", "must be a positive number of seconds"),
+        ("timeout", "nan", "must be a positive number of seconds"),
+        ("timeout", "inf", "must be a positive number of seconds"),
+        ("timeout", "1e999", "must be a positive number of seconds"),
+        ("contracts", "loose", "is not one of: strict, warn, off"),
+    ],
+)
+def test_bad_texts_are_invalid(name: str, text: str, reason: str) -> None:
+    with pytest.raises(Invalid, match=reason):
+        _option(name).from_text(text)
+
+
+def test_a_bad_environment_text_names_the_variable_and_the_value() -> None:
+    with pytest.raises(SettingsError) as caught:
+        _option("max_workers").from_environment("lots")
+    assert str(caught.value) == "FLOWDSL_MAX_WORKERS='lots' must be a positive whole number"
+    assert caught.value.source == "environment FLOWDSL_MAX_WORKERS"
+    assert isinstance(caught.value, ValueError)
+
+
+def test_a_given_infinite_timeout_is_still_accepted_as_an_argument() -> None:
+    # Only the texts are strict about it; a float('inf') argument means "no limit" as before.
+    assert math.isinf(_option("timeout").check(math.inf, "argument"))
