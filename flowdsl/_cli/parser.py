@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import __version__
 from .._runtime.options import OPTIONS, Invalid, Option
-from . import cache, check, explain, graph, run, settings
+from . import cache, check, explain, graph, run, runs, settings
 
 __all__ = ["build_parser"]
 
@@ -45,13 +45,25 @@ def _add_option_flags(parser: argparse.ArgumentParser) -> None:
         "run options", "each overrides configure(...) and its FLOWDSL_<NAME> variable"
     )
     for opt in OPTIONS:
-        group.add_argument(
+        flag, help = (
             f"--{opt.name.replace('_', '-')}",
-            dest=opt.name,
-            type=_flag_value(opt),
-            metavar=opt.name.upper(),
-            help=f"{opt.help}: {opt.accepts} (environment: {opt.env})",
+            f"{opt.help}: {opt.accepts} (environment: {opt.env})",
         )
+        if isinstance(opt.default, bool):
+            # A yes/no option is a plain flag (``--progress``), or takes a word.
+            group.add_argument(
+                flag,
+                dest=opt.name,
+                type=_flag_value(opt),
+                metavar=opt.name.upper(),
+                help=help,
+                nargs="?",
+                const=True,
+            )
+        else:
+            group.add_argument(
+                flag, dest=opt.name, type=_flag_value(opt), metavar=opt.name.upper(), help=help
+            )
 
 
 def _command(
@@ -101,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--json", action="store_true", help="print outputs, states, errors and metrics as JSON"
     )
+    p.add_argument("--run-id", metavar="ID", help="the run's id (with --checkpoint: its name)")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="resume run --run-id from --checkpoint: run only what did not complete",
+    )
     _add_option_flags(p)
 
     p = _command(commands, "graph", graph.main, "draw the graph", common)
@@ -130,6 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("info", "clear"), help="info: what it holds; clear: empty it")
     p.add_argument("path", metavar="PATH", help="the cache file (as given to run(cache=PATH))")
     p.add_argument("--json", action="store_true", help="print info as JSON")
+
+    p = _command(
+        commands, "runs", runs.main, "list, show or delete the runs of a checkpoint file", common
+    )
+    p.add_argument("action", choices=("list", "show", "delete"), help="what to do")
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help="the checkpoint file")
+    p.add_argument("run_id", metavar="RUN_ID", nargs="?", help="the run (show, delete)")
+    p.add_argument("--json", action="store_true", help="print as JSON")
 
     p = _command(
         commands, "settings", settings.main, "show the run options and where they come from", common

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -18,6 +19,8 @@ from .target import load_flow
 
 __all__ = ["main"]
 
+_CHECKPOINT = "FLOWDSL_CHECKPOINT"
+
 
 def main(args: argparse.Namespace) -> int:
     """Run the target; 1 when a vertex failed (its error goes to stderr), else 0."""
@@ -25,8 +28,17 @@ def main(args: argparse.Namespace) -> int:
     inputs = collect_inputs(flow.inputs, args.input, args.inputs)
     _check_selection(flow, args.output, args.flow)
     options = {opt.name: getattr(args, opt.name) for opt in OPTIONS}
+    if args.resume and not (args.run_id and (args.checkpoint or os.environ.get(_CHECKPOINT))):
+        raise UsageError("--resume needs --run-id and --checkpoint (the run to resume)")
     try:
-        result = flow.run(inputs, outputs=args.output or None, flow=args.flow, **options)
+        result = flow.run(
+            None if args.resume and not inputs else inputs,
+            outputs=args.output or None,
+            flow=args.flow,
+            run_id=args.run_id,
+            resume=args.resume,
+            **options,
+        )
     except FlowDSLError as error:
         partial: RunResult | None = getattr(error, "result", None)
         if args.json and partial is not None:

@@ -395,6 +395,40 @@ def test_cache_refuses_what_is_not_a_cache_and_leaves_it_alone(cli: Cli, tmp_pat
     assert "notes.txt is not a SQLite database" in text.stderr
 
 
+# --- checkpoints ------------------------------------------------------------------------------
+
+
+def test_runs_list_show_delete_and_resume(cli: Cli) -> None:
+    first = cli(
+        "run", "shop.py", *SHOP_INPUTS, "--checkpoint", "runs.db", "--run-id", "n1", "--progress"
+    )
+    assert first.returncode == 0, first.stderr
+    assert "flowdsl: run completed:" in first.stderr  # the progress lines go to stderr
+    listed = cli("runs", "list", "runs.db")
+    assert listed.returncode == 0
+    assert listed.stdout.splitlines()[1].split()[0] == "n1"
+    shown = json.loads(cli("runs", "show", "runs.db", "n1", "--json").stdout)
+    assert shown["run_id"] == "n1"
+    assert shown["vertices"]
+    resumed = cli(
+        "run", "shop.py", "--checkpoint", "runs.db", "--run-id", "n1", "--resume", "--json"
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    states = json.loads(resumed.stdout)["states"]
+    assert set(states.values()) == {"restored"}
+    assert cli("runs", "delete", "runs.db", "n1").stdout == "deleted run 'n1' from runs.db\n"
+    gone = cli("runs", "show", "runs.db", "n1")
+    assert gone.returncode == 2
+    assert one_error_line(gone.stderr) == "flowdsl: error: no run 'n1' in runs.db"
+
+
+def test_runs_and_resume_usage_errors(cli: Cli) -> None:
+    assert cli("runs", "list", "missing.db").returncode == 2
+    no_id = cli("run", "shop.py", "--resume")
+    assert no_id.returncode == 2
+    assert "--resume needs --run-id and --checkpoint" in no_id.stderr
+
+
 # --- settings ---------------------------------------------------------------------------------
 
 

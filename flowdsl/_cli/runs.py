@@ -1,0 +1,73 @@
+"""``flowdsl runs list|show|delete CHECKPOINT [RUN_ID]``: the runs a checkpoint file holds."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+
+from .._services.checkpoints import CheckpointStore, RunRecord
+from ..errors import CheckpointError
+from .errors import CommandError, UsageError
+from .output import write_json, write_text
+
+__all__ = ["main"]
+
+
+def main(args: argparse.Namespace) -> int:
+    """``list`` every run, ``show`` one, or ``delete`` one."""
+    if not os.path.isfile(args.checkpoint):
+        raise UsageError(f"no checkpoint file at {args.checkpoint}")
+    if args.action != "list" and args.run_id is None:
+        raise UsageError(f"runs {args.action} needs a RUN_ID")
+    try:
+        store = CheckpointStore(args.checkpoint)
+        try:
+            return _act(store, args)
+        finally:
+            store.close()
+    except CheckpointError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _act(store: CheckpointStore, args: argparse.Namespace) -> int:
+    runs = {run.run_id: run for run in store.runs()}
+    if args.action == "list":
+        if args.json:
+            write_json([_data(run) for run in runs.values()])
+        else:
+            lines = [f"{'run':<20}  {'started':<19}  vertices"]
+            lines += [
+                f"{run.run_id:<20}  {_when(run.started)}  {len(run.vertices)}"
+                for run in runs.values()
+            ]
+            write_text("\n".join(lines))
+        return 0
+    run = runs.get(args.run_id)
+    if run is None:
+        known = ", ".join(runs) or "none"
+        raise UsageError(f"no run {args.run_id!r} in {args.checkpoint}", hint=f"runs: {known}")
+    if args.action == "delete":
+        store.delete(run.run_id)
+        write_text(f"deleted run {run.run_id!r} from {args.checkpoint}")
+    elif args.json:
+        write_json(_data(run))
+    else:
+        write_text(
+            f"run         {run.run_id}\nstarted     {_when(run.started)}\n"
+            f"serializer  {run.serializer}\nrecorded    {', '.join(run.vertices) or 'nothing'}"
+        )
+    return 0
+
+
+def _when(timestamp: float) -> str:
+    return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _data(run: RunRecord) -> dict[str, object]:
+    return {
+        "run_id": run.run_id,
+        "started": run.started,
+        "serializer": run.serializer,
+        "vertices": list(run.vertices),
+    }
