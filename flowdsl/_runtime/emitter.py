@@ -25,6 +25,7 @@ import anyio.to_thread
 from .._events import (
     CacheHit,
     Event,
+    Listener,
     RunEnded,
     RunStarted,
     VertexEnded,
@@ -63,7 +64,8 @@ class Emitter:
         for listener in listeners:
             for kind, hook in HOOKS.items():
                 method = getattr(listener, hook, None)
-                if method is None:
+                # A method left as Listener's own does nothing: no event is made for it.
+                if method is None or getattr(type(listener), hook, None) is getattr(Listener, hook):
                     continue
                 if not callable(method):
                     raise TypeError(f"listener {listener!r}: {hook} is not callable")

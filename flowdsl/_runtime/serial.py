@@ -73,7 +73,12 @@ async def _run(state: RunState, calls: RunCalls) -> None:
                 else:
                     if events is not None:
                         events.vertex_started(step.name, 1)
-                    output = await _call(step, modes[position], values, checked[position], state)
+                    if modes[position] is inline:
+                        output = (checked[position] or step.invoke)(values)
+                    else:
+                        output = await _call(
+                            step, modes[position], values, checked[position], state
+                        )
                 if checkpoint is not None:
                     checkpoint.record(step.node, output)
             elif modes[position] is inline:
