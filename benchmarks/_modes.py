@@ -49,9 +49,21 @@ class Mode:
 MODES: tuple[Mode, ...] = (
     Mode("serial", "serial backend; cache off, contracts strict (the defaults)"),
     Mode("thread", "thread backend, asyncio loop", backend="thread"),
-    Mode("thread-trio", "thread backend, trio loop", backend="thread", anyio_backend="trio"),
+    Mode(
+        "thread-trio",
+        "thread backend, trio loop",
+        backend="thread",
+        anyio_backend="trio",
+        requires=("trio",),
+    ),
     Mode("async-asyncio", "async backend on asyncio", backend="async"),
-    Mode("async-trio", "async backend on trio", backend="async", anyio_backend="trio"),
+    Mode(
+        "async-trio",
+        "async backend on trio",
+        backend="async",
+        anyio_backend="trio",
+        requires=("trio",),
+    ),
     Mode("cache-on", "serial, cache=True (pure vertices cached in memory)", cache=True),
     Mode("contracts-off", "serial, contracts='off'", contracts="off"),
     Mode("dask", "dask backend", backend="dask", requires=("dask", "distributed")),

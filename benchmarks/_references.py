@@ -3,7 +3,8 @@
 - ``reference_loop``: the functions in topological order, arguments looked up by
   parent name in a dict store (what any interpreter of the graph must do);
 - ``ready_queue_on_threads``: a dependency-driven ready queue feeding a
-  ``ThreadPoolExecutor`` (the floor for a thread backend);
+  ``ThreadPoolExecutor``, started per run or kept warm across runs (the floor
+  for a thread backend);
 - ``tasks_on_asyncio``: one asyncio task per vertex, each awaiting its parents;
 - ``tasks_on_anyio``: the same on anyio task groups and events, on asyncio or
   trio (the floor for anything built on anyio, as flowdsl is).
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -58,8 +60,17 @@ def as_calls(flow: flowdsl.Flow) -> list[tuple[Callable[..., Any], list[int]]]:
     ]
 
 
-def ready_queue_on_threads(calls: Calls, inputs: Sequence[Any], workers: int) -> list[Any]:
-    """A minimal dependency-driven scheduler: a ready queue feeding a thread pool."""
+def ready_queue_on_threads(
+    calls: Calls,
+    inputs: Sequence[Any],
+    workers: int,
+    pool: concurrent.futures.ThreadPoolExecutor | None = None,
+) -> list[Any]:
+    """A minimal dependency-driven scheduler: a ready queue feeding a thread pool.
+
+    The pool is started for the run (as flowdsl's thread backend does), unless
+    a running ``pool`` is given to reuse (threads started once, kept warm).
+    """
     results: list[Any] = [None] * len(calls)
     waiting = [sum(1 for p in parents if p >= 0) for _, parents in calls]
     children: list[list[int]] = [[] for _ in calls]
@@ -71,12 +82,16 @@ def ready_queue_on_threads(calls: Calls, inputs: Sequence[Any], workers: int) ->
     done = threading.Event()
     remaining = [len(calls)]
 
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+    with (
+        contextlib.nullcontext(pool)
+        if pool
+        else concurrent.futures.ThreadPoolExecutor(workers) as executor
+    ):
 
         def submit(i: int) -> None:
             function, parents = calls[i]
             args = [results[p] if p >= 0 else inputs[-p - 1] for p in parents]
-            pool.submit(function, *args).add_done_callback(lambda f, i=i: finished(i, f))
+            executor.submit(function, *args).add_done_callback(lambda f, i=i: finished(i, f))
 
         def finished(i: int, future: concurrent.futures.Future[Any]) -> None:
             results[i] = future.result()

@@ -8,6 +8,7 @@ granularity and thread start-up put even those above the ideal.
 
 from __future__ import annotations
 
+import concurrent.futures
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,7 @@ __all__ = [
     "MANY_SLEEP",
     "SHORT",
     "UNBALANCED_WORKERS",
+    "CRITICAL_PATH",
     "fan_out",
     "fan_out_ideal",
     "makespan_figures",
@@ -93,6 +95,20 @@ def _loop_references(flow: flowdsl.Flow, loop: str) -> dict[str, Callable[[], ob
     return {"asyncio tasks": lambda: _references.tasks_on_asyncio(calls, [1]), **anyio_tasks}
 
 
+def _thread_references(flow: flowdsl.Flow, workers: int) -> dict[str, Callable[[], object]]:
+    """A ready queue on a pool started per run (as flowdsl's), then on a warm one."""
+    calls = _references.as_calls(flow)
+    warm = concurrent.futures.ThreadPoolExecutor(workers)
+    return {
+        "ready queue on a thread pool": lambda: _references.ready_queue_on_threads(
+            calls, [1], workers
+        ),
+        "ready queue on a warm thread pool": lambda: _references.ready_queue_on_threads(
+            calls, [1], workers, warm
+        ),
+    }
+
+
 def _sleeping_flow(spec: _graphs.GraphSpec, directory: Path) -> flowdsl.Flow:
     return flowdsl.Flow.from_module(_graphs.build(spec, directory).module)
 
@@ -105,12 +121,7 @@ def fan_out(mode: Mode, quick: bool, directory: Path) -> dict[str, Any]:
     if asynchronous:
         references = _loop_references(flow, mode.anyio_backend)
     else:
-        calls = _references.as_calls(flow)
-        references = {
-            "ready queue on a thread pool": lambda: _references.ready_queue_on_threads(
-                calls, [1], FAN_OUT_WORKERS
-            )
-        }
+        references = _thread_references(flow, FAN_OUT_WORKERS)
     figures = makespan_figures(
         lambda: flow.run({"x": 1}, max_workers=FAN_OUT_WORKERS, **options),
         fan_out_ideal(asynchronous),
@@ -128,12 +139,7 @@ def unbalanced(mode: Mode, quick: bool, directory: Path) -> dict[str, Any]:
     if asynchronous:
         references = _loop_references(flow, mode.anyio_backend)
     else:
-        calls = _references.as_calls(flow)
-        references = {
-            "ready queue on a thread pool": lambda: _references.ready_queue_on_threads(
-                calls, [1], UNBALANCED_WORKERS
-            )
-        }
+        references = _thread_references(flow, UNBALANCED_WORKERS)
     figures = makespan_figures(
         lambda: flow.run({"x": 1}, max_workers=UNBALANCED_WORKERS, **options),
         CRITICAL_PATH,
