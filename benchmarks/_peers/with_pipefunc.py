@@ -6,11 +6,14 @@ runs; ``pipeline.map(inputs, executor=ThreadPoolExecutor(...))`` for threads,
 with ``scheduling_strategy="eager"`` (a function starts as soon as its inputs
 exist, rather than generation by generation); ``cache=True`` functions in a
 ``Pipeline(cache_type="lru")`` for caching. pipefunc does not await coroutine
-functions, so the async scenarios cannot be expressed.
+functions, so the async scenarios cannot be expressed. Like Hamilton's,
+pipefunc's graph walks recurse once per vertex on a path, so the 1,000-vertex
+chain needs the recursion limit raised (done here).
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -38,6 +41,8 @@ NO_CONTRACTS = (
     "no run-time check of values (pipefunc checks that annotations agree between "
     "functions when the pipeline is built)"
 )
+
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
 
 
 def _pipeline(

@@ -84,9 +84,11 @@ def _layered_target(f: Figures) -> Target | None:
     if slope is None:
         return None
     largest = max(int(size) for size in f["sizes"])
+    reference = f.get("reference_loop_loglog_slope")
+    beside = "" if reference is None else f" (reference loop {reference:.2f})"
     return Target(
         f"run time linear in graph size up to {largest:,} (log-log slope from 1,000 up ≤ 1.10)",
-        f"{slope:.2f}",
+        f"{slope:.2f}{beside}",
         slope <= 1.10,
     )
 
@@ -111,9 +113,11 @@ def _unbalanced_target(f: Figures) -> Target:
 
 
 def _many(f: Figures) -> str:
+    reference = f.get("ratio_to_reference")
+    beside = "" if reference is None else f", {reference:.2f}x reference"
     return (
         f"{_ms(f['makespan']['median_s'])} (first run {_ms(f['first_run']['median_s'])}), "
-        f"+{f['rss_growth_mib']:.0f} MiB RSS"
+        f"+{f['rss_growth_mib']:.0f} MiB RSS{beside}"
     )
 
 

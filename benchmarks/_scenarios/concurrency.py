@@ -149,11 +149,16 @@ def unbalanced(mode: Mode, quick: bool, directory: Path) -> dict[str, Any]:
     return {"critical_path_s": CRITICAL_PATH, **figures}
 
 
-def many_figures(run: Callable[[], object], repetitions: int) -> dict[str, Any]:
+def many_figures(
+    run: Callable[[], object],
+    repetitions: int,
+    references: dict[str, Callable[[], object]] | None = None,
+) -> dict[str, Any]:
     """The first run, the steady runs and the peak RSS growth of 10,000 coroutines.
 
     Call it in a fresh process right after building the graph: the RSS peak
-    before it is the baseline.
+    before it is the baseline. The references run after the RSS is read, then
+    side by side with ``run``.
     """
     before = peak_rss_bytes()
     start = time.perf_counter()
@@ -161,7 +166,7 @@ def many_figures(run: Callable[[], object], repetitions: int) -> dict[str, Any]:
     first_run = time.perf_counter() - start
     steady = measure(run, repetitions, warmup=0)
     growth = peak_rss_bytes() - before
-    return {
+    figures = {
         "vertices": MANY,
         "sleep_s": MANY_SLEEP,
         "first_run": summarize([first_run]),
@@ -170,10 +175,18 @@ def many_figures(run: Callable[[], object], repetitions: int) -> dict[str, Any]:
         "rss_growth_mib": growth / 2**20,
         "rss_growth_per_vertex_kib": growth / MANY / 1024,
     }
+    if references:
+        side = makespan_figures(run, MANY_SLEEP, references, repetitions)
+        figures["references"] = side["references"]
+        figures["reference"] = side["reference"]
+        figures["ratio_to_reference"] = side["ratio_to_reference"]
+    return figures
 
 
 def many_async(mode: Mode, quick: bool, directory: Path) -> dict[str, Any]:
     """10,000 coroutine vertices sleeping 50 ms: makespan and peak memory."""
     flow = _sleeping_flow(_graphs.sleepers_spec(MANY, MANY_SLEEP, True), directory)
     options = mode.options()
-    return many_figures(lambda: flow.run({"x": 1}, **options), 2 if quick else 5)
+    # Coroutines run on the event loop under every backend: one task per vertex is the floor.
+    references = _loop_references(flow, mode.anyio_backend)
+    return many_figures(lambda: flow.run({"x": 1}, **options), 2 if quick else 5, references)

@@ -14,7 +14,7 @@ from typing import Any
 import _graphs
 from _modes import Mode
 from _references import reference_loop
-from _timing import measure
+from _timing import measure, measure_side_by_side
 
 import flowdsl
 
@@ -117,10 +117,17 @@ def bench_graph(
     # A fresh Flow per call: its first run builds and caches the plan.
     fresh = [flowdsl.Flow(compiled) for _ in range(compiles)]
     first_run = measure(lambda: fresh.pop().run(graph.inputs, **options), compiles, warmup=0)
-    warmup = max(1, repetitions // 5)
-    run = measure(lambda: flow.run(graph.inputs, **options), repetitions, warmup)
-    reference = measure(lambda: reference_loop(graph.calls, graph.inputs), repetitions, warmup)
-    direct = measure(lambda: graph.direct(x), repetitions, warmup)
+    # Side by side: a load spike from a neighbour hits the run and its references alike.
+    timings = measure_side_by_side(
+        {
+            "run": lambda: flow.run(graph.inputs, **options),
+            "reference_loop": lambda: reference_loop(graph.calls, graph.inputs),
+            "direct_calls": lambda: graph.direct(x),
+        },
+        repetitions,
+        max(1, repetitions // 5),
+    )
+    run, reference, direct = timings["run"], timings["reference_loop"], timings["direct_calls"]
     return {
         "vertices": graph.size,
         "edges": graph.edges,
@@ -158,7 +165,9 @@ def layered(
 
     The slope of run time against size on a log-log scale, from 1,000
     vertices up (below that the fixed cost of a run dominates), says whether
-    run time grows linearly.
+    run time grows linearly; the reference loop's slope, measured side by
+    side, says how much of any excess is the machine's (caches, memory) rather
+    than flowdsl's.
     """
     plan = layered_sizes(quick)
     chosen = {size: plan.get(size, (3, 1)) for size in (sizes or plan)}
@@ -166,8 +175,13 @@ def layered(
     for size, (repetitions, compiles) in chosen.items():
         graph = _graphs.layered(size, directory)
         figures[str(size)] = bench_graph(graph, repetitions, compiles, mode.options())
-    points = [(int(s), f["run"]["median_s"]) for s, f in figures.items() if int(s) >= 1_000]
+    slopes = {}
+    for measure_name in ("run", "reference_loop"):
+        points = [(int(s), f[measure_name]["median_s"]) for s, f in figures.items()]
+        points = [(size, seconds) for size, seconds in points if size >= 1_000]
+        slopes[measure_name] = loglog_slope(points) if len(points) >= 2 else None
     return {
         "sizes": figures,
-        "loglog_slope": loglog_slope(points) if len(points) >= 2 else None,
+        "loglog_slope": slopes["run"],
+        "reference_loop_loglog_slope": slopes["reference_loop"],
     }
