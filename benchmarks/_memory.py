@@ -2,9 +2,9 @@
 
 - ``tracemalloc``: the peak of Python allocations during one run, minus what
   was allocated before it (exact, and resettable between runs);
-- ``ru_maxrss``: the process's peak resident set size, minus the peak before
-  the scenario (everything the process touched, Python or not; it only grows,
-  so one figure per process).
+- peak RSS (``VmHWM`` on Linux, else ``ru_maxrss``): the process's peak
+  resident set size, minus the peak before the scenario (everything the
+  process touched, Python or not; it only grows, so one figure per process).
 """
 
 from __future__ import annotations
@@ -23,7 +23,19 @@ __all__ = ["memory_figures", "peak_rss_bytes"]
 
 
 def peak_rss_bytes() -> int:
-    """The peak resident set size of this process so far, in bytes."""
+    """The peak resident set size of this process so far, in bytes.
+
+    On Linux, ``VmHWM`` of ``/proc/self/status``: the process's own. Its
+    ``ru_maxrss`` starts at the parent's peak after ``exec`` (the kernel keeps
+    the larger), so a child started by a heavy parent would read the parent's.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
 

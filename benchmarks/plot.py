@@ -46,26 +46,24 @@ def _save(figure: Any, path: Path) -> Path:
 
 
 def plot_overhead(report: dict[str, Any], directory: Path) -> Path | None:
-    """Bars of per-vertex overhead per mode."""
+    """Bars of per-vertex overhead per mode (whiskers beyond the axis are clipped)."""
     cells = _ran(report, "chain-overhead")
     if not cells:
         return None
     modes = list(cells)
     medians = [cells[m]["per_vertex_overhead_us"] for m in modes]
-    low = [
-        max(0.0, med - cells[m]["per_vertex_overhead_us_range"][0])
-        for m, med in zip(modes, medians, strict=True)
-    ]
-    high = [
-        cells[m]["per_vertex_overhead_us_range"][1] - med
-        for m, med in zip(modes, medians, strict=True)
-    ]
+    ranges = [cells[m]["per_vertex_overhead_us_range"] for m in modes]
+    low = [max(0.0, med - lo) for med, (lo, _) in zip(medians, ranges, strict=True)]
+    high = [max(0.0, hi - med) for med, (_, hi) in zip(medians, ranges, strict=True)]
     figure, axes = plt.subplots(figsize=SIZE)
     axes.bar(modes, medians, yerr=[low, high], capsize=3, color="tab:blue")
     for x, value in enumerate(medians):
-        axes.annotate(f"{value:.2f}", (x, value + high[x]), ha="center", va="bottom", fontsize=8)
+        axes.annotate(
+            f"{value:.2f}", (x, value), xytext=(9, 2), textcoords="offset points", fontsize=8
+        )
+    axes.set_ylim(0, max(medians) * 2.2)
     axes.set_ylabel("µs per vertex (run - direct calls)")
-    axes.set_title("Per-vertex overhead, 1,000-vertex chain")
+    axes.set_title("Per-vertex overhead, 1,000-vertex chain (median; whiskers: min-max)")
     axes.tick_params(axis="x", labelrotation=20, labelsize=8)
     return _save(figure, directory / "overhead.png")
 
@@ -75,28 +73,35 @@ def plot_makespan(report: dict[str, Any], directory: Path) -> Path | None:
     panels = [(name, cells) for name in ("fan-out", "unbalanced") if (cells := _ran(report, name))]
     if not panels:
         return None
+    references = sorted({r for _, cells in panels for f in cells.values() for r in f["references"]})
+    labels = ["flowdsl", *references]
+    colours = {label: f"C{index}" for index, label in enumerate(labels)}
     figure, axes_list = plt.subplots(
-        1, len(panels), figsize=(SIZE[0] * 1.5, SIZE[1]), squeeze=False
+        1, len(panels), figsize=(SIZE[0] * 1.5, SIZE[1] * 1.2), squeeze=False
     )
     for axes, (name, cells) in zip(axes_list[0], panels, strict=True):
         modes = list(cells)
-        references = sorted({ref for f in cells.values() for ref in f["references"]})
-        width = 0.8 / (1 + len(references))
-        series = [("flowdsl", [cells[m]["ratio_to_ideal"] for m in modes])]
-        series += [
-            (ref, [cells[m]["references"].get(ref, {}).get("ratio_to_ideal", 0.0) for m in modes])
-            for ref in references
-        ]
-        for index, (label, values) in enumerate(series):
-            offsets = [x + (index - len(series) / 2 + 0.5) * width for x in range(len(modes))]
-            axes.bar(offsets, values, width, label=label)
+        width = 0.8 / len(labels)
+        for index, label in enumerate(labels):
+            values = [
+                cells[m]["ratio_to_ideal"]
+                if label == "flowdsl"
+                else cells[m]["references"].get(label, {}).get("ratio_to_ideal", 0.0)
+                for m in modes
+            ]
+            offsets = [x + (index - len(labels) / 2 + 0.5) * width for x in range(len(modes))]
+            axes.bar(offsets, values, width, color=colours[label], label=label)
         axes.axhline(1.0, color="black", linewidth=0.8)
         axes.set_xticks(range(len(modes)), modes, rotation=20, fontsize=8)
         ideal = "critical path" if name == "unbalanced" else "ideal"
         axes.set_ylabel(f"makespan / {ideal}")
         axes.set_title(name)
-        axes.legend(fontsize=7)
-    return _save(figure, directory / "makespan.png")
+    handles, names = axes_list[0][0].get_legend_handles_labels()
+    figure.legend(handles, names, loc="lower center", ncol=3, fontsize=7)
+    figure.tight_layout(rect=(0, 0.16, 1, 1))
+    figure.savefig(directory / "makespan.png", dpi=DPI)
+    plt.close(figure)
+    return directory / "makespan.png"
 
 
 def plot_scaling(report: dict[str, Any], directory: Path) -> Path | None:

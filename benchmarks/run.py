@@ -156,7 +156,7 @@ def main(
             "timer": "time.perf_counter; gc enabled, gc.collect() before each timed call",
             "statistics": "median, min and max over repetitions, after warm-up calls",
             "memory": "tracemalloc peak per run minus the allocations before it; "
-            "ru_maxrss growth of the cell's process",
+            "peak RSS (VmHWM) growth of the cell's process",
         },
         "modes": {
             mode.name: {
