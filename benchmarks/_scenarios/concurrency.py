@@ -61,12 +61,13 @@ def makespan_figures(
     ideal: float,
     references: dict[str, Callable[[], object]],
     repetitions: int,
+    warmup: int = 1,
 ) -> dict[str, Any]:
     """Makespan of ``run`` against ``ideal`` and the references, timed side by side.
 
     The first reference is the one ``ratio_to_reference`` uses.
     """
-    timings = measure_side_by_side({"run": run, **references}, repetitions)
+    timings = measure_side_by_side({"run": run, **references}, repetitions, warmup)
     made = timings.pop("run")
     median = made["median_s"]
     figures: dict[str, Any] = {
@@ -176,7 +177,7 @@ def many_figures(
         "rss_growth_per_vertex_kib": growth / MANY / 1024,
     }
     if references:
-        side = makespan_figures(run, MANY_SLEEP, references, repetitions)
+        side = makespan_figures(run, MANY_SLEEP, references, repetitions, warmup=0)
         figures["references"] = side["references"]
         figures["reference"] = side["reference"]
         figures["ratio_to_reference"] = side["ratio_to_reference"]
@@ -189,4 +190,4 @@ def many_async(mode: Mode, quick: bool, directory: Path) -> dict[str, Any]:
     options = mode.options()
     # Coroutines run on the event loop under every backend: one task per vertex is the floor.
     references = _loop_references(flow, mode.anyio_backend)
-    return many_figures(lambda: flow.run({"x": 1}, **options), 2 if quick else 5, references)
+    return many_figures(lambda: flow.run({"x": 1}, **options), 1 if quick else 5, references)
