@@ -23,6 +23,7 @@ __all__ = [
     "machine",
     "machine_line",
     "measure",
+    "measure_side_by_side",
     "summarize",
     "write_report",
 ]
@@ -56,6 +57,30 @@ def measure(action: Callable[[], object], repetitions: int, warmup: int = 1) -> 
         action()
         samples.append(time.perf_counter() - start)
     return {**summarize(samples), "warmup": warmup}
+
+
+def measure_side_by_side(
+    actions: dict[str, Callable[[], object]], repetitions: int, warmup: int = 1
+) -> dict[str, dict[str, Any]]:
+    """Time several actions in alternating rounds, so that a noisy neighbour hits them alike.
+
+    Each round calls every action once, in an order rotated by one from the
+    last round; ``warmup`` untimed rounds first. Returns ``measure``'s summary
+    per action name.
+    """
+    names = list(actions)
+    for _ in range(warmup):
+        for name in names:
+            actions[name]()
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for round_ in range(repetitions):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            gc.collect()
+            start = time.perf_counter()
+            actions[name]()
+            samples[name].append(time.perf_counter() - start)
+    return {name: {**summarize(samples[name]), "warmup": warmup} for name in names}
 
 
 def machine() -> dict[str, Any]:
@@ -105,8 +130,12 @@ def command_line(doc: str | None, name: str) -> argparse.ArgumentParser:
 
 
 def write_report(report: dict[str, Any], path: Path | None, name: str) -> Path:
-    """Write ``report`` as JSON to ``path``, or to ``results/<name>-<report date>.json``."""
-    target = path or RESULTS / f"{name}-{report['date']}.json"
+    """Write ``report`` as JSON to ``path``, or to ``results/<name>-<report date>.json``.
+
+    An empty ``name`` writes ``results/<report date>.json``.
+    """
+    stem = f"{name}-{report['date']}" if name else report["date"]
+    target = path or RESULTS / f"{stem}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"\nJSON written to {target}")

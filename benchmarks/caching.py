@@ -18,37 +18,28 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import _graphs
+import _modes
+from _scenarios.services import cache_hit
 from _timing import command_line, machine, measure, write_report
 
-import flowdsl
 from flowdsl._services.fingerprint import fingerprint_value
 
 
-def cache_hits(directory: Path, repetitions: int) -> dict[str, Any]:
-    """Scenario 1: uncached, cold and warm runs of a 1,000-vertex pure chain."""
-    graph = _graphs.chain(1_000, directory, pure=True)
-    flow = flowdsl.Flow(flowdsl.compile(graph.module))
-    warm = flowdsl.MemoryCache(maxsize=2_000)
-    flow.run(graph.inputs, cache=warm)
-    assert flow.run(graph.inputs, cache=warm).metrics.vertices["v_999"].cache == "hit"
-    uncached = measure(lambda: flow.run(graph.inputs), repetitions, warmup=2)
-    cold = measure(
-        lambda: flow.run(graph.inputs, cache=flowdsl.MemoryCache(maxsize=2_000)),
-        repetitions,
-        warmup=1,
-    )
-    hit = measure(lambda: flow.run(graph.inputs, cache=warm), repetitions, warmup=1)
-    size = graph.size
+def cache_hits(directory: Path, quick: bool) -> dict[str, Any]:
+    """Scenario 1: uncached, cold and warm runs of a 1,000-vertex pure chain (``run.py``'s)."""
+    serial, cache_on = _modes.select(["serial", "cache-on"])
+    uncached = cache_hit(serial, quick, directory)
+    cached = cache_hit(cache_on, quick, directory)
+    size = cached["vertices"]
     return {
         "vertices": size,
-        "uncached": uncached,
-        "cold": cold,
-        "warm": hit,
-        "uncached_per_vertex_us": uncached["median_s"] / size * 1e6,
-        "miss_per_vertex_us": cold["median_s"] / size * 1e6,
-        "hit_per_vertex_us": hit["median_s"] / size * 1e6,
-        "hit_ratio_to_uncached": hit["median_s"] / uncached["median_s"],
+        "uncached": uncached["uncached"],
+        "cold": cached["cold"],
+        "warm": cached["warm"],
+        "uncached_per_vertex_us": uncached["per_vertex_us"],
+        "miss_per_vertex_us": cached["miss_per_vertex_us"],
+        "hit_per_vertex_us": cached["per_vertex_us"],
+        "hit_ratio_to_uncached": cached["warm"]["median_s"] / uncached["uncached"]["median_s"],
     }
 
 
@@ -106,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         report = {
             "machine": machine(),
             "date": datetime.date.today().isoformat(),
-            "cache_hits": cache_hits(Path(tmp), repetitions),
+            "cache_hits": cache_hits(Path(tmp), args.quick),
             "fingerprints": fingerprints(repetitions),
         }
     print(table(report))

@@ -13,28 +13,27 @@ full: there is no sampling. It prints a table and writes every figure as JSON.
 from __future__ import annotations
 
 import datetime
-import functools
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import _graphs
+import _modes
+from _scenarios.graphs import CHAIN, chain_overhead
 from _timing import command_line, duration, machine, machine_line, measure, write_report
 
-import flowdsl
 from flowdsl._services.contracts import Contract, compile_contract
 
 #: The issue's target, reported (never asserted): strict costs less than this times off.
 STRICT_TO_OFF_TARGET = 2.0
-CHAIN_SIZE = 1_000
 LIST_OF_DICTS = 10_000
 DICT_KEYS = 5
 BIG_LIST = 1_000_000
-# Calls per timed batch of one-value checks, and repetitions of each measure.
-FULL = {"batch": 10_000, "scalar": 31, "list_of_dicts": 31, "big_list": 11, "chain": 15}
-QUICK = {"batch": 1_000, "scalar": 3, "list_of_dicts": 3, "big_list": 2, "chain": 3}
+# Calls per timed batch of one-value checks, and repetitions of each measure (the
+# chain's are those of run.py's chain-overhead scenario).
+FULL = {"batch": 10_000, "scalar": 31, "list_of_dicts": 31, "big_list": 11}
+QUICK = {"batch": 1_000, "scalar": 3, "list_of_dicts": 3, "big_list": 2}
 
 
 def _contract(annotation: Any) -> Contract:
@@ -105,30 +104,23 @@ def bench_big_list(repetitions: int) -> dict[str, Any]:
     }
 
 
-def bench_chain(repetitions: int) -> dict[str, Any]:
-    """A serial run of the 1,000-vertex chain, contracts strict against off."""
-    with tempfile.TemporaryDirectory(prefix="flowdsl-bench-") as tmp:
-        graph = _graphs.chain(CHAIN_SIZE, Path(tmp))
-        flow = flowdsl.Flow(flowdsl.compile(graph.module))
-    last = graph.calls[-1].name
-    expected = graph.direct(graph.inputs[_graphs.INPUT])
-    warmup = max(1, repetitions // 5)
+def bench_chain(quick: bool) -> dict[str, Any]:
+    """The serial 1,000-vertex chain, contracts strict against off (``run.py``'s scenario)."""
     runs = {}
-    for mode in ("strict", "off"):
-        run = functools.partial(flow.run, graph.inputs, contracts=mode)
-        if run()[last] != expected:
-            raise RuntimeError(f"chain with contracts={mode!r} computes the wrong value")
-        runs[mode] = measure(run, repetitions, warmup)
+    with tempfile.TemporaryDirectory(prefix="flowdsl-bench-") as tmp:
+        for contracts, mode in (("strict", "serial"), ("off", "contracts-off")):
+            (chosen,) = _modes.select([mode])
+            runs[contracts] = chain_overhead(chosen, quick, Path(tmp))["run"]
     strict, off = runs["strict"]["median_s"], runs["off"]["median_s"]
     return {
-        "vertices": graph.size,
+        "vertices": CHAIN,
         "backend": "serial",
         "strict": runs["strict"],
         "off": runs["off"],
         "ratio_strict_to_off": strict / off,
-        "per_vertex_strict_us": strict / graph.size * 1e6,
-        "per_vertex_off_us": off / graph.size * 1e6,
-        "per_vertex_contract_cost_us": (strict - off) / graph.size * 1e6,
+        "per_vertex_strict_us": strict / CHAIN * 1e6,
+        "per_vertex_off_us": off / CHAIN * 1e6,
+        "per_vertex_contract_cost_us": (strict - off) / CHAIN * 1e6,
     }
 
 
@@ -186,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         "list_of_dicts": bench_list_of_dicts(plan["list_of_dicts"]),
         "big_list": bench_big_list(plan["big_list"]),
     }
-    chain = bench_chain(plan["chain"])
+    chain = bench_chain(args.quick)
     ratio = chain["ratio_strict_to_off"]
     report = {
         "benchmark": "contracts",
@@ -205,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets": {
             "chain_strict_to_off": {
                 "description": (
-                    f"serial chain-{CHAIN_SIZE} with contracts='strict' within "
+                    f"serial chain-{CHAIN} with contracts='strict' within "
                     f"{STRICT_TO_OFF_TARGET:g}x contracts='off'"
                 ),
                 "value": f"{ratio:.2f}x",

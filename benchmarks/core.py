@@ -15,14 +15,12 @@ from __future__ import annotations
 import datetime
 import sys
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import _graphs
-from _timing import command_line, duration, machine, machine_line, measure, write_report
-
-import flowdsl
+from _scenarios.graphs import bench_graph
+from _timing import command_line, duration, machine, machine_line, write_report
 
 #: The issue's targets, reported (never asserted).
 RUN_TO_REFERENCE_TARGET = 3.0
@@ -30,52 +28,6 @@ COMPILE_TARGET_S = 1.0
 # Graph kind: (vertices, repetitions of the runs and loops, compiles and first runs).
 FULL = {"chain": (1_000, 15, 7), "layered": (10_000, 5, 5)}
 QUICK = {"chain": (1_000, 3, 2), "layered": (10_000, 2, 2)}
-
-
-def reference_loop(
-    calls: tuple[_graphs.VertexCall, ...], inputs: Mapping[str, int]
-) -> dict[str, int]:
-    """Call every vertex in topological order, arguments by parent name from a dict store."""
-    store = dict(inputs)
-    for call in calls:
-        store[call.name] = call.function(*[store[parent] for parent in call.parents])
-    return store
-
-
-def bench_graph(graph: _graphs.BuiltGraph, repetitions: int, compiles: int) -> dict[str, Any]:
-    """Every figure for one graph; checks first that flowdsl and the references agree."""
-    last = graph.calls[-1].name
-    x = graph.inputs[_graphs.INPUT]
-    compiled = flowdsl.compile(graph.module)
-    flow = flowdsl.Flow(compiled)
-    expected = graph.direct(x)
-    observed = (flow.run(graph.inputs)[last], reference_loop(graph.calls, graph.inputs)[last])
-    if observed != (expected, expected):
-        raise RuntimeError(f"{graph.label}: flowdsl and the reference loops disagree")
-
-    compile_time = measure(lambda: flowdsl.compile(graph.module), compiles, warmup=0)
-    # A fresh Flow per call: its first run builds and caches the plan.
-    fresh = [flowdsl.Flow(compiled) for _ in range(compiles)]
-    first_run = measure(lambda: fresh.pop().run(graph.inputs), compiles, warmup=0)
-    warmup = max(1, repetitions // 5)
-    run = measure(lambda: flow.run(graph.inputs), repetitions, warmup)
-    reference = measure(lambda: reference_loop(graph.calls, graph.inputs), repetitions, warmup)
-    direct = measure(lambda: graph.direct(x), repetitions, warmup)
-    ratio = run["median_s"] / reference["median_s"]
-    return {
-        "vertices": graph.size,
-        "edges": graph.edges,
-        "layers": graph.layers,
-        "compile": compile_time,
-        "first_run": first_run,
-        "run": run,
-        "reference_loop": reference,
-        "direct_calls": direct,
-        "ratio_run_to_reference": ratio,
-        "ratio_reference_to_direct": reference["median_s"] / direct["median_s"],
-        "per_vertex_overhead_us": (run["median_s"] - direct["median_s"]) / graph.size * 1e6,
-        "per_vertex_run_us": run["median_s"] / graph.size * 1e6,
-    }
 
 
 def table(report: dict[str, Any]) -> str:
