@@ -131,6 +131,13 @@ def _contracts(f: Figures) -> str:
     return f"{_ms(f['run']['median_s'])}, {f['ratio_to_contracts_off']:.2f}x contracts off"
 
 
+def _listeners(f: Figures) -> str:
+    return (
+        f"{f['per_vertex_us']:.2f} µs/vertex without; +{f['noop_extra_us']:.2f} with a "
+        f"do-nothing Listener, +{f['counting_extra_us']:.2f} counting on_vertex_end"
+    )
+
+
 def _memory(f: Figures) -> str:
     peak = f["tracemalloc_peak_multiple"]
     return f"{peak['median']:.2f}x one output (RSS {f['rss_growth_multiple']:.2f}x)"
@@ -193,6 +200,13 @@ SCENARIOS: tuple[Scenario, ...] = (
         f"a list[dict[str, int]] of {services.NESTED_ELEMENTS:,} dicts through two vertices",
         services.contracts_nested,
         _contracts,
+    ),
+    Scenario(
+        "listeners",
+        f"the {services.CACHE_CHAIN:,}-vertex chain without listeners, with a Listener that "
+        "overrides nothing, and with one counting on_vertex_end: extra µs per vertex",
+        services.listeners,
+        _listeners,
     ),
     Scenario(
         "memory",

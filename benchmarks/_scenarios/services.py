@@ -5,6 +5,9 @@
   run, all misses); otherwise every run computes everything.
 - contracts-nested: one vertex returns a ``list[dict[str, int]]`` of 10,000
   dicts, another reads it; each mode beside the same mode with contracts off.
+- listeners: the 1,000-vertex chain with no listener, a ``Listener`` that
+  overrides nothing, and one that counts ``on_vertex_end`` events, side by side:
+  what listening costs, and that not listening costs nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ __all__ = [
     "NESTED_KEYS",
     "cache_hit",
     "contracts_nested",
+    "listeners",
 ]
 
 CACHE_CHAIN = 1_000
@@ -92,4 +96,44 @@ def contracts_nested(mode: Mode, quick: bool, directory: Path) -> dict[str, Any]
         "check_cost_per_element_ns": (run["median_s"] - baseline["median_s"])
         / NESTED_ELEMENTS
         * 1e9,
+    }
+
+
+class _Counting:
+    """A listener of one event kind."""
+
+    def __init__(self) -> None:
+        self.ended = 0
+
+    def on_vertex_end(self, event: flowdsl.VertexEnded) -> None:
+        self.ended += 1
+
+
+def listeners(mode: Mode, quick: bool, directory: Path) -> dict[str, Any]:
+    """The chain with no listener, a do-nothing ``Listener``, and a counting one."""
+    graph = _graphs.chain(CACHE_CHAIN, directory)
+    flow = flowdsl.Flow.from_module(graph.module)
+    options = mode.options()
+    counting = _Counting()
+    timings = measure_side_by_side(
+        {
+            "none": lambda: flow.run(graph.inputs, **options),
+            "noop_listener": lambda: flow.run(
+                graph.inputs, **options, listeners=[flowdsl.Listener()]
+            ),
+            "counting_listener": lambda: flow.run(graph.inputs, **options, listeners=[counting]),
+        },
+        5 if quick else 30,
+        warmup=2,
+    )
+    if counting.ended % graph.size:
+        raise RuntimeError("the counting listener missed events")
+    size = graph.size
+    none = timings["none"]["median_s"]
+    return {
+        "vertices": size,
+        **timings,
+        "per_vertex_us": none / size * 1e6,
+        "noop_extra_us": (timings["noop_listener"]["median_s"] - none) / size * 1e6,
+        "counting_extra_us": (timings["counting_listener"]["median_s"] - none) / size * 1e6,
     }

@@ -72,6 +72,14 @@ class Emitter:
                 target = self._async if inspect.iscoroutinefunction(method) else self._sync
                 target[kind].append(method)
         self.has_async = any(self._async.values())
+        # Whether anyone listens at all, and to vertex events (a run whose
+        # listeners hear only its start and end keeps its fast path).
+        self.listening = any(self._sync.values()) or self.has_async
+        self.vertex_events = any(
+            self._sync[kind] or self._async[kind]
+            for kind in HOOKS
+            if kind not in (RunStarted, RunEnded)
+        )
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue[tuple[Handler, Event] | None] = queue.SimpleQueue()
 

@@ -40,7 +40,7 @@ async def _run(state: RunState, calls: RunCalls) -> None:
     checked, controlled, gated = calls.invokers, calls.controlled, calls.gated
     events = state.emitter
     checkpoint = state.checkpoint
-    if events is not None or checkpoint is not None:
+    if (events is not None and events.vertex_events) or checkpoint is not None:
         # Every step off the fast path, which neither sends events nor records.
         gated = (True,) * len(gated)
     gates = Gates(state)

@@ -89,7 +89,8 @@ class RunState:
         self.restored = frozenset(restored)
         listeners = tuple(listeners)
         # Who hears about the run as it goes (None: nobody, and nothing is sent).
-        self.emitter = Emitter(listeners, self.run_id) if listeners else None
+        emitter = Emitter(listeners, self.run_id) if listeners else None
+        self.emitter = emitter if emitter is not None and emitter.listening else None
         self.values: list[Any] = [MISSING] * plan.slot_count
         self.values[plan.none_slot] = None
         # Outputs given for vertices that are not run (``run(overrides=...)``).
