@@ -7,12 +7,20 @@ defaults), what it computes (a weighted sum modulo a prime plus a constant) and
 how it is written (sync or ``async def``, output kind, keyword-only
 parameters, ``@vertex(name=...)``, flow tags, declaration order).
 
+``graphs(control=True)`` also draws control flow (``VertexDesc`` says how):
+bool, flag (``{"total", "ok"}``) and list outputs, ``when=`` conditions on a
+bool or a flag's ``ok``, vertex-bound parameters with defaults, ``map_over=``
+a list parent (empty lists included), flaky vertices that fail their first
+calls in a run, retry policies and fallbacks. ``reference_run`` evaluates
+those (values, states, skip reasons, call counts, metrics);
+``reference_outputs`` and ``reference_states`` serve plain graphs.
+
 ``build_graph(description)`` turns a description into Python source, writes it
 to a file in a temporary directory (so that source locations are real), imports
 it under a unique module name and compiles it into a ``flowdsl.Flow``. The
 reference side (``reference_outputs``, ``reference_order``, ``reference_states``,
-``required_inputs``) never touches flowdsl: it evaluates the description with a
-dict, so any backend's results can be compared against it::
+``reference_run``, ``required_inputs``) never touches flowdsl: it evaluates the
+description with a dict, so any backend's results can be compared against it::
 
     description = data.draw(graphs())
     inputs = data.draw(inputs_for(description))
@@ -25,6 +33,7 @@ dict, so any backend's results can be compared against it::
 from __future__ import annotations
 
 import atexit
+import collections
 import dataclasses
 import importlib.util
 import inspect
@@ -44,22 +53,29 @@ import flowdsl
 
 __all__ = [
     "FIELDS",
+    "FLAG_FIELDS",
     "PRIME",
     "BuiltGraph",
+    "FallbackDesc",
     "GraphDescription",
     "ParamDesc",
+    "ReferenceRun",
     "VertexDesc",
     "build_flow",
     "build_graph",
     "definition_lines",
+    "effective_retries",
     "graphs",
     "import_file",
     "inputs_for",
     "pick_inputs",
     "reference_order",
     "reference_outputs",
+    "reference_run",
     "reference_states",
     "required_inputs",
+    "shaped",
+    "term_of",
     "to_plain",
     "upstream_closure",
 ]
@@ -69,14 +85,53 @@ PRIME = 1_000_003
 #: The fields of a structured output: ``total`` is the vertex value, ``alt`` derived from it.
 FIELDS = ("total", "alt")
 
-OutputKind = Literal["int", "typeddict", "dataclass", "dict"]
+#: The fields of a ``"flag"`` output: ``total`` is the vertex value, ``ok`` whether it is even.
+FLAG_FIELDS = ("total", "ok")
+#: At most this many elements in a ``"list"`` output.
+MAX_ELEMENTS = 3
+
+OutputKind = Literal["int", "typeddict", "dataclass", "dict", "bool", "flag", "list"]
 STRUCTURED: tuple[OutputKind, ...] = ("typeddict", "dataclass", "dict")
+#: Output kinds only ``graphs(control=True)`` draws.
+CONTROL_OUTPUTS: tuple[OutputKind, ...] = ("bool", "bool", "flag", "list", "list")
 FLOW_TAGS = ("fa", "fb")
+RetrySpelling = Literal["retries", "policy", "policy_other"]
+VertexBinding = Literal["name", "from", "from_function"]
+VERTEX_BINDINGS: tuple[VertexBinding, ...] = ("name", "from", "from_function")
 
 
 def alt_of(value: int) -> int:
     """The ``alt`` field of a structured output whose ``total`` is ``value``."""
     return (value * 7 + 3) % PRIME
+
+
+def shaped(kind: OutputKind, value: int) -> Any:
+    """The output of kind ``kind`` whose vertex value is ``value``, in the reference's form.
+
+    ``"bool"``: whether ``value`` is even; ``"flag"``: ``{"total": value, "ok":
+    even}``; ``"list"``: ``value % (MAX_ELEMENTS + 1)`` elements derived from
+    ``value`` (so a quarter of the lists are empty); structured kinds: ``{"total",
+    "alt"}``.
+    """
+    if kind == "int":
+        return value
+    if kind == "bool":
+        return value % 2 == 0
+    if kind == "flag":
+        return {"total": value, "ok": value % 2 == 0}
+    if kind == "list":
+        return [(value + 31 * i) % PRIME for i in range(value % (MAX_ELEMENTS + 1))]
+    return {"total": value, "alt": alt_of(value)}
+
+
+def term_of(value: Any) -> int:
+    """What an output contributes to a consumer's sum: ints as they are (a bool as 0 or 1),
+    a structured output its ``total``, a list the sum of its elements."""
+    if isinstance(value, dict):
+        return int(value["total"])
+    if isinstance(value, list):
+        return sum(value)
+    return int(value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,9 +151,34 @@ class ParamDesc:
     weight: int
     field: str | None = None
     binding: Literal["name", "from", "from_function", "input"] = "input"
+    #: A flow input's default or (``control=True`` only) a default for a
+    #: vertex-bound parameter whose term is a plain int, which stands in when
+    #: its producer is skipped by a condition.
     default: int | None = None
     keyword_only: bool = False
     annotated: bool = True
+    #: Whether the vertex maps over this parameter (bound to a list-valued parent).
+    mapped: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class FallbackDesc:
+    """A fallback: a module-level function taking some of the vertex's parameters.
+
+    Its value is ``(constant + sum(weight * term)) % PRIME`` over ``params``
+    (``(name, weight)`` pairs), shaped like the vertex's output (one element's
+    for a mapped vertex); with ``fails`` it raises instead.
+
+    A mapped vertex's fallbacks always take the element, so that the elements
+    of every list stay distinct (a weight is invertible modulo ``PRIME``): a
+    flaky mapped vertex counts its failures per element value.
+    """
+
+    function_name: str
+    params: tuple[tuple[str, int], ...]
+    constant: int
+    fails: bool = False
+    is_async: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,7 +186,19 @@ class VertexDesc:
     """One vertex: value = (constant + sum(weight * term)) % PRIME.
 
     A term is the parameter's value; a whole structured output contributes its
-    ``total`` field.
+    ``total`` field, a bool 0 or 1, a list the sum of its elements (see
+    ``term_of``). The output is the value shaped by ``output`` (see ``shaped``).
+
+    Control flow (only ``graphs(control=True)`` draws it): ``when`` is the
+    ``when=`` reference (a ``"bool"`` vertex, or a ``"flag"`` vertex's ``ok``
+    field); a vertex with a ``mapped`` parameter is called once per element of
+    that parent's list (the element is the parameter's term, ``output`` is each
+    call's kind, always ``"int"``) and outputs the list of the calls' results;
+    ``flaky`` is how many of its first calls in a run fail (per element when
+    mapped); ``retries`` its own retry policy's ``max_retries`` (``None``: the
+    run's), spelled ``retries=``, ``retry=RetryPolicy(...)``, or a policy that
+    retries only ``LookupError`` (``"policy_other"``, so an injected failure is
+    never retried); ``fallbacks`` are tried in order once the retries are spent.
     """
 
     name: str
@@ -118,11 +210,38 @@ class VertexDesc:
     sleeps: bool = False
     blocking: bool = False
     flows: tuple[str, ...] = ()
+    when: str | None = None
+    flaky: int = 0
+    retries: int | None = None
+    retry_spelling: RetrySpelling = "retries"
+    fallbacks: tuple[FallbackDesc, ...] = ()
 
     @property
     def parents(self) -> tuple[str, ...]:
-        """The vertices this one reads, each once, in parameter order."""
-        return tuple(dict.fromkeys(p.source for p in self.params if p.kind == "vertex"))
+        """The vertices this one reads (its condition's last), each once, in parameter order."""
+        sources = [p.source for p in self.params if p.kind == "vertex"]
+        if self.when is not None:
+            sources.append(self.when.partition(".")[0])
+        return tuple(dict.fromkeys(sources))
+
+    @property
+    def mapped(self) -> ParamDesc | None:
+        """The parameter this vertex maps over, if any."""
+        return next((p for p in self.params if p.mapped), None)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields of the output (none unless structured)."""
+        if self.mapped is not None:
+            return ()
+        if self.output == "flag":
+            return FLAG_FIELDS
+        return FIELDS if self.output in STRUCTURED else ()
+
+    @property
+    def lists(self) -> bool:
+        """Whether the output is a list of ints (a ``"list"`` or a mapped vertex)."""
+        return self.output == "list" or self.mapped is not None
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -131,8 +250,8 @@ class VertexDesc:
 
     @property
     def structured(self) -> bool:
-        """Whether the output has ``total`` and ``alt`` fields."""
-        return self.output != "int"
+        """Whether the output has fields (``total`` and ``alt``, or ``total`` and ``ok``)."""
+        return bool(self.fields)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,8 +289,8 @@ class GraphDescription:
         keys: list[str] = []
         for v in self.vertices:
             keys.append(v.name)
-            if v.output in ("typeddict", "dataclass"):
-                keys.extend(f"{v.name}.{f}" for f in FIELDS)
+            if v.output in ("typeddict", "dataclass", "flag") and v.mapped is None:
+                keys.extend(f"{v.name}.{f}" for f in v.fields)
         return tuple(keys)
 
     def readable_names(self) -> tuple[str, ...]:
@@ -179,8 +298,7 @@ class GraphDescription:
         names: list[str] = []
         for v in self.vertices:
             names.append(v.name)
-            if v.structured:
-                names.extend(f"{v.name}.{f}" for f in FIELDS)
+            names.extend(f"{v.name}.{f}" for f in v.fields)
         return tuple(names)
 
     def flow_tags(self) -> dict[str, tuple[str, ...]]:
@@ -202,14 +320,44 @@ def _vertex(
     earlier: Sequence[VertexDesc],
     input_count: int,
     max_parents: int,
+    control: bool = False,
 ) -> VertexDesc:
     name = f"v{index}"
     renamed = draw(st.booleans())
     function_name = f"fn_{name}" if renamed else name
-    output: OutputKind = draw(st.sampled_from(("int", "int", *STRUCTURED)))
+    when = draw(_condition(earlier)) if control else None
+    if when is not None:
+        # Conditional vertices make chains: as conditions (a flag's ok, a
+        # bool) and as producers whose consumers' defaults stand in (a flag's
+        # total, an int).
+        kinds: tuple[OutputKind, ...] = ("flag", "flag", "bool", "int", "list", *STRUCTURED)
+    else:
+        kinds = ("int", "int", *STRUCTURED, *(CONTROL_OUTPUTS if control else ()))
+    output: OutputKind = draw(st.sampled_from(kinds))
     is_async = draw(st.integers(0, 3)) == 0
     params: list[ParamDesc] = []
     counter = itertools.count()
+
+    # A mapped vertex: one call per element of a list-valued parent; each call an int.
+    lists = [i for i, v in enumerate(earlier) if v.lists]
+    mapped_parent = None
+    if control and lists and draw(st.integers(0, 2)) == 0:
+        mapped_parent = draw(st.sampled_from(lists))
+        parent = earlier[mapped_parent]
+        output = "int"
+        binding = draw(st.sampled_from(VERTEX_BINDINGS))
+        params.append(
+            ParamDesc(
+                name=parent.name if binding == "name" else f"a{next(counter)}",
+                kind="vertex",
+                source=parent.name,
+                weight=draw(st.integers(1, 97)),
+                binding=binding,
+                keyword_only=draw(st.integers(0, 3)) == 0,
+                annotated=True if binding != "name" else draw(st.booleans()),
+                mapped=True,
+            )
+        )
 
     parent_indices = draw(
         st.lists(st.integers(0, index - 1), unique=True, max_size=min(index, max_parents)).map(
@@ -219,28 +367,36 @@ def _vertex(
         else st.just([])
     )
     for p in parent_indices:
+        if p == mapped_parent:
+            continue
         parent = earlier[p]
         references = draw(st.integers(1, 2)) if parent.structured else 1
         for r in range(references):
-            field = draw(st.sampled_from((None, *FIELDS))) if parent.structured else None
-            choices: list[str] = ["from"]
+            field = draw(st.sampled_from((None, *parent.fields))) if parent.structured else None
+            choices: list[VertexBinding] = ["from"]
             if field is None:
                 choices.append("from_function")
                 if r == 0:
                     choices.append("name")
             binding = draw(st.sampled_from(choices))
-            params.append(
-                ParamDesc(
-                    name=parent.name if binding == "name" else f"a{next(counter)}",
-                    kind="vertex",
-                    source=parent.name,
-                    weight=draw(st.integers(1, 97)),
-                    field=field,
-                    binding=binding,  # type: ignore[arg-type]
-                    keyword_only=draw(st.integers(0, 3)) == 0,
-                    annotated=True if binding != "name" else draw(st.booleans()),
-                )
+            param = ParamDesc(
+                name=parent.name if binding == "name" else f"a{next(counter)}",
+                kind="vertex",
+                source=parent.name,
+                weight=draw(st.integers(1, 97)),
+                field=field,
+                binding=binding,
+                keyword_only=draw(st.integers(0, 3)) == 0,
+                annotated=True if binding != "name" else draw(st.booleans()),
             )
+            # A default stands in for a skipped producer only where the term is a
+            # plain int; most often where the producer is conditional.
+            plain_int = field in ("total", "alt") or (
+                field is None and parent.output == "int" and not parent.lists
+            )
+            if control and plain_int and draw(st.integers(0, 3)) < (3 if parent.when else 1):
+                param = dataclasses.replace(param, default=draw(st.integers(-50, 50)))
+            params.append(param)
 
     if input_count:
         read = draw(st.lists(st.integers(0, input_count - 1), unique=True, max_size=3))
@@ -258,7 +414,7 @@ def _vertex(
                 )
             )
     params = draw(st.permutations(params)) if len(params) > 1 else params
-    return VertexDesc(
+    vertex = VertexDesc(
         name=name,
         function_name=function_name,
         params=tuple(params),
@@ -268,6 +424,57 @@ def _vertex(
         sleeps=is_async and draw(st.booleans()),
         blocking=(not is_async) and draw(st.integers(0, 4)) == 0,
         flows=tuple(t for t in FLOW_TAGS if draw(st.integers(0, 3)) == 0),
+    )
+    return draw(_control(vertex, when)) if control else vertex
+
+
+@st.composite
+def _condition(draw: st.DrawFn, earlier: Sequence[VertexDesc]) -> str | None:
+    """Maybe a ``when=`` reference to an earlier bool vertex or flag's ``ok``."""
+    conditions = [
+        v.name if v.output == "bool" else f"{v.name}.ok"
+        for v in earlier
+        if v.output in ("bool", "flag") and v.mapped is None
+    ]
+    if not conditions or not draw(st.booleans()):
+        return None
+    return draw(st.sampled_from(conditions))
+
+
+@st.composite
+def _control(draw: st.DrawFn, vertex: VertexDesc, when: str | None) -> VertexDesc:
+    """``vertex`` under condition ``when``, maybe flaky, with a retry policy and fallbacks."""
+    flaky = draw(st.integers(1, 3)) if draw(st.integers(0, 4)) == 0 else 0
+    # Retries more often where they matter.
+    retries = draw(st.integers(0, 3)) if draw(st.integers(0, 3)) < (3 if flaky else 2) else None
+    spellings: tuple[RetrySpelling, ...] = ("retries", "retries", "policy", "policy_other")
+    spelling = draw(st.sampled_from(spellings))
+    fallbacks: list[FallbackDesc] = []
+    # Fallbacks stand in for failures: more often where some are sure to come.
+    if draw(st.integers(0, 4)) < (3 if flaky else 1):
+        names = [p.name for p in vertex.params]
+        mapped = vertex.mapped
+        for i in range(draw(st.integers(1, 2))):
+            taken = draw(st.lists(st.sampled_from(names), unique=True)) if names else []
+            if mapped is not None and mapped.name not in taken:
+                # Distinct elements give distinct results (see ``FallbackDesc``).
+                taken.insert(0, mapped.name)
+            fallbacks.append(
+                FallbackDesc(
+                    function_name=f"fallback_{vertex.name}_{i}",
+                    params=tuple((n, draw(st.integers(1, 97))) for n in taken),
+                    constant=draw(st.integers(0, PRIME - 1)),
+                    fails=draw(st.integers(0, 3)) == 0,
+                    is_async=draw(st.integers(0, 3)) == 0,
+                )
+            )
+    return dataclasses.replace(
+        vertex,
+        when=when,
+        flaky=flaky,
+        retries=retries,
+        retry_spelling=spelling,
+        fallbacks=tuple(fallbacks),
     )
 
 
@@ -280,13 +487,19 @@ def graphs(
     max_inputs: int = 6,
     max_parents: int = 4,
     shuffle_declaration: bool = True,
+    control: bool = False,
 ) -> GraphDescription:
-    """A random valid graph description (see the module docstring)."""
+    """A random valid graph description (see the module docstring).
+
+    With ``control``, vertices may also output bools, flags and lists, map
+    over a list, run under a condition, bind vertex outputs with defaults,
+    fail their first calls, retry and fall back (see ``VertexDesc``).
+    """
     count = draw(st.integers(min_vertices, max_vertices))
     input_count = draw(st.integers(0, max_inputs))
     vertices: list[VertexDesc] = []
     for index in range(count):
-        vertices.append(draw(_vertex(index, vertices, input_count, max_parents)))
+        vertices.append(draw(_vertex(index, vertices, input_count, max_parents, control)))
     names = [v.name for v in vertices]
     declaration = tuple(draw(st.permutations(names))) if shuffle_declaration else tuple(names)
     return GraphDescription(tuple(vertices), declaration)
@@ -427,6 +640,164 @@ def reference_states(
     return states
 
 
+@dataclasses.dataclass(frozen=True)
+class ReferenceRun:
+    """What a full ``on_error="continue"`` run of a description gives (``reference_run``).
+
+    ``skip_reasons`` gives, per skipped vertex, every reason the run may
+    state (a vertex with two failed parents may name either). ``calls``
+    counts calls of each vertex's function, ``fallback_calls`` of each
+    fallback; ``attempts``, ``fallbacks`` and ``elements`` are the metrics of
+    the vertices that ran (completed or failed).
+    """
+
+    outputs: dict[str, Any]
+    states: dict[str, str]
+    skip_reasons: dict[str, frozenset[str]]
+    calls: collections.Counter[str]
+    fallback_calls: collections.Counter[str]
+    attempts: dict[str, int]
+    fallbacks: dict[str, str]
+    elements: dict[str, int]
+
+    @property
+    def failed(self) -> frozenset[str]:
+        """The vertices that failed."""
+        return frozenset(n for n, s in self.states.items() if s == "failed")
+
+
+def effective_retries(v: VertexDesc, run_retries: int | None = None) -> int:
+    """How often ``v`` is called again after an injected failure.
+
+    Its own policy wins (a policy retrying only ``LookupError`` retries no
+    injected failure); without one, the run's ``retry=``.
+    """
+    if v.retries is None:
+        return run_retries or 0
+    return 0 if v.retry_spelling == "policy_other" else v.retries
+
+
+def reference_run(
+    description: GraphDescription,
+    inputs: Mapping[str, int],
+    failing: Collection[str] = (),
+    run_retries: int | None = None,
+) -> ReferenceRun:
+    """Evaluate ``description`` as an ``on_error="continue"`` run would, without flowdsl.
+
+    ``failing`` vertices fail every call; a flaky vertex fails its first
+    ``flaky`` calls (per element when mapped); ``run_retries`` is the run's
+    ``retry=``. Per vertex, in dependency order: a vertex reading (or
+    conditional on) a failed or failure-skipped vertex is skipped; else one
+    with a parameter without default bound to a condition-skipped ("absent")
+    vertex is absent too; else one whose condition is absent or false is
+    absent; else it runs, a parameter bound to an absent vertex taking its
+    default. Each call chain (one per element when mapped) makes
+    ``min(failures, retries) + 1`` calls, then tries the fallbacks in order.
+    """
+    values: dict[str, Any] = {}
+    states: dict[str, str] = {}
+    reasons: dict[str, frozenset[str]] = {}
+    calls: collections.Counter[str] = collections.Counter()
+    fallback_calls: collections.Counter[str] = collections.Counter()
+    attempts: dict[str, int] = {}
+    used: dict[str, str] = {}
+    elements: dict[str, int] = {}
+    dead: set[str] = set()
+    absent: set[str] = set()
+
+    for v in description.vertices:
+        dead_parents = [p for p in v.parents if p in dead]
+        if dead_parents:
+            states[v.name] = "skipped"
+            dead.add(v.name)
+            reasons[v.name] = frozenset(
+                f"{p!r} failed" if states[p] == "failed" else f"{p!r} was skipped after a failure"
+                for p in dead_parents
+            )
+            continue
+        needed = [
+            p.source
+            for p in v.params
+            if p.kind == "vertex" and p.default is None and p.source in absent
+        ]
+        reason = None
+        if needed:
+            reason = frozenset(f"needs the output of {n!r}, which was skipped" for n in needed)
+        elif v.when is not None and v.when.partition(".")[0] in absent:
+            reason = frozenset({f"condition {v.when!r} has no value: its vertex was skipped"})
+        elif v.when is not None and not values[v.when]:
+            reason = frozenset({f"condition {v.when!r} was false"})
+        if reason is not None:
+            states[v.name] = "skipped"
+            absent.add(v.name)
+            reasons[v.name] = reason
+            continue
+
+        def term(p: ParamDesc, element: int | None) -> int:
+            if p.kind == "input":
+                given = inputs.get(p.source, p.default)
+                if given is None:
+                    raise KeyError(p.source)
+                return given
+            if p.mapped:
+                assert element is not None
+                return element
+            if p.source in absent:
+                assert p.default is not None
+                return p.default
+            return term_of(values[p.source if p.field is None else f"{p.source}.{p.field}"])
+
+        params = {p.name: p for p in v.params}
+        failures = sys.maxsize if v.name in failing else v.flaky
+        retries = effective_retries(v, run_retries)
+        mapped = v.mapped
+        chains: list[int | None] = [None] if mapped is None else list(values[mapped.source])
+        assert len(set(chains)) == len(chains), f"{v.name} maps over repeated elements"
+        results: list[Any] = []
+        ok = True
+        for element in chains:
+            calls[v.name] += min(failures, retries) + 1
+            if failures <= retries:
+                value = v.constant + sum(p.weight * term(p, element) for p in v.params)
+                results.append(shaped(v.output, value % PRIME))
+                continue
+            for fallback in v.fallbacks:
+                fallback_calls[fallback.function_name] += 1
+                if not fallback.fails:
+                    value = fallback.constant + sum(
+                        w * term(params[n], element) for n, w in fallback.params
+                    )
+                    results.append(shaped(v.output, value % PRIME))
+                    used[v.name] = fallback.function_name
+                    break
+            else:
+                ok = False
+        attempts[v.name] = calls[v.name]
+        if mapped is not None:
+            elements[v.name] = len(chains)
+        if not ok:
+            states[v.name] = "failed"
+            dead.add(v.name)
+            continue
+        states[v.name] = "completed"
+        output: Any = results if mapped is not None else results[0]
+        values[v.name] = output
+        for field in v.fields:
+            values[f"{v.name}.{field}"] = output[field]
+
+    return ReferenceRun(
+        outputs=values,
+        states=states,
+        skip_reasons=reasons,
+        calls=calls,
+        fallback_calls=fallback_calls,
+        attempts=attempts,
+        fallbacks=used,
+        elements=elements,
+    )
+
+
 def to_plain(value: Any) -> Any:
     """A result value in the reference's form: dataclass outputs become dicts."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -443,32 +814,58 @@ _HEADER = '''\
 """A random flowdsl graph generated by tests/strategies.py."""
 
 import dataclasses
+import threading
 from typing import Annotated, TypedDict
 
 import anyio
 
-from flowdsl import From, vertex
+from flowdsl import From, RetryPolicy, vertex
 
 PRIME = {prime}
 #: Vertex names in call order (appended before a vertex computes or fails).
 CALLS = []
 #: Vertex names that raise InjectedFailure when called.
 FAILING = frozenset()
+#: Vertex name -> how many of its first calls in a run fail (per element when mapped).
+FLAKY = {{}}
+#: Calls of each flaky vertex (and element) so far in this run: reset between runs.
+ATTEMPTS = {{}}
+#: Fallback function names in call order.
+FALLBACK_CALLS = []
+_LOCK = threading.Lock()
 
 
 class InjectedFailure(RuntimeError):
-    """Raised by a vertex listed in FAILING."""
+    """Raised by a vertex listed in FAILING, a flaky vertex's first calls, a failing fallback."""
 
 
-def _enter(name):
+def _enter(name, element=None):
     CALLS.append(name)
     if name in FAILING:
         raise InjectedFailure(f"injected failure in {{name}}")
+    failures = FLAKY.get(name)
+    if failures:
+        key = name if element is None else (name, element)
+        with _LOCK:
+            made = ATTEMPTS[key] = ATTEMPTS.get(key, 0) + 1
+        if made <= failures:
+            raise InjectedFailure(f"flaky failure {{made}} of {{failures}} in {{name}}")
+
+
+def _fall_back(name, fails):
+    FALLBACK_CALLS.append(name)
+    if fails:
+        raise InjectedFailure(f"injected failure in fallback {{name}}")
 
 
 class Pair(TypedDict):
     total: int
     alt: int
+
+
+class Flag(TypedDict):
+    total: int
+    ok: bool
 
 
 @dataclasses.dataclass(frozen=True)
@@ -477,37 +874,70 @@ class PairD:
     alt: int
 '''
 
-_OUTPUT_TYPE = {"int": "int", "typeddict": "Pair", "dataclass": "PairD", "dict": "dict"}
+_OUTPUT_TYPE = {
+    "int": "int",
+    "typeddict": "Pair",
+    "dataclass": "PairD",
+    "dict": "dict",
+    "bool": "bool",
+    "flag": "Flag",
+    "list": "list[int]",
+}
+
+
+def _value_type(p: ParamDesc, by_name: Mapping[str, VertexDesc]) -> str:
+    """The annotation of a vertex-bound parameter: what it receives."""
+    parent = by_name[p.source]
+    if p.mapped:
+        return "int"
+    if p.field is not None:
+        return "bool" if p.field == "ok" else "int"
+    return "list[int]" if parent.lists else _OUTPUT_TYPE[parent.output]
 
 
 def _param_source(p: ParamDesc, by_name: Mapping[str, VertexDesc]) -> str:
+    default = "" if p.default is None else f" = {p.default}" if p.annotated else f"={p.default}"
     if p.kind == "input":
-        text = f"{p.name}: int" if p.annotated else p.name
-        if p.default is not None:
-            text += f" = {p.default}" if p.annotated else f"={p.default}"
-        return text
+        return (f"{p.name}: int" if p.annotated else p.name) + default
     parent = by_name[p.source]
-    value_type = "int" if p.field is not None else _OUTPUT_TYPE[parent.output]
+    value_type = _value_type(p, by_name)
     if p.binding == "name":
-        return f"{p.name}: {value_type}" if p.annotated else p.name
+        return (f"{p.name}: {value_type}" if p.annotated else p.name) + default
     if p.binding == "from_function":
         # A string annotation: resolved at compile time, so the function may be defined later.
-        return f'{p.name}: "Annotated[{value_type}, From({parent.function_name})]"'
+        return f'{p.name}: "Annotated[{value_type}, From({parent.function_name})]"' + default
     ref = p.source if p.field is None else f"{p.source}.{p.field}"
-    return f'{p.name}: Annotated[{value_type}, From("{ref}")]'
+    return f'{p.name}: Annotated[{value_type}, From("{ref}")]' + default
 
 
 def _term_source(p: ParamDesc, by_name: Mapping[str, VertexDesc]) -> str:
-    if p.kind == "vertex" and p.field is None:
-        output = by_name[p.source].output
-        if output == "dataclass":
+    if p.kind == "vertex" and p.field is None and not p.mapped:
+        parent = by_name[p.source]
+        if parent.lists:
+            return f"sum({p.name})"
+        if parent.output == "dataclass":
             return f"{p.name}.total"
-        if output in ("typeddict", "dict"):
+        if parent.output in ("typeddict", "dict", "flag"):
             return f'{p.name}["total"]'
     return p.name
 
 
-def _vertex_source(v: VertexDesc, by_name: Mapping[str, VertexDesc]) -> str:
+def _shape_source(kind: OutputKind) -> str:
+    """The ``return`` statement shaping ``value`` as ``kind`` (see ``shaped``)."""
+    if kind == "int":
+        return "return value"
+    if kind == "bool":
+        return "return value % 2 == 0"
+    if kind == "flag":
+        return 'return {"total": value, "ok": value % 2 == 0}'
+    if kind == "list":
+        return f"return [(value + 31 * i) % PRIME for i in range(value % {MAX_ELEMENTS + 1})]"
+    if kind == "dataclass":
+        return "return PairD(value, (value * 7 + 3) % PRIME)"
+    return 'return {"total": value, "alt": (value * 7 + 3) % PRIME}'
+
+
+def _options_source(v: VertexDesc) -> list[str]:
     options = []
     if v.function_name != v.name:
         options.append(f"name={v.name!r}")
@@ -515,10 +945,31 @@ def _vertex_source(v: VertexDesc, by_name: Mapping[str, VertexDesc]) -> str:
         options.append("blocking=True")
     if v.flows:
         options.append(f"flows={v.flows!r}")
+    if v.when is not None:
+        options.append(f"when={v.when!r}")
+    mapped = v.mapped
+    if mapped is not None:
+        options.append(f"map_over={mapped.name!r}")
+    if v.retries is not None:
+        if v.retry_spelling == "retries":
+            options.append(f"retries={v.retries}")
+        elif v.retry_spelling == "policy":
+            options.append(f"retry=RetryPolicy(max_retries={v.retries})")
+        else:
+            options.append(f"retry=RetryPolicy(max_retries={v.retries}, retry_on=LookupError)")
+    if len(v.fallbacks) == 1:
+        options.append(f"fallback={v.fallbacks[0].function_name}")
+    elif v.fallbacks:
+        options.append(f"fallback=[{', '.join(f.function_name for f in v.fallbacks)}]")
+    return options
+
+
+def _vertex_source(v: VertexDesc, by_name: Mapping[str, VertexDesc]) -> str:
+    options = _options_source(v)
     decorator = f"@vertex({', '.join(options)})" if options else "@vertex"
     # Positional parameters without a default first, then with one, then keyword-only.
     positional = [p for p in v.params if not p.keyword_only]
-    positional.sort(key=lambda p: p.kind == "input" and p.default is not None)
+    positional.sort(key=lambda p: p.default is not None)
     keyword = [p for p in v.params if p.keyword_only]
     parts = [_param_source(p, by_name) for p in positional]
     if keyword:
@@ -527,25 +978,56 @@ def _vertex_source(v: VertexDesc, by_name: Mapping[str, VertexDesc]) -> str:
     terms = " + ".join(
         [str(v.constant), *(f"{p.weight} * {_term_source(p, by_name)}" for p in v.params)]
     )
-    body = [f"    _enter({v.name!r})"]
+    mapped = v.mapped
+    element = "" if mapped is None else f", {mapped.name}"
+    body = [f"    _enter({v.name!r}{element})"]
     if v.sleeps:
         body.append("    await anyio.sleep(0)")
     body.append(f"    value = ({terms}) % PRIME")
-    if v.output == "int":
-        body.append("    return value")
-    elif v.output == "dataclass":
-        body.append("    return PairD(value, (value * 7 + 3) % PRIME)")
-    else:
-        body.append('    return {"total": value, "alt": (value * 7 + 3) % PRIME}')
+    body.append(f"    {_shape_source(v.output)}")
     keyword_def = "async def" if v.is_async else "def"
     signature = f"{keyword_def} {v.function_name}({', '.join(parts)}) -> {_OUTPUT_TYPE[v.output]}:"
     return "\n".join([decorator, signature, *body])
 
 
+def _fallback_source(
+    fallback: FallbackDesc, v: VertexDesc, by_name: Mapping[str, VertexDesc]
+) -> str:
+    params = {p.name: p for p in v.params}
+    terms = " + ".join(
+        [
+            str(fallback.constant),
+            *(f"{w} * {_term_source(params[name], by_name)}" for name, w in fallback.params),
+        ]
+    )
+    keyword_def = "async def" if fallback.is_async else "def"
+    signature = (
+        f"{keyword_def} {fallback.function_name}({', '.join(n for n, _ in fallback.params)}):"
+    )
+    return "\n".join(
+        [
+            signature,
+            f"    _fall_back({fallback.function_name!r}, {fallback.fails})",
+            f"    value = ({terms}) % PRIME",
+            f"    {_shape_source(v.output)}",
+        ]
+    )
+
+
 def graph_source(description: GraphDescription) -> str:
-    """The Python source of the module for ``description`` (vertices in declaration order)."""
+    """The Python source of the module for ``description`` (vertices in declaration order).
+
+    Fallbacks come first, since a decorator names them; then ``FLAKY``, if
+    any vertex is.
+    """
     by_name = description.by_name
     chunks = [_HEADER.format(prime=PRIME)]
+    chunks.extend(
+        _fallback_source(f, v, by_name) for v in description.vertices for f in v.fallbacks
+    )
+    flaky = {v.name: v.flaky for v in description.vertices if v.flaky}
+    if flaky:
+        chunks.append(f"FLAKY.update({flaky!r})")
     chunks.extend(_vertex_source(by_name[name], by_name) for name in description.declaration)
     return "\n\n\n".join(chunks) + "\n"
 
@@ -579,6 +1061,18 @@ class BuiltGraph:
         """Vertex names in the order they were called (shared across runs; ``clear()`` it)."""
         calls: list[str] = self.module.CALLS
         return calls
+
+    @property
+    def fallback_calls(self) -> list[str]:
+        """Fallback function names in the order they were called (``reset()`` clears them)."""
+        calls: list[str] = self.module.FALLBACK_CALLS
+        return calls
+
+    def reset(self) -> None:
+        """Forget the calls so far, and restart each flaky vertex's count of failures."""
+        self.module.CALLS.clear()
+        self.module.FALLBACK_CALLS.clear()
+        self.module.ATTEMPTS.clear()
 
     def set_failing(self, names: Iterable[str]) -> None:
         """Make these vertices raise ``module.InjectedFailure`` from now on."""

@@ -300,6 +300,8 @@ class _Scheduler:
         following: int | None = position
         while following is not None:
             position = following
+            if self.stopped:
+                return  # taken just as the run stopped: it never starts
             if emitter is not None:
                 emitter.vertex_started(steps[position].name, 1)
             outcome = _call(invokers[position] or steps[position].invoke, values)
@@ -330,11 +332,13 @@ class _Scheduler:
                 self.wakeups.put(True)
 
     def close(self) -> None:
-        """The run is over: workers drop what they finish, and every waiting thread wakes."""
+        """The run is over: workers drop what they finish, steps still waiting for a
+        worker never start, and every waiting thread wakes."""
         with self.lock:
             self.stopped = True
             if self.pool is not None:
-                self.pool.shutdown()
+                for position in self.pool.shutdown():
+                    self.state.running.discard(position)
         self.wakeups.put(None)
 
 

@@ -264,6 +264,8 @@ class StepRunner:
     async def _map(self, args: list[Any], kwargs: dict[str, Any], index: int) -> list[Any]:
         elements = self._elements(self._get(args, kwargs, index))
         self.state.elements[self.position] = len(elements)
+        # Attempts count the elements' calls: none for an empty sequence.
+        self.state.attempts.setdefault(self.position, 0)
         results: list[Any] = [None] * len(elements)
         failures: dict[int, BaseException] = {}
         keep_going = self.state.options.on_error == "continue"

@@ -10,7 +10,8 @@ work the loop must do (coroutines, inline glue, the end of the run) goes back
 to it, as a token in ``wakeups`` that a single pump task reads.
 
 No thread ever waits on the loop, and ``shutdown`` unblocks every one that
-waits on a queue, so none can be left behind.
+waits on a queue, so none can be left behind; steps still queued when the
+run stops are dropped, never started.
 """
 
 from __future__ import annotations
@@ -66,7 +67,17 @@ class WorkerPool:
                     self._idle += 1
                 position = self._queue.get()
 
-    def shutdown(self) -> None:
-        """Tell every worker to stop once its current call returns (lock held)."""
+    def shutdown(self) -> list[int]:
+        """Drop the queued positions (returned) and tell every worker to stop once its
+        current call returns (lock held)."""
+        dropped = []
+        while True:
+            try:
+                position = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if position is not None:
+                dropped.append(position)
         for _ in self._threads:
             self._queue.put(None)
+        return dropped

@@ -305,6 +305,52 @@ def test_a_failure_does_not_wait_for_threads_and_drops_their_late_results() -> N
     assert partial.states["busy"] == "running"
 
 
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_failure_drops_sync_vertices_still_waiting_for_a_worker(loop: str) -> None:
+    # Found by tests/runtime/test_random_control_flow.py: vertices queued for
+    # the only worker started once it was free, after the run had raised.
+    started = threading.Event()
+    release = threading.Event()
+    workers: list[threading.Thread] = []
+    called: list[str] = []
+
+    @vertex
+    def busy() -> int:
+        workers.append(threading.current_thread())
+        started.set()
+        release.wait(PATIENCE)
+        return 1
+
+    @vertex
+    def queued_a() -> int:
+        called.append("queued_a")
+        return 2
+
+    @vertex
+    def queued_b() -> int:
+        called.append("queued_b")
+        return 3
+
+    @vertex
+    async def breaks() -> int:
+        with anyio.fail_after(PATIENCE):
+            while not started.is_set():
+                await anyio.sleep(0.001)
+        raise RuntimeError("boom")
+
+    flow = flowdsl.Flow.from_functions(busy, queued_a, queued_b, breaks)
+    with pytest.raises(flowdsl.VertexFailed) as caught:
+        flow.run(backend="thread", max_workers=1, anyio_backend=loop)
+    release.set()
+    workers[0].join(PATIENCE)
+    assert not workers[0].is_alive()
+    assert called == []
+    partial = caught.value.result
+    assert partial is not None
+    assert partial.states["busy"] == "running"
+    assert partial.states["queued_a"] == partial.states["queued_b"] == "pending"
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_continue_runs_independent_branches_and_skips_dependents(backend: str) -> None:
     @vertex

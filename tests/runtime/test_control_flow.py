@@ -219,6 +219,29 @@ def test_map_over_calls_once_per_element_in_order(mode: tuple[str, str]) -> None
     assert empty["total"] == 0
 
 
+@every_mode
+def test_mapping_over_an_empty_list_makes_no_calls_and_counts_no_attempts(
+    mode: tuple[str, str],
+) -> None:
+    # Found by tests/runtime/test_random_control_flow.py: attempts read 1.
+    calls = []
+
+    @vertex
+    def numbers() -> list[int]:
+        return []
+
+    @vertex(map_over="numbers", retries=2)
+    def doubled(numbers: int) -> int:
+        calls.append(numbers)
+        return 2 * numbers
+
+    result = run_in(mode, flowdsl.Flow.from_functions(numbers, doubled))
+    assert result["doubled"] == []
+    assert calls == []
+    metrics = result.metrics.vertices["doubled"]
+    assert (metrics.elements, metrics.attempts) == (0, 0)
+
+
 @pytest.mark.parametrize("backend", ["thread", "async"])
 def test_mapped_elements_run_concurrently(backend: str) -> None:
     # Every element waits until all four have started: only concurrency finishes.
