@@ -155,27 +155,42 @@ class _Scheduler:
         return True
 
     def _take_ready(self) -> list[int]:
-        # Every ready step that is to run; those skipped (by a failure or a
-        # condition upstream, or their own condition) are settled here, which
-        # may make more steps ready, and those whose condition cannot be read fail.
+        # Every ready step that is to run (see ``_admit``).
         taken: list[int] = []
-        ready, steps, gates = self.ready, self.steps, self.gates
+        ready = self.ready
         while ready and not self.stopped:
             position = ready.popleft()
-            if not (gates.active or steps[position].condition is not None):
-                taken.append(position)
-                continue
-            verdict = gates.verdict(steps[position])
-            if verdict is Verdict.SKIP:
-                self._settle(position)
-            elif verdict is Verdict.FAIL:
-                assert gates.error is not None
-                self._record_live(position, None, 0.0, gates.error)  # type: ignore[arg-type]
-            else:
-                if verdict is Verdict.DEFAULTS:
-                    self.on_defaults.add(position)
+            if self._admit(position):
                 taken.append(position)
         return taken
+
+    def _take_one(self) -> int | None:
+        # The next ready step that is to run, or None; the rest stay queued.
+        ready = self.ready
+        while ready and not self.stopped:
+            position = ready.popleft()
+            if self._admit(position):
+                return position
+        return None
+
+    def _admit(self, position: int) -> bool:
+        # Whether a ready step is to run. Those skipped (by a failure or a
+        # condition upstream, or their own condition) are settled here, which
+        # may make more steps ready; those whose condition cannot be read fail.
+        gates = self.gates
+        if not (gates.active or self.steps[position].condition is not None):
+            return True
+        verdict = gates.verdict(self.steps[position])
+        if verdict is Verdict.SKIP:
+            self._settle(position)
+            return False
+        if verdict is Verdict.FAIL:
+            assert gates.error is not None
+            self._record_live(position, None, 0.0, gates.error)  # type: ignore[arg-type]
+            return False
+        if verdict is Verdict.DEFAULTS:
+            self.on_defaults.add(position)
+        return True
 
     def _submit(self, position: int) -> None:
         if self.pool is None:
@@ -223,24 +238,23 @@ class _Scheduler:
     def _next_inline(self) -> int | None:
         # Dispatch ready steps (thread steps to the pool, coroutines as tasks)
         # until one must run inline here; return it, or None. Lock held.
-        modes, inline, ready = self.modes, CallMode.INLINE, self.ready
+        # One ready step at a time, so that a wide layer of inline steps costs
+        # one queue operation each, not a pass over the layer.
+        modes, inline = self.modes, CallMode.INLINE
         while True:
-            taken = self._take_ready()
-            if not taken:
+            position = self._take_one()
+            if position is None:
                 return None
-            for index, position in enumerate(taken):
-                if self.controlled[position] or position in self.on_defaults:
-                    self.state.running.add(position)
-                    self.group.start_soon(self.run_controlled, position)
-                    continue
-                if modes[position] is inline:
-                    ready.extendleft(reversed(taken[index + 1 :]))
-                    return position
-                if self.chainable[position]:
-                    self._submit(position)
-                else:
-                    self.state.running.add(position)
-                    self.group.start_soon(self.run_task, position)
+            if self.controlled[position] or position in self.on_defaults:
+                self.state.running.add(position)
+                self.group.start_soon(self.run_controlled, position)
+            elif modes[position] is inline:
+                return position
+            elif self.chainable[position]:
+                self._submit(position)
+            else:
+                self.state.running.add(position)
+                self.group.start_soon(self.run_task, position)
 
     async def run_task(self, position: int) -> None:
         """Await a coroutine step, or a thread step with its own deadline."""
