@@ -210,6 +210,7 @@ class _Scheduler:
         clock = time.perf_counter
         with lock:
             position = self._next_inline()
+        self._start_workers()
         while position is not None:
             if self.watched and state.must_stop(self.deadline, clock()):
                 with lock:
@@ -230,10 +231,16 @@ class _Scheduler:
                     position = ready.popleft()  # glue after glue: no dispatch needed
                 else:
                     position = self._next_inline()
+            self._start_workers()
         if self.stopped:
             self.group.cancel_scope.cancel()
         elif not self.unsettled:
             self.finished.set()
+
+    def _start_workers(self) -> None:
+        # Threads the pool made under the lock start now, outside it.
+        if self.pool is not None:
+            self.pool.start_new()
 
     def _next_inline(self) -> int | None:
         # Dispatch ready steps (thread steps to the pool, coroutines as tasks)
@@ -314,8 +321,10 @@ class _Scheduler:
         following: int | None = position
         while following is not None:
             position = following
-            if self.stopped:
-                return  # taken just as the run stopped: it never starts
+            if self.stopped:  # taken just as the run stopped: it never starts
+                with lock:
+                    running.discard(position)
+                return
             if emitter is not None:
                 emitter.vertex_started(steps[position].name, 1)
             outcome = _call(invokers[position] or steps[position].invoke, values)
@@ -342,6 +351,7 @@ class _Scheduler:
                     else:
                         self._submit(candidate)
                 wake = bool(ready) or not self.unsettled or self.stopped
+            self._start_workers()
             if wake:
                 self.wakeups.put(True)
 

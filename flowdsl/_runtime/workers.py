@@ -16,6 +16,7 @@ run stops are dropped, never started.
 
 from __future__ import annotations
 
+import collections
 import contextvars
 import queue
 import threading
@@ -28,7 +29,10 @@ class WorkerPool:
     """At most ``size`` threads running ``run(position)`` for submitted positions.
 
     ``lock`` is the scheduler's: ``submit`` is called with it held, and the
-    idle count is guarded by it.
+    idle count is guarded by it. A new thread is made under the lock but
+    started by ``start_new``, after the lock is released: ``Thread.start``
+    waits until the thread runs, which on a busy machine takes milliseconds
+    that would otherwise stall every other worker and the loop.
     """
 
     def __init__(self, size: int, run: Callable[[int], None], lock: threading.Lock) -> None:
@@ -37,6 +41,7 @@ class WorkerPool:
         self._lock = lock
         self._queue: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
+        self._unstarted: collections.deque[threading.Thread] = collections.deque()
         self._idle = 0
 
     def submit(self, position: int) -> None:
@@ -53,9 +58,19 @@ class WorkerPool:
                 daemon=True,
             )
             self._threads.append(thread)
-            thread.start()
+            self._unstarted.append(thread)
             return
         self._queue.put(position)
+
+    def start_new(self) -> None:
+        """Start the threads ``submit`` made (call without the lock held)."""
+        unstarted = self._unstarted
+        while unstarted:
+            try:
+                thread = unstarted.popleft()
+            except IndexError:  # another caller took the last one
+                return
+            thread.start()
 
     def _work(self, position: int | None) -> None:
         while position is not None:
