@@ -101,27 +101,36 @@ def check_fallbacks(
     for candidate in candidates:
         if not callable(candidate):
             raise where.error(f"fallback= takes functions; got {candidate!r}")
-        name = getattr(candidate, "__name__", repr(candidate))
-        try:
-            parameters = _parameters(candidate)
-        except (TypeError, ValueError):
-            raise where.error(f"fallback {name!r} has no signature to bind") from None
-        for parameter in parameters.values():
-            if parameter.kind is parameter.VAR_POSITIONAL:
-                raise where.error(
-                    f"fallback {name!r} takes *{parameter.name}; a fallback takes named "
-                    "parameters of the vertex"
-                )
-            if (
-                parameter.kind is not parameter.VAR_KEYWORD
-                and parameter.name not in own
-                and parameter.default is parameter.empty
-            ):
-                raise where.error(
-                    f"fallback {name!r} needs {parameter.name!r}, which the vertex has no "
-                    f"parameter for (its parameters: {', '.join(own) or 'none'})"
-                )
+        _check_takes_named(
+            "fallback",
+            candidate,
+            own,
+            f"which the vertex has no parameter for (its parameters: {', '.join(own) or 'none'})",
+            where,
+        )
     return tuple(candidates)
+
+
+def _check_takes_named(
+    role: str, candidate: Callable[..., Any], known: Iterable[str], missing: str, where: Where
+) -> None:
+    # A fallback or a compensation is called with keyword arguments it names
+    # among ``known``: no *args, and no required parameter outside ``known``.
+    name = getattr(candidate, "__name__", repr(candidate))
+    try:
+        parameters = _parameters(candidate)
+    except (TypeError, ValueError):
+        raise where.error(f"{role} {name!r} has no signature to bind") from None
+    known = set(known)
+    for parameter in parameters.values():
+        if parameter.kind is parameter.VAR_POSITIONAL:
+            raise where.error(f"{role} {name!r} takes *{parameter.name}; it takes named parameters")
+        if (
+            parameter.kind is not parameter.VAR_KEYWORD
+            and parameter.name not in known
+            and parameter.default is parameter.empty
+        ):
+            raise where.error(f"{role} {name!r} needs {parameter.name!r}, {missing}")
 
 
 def check_when(when: object, where: Where) -> str | Callable[..., Any] | None:
@@ -184,20 +193,13 @@ def check_compensate(
         )
     if not callable(compensate):
         raise where.error(f"compensate= takes a function; got {compensate!r}")
-    known = {*_parameters(function), where.vertex}
-    name = getattr(compensate, "__name__", repr(compensate))
-    for parameter in _parameters(compensate).values():
-        if parameter.kind is parameter.VAR_POSITIONAL:
-            raise where.error(f"compensate {name!r} takes *{parameter.name}")
-        if (
-            parameter.kind is not parameter.VAR_KEYWORD
-            and parameter.name not in known
-            and parameter.default is parameter.empty
-        ):
-            raise where.error(
-                f"compensate {name!r} needs {parameter.name!r}: it may take the vertex's "
-                f"parameters and {where.vertex!r} (its output)"
-            )
+    _check_takes_named(
+        "compensate",
+        compensate,
+        {*_parameters(function), where.vertex},
+        f"but it may take only the vertex's parameters and {where.vertex!r} (its output)",
+        where,
+    )
     return compensate
 
 

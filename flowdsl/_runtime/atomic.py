@@ -11,7 +11,6 @@ raised with the original (``RollbackFailed``), never hidden.
 
 from __future__ import annotations
 
-import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -22,7 +21,7 @@ import attrs
 
 from .._groups import AtomicGroup
 from ..errors import RollbackFailed
-from .calls import Places, call_placed
+from .calls import Places, call_placed, named_call
 from .plan import Step, call_mode
 from .state import MISSING, RunState
 
@@ -49,8 +48,11 @@ class _Done:
 class GroupRun:
     """The transaction of one group in one run, and the members done in it."""
 
-    def __init__(self, state: RunState, group: AtomicGroup, members: tuple[int, ...]) -> None:
+    def __init__(
+        self, state: RunState, group: AtomicGroup, members: tuple[int, ...], places: Places
+    ) -> None:
         self.state = state
+        self.places = places
         self.group = group
         self.members = members
         self.transaction: Any = None
@@ -76,8 +78,11 @@ class GroupRun:
             try:
                 await _backend_call(self.group.backend.commit, self.transaction)
             except Exception as error:
-                await self.fail(step.position, error)
-                raise
+                # Undone like any failure; an error while undoing is raised with it.
+                failure = await self.fail(step.position, error)
+                if failure is error:
+                    raise
+                raise failure from error
             self.open = False
         checkpoint = self.state.checkpoint
         if checkpoint is not None:  # a group is checkpointed only once it committed
@@ -137,14 +142,8 @@ class GroupRun:
         compensate = step.node.compensate
         if compensate is None:
             return
-        named = {**done.arguments, step.name: done.output}
-        parameters = inspect.signature(compensate).parameters.values()
-        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
-            accepted = {p.name for p in parameters}
-            named = {k: v for k, v in named.items() if k in accepted}
         mode = call_mode(
             inspect.iscoroutinefunction(compensate), step.node, self.state.options.backend
         )
-        await call_placed(
-            step, mode, functools.partial(compensate, **named), Places(self.state.waits)
-        )
+        named = {**done.arguments, step.name: done.output}
+        await call_placed(step, mode, named_call(compensate, named), self.places)

@@ -8,8 +8,9 @@ through here, for every backend.
 from __future__ import annotations
 
 import functools
+import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -19,7 +20,7 @@ from ..errors import VertexTimeout
 from .checking import Invoker
 from .plan import CallMode, Step
 
-__all__ = ["Places", "call_placed", "call_step"]
+__all__ = ["Places", "call_placed", "call_step", "named_call"]
 
 
 def _timeout_error(step: Step) -> VertexTimeout:
@@ -46,6 +47,16 @@ class Places:
         self.waits = waits
         self.threads = threads
         self.tasks = tasks
+
+
+def named_call(function: Callable[..., Any], named: Mapping[str, Any]) -> Callable[[], Any]:
+    """A call of ``function`` with the keyword arguments of ``named`` it takes (all of
+    them when it has ``**kwargs``): how fallbacks and compensations are called."""
+    parameters = inspect.signature(function).parameters.values()
+    if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+        accepted = {p.name for p in parameters}
+        named = {k: v for k, v in named.items() if k in accepted}
+    return functools.partial(function, **named)
 
 
 async def call_step(

@@ -24,7 +24,7 @@ import collections.abc
 import functools
 import inspect
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import anyio
@@ -34,7 +34,7 @@ from .._typing import type_name
 from ..errors import ContractViolation, IterationLimitError
 from .atomic import GroupRun
 from .caching import CachedCall, run_invokers, through_cache
-from .calls import Places, call_placed
+from .calls import Places, call_placed, named_call
 from .checking import StepChecks, step_checks
 from .logs import log_extra, logger
 from .plan import CallMode, Plan, Step, call_mode, gather
@@ -117,7 +117,7 @@ class RunCalls:
         self.controlled = controlled_steps(state.plan, retry)
         self.gated = gated_steps(state.plan, retry)
         self.modes = state.plan.call_modes(state.options.backend)
-        self._places = places
+        self.places = places
         self._runners: dict[int, StepRunner] = {}
         self._groups: dict[int, GroupRun] = {}
 
@@ -129,7 +129,7 @@ class RunCalls:
         found = self._groups.get(id(group))
         if found is None:
             members = tuple(s.position for s in self.state.plan.steps if s.node.group is group)
-            found = self._groups[id(group)] = GroupRun(self.state, group, members)
+            found = self._groups[id(group)] = GroupRun(self.state, group, members, self.places)
         return found
 
     async def abandon_open_groups(self) -> None:
@@ -147,7 +147,7 @@ class RunCalls:
                 self.state.plan.steps[position],
                 self.modes[position],
                 self._lookups.get(position),
-                self._places,
+                self.places,
                 self.group_run(self.state.plan.steps[position]),
             )
         return runner
@@ -161,20 +161,6 @@ class _Fallback:
         self.name = getattr(function, "__qualname__", repr(function))
         self.is_async = inspect.iscoroutinefunction(function)
         self.mode = call_mode(self.is_async, step.node, backend)
-        parameters = inspect.signature(function).parameters.values()
-        takes_all = any(p.kind is p.VAR_KEYWORD for p in parameters)
-        self.names: frozenset[str] | None = (
-            None if takes_all else frozenset(p.name for p in parameters)
-        )
-
-    def bind(self, named: Mapping[str, Any]) -> Callable[[], Any]:
-        """A call of the fallback with the arguments it names."""
-        chosen = (
-            dict(named)
-            if self.names is None
-            else {k: v for k, v in named.items() if k in self.names}
-        )
-        return functools.partial(self.function, **chosen)
 
 
 class StepRunner:
@@ -407,7 +393,7 @@ class StepRunner:
         failed: list[tuple[str, BaseException]] = []
         for fallback in self.fallbacks:
             try:
-                output = await self._limited(fallback.mode, fallback.bind(named))
+                output = await self._limited(fallback.mode, named_call(fallback.function, named))
                 if self.checks is not None:
                     self.checks.result(output)
             except Exception as exc:  # the next fallback may do better

@@ -77,7 +77,7 @@ async def _run(state: RunState, calls: RunCalls) -> None:
                         output = (checked[position] or step.invoke)(values)
                     else:
                         output = await _call(
-                            step, modes[position], values, checked[position], state
+                            step, modes[position], values, checked[position], calls
                         )
                 if checkpoint is not None:
                     checkpoint.record(step.node, output)
@@ -93,7 +93,7 @@ async def _run(state: RunState, calls: RunCalls) -> None:
                 else:
                     output = step.function(*fetch(values))
             else:
-                output = await _call(step, modes[position], values, checked[position], state)
+                output = await _call(step, modes[position], values, checked[position], calls)
         except Exception as exc:
             state.running.discard(position)
             now = clock()
@@ -126,13 +126,11 @@ async def _run(state: RunState, calls: RunCalls) -> None:
 
 
 async def _call(
-    step: Step, mode: CallMode, values: list[Any], invoke: Invoker | None, state: RunState
+    step: Step, mode: CallMode, values: list[Any], invoke: Invoker | None, calls: RunCalls
 ) -> Any:
-    # One step that is not a plain inline call: awaited, on a thread, or inline
-    # after a verdict.
-    if mode is CallMode.INLINE:
-        return (invoke or step.invoke)(values)
-    state.running.add(position := step.position)
-    output, _ = await call_step(step, mode, values, invoke, Places(state.waits))
-    state.running.discard(position)
+    # A step that is awaited, or sent to a worker thread (it has a timeout).
+    running = calls.state.running
+    running.add(step.position)
+    output, _ = await call_step(step, mode, values, invoke, calls.places)
+    running.discard(step.position)
     return output

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -327,7 +326,6 @@ def test_the_group_orders_the_plan() -> None:
     # A pruned run asking for one member plans the whole group.
     result = flow.run({"amount": 1}, outputs=["reserve"])
     assert set(result.states) == {"order", "reserve", "capture", "notify"}
-    assert threading.active_count() >= 1
 
 
 def _dump(database: Path) -> list[Any]:
@@ -391,3 +389,26 @@ def test_a_failure_anywhere_in_a_group_leaves_the_database_as_it_was(
         return
     assert str(result.states[["place", "take", "log", "close"][failing]]) == "failed"
     assert _dump(database) == before
+
+
+def test_a_failing_commit_is_undone_and_a_failing_undo_is_not_hidden() -> None:
+    class BadCommit(MemoryTransaction):
+        def commit(self, transaction: Any) -> None:
+            raise OSError("commit refused")
+
+    backend = BadCommit()
+    flow, _ = _payment_flow(backend, fail={})
+    with pytest.raises(flowdsl.VertexFailed) as caught:
+        flow.run({"amount": 1})
+    assert isinstance(caught.value.__cause__, OSError)
+    assert (backend.data, backend.rollbacks) == ({}, 1)
+
+    class BadCommitAndRollback(BadCommit):
+        def rollback(self, transaction: Any) -> None:
+            raise OSError("rollback refused")
+
+    flow, _ = _payment_flow(BadCommitAndRollback(), fail={})
+    with pytest.raises(RollbackFailed) as failed:
+        flow.run({"amount": 1})
+    assert str(failed.value.__cause__) == "commit refused"
+    assert [str(e) for e in failed.value.errors] == ["rollback refused"]
