@@ -30,6 +30,8 @@ class Mode:
     contracts: str = "strict"
     #: Modules that must be importable for the mode to run.
     requires: tuple[str, ...] = ()
+    #: Why the mode is measured by another script, not by the scenarios here.
+    elsewhere: str | None = None
 
     @property
     def concurrent(self) -> bool:
@@ -66,7 +68,13 @@ MODES: tuple[Mode, ...] = (
     ),
     Mode("cache-on", "serial, cache=True (pure vertices cached in memory)", cache=True),
     Mode("contracts-off", "serial, contracts='off'", contracts="off"),
-    Mode("dask", "dask backend", backend="dask", requires=("dask", "distributed")),
+    Mode(
+        "dask",
+        "dask backend",
+        backend="dask",
+        requires=("dask", "distributed"),
+        elsewhere="measured on a cluster by benchmarks/dask_backend.py",
+    ),
 )
 
 
@@ -90,6 +98,8 @@ def _backend_missing(backend: str) -> str | None:
 
 def unavailable(mode: Mode) -> str | None:
     """Why ``mode`` cannot run on this machine, or ``None`` when it can."""
+    if mode.elsewhere is not None:
+        return f"not available here: {mode.elsewhere}"
     reason = _backend_missing(mode.backend)
     if reason is None:
         missing = [name for name in mode.requires if importlib.util.find_spec(name) is None]

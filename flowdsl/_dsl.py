@@ -7,6 +7,7 @@ that the compiler reads.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import sys
 import types
@@ -65,6 +66,13 @@ class VertexSpec:
     def is_async(self) -> bool:
         """Whether calling the function returns a coroutine."""
         return inspect.iscoroutinefunction(self.function)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A decorated function travels (to a Dask worker) without the names
+        # around its definition: they served the compiler, and need not pickle.
+        kept = {f.name: getattr(self, f.name) for f in attrs.fields(VertexSpec)}
+        del kept["local_names"]
+        return (functools.partial(VertexSpec, **kept), ())
 
 
 def spec_of(obj: object) -> VertexSpec | None:

@@ -147,6 +147,8 @@ class Flow:
         secret: str | bytes | None = None,
         overrides: Mapping[str, Any] | None = None,
         listeners: Sequence[object] = (),
+        dask_address: str | None = None,
+        dask_client: Any = None,
     ) -> RunResult:
         """Run the flow and return its ``RunResult``.
 
@@ -165,7 +167,9 @@ class Flow:
                 time, inline), ``"thread"`` (on worker threads) or ``"async"``
                 (inline on the event loop's thread, ``blocking=True`` ones on
                 worker threads). Coroutine vertices run on the event loop
-                under every backend, concurrently except under ``"serial"``.
+                under every local backend, concurrently except under
+                ``"serial"``. ``"dask"`` makes each vertex a task on a Dask
+                cluster (extra ``dask``).
             on_error: ``"raise"`` (default) stops at the first failure;
                 ``"continue"`` runs every vertex that does not depend on a
                 failure and lists errors in ``result.errors``.
@@ -211,6 +215,12 @@ class Flow:
             overrides: outputs to use instead of running those vertices
                 (vertex name to value); what only they needed is not run.
                 Each value is checked against its vertex's return annotation.
+            dask_address: with ``backend="dask"``, the address of a running
+                Dask scheduler (``tcp://host:8786``) to connect to for the run.
+            dask_client: with ``backend="dask"``, a ``distributed.Client`` to
+                run on (it wins over ``dask_address``); with neither, a local
+                cluster is started for the run and closed after it
+                ([Scaling out](scaling-out.md)).
 
         Raises:
             MissingInputError: required inputs are missing (all are listed).
@@ -249,6 +259,8 @@ class Flow:
         secret: str | bytes | None = None,
         overrides: Mapping[str, Any] | None = None,
         listeners: Sequence[object] = (),
+        dask_address: str | None = None,
+        dask_client: Any = None,
     ) -> RunHandle:
         """Start a run on a background thread and return its ``RunHandle`` at once.
 
@@ -281,6 +293,8 @@ class Flow:
         secret: str | bytes | None = None,
         overrides: Mapping[str, Any] | None = None,
         listeners: Sequence[object] = (),
+        dask_address: str | None = None,
+        dask_client: Any = None,
     ) -> RunResult:
         """``run`` as a coroutine, inside a running asyncio or trio event loop.
 
@@ -328,7 +342,13 @@ class Flow:
                 )
             plan = self._plan(outputs, flow, frozenset(overrides))
             return RunState(
-                plan, call["inputs"] or {}, options, overrides, listeners, run_id=call["run_id"]
+                plan,
+                call["inputs"] or {},
+                options,
+                overrides,
+                listeners,
+                run_id=call["run_id"],
+                dask_client=call["dask_client"],
             )
         run_id = call["run_id"] or uuid.uuid4().hex
         prepared = prepare_checkpoint(
@@ -351,6 +371,7 @@ class Flow:
                 run_id=run_id,
                 checkpoint=prepared.checkpoint,
                 restored=prepared.restored.keys() - overrides.keys(),
+                dask_client=call["dask_client"],
             )
         except BaseException:
             prepared.checkpoint.close()

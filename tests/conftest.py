@@ -1,10 +1,14 @@
-"""Shared fixtures: the async loops every async test runs on, and the design card's pipeline."""
+"""Shared fixtures: the async loops every async test runs on, the design card's pipeline,
+and a local Dask cluster."""
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -38,3 +42,24 @@ def _no_flowdsl_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test starts from the defaults: ``FLOWDSL_*`` variables of the shell are hidden."""
     for name in [name for name in os.environ if name.startswith("FLOWDSL_")]:
         monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[Any]:
+    """A client of a local Dask cluster of two worker processes, shared by the session."""
+    distributed = pytest.importorskip(
+        "distributed", reason='backend="dask" needs the dask extra: pip install "flowdsl[dask]"'
+    )
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=4,
+        processes=True,
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
+    )
+    client = distributed.Client(cluster, set_as_default=False)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()

@@ -832,7 +832,25 @@ FLAKY = {{}}
 ATTEMPTS = {{}}
 #: Fallback function names in call order.
 FALLBACK_CALLS = []
-_LOCK = threading.Lock()
+
+
+class _Lock:
+    """A lock that travels (to a Dask worker, with the functions) as a new one."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+
+    def __enter__(self):
+        return self._lock.__enter__()
+
+    def __exit__(self, *exc):
+        return self._lock.__exit__(*exc)
+
+    def __reduce__(self):
+        return (_Lock, ())
+
+
+_LOCK = _Lock()
 
 
 class InjectedFailure(RuntimeError):

@@ -88,6 +88,7 @@ def test_each_option_resolves_on_its_own(monkeypatch: pytest.MonkeyPatch) -> Non
         "retry": "default",
         "checkpoint": "default",
         "progress": "default",
+        "dask_address": "default",
     }
     assert (report.values.timeout, report.values.cache, report.values.max_workers) == (
         5.0,
@@ -337,7 +338,8 @@ def test_the_report_prints_as_a_table(monkeypatch: pytest.MonkeyPatch) -> None:
         "anyio_backend    'asyncio'   default\n"
         "retry            None        default\n"
         "checkpoint       None        default\n"
-        "progress         False       default"
+        "progress         False       default\n"
+        "dask_address     None        default"
     )
 
 

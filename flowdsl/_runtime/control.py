@@ -195,6 +195,11 @@ class StepRunner:
         self.interval = 1.0 / node.rate_limit if node.rate_limit else 0.0
         self.next_start = 0.0
         self.turns = anyio.Lock()
+        # Where a mapped step's elements run: here, or (on a Dask worker) each
+        # as a Dask task of its own, all at once.
+        runner = state.element_runner
+        self.element = self._element if runner is None else functools.partial(runner, self)
+        self.spread = runner is not None or (self.concurrent and mode is not CallMode.INLINE)
 
     # The outside: arguments, then map or not.
 
@@ -258,13 +263,13 @@ class StepRunner:
 
         async def one(i: int, scope: anyio.CancelScope | None) -> None:
             try:
-                results[i] = await self._element(*self._put(args, kwargs, index, elements[i]))
+                results[i] = await self.element(*self._put(args, kwargs, index, elements[i]))
             except Exception as exc:  # recorded per element
                 failures[i] = exc
                 if scope is not None and not keep_going:
                     scope.cancel()
 
-        if self.concurrent and self.mode is not CallMode.INLINE and len(elements) > 1:
+        if self.spread and len(elements) > 1:
             async with anyio.create_task_group() as group:
                 for i in range(len(elements)):
                     group.start_soon(one, i, group.cancel_scope)
@@ -406,15 +411,16 @@ class StepRunner:
 
     async def _limited(self, mode: CallMode, call: Callable[[], Any]) -> Any:
         if self.limiter is None:
-            await self._wait_turn()
+            await self.wait_turn()
             return await call_placed(self.step, mode, call, self.places)
         async with self.limiter:
             # Spaced once it holds its slot, so that calls start the interval
             # apart however the slots free up.
-            await self._wait_turn()
+            await self.wait_turn()
             return await call_placed(self.step, mode, call, self.places)
 
-    async def _wait_turn(self) -> None:
+    async def wait_turn(self) -> None:
+        """Wait until the vertex's ``rate_limit`` lets its next call start."""
         # Calls take turns (the lock queues them in order); each starts
         # ``interval`` after the previous one really started.
         if not self.interval:

@@ -21,10 +21,18 @@ __all__ = ["execute", "run_blocking"]
 
 Scheduler = Callable[[RunState], Awaitable[None]]
 
+async def _run_dask(state: RunState) -> None:
+    # Imported on first use: Dask is an optional extra, and slow to import.
+    from .dask_backend import run_dask
+
+    await run_dask(state)
+
+
 _SCHEDULERS: dict[str, Scheduler] = {
     "serial": run_serial,
     "thread": run_concurrent,
     "async": run_concurrent,
+    "dask": _run_dask,
 }
 
 

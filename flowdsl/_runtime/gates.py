@@ -19,7 +19,7 @@ from ..errors import DataResolutionError
 from .plan import Step
 from .state import MISSING, RunState
 
-__all__ = ["Gates", "Verdict"]
+__all__ = ["Gates", "Verdict", "condition_skips", "needs_skipped"]
 
 
 class Verdict(enum.Enum):
@@ -63,10 +63,7 @@ class Gates:
             for parent in step.needs:
                 if self.absent[parent]:
                     self.absent[position] = True
-                    state.skip(
-                        position,
-                        f"needs the output of {steps[parent].name!r}, which was skipped",
-                    )
+                    state.skip(position, needs_skipped(steps[parent].name))
                     return Verdict.SKIP
         if step.condition is not None:
             holds = self._condition(step)
@@ -81,29 +78,45 @@ class Gates:
     def _condition(self, step: Step) -> bool | None:
         # True or False (a skip recorded), or None with ``self.error`` set.
         assert step.condition is not None
-        assert step.node.condition is not None
-        slot, reader = step.condition
-        ref = step.node.condition.ref
-        value: Any = self.state.values[slot]
-        if value is MISSING:
-            self._absent(step, f"condition {ref!r} has no value: its vertex was skipped")
-            return False
         try:
-            holds = bool(value if reader is None else reader(value))
-        except Exception as exc:
-            error = DataResolutionError(
-                f"cannot read the condition {ref!r}: {type(exc).__name__}: {exc}",
-                vertex=step.name,
-                parameter="when",
-                location=step.node.location,
-            )
-            error.__cause__ = exc
+            reason = condition_skips(step, self.state.values[step.condition[0]])
+        except DataResolutionError as error:
             self.error = error
             return None
-        if not holds:
-            self._absent(step, f"condition {ref!r} was false")
-        return holds
+        if reason is not None:
+            self._absent(step, reason)
+            return False
+        return True
 
     def _absent(self, step: Step, reason: str) -> None:
         self.absent[step.position] = self.active = True
         self.state.skip(step.position, reason)
+
+
+def needs_skipped(producer: str) -> str:
+    """Why a step is skipped whose parameter without a default reads skipped ``producer``."""
+    return f"needs the output of {producer!r}, which was skipped"
+
+
+def condition_skips(step: Step, value: Any) -> str | None:
+    """Why ``step`` is skipped when its ``when=`` source holds ``value`` (None: it runs).
+
+    Raises:
+        DataResolutionError: the condition's field cannot be read from ``value``.
+    """
+    assert step.condition is not None
+    assert step.node.condition is not None
+    reader = step.condition[1]
+    ref = step.node.condition.ref
+    if value is MISSING:
+        return f"condition {ref!r} has no value: its vertex was skipped"
+    try:
+        holds = bool(value if reader is None else reader(value))
+    except Exception as exc:
+        raise DataResolutionError(
+            f"cannot read the condition {ref!r}: {type(exc).__name__}: {exc}",
+            vertex=step.name,
+            parameter="when",
+            location=step.node.location,
+        ) from exc
+    return None if holds else f"condition {ref!r} was false"

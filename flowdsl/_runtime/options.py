@@ -42,13 +42,13 @@ __all__ = [
 
 T = TypeVar("T")
 
-Backend = Literal["serial", "thread", "async"]
+Backend = Literal["serial", "thread", "async", "dask"]
 OnError = Literal["raise", "continue"]
 ContractsMode = Literal["strict", "warn", "off"]
 AnyioBackend = Literal["asyncio", "trio"]
 CacheOption = Union[bool, str, "os.PathLike[str]", CacheStore]
 
-BACKENDS: tuple[str, ...] = ("serial", "thread", "async")
+BACKENDS: tuple[str, ...] = ("serial", "thread", "async", "dask")
 ON_ERROR: tuple[str, ...] = ("raise", "continue")
 CONTRACTS: tuple[str, ...] = ("strict", "warn", "off")
 ANYIO_BACKENDS: tuple[str, ...] = ("asyncio", "trio")
@@ -100,6 +100,12 @@ def _retry(value: Any) -> RetryPolicy | None:
         return retry_policy(value)
     except ValueError:
         raise Invalid("must be a RetryPolicy or a whole number of retries >= 0") from None
+
+
+def _address(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value.strip()):
+        return value
+    raise Invalid("must be a scheduler address such as tcp://10.0.0.5:8786")
 
 
 def _boolean(value: Any) -> bool:
@@ -212,7 +218,7 @@ class Settings:
         metadata=option(
             _choice(BACKENDS),
             _text,
-            accepts="serial, thread, async",
+            accepts="serial, thread, async, dask",
             help="where sync vertices run",
         ),
     )
@@ -305,6 +311,16 @@ class Settings:
             parse_bool,
             accepts="true, false",
             help="show the run's progress on stderr",
+        ),
+    )
+
+    dask_address: str | None = attrs.field(
+        default=None,
+        metadata=option(
+            _address,
+            _text,
+            accepts="a scheduler address (None: a local cluster per run)",
+            help="the Dask scheduler backend='dask' connects to",
         ),
     )
 

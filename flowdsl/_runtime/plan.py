@@ -22,7 +22,16 @@ from .._typing import type_name
 from ..errors import DataResolutionError, UnknownInputError
 from .fields import FieldReader, field_reader
 
-__all__ = ["CallMode", "Plan", "Step", "build_plan", "call_mode", "gather", "parse_output_name"]
+__all__ = [
+    "CallMode",
+    "Plan",
+    "Step",
+    "argument_fetcher",
+    "build_plan",
+    "call_mode",
+    "gather",
+    "parse_output_name",
+]
 
 ArgSource = tuple[int, "FieldReader | None"]
 
@@ -271,7 +280,7 @@ def _build_plan(
         keywords = tuple((b.parameter, *source(b)) for b in node.bindings if b.keyword_only)
         arg_plans.append((positional, keywords))
 
-    fetchers = [_fetcher(positional, keywords) for positional, keywords in arg_plans]
+    fetchers = [argument_fetcher(positional, keywords) for positional, keywords in arg_plans]
     kept = _kept_vertices(graph, outputs)
     releases = _release_points(nodes, position, kept)
     ordered = [_ordered_bindings(node) for node in nodes]
@@ -352,9 +361,10 @@ def _needed(node: VertexNode, position: Mapping[str, int]) -> tuple[int, ...]:
     )
 
 
-def _fetcher(
+def argument_fetcher(
     positional: tuple[ArgSource, ...], keywords: tuple[tuple[str, int, Any], ...]
 ) -> Callable[[list[Any]], Any] | None:
+    """A step's ``fetch`` (see ``Step``) for these argument sources, or None."""
     if keywords or not positional or any(reader is not None for _, reader in positional):
         return None
     return operator.itemgetter(*(slot for slot, _ in positional))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from .._model.graph import NO_DEFAULT
@@ -17,12 +17,19 @@ from .emitter import Emitter
 from .options import RunOptions
 from .plan import Plan
 
-__all__ = ["MISSING", "RunState"]
+__all__ = ["MISSING", "ElementRunner", "RunState"]
+
+#: Runs one element of a mapped step: (its runner, args, kwargs) -> its output.
+ElementRunner = Callable[[Any, list[Any], dict[str, Any]], Awaitable[Any]]
 
 
 class _Missing:
     def __repr__(self) -> str:
         return "<missing>"
+
+    def __reduce__(self) -> str:
+        # Unpickled (from a Dask worker) as the one MISSING, so ``is MISSING`` holds.
+        return "MISSING"
 
 
 #: A slot with no value: not computed yet, skipped, or released.
@@ -41,8 +48,10 @@ class RunState:
         "cancelled",
         "checkpoint",
         "completed",
+        "dask_client",
         "durations",
         "element_errors",
+        "element_runner",
         "elements",
         "emitter",
         "errors",
@@ -77,6 +86,7 @@ class RunState:
         run_id: str | None = None,
         checkpoint: Checkpoint | None = None,
         restored: Iterable[str] = (),
+        dask_client: Any = None,
     ) -> None:
         check_inputs(plan, inputs)
         self.plan = plan
@@ -139,6 +149,11 @@ class RunState:
         self.cancelled = False
         self.started_at = time.time()
         self.total = 0.0
+        # backend="dask": the client the caller gave (None: by address, or a
+        # cluster of the run's own); on a worker, how a mapped step's
+        # elements run as Dask tasks of their own (None: in the runner).
+        self.dask_client = dask_client
+        self.element_runner: ElementRunner | None = None
 
     def must_stop(self, deadline: float | None, now: float) -> bool:
         """Whether a cancel request or the deadline says to stop now (and record which)."""

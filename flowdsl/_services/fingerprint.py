@@ -473,7 +473,8 @@ def _installed_prefixes() -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _is_library_file(filename: str) -> bool:
+def is_library_file(filename: str) -> bool:
+    """Whether ``filename`` is part of the standard library or an installed package."""
     return filename.startswith(_installed_prefixes())
 
 
@@ -605,7 +606,7 @@ class _CodeEncoder:
         return digest
 
     def follows(self, fn: FunctionType) -> bool:
-        if fn is self.root or not _is_library_file(fn.__code__.co_filename):
+        if fn is self.root or not is_library_file(fn.__code__.co_filename):
             return True
         return _package(fn) == _package(self.root)
 
