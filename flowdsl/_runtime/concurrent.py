@@ -5,25 +5,27 @@ stages. Three things keep the per-vertex cost near the serial loop's:
 
 - Ready steps that run inline (sync glue under the async backend) are called
   straight from the ready queue instead of becoming tasks.
-- Sync steps on threads run on the run's own worker pool (``workers.py``),
-  not through one event-loop hop each; a worker that finishes a step goes on
-  with the next ready one itself, so a chain of sync vertices never returns
-  to the loop, and a fan-out is spread over the workers directly.
+- Sync steps on threads run on worker threads kept across runs
+  (``workers.py``), not through one event-loop hop each; a worker that
+  finishes a step goes on with the next ready one itself, so a chain of sync
+  vertices never returns to the loop, and a fan-out is spread over the
+  workers directly. A worker wakes the loop with the loop's own thread-safe
+  callback, never by waiting on it.
 - Bookkeeping (counts, queue, outcomes) is shared by the loop and the
   workers under one lock, never held while user code runs.
 """
 
 from __future__ import annotations
 
-import queue
+import asyncio
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import anyio
 import anyio.abc
-import anyio.to_thread
 
 from .calls import Places, call_step
 from .checking import Invoker
@@ -31,7 +33,7 @@ from .control import RunCalls
 from .gates import Gates, Verdict
 from .plan import CallMode
 from .state import MISSING, RunState
-from .workers import WorkerPool
+from .workers import Crew
 
 __all__ = ["DEFAULT_MAX_WORKERS", "run_concurrent"]
 
@@ -47,6 +49,16 @@ def _call(invoke: Invoker, values: list[Any]) -> tuple[Any, float, Exception | N
     except Exception as exc:  # recorded as the vertex's failure
         return None, time.perf_counter() - start, exc
     return output, time.perf_counter() - start, None
+
+
+def _threadsafe_call_soon() -> Callable[[Callable[[], object]], object]:
+    """How another thread has the running loop call a function soon, without waiting."""
+    try:
+        return asyncio.get_running_loop().call_soon_threadsafe
+    except RuntimeError:  # not asyncio: anyio's other loop
+        import trio
+
+        return trio.lowlevel.current_trio_token().run_sync_soon
 
 
 class _Scheduler:
@@ -98,13 +110,16 @@ class _Scheduler:
         # finishing a call drop their result instead of recording it.
         self.stopped = False
         self.unsettled = len(self.steps)
-        self.finished = anyio.Event()
-        self.pool: WorkerPool | None = None
-        # When each step went to the pool (its wait for a worker ends when one takes it).
+        self.crew: Crew | None = None
+        # When each step went to the crew (its wait for a worker ends when one takes it).
         self.submitted = [0.0] * len(self.steps)
-        # Tokens from worker threads asking the loop to look at the ready
-        # queue; read by ``pump`` (None: the run is over).
-        self.wakeups: queue.SimpleQueue[bool | None] = queue.SimpleQueue()
+        # ``run`` waits for ``woken``: set when the run is over, or by a worker
+        # through ``call_soon`` when the loop has something to do (at most one
+        # such call in flight, ``wake_pending``; none once ``closed``).
+        self.call_soon = _threadsafe_call_soon()
+        self.woken = anyio.Event()
+        self.wake_pending = False
+        self.closed = False
 
     # Bookkeeping: call with the lock held.
 
@@ -193,17 +208,22 @@ class _Scheduler:
         return True
 
     def _submit(self, position: int) -> None:
-        if self.pool is None:
-            self.pool = WorkerPool(self.workers, self.chain, self.lock)
-            self.group.start_soon(self.pump)
+        if self.crew is None:
+            self.crew = Crew(self.workers, self.chain, self.lock)
         self.state.running.add(position)
         self.submitted[position] = time.perf_counter()
-        self.pool.submit(position)
+        self.crew.submit(position)
+
+    def _wake(self) -> None:
+        # A worker asks the loop to drain (lock held).
+        if not (self.wake_pending or self.closed):
+            self.wake_pending = True
+            self.call_soon(self.woken.set)
 
     # The loop's side.
 
     def drain(self) -> None:
-        """Start every ready step: sync thread steps on the pool, coroutines as
+        """Start every ready step: sync thread steps on the crew, coroutines as
         tasks, inline ones here and now; then see whether the run is over."""
         steps, values, lock, invokers = self.steps, self.values, self.lock, self.invokers
         modes, inline, state, ready = self.modes, CallMode.INLINE, self.state, self.ready
@@ -235,15 +255,15 @@ class _Scheduler:
         if self.stopped:
             self.group.cancel_scope.cancel()
         elif not self.unsettled:
-            self.finished.set()
+            self.woken.set()
 
     def _start_workers(self) -> None:
-        # Threads the pool made under the lock start now, outside it.
-        if self.pool is not None:
-            self.pool.start_new()
+        # Threads the crew made under the lock start now, outside it.
+        if self.crew is not None:
+            self.crew.start_new()
 
     def _next_inline(self) -> int | None:
-        # Dispatch ready steps (thread steps to the pool, coroutines as tasks)
+        # Dispatch ready steps (thread steps to the crew, coroutines as tasks)
         # until one must run inline here; return it, or None. Lock held.
         # One ready step at a time, so that a wide layer of inline steps costs
         # one queue operation each, not a pass over the layer.
@@ -298,12 +318,15 @@ class _Scheduler:
                 self._record_live(position, output, time.perf_counter() - start, None)
         self.drain()
 
-    async def pump(self) -> None:
-        """Wake the loop whenever a worker left it something to do."""
-        while True:
-            token = await anyio.to_thread.run_sync(self.wakeups.get, abandon_on_cancel=True)
-            if token is None:
-                return
+    async def run(self) -> None:
+        """Start the run, then drain whenever a worker left the loop something to do,
+        until every step is settled (a stopped run is cancelled from ``drain``)."""
+        self.drain()
+        while self.unsettled:
+            await self.woken.wait()
+            self.woken = anyio.Event()
+            with self.lock:
+                self.wake_pending = False
             self.drain()
 
     # A worker thread's side.
@@ -312,7 +335,7 @@ class _Scheduler:
         """Call ``position``, then each step it makes ready that a worker can run.
 
         The first such step continues on this thread; the others go to the
-        pool; whatever the loop must run, or the end of the run, wakes it.
+        crew; whatever the loop must run, or the end of the run, wakes it.
         """
         steps, values, lock, invokers = self.steps, self.values, self.lock, self.invokers
         chainable, running, emitter = self.chainable, self.state.running, self.state.emitter
@@ -350,20 +373,18 @@ class _Scheduler:
                         running.add(candidate)
                     else:
                         self._submit(candidate)
-                wake = bool(ready) or not self.unsettled or self.stopped
+                if ready or not self.unsettled or self.stopped:
+                    self._wake()
             self._start_workers()
-            if wake:
-                self.wakeups.put(True)
 
     def close(self) -> None:
         """The run is over: workers drop what they finish, steps still waiting for a
-        worker never start, and every waiting thread wakes."""
+        worker never start, and no worker wakes the loop any more."""
         with self.lock:
-            self.stopped = True
-            if self.pool is not None:
-                for position in self.pool.shutdown():
+            self.stopped = self.closed = True
+            if self.crew is not None:
+                for position in self.crew.shutdown():
                     self.state.running.discard(position)
-        self.wakeups.put(None)
 
 
 def _interrupt_in(error: BaseException) -> KeyboardInterrupt | None:
@@ -382,9 +403,7 @@ async def run_concurrent(state: RunState) -> None:
     try:
         async with anyio.create_task_group() as group:
             scheduler = _Scheduler(state, group)
-            scheduler.drain()
-            await scheduler.finished.wait()
-            group.cancel_scope.cancel()  # only the pump is left: stop it
+            await scheduler.run()
     except BaseException as error:
         # A task group (under trio) wraps Ctrl+C in an exception group;
         # callers expect the plain KeyboardInterrupt, as from a serial run.
