@@ -67,7 +67,13 @@ async def call_step(
     ``invoke`` is the step's checked invoker (``None``: no contracts to check).
     """
     start = time.perf_counter()
-    output = await call_placed(step, mode, functools.partial(invoke or step.invoke, values), places)
+    if mode is CallMode.AWAIT and places.tasks is None and step.node.timeout is None:
+        # The common coroutine step, awaited without the general path's two
+        # frames, which every resumption of the coroutine passes through.
+        output = await (invoke or step.invoke)(values)
+    else:
+        call = functools.partial(invoke or step.invoke, values)
+        output = await call_placed(step, mode, call, places)
     return output, time.perf_counter() - start
 
 

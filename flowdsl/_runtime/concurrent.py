@@ -11,6 +11,11 @@ stages. Three things keep the per-vertex cost near the serial loop's:
   vertices never returns to the loop, and a fan-out is spread over the
   workers directly. A worker wakes the loop with the loop's own thread-safe
   callback, never by waiting on it.
+- On asyncio, coroutine steps are plain asyncio tasks: anyio's
+  ``start_soon`` wraps each task in a cancel scope and an event, which costs
+  more than the task. The run cancels and awaits them itself
+  (``_Scheduler.settle_tasks``), so none outlives it. Trio's tasks are
+  native to anyio already.
 - Bookkeeping (counts, queue, outcomes) is shared by the loop and the
   workers under one lock, never held while user code runs.
 """
@@ -21,7 +26,7 @@ import asyncio
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import anyio
@@ -51,14 +56,18 @@ def _call(invoke: Invoker, values: list[Any]) -> tuple[Any, float, Exception | N
     return output, time.perf_counter() - start, None
 
 
-def _threadsafe_call_soon() -> Callable[[Callable[[], object]], object]:
-    """How another thread has the running loop call a function soon, without waiting."""
+def _asyncio_loop() -> asyncio.AbstractEventLoop | None:
+    """The running asyncio loop; None under anyio's other loop, trio."""
     try:
-        return asyncio.get_running_loop().call_soon_threadsafe
-    except RuntimeError:  # not asyncio: anyio's other loop
-        import trio
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
-        return trio.lowlevel.current_trio_token().run_sync_soon
+
+def _trio_call_soon() -> Callable[[Callable[[], object]], object]:
+    import trio
+
+    return trio.lowlevel.current_trio_token().run_sync_soon
 
 
 class _Scheduler:
@@ -116,10 +125,16 @@ class _Scheduler:
         # ``run`` waits for ``woken``: set when the run is over, or by a worker
         # through ``call_soon`` when the loop has something to do (at most one
         # such call in flight, ``wake_pending``; none once ``closed``).
-        self.call_soon = _threadsafe_call_soon()
+        self.loop = _asyncio_loop()
+        # How a worker thread has the loop call something soon, without waiting.
+        self.call_soon = _trio_call_soon() if self.loop is None else self.loop.call_soon_threadsafe
         self.woken = anyio.Event()
         self.wake_pending = False
         self.closed = False
+        # Step tasks started on asyncio (see the module's docstring), and what
+        # any of them raised that is not a vertex's failure (an Exception).
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.crashed: list[BaseException] = []
 
     # Bookkeeping: call with the lock held.
 
@@ -273,15 +288,43 @@ class _Scheduler:
             if position is None:
                 return None
             if self.controlled[position] or position in self.on_defaults:
-                self.state.running.add(position)
-                self.group.start_soon(self.run_controlled, position)
+                self._start(self.run_controlled, position)
             elif modes[position] is inline:
                 return position
             elif self.chainable[position]:
                 self._submit(position)
             else:
-                self.state.running.add(position)
-                self.group.start_soon(self.run_task, position)
+                self._start(self.run_task, position)
+
+    def _start(self, run: Callable[[int], Coroutine[Any, Any, None]], position: int) -> None:
+        self.state.running.add(position)
+        if self.loop is None:
+            self.group.start_soon(run, position)
+            return
+        task = self.loop.create_task(run(position))
+        self.tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        error = None if task.cancelled() else task.exception()
+        if error is None:
+            return
+        # A BaseException escaped a step (its Exceptions are its failure): end
+        # the run and raise it, as a task group would.
+        self.crashed.append(error)
+        if not self.closed:
+            self.group.cancel_scope.cancel()
+
+    async def settle_tasks(self) -> None:
+        """Cancel the step tasks still running on asyncio and wait until they end."""
+        pending = [task for task in self.tasks if not task.done()]
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
+        with anyio.CancelScope(shield=True):
+            await asyncio.wait(pending)
 
     async def run_task(self, position: int) -> None:
         """Await a coroutine step, or a thread step with its own deadline."""
@@ -414,4 +457,7 @@ async def run_concurrent(state: RunState) -> None:
     finally:
         if scheduler is not None:
             scheduler.close()
+            await scheduler.settle_tasks()
             await scheduler.calls.abandon_open_groups()
+    if scheduler is not None and scheduler.crashed:
+        raise scheduler.crashed[0]
