@@ -240,6 +240,11 @@ class _Scheduler:
     def drain(self) -> None:
         """Start every ready step: sync thread steps on the crew, coroutines as
         tasks, inline ones here and now; then see whether the run is over."""
+        if not (self.ready or self.stopped) and self.unsettled:
+            # Nothing to do: the common case after a step of a wide layer ends.
+            # Read without the lock: a worker that changes any of these wakes
+            # the loop, which drains again.
+            return
         steps, values, lock, invokers = self.steps, self.values, self.lock, self.invokers
         modes, inline, state, ready = self.modes, CallMode.INLINE, self.state, self.ready
         clock = time.perf_counter
