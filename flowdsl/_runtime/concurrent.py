@@ -32,7 +32,7 @@ from typing import Any
 import anyio
 import anyio.abc
 
-from .calls import Places, call_step
+from .calls import Places, awaited_directly, call_step
 from .checking import Invoker
 from .control import RunCalls
 from .gates import Gates, Verdict
@@ -101,6 +101,11 @@ class _Scheduler:
         self.chainable = [
             mode is CallMode.THREAD and step.node.timeout is None and direct
             for mode, step, direct in zip(self.modes, self.steps, self.direct, strict=True)
+        ]
+        # Coroutine steps ``run_task`` awaits itself, one coroutine frame fewer.
+        self.awaited = [
+            awaited_directly(step, mode, self.places)
+            for step, mode in zip(self.steps, self.modes, strict=True)
         ]
         self.keep_going = options.on_error == "continue"
         self.waiting = [len(step.after) for step in self.steps]
@@ -333,16 +338,18 @@ class _Scheduler:
 
     async def run_task(self, position: int) -> None:
         """Await a coroutine step, or a thread step with its own deadline."""
+        step, invoke = self.steps[position], self.invokers[position]
         if self.state.emitter is not None:
-            self.state.emitter.vertex_started(self.steps[position].name, 1)
+            self.state.emitter.vertex_started(step.name, 1)
         try:
-            output, duration = await call_step(
-                self.steps[position],
-                self.modes[position],
-                self.values,
-                self.invokers[position],
-                self.places,
-            )
+            if self.awaited[position]:
+                start = time.perf_counter()
+                output = await (invoke or step.invoke)(self.values)
+                duration = time.perf_counter() - start
+            else:
+                output, duration = await call_step(
+                    step, self.modes[position], self.values, invoke, self.places
+                )
         except Exception as exc:  # recorded as the vertex's failure
             with self.lock:
                 self._record_live(position, None, 0.0, exc)
