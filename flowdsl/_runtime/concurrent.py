@@ -27,7 +27,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, NamedTuple
 
 import anyio
 import anyio.abc
@@ -36,7 +36,7 @@ from .calls import Places, awaited_directly, call_step
 from .checking import Invoker
 from .control import RunCalls
 from .gates import Gates, Verdict
-from .plan import CallMode
+from .plan import CallMode, Plan
 from .state import MISSING, RunState
 from .workers import Crew
 
@@ -54,6 +54,44 @@ def _call(invoke: Invoker, values: list[Any]) -> tuple[Any, float, Exception | N
     except Exception as exc:  # recorded as the vertex's failure
         return None, time.perf_counter() - start, exc
     return output, time.perf_counter() - start, None
+
+
+class _Tables(NamedTuple):
+    """Per step, how the scheduler dispatches it: kept per plan, backend, retry default
+    and whether coroutines are limited, so that a run does not rebuild them."""
+
+    #: Goes straight to its call once ready: no runner, no condition to look at first.
+    direct: tuple[bool, ...]
+    #: May continue a worker's chain: a direct sync thread step without its own
+    #: deadline (a deadline needs the loop to stop waiting).
+    chainable: tuple[bool, ...]
+    #: A coroutine step ``run_task`` awaits itself, one coroutine frame fewer.
+    awaited: tuple[bool, ...]
+    #: How many steps it waits for, and the steps that wait for none.
+    waiting: tuple[int, ...]
+    sources: tuple[int, ...]
+
+
+def _tables(
+    plan: Plan, modes: tuple[CallMode, ...], gated: tuple[bool, ...], key: Any, places: Places
+) -> _Tables:
+    found: _Tables | None = plan.memo.get(key)
+    if found is None:
+        direct = tuple(not off for off in gated)
+        found = plan.memo[key] = _Tables(
+            direct=direct,
+            chainable=tuple(
+                mode is CallMode.THREAD and step.node.timeout is None and fast
+                for mode, step, fast in zip(modes, plan.steps, direct, strict=True)
+            ),
+            awaited=tuple(
+                awaited_directly(step, mode, places)
+                for step, mode in zip(plan.steps, modes, strict=True)
+            ),
+            waiting=tuple(len(step.after) for step in plan.steps),
+            sources=tuple(step.position for step in plan.steps if not step.after),
+        )
+    return found
 
 
 def _asyncio_loop() -> asyncio.AbstractEventLoop | None:
@@ -90,30 +128,16 @@ class _Scheduler:
         self.calls = RunCalls(state, self.places)
         self.invokers = self.calls.invokers
         self.controlled = self.calls.controlled
-        # Steps that go straight to their call once ready: no runner, no
-        # condition to look at first.
-        self.direct = [
-            not controlled and step.condition is None
-            for controlled, step in zip(self.controlled, self.steps, strict=True)
-        ]
-        # A step may continue a worker's chain when it is a direct sync thread
-        # step without its own deadline (a deadline needs the loop to stop waiting).
-        self.chainable = [
-            mode is CallMode.THREAD and step.node.timeout is None and direct
-            for mode, step, direct in zip(self.modes, self.steps, self.direct, strict=True)
-        ]
-        # Coroutine steps ``run_task`` awaits itself, one coroutine frame fewer.
-        self.awaited = [
-            awaited_directly(step, mode, self.places)
-            for step, mode in zip(self.steps, self.modes, strict=True)
-        ]
+        key = ("concurrent", options.backend, options.retry, self.task_limiter is None)
+        tables = _tables(plan, self.modes, self.calls.gated, key, self.places)
+        self.direct, self.chainable, self.awaited = tables.direct, tables.chainable, tables.awaited
         self.keep_going = options.on_error == "continue"
-        self.waiting = [len(step.after) for step in self.steps]
+        self.waiting = list(tables.waiting)
         self.gates = Gates(state)
         # Ready steps to run through their runner with defaults for skipped producers.
         self.on_defaults: set[int] = set()
         self.readers_left = list(plan.reader_counts) if plan.reader_counts is not None else None
-        self.ready = deque(i for i, count in enumerate(self.waiting) if count == 0)
+        self.ready = deque(tables.sources)
         self.lock = threading.Lock()
         # Inline steps never yield to the loop, whose timer enforces the run's
         # deadline, nor let a handle's cancel in: drain looks between them.
