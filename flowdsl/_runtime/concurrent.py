@@ -33,7 +33,6 @@ import anyio
 import anyio.abc
 
 from .calls import Places, awaited_directly, call_step
-from .checking import Invoker
 from .control import RunCalls
 from .gates import Gates, Verdict
 from .plan import CallMode, Plan
@@ -44,16 +43,6 @@ __all__ = ["DEFAULT_MAX_WORKERS", "run_concurrent"]
 
 #: Worker threads per run when ``max_workers`` is not given (anyio's own default).
 DEFAULT_MAX_WORKERS = 40
-
-
-def _call(invoke: Invoker, values: list[Any]) -> tuple[Any, float, Exception | None]:
-    """Call a step where the caller stands: its output, wall time and failure (if any)."""
-    start = time.perf_counter()
-    try:
-        output = invoke(values)
-    except Exception as exc:  # recorded as the vertex's failure
-        return None, time.perf_counter() - start, exc
-    return output, time.perf_counter() - start, None
 
 
 class _Tables(NamedTuple):
@@ -277,6 +266,7 @@ class _Scheduler:
         steps, values, lock, invokers = self.steps, self.values, self.lock, self.invokers
         modes, inline, state, ready = self.modes, CallMode.INLINE, self.state, self.ready
         clock = time.perf_counter
+        direct, gates = self.direct, self.gates
         with lock:
             position = self._next_inline()
         self._start_workers()
@@ -287,15 +277,21 @@ class _Scheduler:
                 break
             if state.emitter is not None:
                 state.emitter.vertex_started(steps[position].name, 1)
-            outcome = _call(invokers[position] or steps[position].invoke, values)
+            invoke = invokers[position] or steps[position].invoke
+            start = clock()
+            try:
+                output, error = invoke(values), None
+            except Exception as exc:  # recorded as the vertex's failure
+                output, error = None, exc
+            duration = clock() - start
             with lock:
-                if not self._record_live(position, *outcome):
+                if not self._record_live(position, output, duration, error):
                     break
                 if (
                     len(ready) == 1
                     and modes[ready[0]] is inline
-                    and self.direct[ready[0]]
-                    and not (self.gates.active or self.stopped)
+                    and direct[ready[0]]
+                    and not (gates.active or self.stopped)
                 ):
                     position = ready.popleft()  # glue after glue: no dispatch needed
                 else:
@@ -418,8 +414,9 @@ class _Scheduler:
         """
         steps, values, lock, invokers = self.steps, self.values, self.lock, self.invokers
         chainable, running, emitter = self.chainable, self.state.running, self.state.emitter
+        ready, gates, clock = self.ready, self.gates, time.perf_counter
         # Only the step handed to this worker waited for it; those it goes on with did not.
-        self.state.waits[position] = time.perf_counter() - self.submitted[position]
+        self.state.waits[position] = clock() - self.submitted[position]
         following: int | None = position
         while following is not None:
             position = following
@@ -429,16 +426,17 @@ class _Scheduler:
                 return
             if emitter is not None:
                 emitter.vertex_started(steps[position].name, 1)
-            outcome = _call(invokers[position] or steps[position].invoke, values)
+            invoke = invokers[position] or steps[position].invoke
+            start = clock()
+            try:
+                output, error = invoke(values), None
+            except Exception as exc:  # recorded as the vertex's failure
+                output, error = None, exc
+            duration = clock() - start
             with lock:
-                if not self._record_live(position, *outcome):
+                if not self._record_live(position, output, duration, error):
                     return
-                ready = self.ready
-                if (
-                    len(ready) == 1
-                    and chainable[ready[0]]
-                    and not (self.gates.active or self.stopped)
-                ):
+                if len(ready) == 1 and chainable[ready[0]] and not (gates.active or self.stopped):
                     # A chain: the one step it made ready goes on right here.
                     following = ready.popleft()
                     running.add(following)
