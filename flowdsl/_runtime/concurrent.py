@@ -1,7 +1,7 @@
 """The thread and async backends: dependency-driven scheduling on an anyio task group.
 
 A step starts the moment its last input exists; there is no barrier between
-stages. Three things keep the per-vertex cost near the serial loop's:
+stages. Four things keep the per-vertex cost near the serial loop's:
 
 - Ready steps that run inline (sync glue under the async backend) are called
   straight from the ready queue instead of becoming tasks.
