@@ -20,7 +20,7 @@ from ..errors import VertexTimeout
 from .checking import Invoker
 from .plan import CallMode, Step
 
-__all__ = ["Places", "call_placed", "call_step", "named_call"]
+__all__ = ["Places", "awaited_directly", "call_placed", "call_step", "named_call"]
 
 
 def _timeout_error(step: Step) -> VertexTimeout:
@@ -59,6 +59,13 @@ def named_call(function: Callable[..., Any], named: Mapping[str, Any]) -> Callab
     return functools.partial(function, **named)
 
 
+def awaited_directly(step: Step, mode: CallMode, places: Places) -> bool:
+    """Whether ``step`` is a coroutine step with no deadline and no limit to take first:
+    its invoker's awaitable is awaited as it is, without the general path's two coroutine
+    frames, which every resumption of the coroutine would pass through."""
+    return mode is CallMode.AWAIT and places.tasks is None and step.node.timeout is None
+
+
 async def call_step(
     step: Step, mode: CallMode, values: list[Any], invoke: Invoker | None, places: Places
 ) -> tuple[Any, float]:
@@ -67,7 +74,11 @@ async def call_step(
     ``invoke`` is the step's checked invoker (``None``: no contracts to check).
     """
     start = time.perf_counter()
-    output = await call_placed(step, mode, functools.partial(invoke or step.invoke, values), places)
+    if awaited_directly(step, mode, places):
+        output = await (invoke or step.invoke)(values)
+    else:
+        call = functools.partial(invoke or step.invoke, values)
+        output = await call_placed(step, mode, call, places)
     return output, time.perf_counter() - start
 
 

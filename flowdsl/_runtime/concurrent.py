@@ -1,37 +1,43 @@
 """The thread and async backends: dependency-driven scheduling on an anyio task group.
 
 A step starts the moment its last input exists; there is no barrier between
-stages. Three things keep the per-vertex cost near the serial loop's:
+stages. Four things keep the per-vertex cost near the serial loop's:
 
 - Ready steps that run inline (sync glue under the async backend) are called
   straight from the ready queue instead of becoming tasks.
-- Sync steps on threads run on the run's own worker pool (``workers.py``),
-  not through one event-loop hop each; a worker that finishes a step goes on
-  with the next ready one itself, so a chain of sync vertices never returns
-  to the loop, and a fan-out is spread over the workers directly.
+- Sync steps on threads run on worker threads kept across runs
+  (``workers.py``), not through one event-loop hop each; a worker that
+  finishes a step goes on with the next ready one itself, so a chain of sync
+  vertices never returns to the loop, and a fan-out is spread over the
+  workers directly. A worker wakes the loop with the loop's own thread-safe
+  callback, never by waiting on it.
+- On asyncio, coroutine steps are plain asyncio tasks: anyio's
+  ``start_soon`` wraps each task in a cancel scope and an event, which costs
+  more than the task. The run cancels and awaits them itself
+  (``_Scheduler.settle_tasks``), so none outlives it. Trio's tasks are
+  native to anyio already.
 - Bookkeeping (counts, queue, outcomes) is shared by the loop and the
   workers under one lock, never held while user code runs.
 """
 
 from __future__ import annotations
 
-import queue
+import asyncio
 import threading
 import time
 from collections import deque
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, NamedTuple
 
 import anyio
 import anyio.abc
-import anyio.to_thread
 
-from .calls import Places, call_step
-from .checking import Invoker
+from .calls import Places, awaited_directly, call_step
 from .control import RunCalls
 from .gates import Gates, Verdict
-from .plan import CallMode
+from .plan import CallMode, Plan
 from .state import MISSING, RunState
-from .workers import WorkerPool
+from .workers import Crew
 
 __all__ = ["DEFAULT_MAX_WORKERS", "run_concurrent"]
 
@@ -39,14 +45,56 @@ __all__ = ["DEFAULT_MAX_WORKERS", "run_concurrent"]
 DEFAULT_MAX_WORKERS = 40
 
 
-def _call(invoke: Invoker, values: list[Any]) -> tuple[Any, float, Exception | None]:
-    """Call a step where the caller stands: its output, wall time and failure (if any)."""
-    start = time.perf_counter()
+class _Tables(NamedTuple):
+    """Per step, how the scheduler dispatches it: kept per plan, backend, retry default
+    and whether coroutines are limited, so that a run does not rebuild them."""
+
+    #: Goes straight to its call once ready: no runner, no condition to look at first.
+    direct: tuple[bool, ...]
+    #: May continue a worker's chain: a direct sync thread step without its own
+    #: deadline (a deadline needs the loop to stop waiting).
+    chainable: tuple[bool, ...]
+    #: A coroutine step ``run_task`` awaits itself, one coroutine frame fewer.
+    awaited: tuple[bool, ...]
+    #: How many steps it waits for, and the steps that wait for none.
+    waiting: tuple[int, ...]
+    sources: tuple[int, ...]
+
+
+def _tables(
+    plan: Plan, modes: tuple[CallMode, ...], gated: tuple[bool, ...], key: Any, places: Places
+) -> _Tables:
+    found: _Tables | None = plan.memo.get(key)
+    if found is None:
+        direct = tuple(not off for off in gated)
+        found = plan.memo[key] = _Tables(
+            direct=direct,
+            chainable=tuple(
+                mode is CallMode.THREAD and step.node.timeout is None and fast
+                for mode, step, fast in zip(modes, plan.steps, direct, strict=True)
+            ),
+            awaited=tuple(
+                awaited_directly(step, mode, places)
+                for step, mode in zip(plan.steps, modes, strict=True)
+            ),
+            waiting=tuple(len(step.after) for step in plan.steps),
+            sources=tuple(step.position for step in plan.steps if not step.after),
+        )
+    return found
+
+
+def _asyncio_loop() -> asyncio.AbstractEventLoop | None:
+    """The running asyncio loop; None under anyio's other loop, trio."""
     try:
-        output = invoke(values)
-    except Exception as exc:  # recorded as the vertex's failure
-        return None, time.perf_counter() - start, exc
-    return output, time.perf_counter() - start, None
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _trio_call_soon() -> Callable[[Callable[[], object]], object]:
+    import trio
+
+    return trio.lowlevel.current_trio_token().run_sync_soon
 
 
 class _Scheduler:
@@ -69,25 +117,16 @@ class _Scheduler:
         self.calls = RunCalls(state, self.places)
         self.invokers = self.calls.invokers
         self.controlled = self.calls.controlled
-        # Steps that go straight to their call once ready: no runner, no
-        # condition to look at first.
-        self.direct = [
-            not controlled and step.condition is None
-            for controlled, step in zip(self.controlled, self.steps, strict=True)
-        ]
-        # A step may continue a worker's chain when it is a direct sync thread
-        # step without its own deadline (a deadline needs the loop to stop waiting).
-        self.chainable = [
-            mode is CallMode.THREAD and step.node.timeout is None and direct
-            for mode, step, direct in zip(self.modes, self.steps, self.direct, strict=True)
-        ]
+        key = ("concurrent", options.backend, options.retry, self.task_limiter is None)
+        tables = _tables(plan, self.modes, self.calls.gated, key, self.places)
+        self.direct, self.chainable, self.awaited = tables.direct, tables.chainable, tables.awaited
         self.keep_going = options.on_error == "continue"
-        self.waiting = [len(step.after) for step in self.steps]
+        self.waiting = list(tables.waiting)
         self.gates = Gates(state)
         # Ready steps to run through their runner with defaults for skipped producers.
         self.on_defaults: set[int] = set()
         self.readers_left = list(plan.reader_counts) if plan.reader_counts is not None else None
-        self.ready = deque(i for i, count in enumerate(self.waiting) if count == 0)
+        self.ready = deque(tables.sources)
         self.lock = threading.Lock()
         # Inline steps never yield to the loop, whose timer enforces the run's
         # deadline, nor let a handle's cancel in: drain looks between them.
@@ -98,13 +137,22 @@ class _Scheduler:
         # finishing a call drop their result instead of recording it.
         self.stopped = False
         self.unsettled = len(self.steps)
-        self.finished = anyio.Event()
-        self.pool: WorkerPool | None = None
-        # When each step went to the pool (its wait for a worker ends when one takes it).
+        self.crew: Crew | None = None
+        # When each step went to the crew (its wait for a worker ends when one takes it).
         self.submitted = [0.0] * len(self.steps)
-        # Tokens from worker threads asking the loop to look at the ready
-        # queue; read by ``pump`` (None: the run is over).
-        self.wakeups: queue.SimpleQueue[bool | None] = queue.SimpleQueue()
+        # ``run`` waits for ``woken``: set when the run is over, or by a worker
+        # through ``call_soon`` when the loop has something to do (at most one
+        # such call in flight, ``wake_pending``; none once ``closed``).
+        self.loop = _asyncio_loop()
+        # How a worker thread has the loop call something soon, without waiting.
+        self.call_soon = _trio_call_soon() if self.loop is None else self.loop.call_soon_threadsafe
+        self.woken = anyio.Event()
+        self.wake_pending = False
+        self.closed = False
+        # Step tasks started on asyncio (see the module's docstring), and what
+        # any of them raised that is not a vertex's failure (an Exception).
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.crashed: list[BaseException] = []
 
     # Bookkeeping: call with the lock held.
 
@@ -193,21 +241,32 @@ class _Scheduler:
         return True
 
     def _submit(self, position: int) -> None:
-        if self.pool is None:
-            self.pool = WorkerPool(self.workers, self.chain, self.lock)
-            self.group.start_soon(self.pump)
+        if self.crew is None:
+            self.crew = Crew(self.workers, self.chain, self.lock)
         self.state.running.add(position)
         self.submitted[position] = time.perf_counter()
-        self.pool.submit(position)
+        self.crew.submit(position)
+
+    def _wake(self) -> None:
+        # A worker asks the loop to drain (lock held).
+        if not (self.wake_pending or self.closed):
+            self.wake_pending = True
+            self.call_soon(self.woken.set)
 
     # The loop's side.
 
     def drain(self) -> None:
-        """Start every ready step: sync thread steps on the pool, coroutines as
+        """Start every ready step: sync thread steps on the crew, coroutines as
         tasks, inline ones here and now; then see whether the run is over."""
+        if not (self.ready or self.stopped) and self.unsettled:
+            # Nothing to do: the common case after a step of a wide layer ends.
+            # Read without the lock: a worker that changes any of these wakes
+            # the loop, which drains again.
+            return
         steps, values, lock, invokers = self.steps, self.values, self.lock, self.invokers
         modes, inline, state, ready = self.modes, CallMode.INLINE, self.state, self.ready
         clock = time.perf_counter
+        direct, gates = self.direct, self.gates
         with lock:
             position = self._next_inline()
         self._start_workers()
@@ -218,15 +277,21 @@ class _Scheduler:
                 break
             if state.emitter is not None:
                 state.emitter.vertex_started(steps[position].name, 1)
-            outcome = _call(invokers[position] or steps[position].invoke, values)
+            invoke = invokers[position] or steps[position].invoke
+            start = clock()
+            try:
+                output, error = invoke(values), None
+            except Exception as exc:  # recorded as the vertex's failure
+                output, error = None, exc
+            duration = clock() - start
             with lock:
-                if not self._record_live(position, *outcome):
+                if not self._record_live(position, output, duration, error):
                     break
                 if (
                     len(ready) == 1
                     and modes[ready[0]] is inline
-                    and self.direct[ready[0]]
-                    and not (self.gates.active or self.stopped)
+                    and direct[ready[0]]
+                    and not (gates.active or self.stopped)
                 ):
                     position = ready.popleft()  # glue after glue: no dispatch needed
                 else:
@@ -235,15 +300,15 @@ class _Scheduler:
         if self.stopped:
             self.group.cancel_scope.cancel()
         elif not self.unsettled:
-            self.finished.set()
+            self.woken.set()
 
     def _start_workers(self) -> None:
-        # Threads the pool made under the lock start now, outside it.
-        if self.pool is not None:
-            self.pool.start_new()
+        # Threads the crew made under the lock start now, outside it.
+        if self.crew is not None:
+            self.crew.start_new()
 
     def _next_inline(self) -> int | None:
-        # Dispatch ready steps (thread steps to the pool, coroutines as tasks)
+        # Dispatch ready steps (thread steps to the crew, coroutines as tasks)
         # until one must run inline here; return it, or None. Lock held.
         # One ready step at a time, so that a wide layer of inline steps costs
         # one queue operation each, not a pass over the layer.
@@ -253,28 +318,58 @@ class _Scheduler:
             if position is None:
                 return None
             if self.controlled[position] or position in self.on_defaults:
-                self.state.running.add(position)
-                self.group.start_soon(self.run_controlled, position)
+                self._start(self.run_controlled, position)
             elif modes[position] is inline:
                 return position
             elif self.chainable[position]:
                 self._submit(position)
             else:
-                self.state.running.add(position)
-                self.group.start_soon(self.run_task, position)
+                self._start(self.run_task, position)
+
+    def _start(self, run: Callable[[int], Coroutine[Any, Any, None]], position: int) -> None:
+        self.state.running.add(position)
+        if self.loop is None:
+            self.group.start_soon(run, position)
+            return
+        task = self.loop.create_task(run(position))
+        self.tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        error = None if task.cancelled() else task.exception()
+        if error is None:
+            return
+        # A BaseException escaped a step (its Exceptions are its failure): end
+        # the run and raise it, as a task group would.
+        self.crashed.append(error)
+        if not self.closed:
+            self.group.cancel_scope.cancel()
+
+    async def settle_tasks(self) -> None:
+        """Cancel the step tasks still running on asyncio and wait until they end."""
+        pending = [task for task in self.tasks if not task.done()]
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
+        with anyio.CancelScope(shield=True):
+            await asyncio.wait(pending)
 
     async def run_task(self, position: int) -> None:
         """Await a coroutine step, or a thread step with its own deadline."""
+        step, invoke = self.steps[position], self.invokers[position]
         if self.state.emitter is not None:
-            self.state.emitter.vertex_started(self.steps[position].name, 1)
+            self.state.emitter.vertex_started(step.name, 1)
         try:
-            output, duration = await call_step(
-                self.steps[position],
-                self.modes[position],
-                self.values,
-                self.invokers[position],
-                self.places,
-            )
+            if self.awaited[position]:
+                start = time.perf_counter()
+                output = await (invoke or step.invoke)(self.values)
+                duration = time.perf_counter() - start
+            else:
+                output, duration = await call_step(
+                    step, self.modes[position], self.values, invoke, self.places
+                )
         except Exception as exc:  # recorded as the vertex's failure
             with self.lock:
                 self._record_live(position, None, 0.0, exc)
@@ -298,12 +393,15 @@ class _Scheduler:
                 self._record_live(position, output, time.perf_counter() - start, None)
         self.drain()
 
-    async def pump(self) -> None:
-        """Wake the loop whenever a worker left it something to do."""
-        while True:
-            token = await anyio.to_thread.run_sync(self.wakeups.get, abandon_on_cancel=True)
-            if token is None:
-                return
+    async def run(self) -> None:
+        """Start the run, then drain whenever a worker left the loop something to do,
+        until every step is settled (a stopped run is cancelled from ``drain``)."""
+        self.drain()
+        while self.unsettled:
+            await self.woken.wait()
+            self.woken = anyio.Event()
+            with self.lock:
+                self.wake_pending = False
             self.drain()
 
     # A worker thread's side.
@@ -312,12 +410,13 @@ class _Scheduler:
         """Call ``position``, then each step it makes ready that a worker can run.
 
         The first such step continues on this thread; the others go to the
-        pool; whatever the loop must run, or the end of the run, wakes it.
+        crew; whatever the loop must run, or the end of the run, wakes it.
         """
         steps, values, lock, invokers = self.steps, self.values, self.lock, self.invokers
         chainable, running, emitter = self.chainable, self.state.running, self.state.emitter
+        ready, gates, clock = self.ready, self.gates, time.perf_counter
         # Only the step handed to this worker waited for it; those it goes on with did not.
-        self.state.waits[position] = time.perf_counter() - self.submitted[position]
+        self.state.waits[position] = clock() - self.submitted[position]
         following: int | None = position
         while following is not None:
             position = following
@@ -327,16 +426,17 @@ class _Scheduler:
                 return
             if emitter is not None:
                 emitter.vertex_started(steps[position].name, 1)
-            outcome = _call(invokers[position] or steps[position].invoke, values)
+            invoke = invokers[position] or steps[position].invoke
+            start = clock()
+            try:
+                output, error = invoke(values), None
+            except Exception as exc:  # recorded as the vertex's failure
+                output, error = None, exc
+            duration = clock() - start
             with lock:
-                if not self._record_live(position, *outcome):
+                if not self._record_live(position, output, duration, error):
                     return
-                ready = self.ready
-                if (
-                    len(ready) == 1
-                    and chainable[ready[0]]
-                    and not (self.gates.active or self.stopped)
-                ):
+                if len(ready) == 1 and chainable[ready[0]] and not (gates.active or self.stopped):
                     # A chain: the one step it made ready goes on right here.
                     following = ready.popleft()
                     running.add(following)
@@ -350,20 +450,18 @@ class _Scheduler:
                         running.add(candidate)
                     else:
                         self._submit(candidate)
-                wake = bool(ready) or not self.unsettled or self.stopped
+                if ready or not self.unsettled or self.stopped:
+                    self._wake()
             self._start_workers()
-            if wake:
-                self.wakeups.put(True)
 
     def close(self) -> None:
         """The run is over: workers drop what they finish, steps still waiting for a
-        worker never start, and every waiting thread wakes."""
+        worker never start, and no worker wakes the loop any more."""
         with self.lock:
-            self.stopped = True
-            if self.pool is not None:
-                for position in self.pool.shutdown():
+            self.stopped = self.closed = True
+            if self.crew is not None:
+                for position in self.crew.shutdown():
                     self.state.running.discard(position)
-        self.wakeups.put(None)
 
 
 def _interrupt_in(error: BaseException) -> KeyboardInterrupt | None:
@@ -382,9 +480,7 @@ async def run_concurrent(state: RunState) -> None:
     try:
         async with anyio.create_task_group() as group:
             scheduler = _Scheduler(state, group)
-            scheduler.drain()
-            await scheduler.finished.wait()
-            group.cancel_scope.cancel()  # only the pump is left: stop it
+            await scheduler.run()
     except BaseException as error:
         # A task group (under trio) wraps Ctrl+C in an exception group;
         # callers expect the plain KeyboardInterrupt, as from a serial run.
@@ -395,4 +491,7 @@ async def run_concurrent(state: RunState) -> None:
     finally:
         if scheduler is not None:
             scheduler.close()
+            await scheduler.settle_tasks()
             await scheduler.calls.abandon_open_groups()
+    if scheduler is not None and scheduler.crashed:
+        raise scheduler.crashed[0]

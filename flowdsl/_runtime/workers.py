@@ -1,98 +1,164 @@
-"""The worker threads of one run: sync steps go here instead of one anyio hop each.
+"""Worker threads for sync steps: a process-wide set of idle threads that runs share.
 
 A thread hop through the event loop costs 100-400 us on a small machine, and
 the loop's own thread pays it for every call, so 200 quick sync vertices
-would queue on the loop rather than run. Instead each run gets its own pool
-(at most ``max_workers`` threads, started when first needed): a ready sync
-step goes into a queue, and the worker that takes it runs it, records the
-outcome, and goes on with what became ready (see ``_Scheduler.chain``). Only
-work the loop must do (coroutines, inline glue, the end of the run) goes back
-to it, as a token in ``wakeups`` that a single pump task reads.
+would queue on the loop rather than run. Instead a ready sync step goes to
+its run's ``Crew``: at most ``max_workers`` threads at once, each taking the
+run's queued steps until none is left (the worker that runs a step records
+its outcome and goes on with what became ready: ``_Scheduler.chain``). Only
+work the loop must do (coroutines, inline glue, the end of the run) goes
+back to it.
 
-No thread ever waits on the loop, and ``shutdown`` unblocks every one that
-waits on a queue, so none can be left behind; steps still queued when the
-run stops are dropped, never started.
+Starting a thread waits until it runs, which takes milliseconds on a busy
+machine, so a worker with nothing left of its run's queue does not exit: it
+goes back to a process-wide idle set that the next run (or another run at
+the same time) takes from, as anyio's and trio's own thread caches do. A
+worker left idle for ``IDLE_SECONDS`` exits; workers are daemon threads, so
+an idle one never holds up the interpreter's exit.
+
+No worker ever waits on a loop or on a run, so none is left behind: when a
+run stops, steps still queued are dropped, never started, and each worker
+finishes the call it is in (a sync function cannot be interrupted) and goes
+back to the idle set.
 """
 
 from __future__ import annotations
 
 import collections
 import contextvars
+import functools
+import os
 import queue
 import threading
 from collections.abc import Callable
 
-__all__ = ["WorkerPool"]
+__all__ = ["IDLE_SECONDS", "Crew", "idle_threads"]
+
+#: Seconds an idle worker waits for a run to take it before it exits (anyio's figure).
+IDLE_SECONDS = 10.0
+
+_Job = Callable[[], None]
 
 
-class WorkerPool:
-    """At most ``size`` threads running ``run(position)`` for submitted positions.
+class _Worker:
+    """One pooled thread: runs the jobs handed to it, idling in between."""
 
-    ``lock`` is the scheduler's: ``submit`` is called with it held, and the
-    idle count is guarded by it. A new thread is made under the lock but
-    started by ``start_new``, after the lock is released: ``Thread.start``
-    waits until the thread runs, which on a busy machine takes milliseconds
-    that would otherwise stall every other worker and the loop.
+    __slots__ = ("inbox", "thread")
+
+    def __init__(self, job: _Job) -> None:
+        self.inbox: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self.thread = threading.Thread(
+            target=self._serve, args=(job,), name="flowdsl-worker", daemon=True
+        )
+
+    def _serve(self, job: _Job | None) -> None:
+        while job is not None:
+            job()
+            # Dropped before idling, so an idle worker keeps no run's values alive.
+            job = None
+            job = _IDLE.wait(self)
+
+
+class _IdleWorkers:
+    """The process-wide idle workers, most recently idle last."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.workers: list[_Worker] = []
+
+    def take(self) -> _Worker | None:
+        with self.lock:
+            return self.workers.pop() if self.workers else None
+
+    def wait(self, worker: _Worker) -> _Job | None:
+        """Idle ``worker`` until a run hands it a job; None once it is to exit."""
+        with self.lock:
+            self.workers.append(worker)
+        try:
+            return worker.inbox.get(timeout=IDLE_SECONDS)
+        except queue.Empty:
+            with self.lock:
+                try:
+                    self.workers.remove(worker)
+                except ValueError:  # taken as the wait ran out: its job is on the way
+                    pass
+                else:
+                    return None
+            return worker.inbox.get()
+
+    def forget(self) -> None:
+        # In a forked child the idle threads do not exist and the lock may be held.
+        self.lock = threading.Lock()
+        self.workers = []
+
+
+_IDLE = _IdleWorkers()
+os.register_at_fork(after_in_child=_IDLE.forget)
+
+
+def idle_threads() -> list[threading.Thread]:
+    """The threads now idle in the shared set, waiting for any run to take them."""
+    with _IDLE.lock:
+        return [worker.thread for worker in _IDLE.workers]
+
+
+class Crew:
+    """One run's share of the workers: at most ``size`` of them running ``run(position)``.
+
+    ``lock`` is the scheduler's: ``submit`` and ``shutdown`` are called with
+    it held, and it guards the queue and the count of busy workers. A step
+    handed to a new thread is started by ``start_new``, after the lock is
+    released: ``Thread.start`` waits until the thread runs, which would
+    otherwise stall every other worker and the loop.
     """
 
     def __init__(self, size: int, run: Callable[[int], None], lock: threading.Lock) -> None:
         self._size = size
         self._run = run
         self._lock = lock
-        self._queue: queue.SimpleQueue[int | None] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
-        self._unstarted: collections.deque[threading.Thread] = collections.deque()
-        self._idle = 0
+        self._queue: collections.deque[int] = collections.deque()
+        self._busy = 0
+        # The run's context (its id, for log records) goes with each job; one
+        # copy per job, as a context cannot be entered by two threads at once.
+        self._context = contextvars.copy_context()
+        self._unstarted: collections.deque[_Worker] = collections.deque()
 
     def submit(self, position: int) -> None:
-        """Run ``position`` on an idle worker, a new one, or the next one free (lock held)."""
-        if self._idle:
-            self._idle -= 1
-        elif len(self._threads) < self._size:
-            # The run's context (its id, for log records) goes with the thread.
-            context = contextvars.copy_context()
-            thread = threading.Thread(
-                target=context.run,
-                args=(self._work, position),
-                name="flowdsl-worker",
-                daemon=True,
-            )
-            self._threads.append(thread)
-            self._unstarted.append(thread)
+        """Run ``position`` on an idle worker, a new one, or the next of this run's
+        workers to be free (lock held)."""
+        if self._busy == self._size:
+            self._queue.append(position)
             return
-        self._queue.put(position)
+        self._busy += 1
+        job = functools.partial(self._context.copy().run, self._work, position)
+        worker = _IDLE.take()
+        if worker is None:
+            self._unstarted.append(_Worker(job))
+        else:
+            worker.inbox.put(job)
 
     def start_new(self) -> None:
         """Start the threads ``submit`` made (call without the lock held)."""
         unstarted = self._unstarted
         while unstarted:
             try:
-                thread = unstarted.popleft()
+                worker = unstarted.popleft()
             except IndexError:  # another caller took the last one
                 return
-            thread.start()
+            worker.thread.start()
 
-    def _work(self, position: int | None) -> None:
-        while position is not None:
-            self._run(position)
-            try:
-                position = self._queue.get_nowait()
-            except queue.Empty:
-                with self._lock:
-                    self._idle += 1
-                position = self._queue.get()
+    def _work(self, position: int) -> None:
+        run, lock, waiting = self._run, self._lock, self._queue
+        while True:
+            run(position)
+            with lock:
+                if not waiting:
+                    self._busy -= 1
+                    return
+                position = waiting.popleft()
 
     def shutdown(self) -> list[int]:
-        """Drop the queued positions (returned) and tell every worker to stop once its
-        current call returns (lock held)."""
-        dropped = []
-        while True:
-            try:
-                position = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if position is not None:
-                dropped.append(position)
-        for _ in self._threads:
-            self._queue.put(None)
+        """Drop the queued positions (returned): no worker starts them (lock held)."""
+        dropped = list(self._queue)
+        self._queue.clear()
         return dropped

@@ -1,8 +1,10 @@
-"""Every way to run a flow (each backend on each event loop), and a small flow to run."""
+"""Every way to run a flow (each backend on each event loop), a small flow to run, and a
+bounded wait for what a run leaves to finish after it returns."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -56,3 +58,14 @@ def diamond() -> flowdsl.Flow:
         return (left + right) * scale
 
     return flowdsl.Flow.from_functions(base, left, right, join)
+
+
+def eventually(condition: Callable[[], bool], patience: float = 10.0) -> bool:
+    """Whether ``condition()`` holds within ``patience`` seconds (polled, never a timing bound:
+    for what finishes on another thread after a run returns)."""
+    deadline = time.monotonic() + patience
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True
