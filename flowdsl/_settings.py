@@ -250,6 +250,7 @@ class EffectiveSettings:
     retry            None       default
     checkpoint       None       default
     progress         False      default
+    dask_address     None       default
     """
 
     values: Settings

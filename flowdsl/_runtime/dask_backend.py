@@ -286,12 +286,16 @@ class _Driver:
             self.futures = list(futures)
             self.state.running.update(i for i, count in enumerate(self.waiting) if not count)
         for future in distributed.as_completed(futures, loop=self.client.loop):
-            with self.lock:
-                if self.stopped:
-                    return
-                self._arrive(position_of[future.key])
-                if self.stopped:  # a failure under on_error="raise"
-                    return
+            if not self._completed(position_of[future.key]):
+                return
+
+    def _completed(self, position: int) -> bool:
+        # A future completed: settle what it allows; whether the run goes on
+        # (it stops at a failure under on_error="raise", or from outside).
+        with self.lock:
+            if not self.stopped:
+                self._arrive(position)
+            return not self.stopped
 
     def _arrive(self, position: int) -> None:
         # Lock held. Settle ``position`` and whatever it unblocks, producers first.
@@ -406,4 +410,3 @@ class _Driver:
         values = self.client.gather([futures[i] for i in positions])
         for position, value in zip(positions, values, strict=True):
             self.state.values[position] = value
-

@@ -21,6 +21,7 @@ __all__ = ["execute", "run_blocking"]
 
 Scheduler = Callable[[RunState], Awaitable[None]]
 
+
 async def _run_dask(state: RunState) -> None:
     # Imported on first use: Dask is an optional extra, and slow to import.
     from .dask_backend import run_dask

@@ -1,9 +1,10 @@
 """What a Dask worker runs: one vertex, through the same machinery as a local run.
 
 The dask backend (``dask_backend.py``) makes each planned step one Dask task,
-``run_packed(job, *values)`` (the job packed as bytes). ``job.step`` is the step renumbered so that it
-reads its ``i``-th parameter from ``values[i]`` (then its condition, if it
-has one): its dependencies, as Dask resolved them on this worker. The task
+``run_packed(job, *values)`` (the job packed as bytes). ``job.step`` is the
+step renumbered so that it reads its ``i``-th parameter from ``values[i]``
+(then its condition, if it has one): its dependencies, as Dask resolved them
+on this worker. The task
 decides what a local scheduler's gates decide (a producer skipped, its own
 ``when=``), then runs the step in a one-step serial run here, so that
 contracts, the cache, retries, fallbacks, loops and timeouts behave exactly as

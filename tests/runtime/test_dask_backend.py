@@ -77,7 +77,9 @@ def test_fields_defaults_and_given_outputs_travel(dask_client: Any) -> None:
         return {"low": n - 1, "high": n + 1}
 
     @vertex
-    def span(low: Annotated[int, From("split.low")], high: Annotated[int, From("split.high")]) -> int:
+    def span(
+        low: Annotated[int, From("split.low")], high: Annotated[int, From("split.high")]
+    ) -> int:
         return high - low
 
     @vertex
@@ -251,7 +253,8 @@ def test_a_fallback_stands_in(dask_client: Any) -> None:
 
     result = on_dask(flowdsl.Flow.from_functions(price), dask_client, {"item": "tea"})
     assert result["price"] == 1.5
-    assert result.metrics.vertices["price"].fallback == "test_a_fallback_stands_in.<locals>.cached_price"
+    fallback = result.metrics.vertices["price"].fallback
+    assert fallback == "test_a_fallback_stands_in.<locals>.cached_price"
 
 
 def test_contract_violations_come_back_as_themselves(dask_client: Any) -> None:
@@ -276,7 +279,7 @@ def test_a_vertex_timeout_stops_waiting(dask_client: Any) -> None:
 
     for function in (stuck, blocking):
         flow = flowdsl.Flow.from_functions(function)
-        with pytest.raises(VertexTimeout, match="within its timeout of 0.2s") as caught:
+        with pytest.raises(VertexTimeout, match=r"within its timeout of 0\.2s") as caught:
             on_dask(flow, dask_client, {"x": 1})
         assert caught.value.vertex == function.__name__
 

@@ -36,7 +36,7 @@ def test_run_start_and_arun_name_every_option_as_a_keyword(method: str) -> None:
         assert parameters[name].default is None
     # Besides the options: what to run, and how this one run is named, fed and watched.
     per_call = {"self", "inputs", "outputs", "flow", "overrides", "listeners"}
-    per_call |= {"run_id", "resume", "serializer", "secret"}
+    per_call |= {"run_id", "resume", "serializer", "secret", "dask_client"}
     options = [p for p in parameters if p not in per_call]
     assert sorted(options) == sorted(expected)
 
@@ -51,7 +51,7 @@ def test_settings_are_checked_when_built() -> None:
     assert Settings(backend="thread", timeout=2).timeout == 2.0
     with pytest.raises(SettingsError) as caught:
         Settings(backend="gpu")  # type: ignore[arg-type]
-    assert str(caught.value) == "Settings(backend='gpu') is not one of: serial, thread, async"
+    assert str(caught.value) == "Settings(backend='gpu') is not one of: serial, thread, async, dask"
     assert caught.value.source == "Settings(backend=...)"
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         Settings().backend = "thread"  # type: ignore[misc]
@@ -110,7 +110,7 @@ def test_texts_convert(name: str, text: str, value: Any) -> None:
 @pytest.mark.parametrize(
     ("name", "text", "reason"),
     [
-        ("backend", "Thread", "is not one of: serial, thread, async"),
+        ("backend", "Thread", "is not one of: serial, thread, async, dask"),
         ("backend", " thread", "is not one of"),
         ("max_workers", "lots", "must be a positive whole number"),
         ("max_workers", "0", "must be a positive whole number"),
