@@ -653,3 +653,9 @@ def test_the_command_line_runs_a_file_on_dask(dask_client: Any, tmp_path: Path) 
     )
     assert done.returncode == 0, done.stderr
     assert "ABCABC" in done.stdout
+
+
+@pytest.mark.anyio
+async def test_arun_drives_a_dask_run_from_a_running_loop(dask_client: Any) -> None:
+    result = await diamond().arun({"x": 1}, backend="dask", dask_client=dask_client)
+    assert result["join"] == 100
