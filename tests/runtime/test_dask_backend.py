@@ -659,3 +659,25 @@ def test_the_command_line_runs_a_file_on_dask(dask_client: Any, tmp_path: Path) 
 async def test_arun_drives_a_dask_run_from_a_running_loop(dask_client: Any) -> None:
     result = await diamond().arun({"x": 1}, backend="dask", dask_client=dask_client)
     assert result["join"] == 100
+
+
+def test_a_mapped_vertex_keeps_its_concurrency_limit_across_workers(
+    dask_client: Any, tmp_path: Path
+) -> None:
+    log = tmp_path / "intervals"
+
+    @vertex(map_over="items", max_concurrency=2)
+    def slow(items: int) -> int:
+        start = time.time()
+        time.sleep(0.3)
+        with log.open("a") as f:
+            f.write(f"{start} {time.time()}\n")
+        return items
+
+    result = on_dask(flowdsl.Flow.from_functions(slow), dask_client, {"items": list(range(6))})
+    assert result["slow"] == list(range(6))
+    intervals = [tuple(map(float, line.split())) for line in log.read_text().splitlines()]
+    assert len(intervals) == 6
+    # Elements run in other processes: their start and end times say how many overlapped.
+    peak = max(sum(1 for s, e in intervals if s <= moment < e) for moment, _ in intervals)
+    assert peak <= 2
