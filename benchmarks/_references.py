@@ -30,6 +30,7 @@ import flowdsl
 
 __all__ = [
     "Calls",
+    "anyio_tasks",
     "as_calls",
     "ready_queue_on_threads",
     "reference_loop",
@@ -133,23 +134,24 @@ def tasks_on_asyncio(calls: Calls, inputs: Sequence[Any]) -> list[Any]:
 
 def tasks_on_anyio(calls: Calls, inputs: Sequence[Any], backend: str) -> list[Any]:
     """One anyio task per vertex in a task group, each waiting for its parents' events."""
+    return anyio.run(anyio_tasks, calls, inputs, backend=backend)
+
+
+async def anyio_tasks(calls: Calls, inputs: Sequence[Any]) -> list[Any]:
+    """``tasks_on_anyio`` inside a running loop."""
     results: list[Any] = [None] * len(calls)
+    done = [anyio.Event() for _ in calls]
 
-    async def main() -> None:
-        done = [anyio.Event() for _ in calls]
+    async def node(i: int) -> None:
+        function, parents = calls[i]
+        for p in parents:
+            if p >= 0:
+                await done[p].wait()
+        args = [results[p] if p >= 0 else inputs[-p - 1] for p in parents]
+        results[i] = await function(*args)
+        done[i].set()
 
-        async def node(i: int) -> None:
-            function, parents = calls[i]
-            for p in parents:
-                if p >= 0:
-                    await done[p].wait()
-            args = [results[p] if p >= 0 else inputs[-p - 1] for p in parents]
-            results[i] = await function(*args)
-            done[i].set()
-
-        async with anyio.create_task_group() as group:
-            for i in range(len(calls)):
-                group.start_soon(node, i)
-
-    anyio.run(main, backend=backend)
+    async with anyio.create_task_group() as group:
+        for i in range(len(calls)):
+            group.start_soon(node, i)
     return results

@@ -104,7 +104,14 @@ def _fan_out_target(f: Figures) -> Target:
 
 def _unbalanced(f: Figures) -> str:
     reference = f["references"][f["reference"]]["ratio_to_ideal"]
-    return f"{f['ratio_to_ideal']:.3f}x critical path (reference {reference:.3f}x)"
+    text = f"{f['ratio_to_ideal']:.3f}x critical path (reference {reference:.3f}x)"
+    in_loop = f.get("in_loop")
+    if in_loop is None:
+        return text
+    return (
+        f"{text}; arun in a running loop {in_loop['ratio_to_ideal']:.3f}x "
+        f"(reference {in_loop['reference']['ratio_to_ideal']:.3f}x)"
+    )
 
 
 def _unbalanced_target(f: Figures) -> Target:

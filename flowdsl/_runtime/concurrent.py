@@ -32,17 +32,27 @@ from typing import Any, NamedTuple
 import anyio
 import anyio.abc
 
+from .._policies import RetryPolicy
 from .calls import Places, awaited_directly, call_step
-from .control import RunCalls
+from .control import RunCalls, gated_steps
 from .gates import Gates, Verdict
 from .plan import CallMode, Plan
 from .state import MISSING, RunState
 from .workers import Crew
 
-__all__ = ["DEFAULT_MAX_WORKERS", "run_concurrent"]
+__all__ = ["DEFAULT_MAX_WORKERS", "run_concurrent", "runs_on_workers_alone"]
 
 #: Worker threads per run when ``max_workers`` is not given (anyio's own default).
 DEFAULT_MAX_WORKERS = 40
+
+
+class _Outcome(NamedTuple):
+    """How a step's call ended, to be recorded."""
+
+    position: int
+    output: Any
+    duration: float
+    error: Exception | None
 
 
 class _Tables(NamedTuple):
@@ -56,6 +66,8 @@ class _Tables(NamedTuple):
     chainable: tuple[bool, ...]
     #: A coroutine step ``run_task`` awaits itself, one coroutine frame fewer.
     awaited: tuple[bool, ...]
+    #: The step fused after it, or -1 (see ``_Scheduler.run_fused``).
+    fused: tuple[int, ...]
     #: How many steps it waits for, and the steps that wait for none.
     waiting: tuple[int, ...]
     sources: tuple[int, ...]
@@ -67,20 +79,66 @@ def _tables(
     found: _Tables | None = plan.memo.get(key)
     if found is None:
         direct = tuple(not off for off in gated)
+        chainable = tuple(
+            mode is CallMode.THREAD and step.node.timeout is None and fast
+            for mode, step, fast in zip(modes, plan.steps, direct, strict=True)
+        )
         found = plan.memo[key] = _Tables(
             direct=direct,
-            chainable=tuple(
-                mode is CallMode.THREAD and step.node.timeout is None and fast
-                for mode, step, fast in zip(modes, plan.steps, direct, strict=True)
-            ),
+            chainable=chainable,
             awaited=tuple(
                 awaited_directly(step, mode, places)
                 for step, mode in zip(plan.steps, modes, strict=True)
             ),
+            fused=_fused(plan, modes, direct, chainable),
             waiting=tuple(len(step.after) for step in plan.steps),
             sources=tuple(step.position for step in plan.steps if not step.after),
         )
     return found
+
+
+def _fused(
+    plan: Plan, modes: tuple[CallMode, ...], direct: tuple[bool, ...], chainable: tuple[bool, ...]
+) -> tuple[int, ...]:
+    # Step s is fused after step p when s is p's only dependent, waits for
+    # nothing but p, and runs where p runs: inline on the loop, or on a worker.
+    inline = tuple(
+        mode is CallMode.INLINE and fast for mode, fast in zip(modes, direct, strict=True)
+    )
+    fused = [-1] * len(plan.steps)
+    for step in plan.steps:
+        if len(step.downstream) != 1:
+            continue
+        (child,) = step.downstream
+        if plan.steps[child].after != (step.position,):
+            continue
+        p = step.position
+        if (inline[p] and inline[child]) or (chainable[p] and chainable[child]):
+            fused[p] = child
+    return tuple(fused)
+
+
+def runs_on_workers_alone(plan: Plan, backend: str, run_retry: RetryPolicy | None) -> bool:
+    """Whether every step is a plain sync call for a worker thread (kept per plan).
+
+    Such a run has nothing for an event loop to do: no coroutine, no timer,
+    no runner. A synchronous caller's thread then waits for the workers
+    itself, without starting a loop (``run_without_loop``).
+    """
+    key = ("workers alone", backend, run_retry)
+    alone: bool | None = plan.memo.get(key)
+    if alone is None:
+        gated = gated_steps(plan, run_retry)
+        alone = plan.memo[key] = backend == "thread" and all(
+            mode is CallMode.THREAD and step.node.timeout is None and not off
+            for mode, step, off in zip(plan.call_modes(backend), plan.steps, gated, strict=True)
+        )
+    return alone
+
+
+def _setter(event: threading.Event) -> Callable[[Callable[[], object]], object]:
+    # A worker's wake-up call, when no loop runs: set the caller's event.
+    return lambda _callback: event.set()
 
 
 def _asyncio_loop() -> asyncio.AbstractEventLoop | None:
@@ -100,7 +158,7 @@ def _trio_call_soon() -> Callable[[Callable[[], object]], object]:
 class _Scheduler:
     """One concurrent run: the ready queue, the counts, and who runs what."""
 
-    def __init__(self, state: RunState, group: anyio.abc.TaskGroup) -> None:
+    def __init__(self, state: RunState, group: anyio.abc.TaskGroup | None) -> None:
         plan = state.plan
         options = state.options
         self.state = state
@@ -120,6 +178,8 @@ class _Scheduler:
         key = ("concurrent", options.backend, options.retry, self.task_limiter is None)
         tables = _tables(plan, self.modes, self.calls.gated, key, self.places)
         self.direct, self.chainable, self.awaited = tables.direct, tables.chainable, tables.awaited
+        # Steps are fused only when nothing watches each one (events, checkpoints).
+        self.fused = tables.fused if state.emitter is None and state.checkpoint is None else None
         self.keep_going = options.on_error == "continue"
         self.waiting = list(tables.waiting)
         self.gates = Gates(state)
@@ -143,9 +203,18 @@ class _Scheduler:
         # ``run`` waits for ``woken``: set when the run is over, or by a worker
         # through ``call_soon`` when the loop has something to do (at most one
         # such call in flight, ``wake_pending``; none once ``closed``).
-        self.loop = _asyncio_loop()
+        # Without a task group no loop runs (``run_without_loop``): workers set
+        # ``arrived``, which the caller's thread waits for, instead.
+        self.arrived = threading.Event()
+        self.loop = None if group is None else _asyncio_loop()
         # How a worker thread has the loop call something soon, without waiting.
-        self.call_soon = _trio_call_soon() if self.loop is None else self.loop.call_soon_threadsafe
+        self.call_soon: Callable[[Callable[[], object]], object]
+        if group is None:
+            self.call_soon = _setter(self.arrived)
+        elif self.loop is None:
+            self.call_soon = _trio_call_soon()
+        else:
+            self.call_soon = self.loop.call_soon_threadsafe
         self.woken = anyio.Event()
         self.wake_pending = False
         self.closed = False
@@ -163,12 +232,17 @@ class _Scheduler:
             waiting[child] -= 1
             if not waiting[child]:
                 ready.append(child)
+        if self.readers_left is not None:
+            self._read(position)
+
+    def _read(self, position: int) -> None:
+        # ``position`` has read its inputs: release those no step will read again.
         readers_left = self.readers_left
-        if readers_left is not None:
-            for parent in self.steps[position].upstream:
-                readers_left[parent] -= 1
-                if not readers_left[parent]:
-                    self.values[parent] = MISSING
+        assert readers_left is not None
+        for parent in self.steps[position].upstream:
+            readers_left[parent] -= 1
+            if not readers_left[parent]:
+                self.values[parent] = MISSING
 
     def _record_live(
         self, position: int, output: Any, duration: float, error: Exception | None
@@ -201,6 +275,53 @@ class _Scheduler:
                 state.failed_fast = self.stopped = True
         self._settle(position)
         return True
+
+    def run_steps(self, position: int, watch: bool) -> _Outcome | None:
+        """Call ``position``, then the steps fused after it, here on this thread.
+
+        A fused step is its producer's only dependent and waits for nothing
+        else, so it is ready the moment the producer returns and nobody else
+        could run it: it runs right away, and the producer is recorded
+        without the ready queue (a chain of glue or of thread steps then costs
+        about what the serial loop does). ``watch``: look at the deadline and
+        cancel requests between steps, as the loop's thread must.
+
+        Returns the last step's outcome, for the caller to record the usual
+        way; None when the run stopped in between.
+        """
+        steps, invokers, values, clock = self.steps, self.invokers, self.values, time.perf_counter
+        fused, state = self.fused, self.state
+        running, gates = state.running, self.gates
+        end = clock()
+        while True:
+            invoke = invokers[position] or steps[position].invoke
+            try:
+                output = invoke(values)
+            except Exception as exc:  # recorded as the vertex's failure
+                return _Outcome(position, None, clock() - end, exc)
+            now = clock()
+            duration, end = now - end, now
+            following = -1 if fused is None else fused[position]
+            if following < 0:
+                return _Outcome(position, output, duration, None)
+            with self.lock:
+                if self.stopped:
+                    return None
+                if gates.active:  # a failure elsewhere: the general path decides
+                    return _Outcome(position, output, duration, None)
+                running.discard(position)
+                state.durations[position] = duration
+                values[position] = output
+                state.completed.append(position)
+                self.unsettled -= 1
+                if self.readers_left is not None:
+                    self._read(position)
+            if watch and state.must_stop(self.deadline, end):
+                with self.lock:
+                    self.stopped = True
+                return None
+            position = following
+            running.add(position)
 
     def _take_ready(self) -> list[int]:
         # Every ready step that is to run (see ``_admit``).
@@ -263,7 +384,7 @@ class _Scheduler:
             # Read without the lock: a worker that changes any of these wakes
             # the loop, which drains again.
             return
-        steps, values, lock, invokers = self.steps, self.values, self.lock, self.invokers
+        steps, lock = self.steps, self.lock
         modes, inline, state, ready = self.modes, CallMode.INLINE, self.state, self.ready
         clock = time.perf_counter
         direct, gates = self.direct, self.gates
@@ -277,15 +398,9 @@ class _Scheduler:
                 break
             if state.emitter is not None:
                 state.emitter.vertex_started(steps[position].name, 1)
-            invoke = invokers[position] or steps[position].invoke
-            start = clock()
-            try:
-                output, error = invoke(values), None
-            except Exception as exc:  # recorded as the vertex's failure
-                output, error = None, exc
-            duration = clock() - start
+            outcome = self.run_steps(position, self.watched)
             with lock:
-                if not self._record_live(position, output, duration, error):
+                if outcome is None or not self._record_live(*outcome):
                     break
                 if (
                     len(ready) == 1
@@ -298,7 +413,8 @@ class _Scheduler:
                     position = self._next_inline()
             self._start_workers()
         if self.stopped:
-            self.group.cancel_scope.cancel()
+            if self.group is not None:
+                self.group.cancel_scope.cancel()
         elif not self.unsettled:
             self.woken.set()
 
@@ -329,6 +445,8 @@ class _Scheduler:
     def _start(self, run: Callable[[int], Coroutine[Any, Any, None]], position: int) -> None:
         self.state.running.add(position)
         if self.loop is None:
+            # Never without a loop: such a run has only steps for workers.
+            assert self.group is not None
             self.group.start_soon(run, position)
             return
         task = self.loop.create_task(run(position))
@@ -343,7 +461,7 @@ class _Scheduler:
         # A BaseException escaped a step (its Exceptions are its failure): end
         # the run and raise it, as a task group would.
         self.crashed.append(error)
-        if not self.closed:
+        if not self.closed and self.group is not None:
             self.group.cancel_scope.cancel()
 
     async def settle_tasks(self) -> None:
@@ -412,7 +530,7 @@ class _Scheduler:
         The first such step continues on this thread; the others go to the
         crew; whatever the loop must run, or the end of the run, wakes it.
         """
-        steps, values, lock, invokers = self.steps, self.values, self.lock, self.invokers
+        steps, lock = self.steps, self.lock
         chainable, running, emitter = self.chainable, self.state.running, self.state.emitter
         ready, gates, clock = self.ready, self.gates, time.perf_counter
         # Only the step handed to this worker waited for it; those it goes on with did not.
@@ -426,15 +544,9 @@ class _Scheduler:
                 return
             if emitter is not None:
                 emitter.vertex_started(steps[position].name, 1)
-            invoke = invokers[position] or steps[position].invoke
-            start = clock()
-            try:
-                output, error = invoke(values), None
-            except Exception as exc:  # recorded as the vertex's failure
-                output, error = None, exc
-            duration = clock() - start
+            outcome = self.run_steps(position, False)
             with lock:
-                if not self._record_live(position, output, duration, error):
+                if outcome is None or not self._record_live(*outcome):
                     return
                 if len(ready) == 1 and chainable[ready[0]] and not (gates.active or self.stopped):
                     # A chain: the one step it made ready goes on right here.
@@ -474,8 +586,32 @@ def _interrupt_in(error: BaseException) -> KeyboardInterrupt | None:
     return None
 
 
+def run_without_loop(state: RunState) -> None:
+    """Run a plan of plain sync steps on the workers, this thread waiting for them.
+
+    What the loop does in ``_Scheduler.run``, without one: the caller's
+    thread drains whenever a worker sets ``arrived``. Ctrl+C while it waits
+    stops the run as it would on a loop.
+    """
+    scheduler = _Scheduler(state, None)
+    arrived, lock = scheduler.arrived, scheduler.lock
+    try:
+        scheduler.drain()
+        while scheduler.unsettled and not scheduler.stopped:
+            arrived.wait()
+            arrived.clear()
+            with lock:
+                scheduler.wake_pending = False
+            scheduler.drain()
+    finally:
+        scheduler.close()
+
+
 async def run_concurrent(state: RunState) -> None:
     """Run ``state.plan`` with every step started as soon as its inputs exist."""
+    if state.loop_free:
+        run_without_loop(state)
+        return
     scheduler: _Scheduler | None = None
     try:
         async with anyio.create_task_group() as group:

@@ -11,7 +11,7 @@ import anyio
 
 from .._events import RunEnded, RunStarted
 from .caching import open_store
-from .concurrent import run_concurrent
+from .concurrent import run_concurrent, runs_on_workers_alone
 from .control import run_needs_event_loop
 from .logs import current_run
 from .serial import run_serial
@@ -136,25 +136,26 @@ async def _execute(state: RunState) -> RunState:
 
 
 def _drive(coroutine: Coroutine[Any, Any, RunState]) -> RunState:
-    # A serial run of inline sync calls never suspends, so one send() finishes
-    # it and no event loop is needed.
+    # A run of inline sync calls, or of sync calls on workers that the
+    # caller's thread waits for (``state.loop_free``), never suspends, so one
+    # send() finishes it and no event loop is needed.
     try:
         coroutine.send(None)
     except StopIteration as finished:
         result: RunState = finished.value
         return result
     coroutine.close()
-    raise RuntimeError("a serial run of sync vertices suspended")
+    raise RuntimeError("a run without an event loop suspended")
 
 
 def run_blocking(state: RunState) -> RunState:
     """``execute`` for a synchronous caller, starting an event loop only when needed."""
     options = state.options
     coroutine_listeners = state.emitter is not None and state.emitter.has_async
-    if (
-        options.timeout is None
-        and not coroutine_listeners
-        and not run_needs_event_loop(state.plan, options.backend, options.retry)
-    ):
-        return _drive(execute(state))
+    if options.timeout is None and not coroutine_listeners:
+        if not run_needs_event_loop(state.plan, options.backend, options.retry):
+            return _drive(execute(state))
+        if runs_on_workers_alone(state.plan, options.backend, options.retry):
+            state.loop_free = True
+            return _drive(execute(state))
     return anyio.run(functools.partial(execute, state), backend=options.anyio_backend)

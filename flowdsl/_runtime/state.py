@@ -60,6 +60,7 @@ class RunState:
         "fallbacks",
         "inputs",
         "iterations",
+        "loop_free",
         "options",
         "overrides",
         "plan",
@@ -154,6 +155,9 @@ class RunState:
         # elements run as Dask tasks of their own (None: in the runner).
         self.dask_client = dask_client
         self.element_runner: ElementRunner | None = None
+        # Set by a synchronous caller whose thread run needs no event loop
+        # (``concurrent.runs_on_workers_alone``): its thread waits for the workers.
+        self.loop_free = False
 
     def must_stop(self, deadline: float | None, now: float) -> bool:
         """Whether a cancel request or the deadline says to stop now (and record which)."""

@@ -6,6 +6,7 @@ Every wait in a vertex is bounded, so a broken scheduler fails instead of hangin
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import threading
 import time
@@ -304,6 +305,41 @@ def test_a_failure_does_not_wait_for_threads_and_drops_their_late_results() -> N
     assert partial is not None
     assert "busy" not in partial
     assert partial.states["busy"] == "running"
+
+
+def test_a_chain_on_a_thread_stops_at_its_next_link_when_the_run_stops() -> None:
+    started = threading.Event()
+    release = threading.Event()
+    log: list[str] = []
+
+    @vertex
+    def busy(x: int) -> int:
+        started.set()
+        release.wait(PATIENCE)
+        log.append("busy")
+        return x
+
+    @vertex
+    def then(busy: int) -> int:
+        log.append("then")
+        return busy
+
+    @vertex
+    def breaks(x: int) -> int:
+        started.wait(PATIENCE)
+        raise RuntimeError("boom")
+
+    flow = flowdsl.Flow.from_functions(busy, then, breaks)
+    with pytest.raises(flowdsl.VertexFailed) as caught:
+        flow.run({"x": 1}, backend="thread")
+    release.set()
+    assert eventually(lambda: log == ["busy"])
+    time.sleep(0.05)  # room for a wrong `then` to show up; none may
+    assert log == ["busy"]
+    partial = caught.value.result
+    assert partial is not None
+    assert "busy" not in partial
+    assert partial.states["then"] == "pending"
 
 
 @pytest.mark.parametrize("loop", LOOPS)
@@ -649,6 +685,142 @@ def test_the_run_timeout_holds_between_inline_sync_vertices(backend: str) -> Non
     assert "third" not in log
     assert caught.value.result is not None
     assert caught.value.result.states["third"] == "pending"
+
+
+def _running_loop() -> str | None:
+    """The event loop running on this thread, if any."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        return "asyncio"
+    try:
+        import trio
+
+        trio.lowlevel.current_trio_token()
+    except (ImportError, RuntimeError):
+        return None
+    return "trio"
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_thread_run_of_sync_vertices_starts_no_event_loop(loop: str) -> None:
+    # Nothing for a loop to do: the caller's thread waits for the workers itself.
+    seen: list[str | None] = []
+
+    class Look(flowdsl.Listener):
+        # Called on the caller's thread, inside the loop when there is one.
+        def on_run_start(self, event: Any) -> None:
+            seen.append(_running_loop())
+
+    @vertex
+    def double(x: int) -> int:
+        return 2 * x
+
+    @vertex
+    def plus_one(double: int) -> int:
+        return double + 1
+
+    sync_only = flowdsl.Flow.from_functions(double, plus_one)
+    ran = sync_only.run({"x": 1}, backend="thread", anyio_backend=loop, listeners=[Look()])
+    assert ran["plus_one"] == 3
+    diamond().run({"x": 1}, backend="thread", anyio_backend=loop, listeners=[Look()])
+    sync_only.run({"x": 1}, backend="thread", anyio_backend=loop, listeners=[Look()], timeout=5)
+    assert seen == [None, loop, loop]
+
+
+def _long_chain(
+    length: int, threads: list[int], fail_at: int | None = None, source: str = "x"
+) -> list[Any]:
+    """``c0`` reads ``source``; each next link reads the one before; ``fail_at`` raises."""
+
+    def link(i: int) -> Any:
+        def body(**kwargs: int) -> int:
+            threads.append(threading.get_ident())
+            if i == fail_at:
+                raise ValueError(f"link {i} breaks")
+            return next(iter(kwargs.values())) + 1
+
+        parameter = source if i == 0 else f"c{i - 1}"
+        code = f"def c{i}({parameter}: int) -> int:\n    return body({parameter}={parameter})\n"
+        namespace: dict[str, Any] = {"body": body}
+        exec(code, namespace)  # a real signature per link, as the compiler needs
+        return vertex(namespace[f"c{i}"])
+
+    return [link(i) for i in range(length)]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize("backend", CONCURRENT)
+def test_a_chain_of_sync_vertices_records_each_vertex(backend: str, loop: str) -> None:
+    # A chain runs on one thread without the ready queue between its links;
+    # each link is still recorded, timed and reported on its own.
+    threads: list[int] = []
+    heard: list[str] = []
+
+    class Log(flowdsl.Listener):
+        def on_vertex_start(self, event: Any) -> None:
+            heard.append(f"start {event.vertex}")
+
+        def on_vertex_end(self, event: Any) -> None:
+            heard.append(f"end {event.vertex}")
+
+    flow = flowdsl.Flow.from_functions(*_long_chain(30, threads))
+    names = [f"c{i}" for i in range(30)]
+    for listeners in ([], [Log()]):
+        threads.clear()
+        result = flow.run({"x": 0}, backend=backend, anyio_backend=loop, listeners=listeners)
+        assert result["c29"] == 30
+        assert list(result.order) == names
+        assert set(result.metrics.vertices) == set(names)
+        assert all(result.metrics.vertices[n].duration >= 0 for n in names)
+        assert len(set(threads)) == 1
+        on_loop_thread = threads[0] == threading.get_ident()
+        assert on_loop_thread is (backend == "async")
+    assert heard == [f"{kind} {name}" for name in names for kind in ("start", "end")]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize("backend", CONCURRENT)
+def test_a_failure_inside_a_chain_stops_it_there(backend: str, loop: str) -> None:
+    threads: list[int] = []
+    flow = flowdsl.Flow.from_functions(*_long_chain(10, threads, fail_at=4))
+    with pytest.raises(flowdsl.VertexFailed) as caught:
+        flow.run({"x": 0}, backend=backend, anyio_backend=loop)
+    assert caught.value.vertex == "c4"
+    partial = caught.value.result
+    assert partial is not None
+    assert dict(partial) == {f"c{i}": i + 1 for i in range(4)}
+    assert partial.states["c4"] == "failed"
+    assert [partial.states[f"c{i}"] for i in range(5, 10)] == ["pending"] * 5
+    assert len(threads) == 5
+
+    kept = flow.run({"x": 0}, backend=backend, anyio_backend=loop, on_error="continue")
+    assert [kept.states[f"c{i}"] for i in range(5, 10)] == ["skipped"] * 5
+    assert isinstance(kept.errors["c4"], ValueError)
+
+
+@pytest.mark.parametrize("backend", CONCURRENT)
+def test_a_chain_goes_on_after_a_failure_elsewhere_under_continue(backend: str) -> None:
+    threads: list[int] = []
+    released = threading.Event()
+
+    @vertex
+    def broken(x: int) -> int:
+        released.set()
+        raise KeyError("elsewhere")
+
+    @vertex(blocking=True)
+    def waits(x: int) -> int:
+        released.wait(PATIENCE)  # the chain starts after the failure
+        return x
+
+    flow = flowdsl.Flow.from_functions(broken, waits, *_long_chain(20, threads, source="waits"))
+    result = flow.run({"x": 0}, backend=backend, on_error="continue")
+    assert isinstance(result.errors["broken"], KeyError)
+    assert result["c19"] == 20
+    assert all(result.states[f"c{i}"] == "completed" for i in range(20))
 
 
 @pytest.mark.parametrize("loop", LOOPS)
