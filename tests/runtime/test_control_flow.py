@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from typing import Annotated, Any, TypedDict
@@ -531,9 +530,10 @@ def test_rate_limit_spaces_the_calls(mode: tuple[str, str]) -> None:
     begin = time.monotonic()
     result = run_in(mode, flowdsl.Flow.from_functions(ping), {"items": list(range(5))})
     assert result["ping"] == list(range(5))
-    # The 5th call is reserved 4 intervals after the first, which is after the run began.
-    assert max(starts) - begin >= 4 * 0.02
-    if mode[0] != "thread":
-        # Called on the loop's thread right after its turn came: exactly spaced.
-        gaps = [b - a for a, b in itertools.pairwise(sorted(starts))]
-        assert min(gaps) >= 0.0195, gaps  # microseconds between the turn and the call
+    # Turns come at least 20 ms apart from the run's start and a call starts
+    # after its turn, so call k starts k intervals after the run began or
+    # later: never more than k + 1 calls in the first k intervals. (A gap
+    # between two calls may still be shorter, when a busy machine delays one
+    # call after its turn and not the next.)
+    for k, start in enumerate(sorted(starts)):
+        assert start - begin >= k * 0.02, (k, [s - begin for s in sorted(starts)])
