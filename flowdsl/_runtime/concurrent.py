@@ -19,7 +19,8 @@ stages. Five things keep the per-vertex cost near the serial loop's:
   trio they go to a trio nursery inside an anyio task group, which keeps
   anyio's way of raising (a cancelled run raises the loop's plain
   ``Cancelled``). On both, a BaseException that escapes a step ends the run
-  and is raised as it is (``_Scheduler.crash``).
+  and is raised as it is, once the run's tasks are done
+  (``_Scheduler._escaped``).
 - A step whose only dependent waits for nothing else is followed by that
   dependent on the same thread, without the ready queue in between
   (``_Scheduler.run_steps``): along a chain, a step costs about what it
@@ -177,7 +178,7 @@ class _Scheduler:
         self,
         state: RunState,
         cancel: Callable[[], object] | None,
-        spawn: Callable[..., object] | None = None,
+        spawn: Callable[[Callable[[int], Coroutine[Any, Any, None]], int], object] | None = None,
     ) -> None:
         plan = state.plan
         options = state.options
@@ -241,7 +242,7 @@ class _Scheduler:
         self.closed = False
         # Step tasks started on asyncio (see the module's docstring), and what
         # any of them raised that is not a vertex's failure (an Exception).
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks: dict[int, asyncio.Task[None]] = {}
         self.crashed: list[BaseException] = []
 
     # Bookkeeping: call with the lock held.
@@ -454,54 +455,37 @@ class _Scheduler:
             position = self._take_one()
             if position is None:
                 return None
-            if self.controlled[position] or position in self.on_defaults:
-                self._start(self.run_controlled, position)
-            elif modes[position] is inline:
-                return position
-            elif self.chainable[position]:
-                self._submit(position)
-            else:
-                self._start(self.run_task, position)
+            if not (self.controlled[position] or position in self.on_defaults):
+                if modes[position] is inline:
+                    return position
+                if self.chainable[position]:
+                    self._submit(position)
+                    continue
+            self._start(position)
 
-    def _start(self, run: Callable[[int], Coroutine[Any, Any, None]], position: int) -> None:
+    def _start(self, position: int) -> None:
+        # ``run_task(position)`` as a task of the run.
         self.state.running.add(position)
         if self.spawn is not None:
-            self.spawn(self.run_guarded, run, position)
-            return
-        # Never without a loop: such a run has only steps for workers.
-        assert self.loop is not None
-        task = self.loop.create_task(run(position))
-        self.tasks.add(task)
-        task.add_done_callback(self._task_done)
+            self.spawn(self.run_task, position)
+        else:
+            # Never without a loop: such a run has only steps for workers.
+            assert self.loop is not None
+            self.tasks[position] = self.loop.create_task(self.run_task(position))
 
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self.tasks.discard(task)
-        error = None if task.cancelled() else task.exception()
-        if error is not None:
-            self.crash(error)
-
-    async def run_guarded(
-        self, run: Callable[[int], Coroutine[Any, Any, None]], position: int
-    ) -> None:
-        """``run(position)`` as a trio task: what escapes it, but the loop's
-        cancellation, ends the run rather than the nursery (``crash``)."""
-        try:
-            await run(position)
-        except anyio.get_cancelled_exc_class():
-            raise
-        except BaseException as error:  # a step's Exceptions were recorded: this is more
-            self.crash(error)
-
-    def crash(self, error: BaseException) -> None:
-        """A BaseException escaped a step (its Exceptions are its failure): end
-        the run, which raises it once its tasks are done."""
+    def _escaped(self, error: BaseException) -> None:
+        # What escaped a step's task: the loop's cancellation goes on up;
+        # anything else (a step's Exceptions are recorded: this is more) ends
+        # the run, which raises it once its tasks are done.
+        if isinstance(error, anyio.get_cancelled_exc_class()):
+            raise error
         self.crashed.append(error)
         if not self.closed and self.cancel is not None:
             self.cancel()
 
     async def settle_tasks(self) -> None:
         """Cancel the step tasks still running on asyncio and wait until they end."""
-        pending = [task for task in self.tasks if not task.done()]
+        pending = [task for task in self.tasks.values() if not task.done()]
         if not pending:
             return
         for task in pending:
@@ -510,41 +494,39 @@ class _Scheduler:
             await asyncio.wait(pending)
 
     async def run_task(self, position: int) -> None:
-        """Await a coroutine step, or a thread step with its own deadline."""
-        step, invoke = self.steps[position], self.invokers[position]
-        if self.state.emitter is not None:
-            self.state.emitter.vertex_started(step.name, 1)
+        """A step's task: a step through its runner (retries, fallbacks, map,
+        loop, limits, defaults), a coroutine step, or a thread step with its
+        own deadline."""
         try:
-            if self.awaited[position]:
-                start = time.perf_counter()
-                output = await (invoke or step.invoke)(self.values)
-                duration = time.perf_counter() - start
+            step, invoke, values = self.steps[position], self.invokers[position], self.values
+            start = time.perf_counter()
+            try:
+                if self.controlled[position] or position in self.on_defaults:
+                    output = await self.calls.runner(position).run(
+                        values, position in self.on_defaults
+                    )
+                    duration = time.perf_counter() - start
+                else:
+                    if self.state.emitter is not None:
+                        self.state.emitter.vertex_started(step.name, 1)
+                    if self.awaited[position]:
+                        output = await (invoke or step.invoke)(values)
+                        duration = time.perf_counter() - start
+                    else:
+                        output, duration = await call_step(
+                            step, self.modes[position], values, invoke, self.places
+                        )
+            except Exception as exc:  # recorded as the vertex's failure
+                with self.lock:
+                    self._record_live(position, None, time.perf_counter() - start, exc)
             else:
-                output, duration = await call_step(
-                    step, self.modes[position], self.values, invoke, self.places
-                )
-        except Exception as exc:  # recorded as the vertex's failure
-            with self.lock:
-                self._record_live(position, None, 0.0, exc)
-        else:
-            with self.lock:
-                self._record_live(position, output, duration, None)
-        self.drain()
-
-    async def run_controlled(self, position: int) -> None:
-        """Run a step through its runner (retries, fallbacks, map, loop, limits, defaults)."""
-        start = time.perf_counter()
-        try:
-            output = await self.calls.runner(position).run(
-                self.values, position in self.on_defaults
-            )
-        except Exception as exc:  # recorded as the vertex's failure
-            with self.lock:
-                self._record_live(position, None, time.perf_counter() - start, exc)
-        else:
-            with self.lock:
-                self._record_live(position, output, time.perf_counter() - start, None)
-        self.drain()
+                with self.lock:
+                    self._record_live(position, output, duration, None)
+            self.drain()
+        except BaseException as error:
+            self._escaped(error)
+        finally:
+            self.tasks.pop(position, None)
 
     async def run(self) -> None:
         """Start the run, then drain whenever a worker left the loop something to do,
