@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -164,8 +165,32 @@ def run_blocking(state: RunState) -> RunState:
 def _run_on_a_loop(state: RunState) -> RunState:
     # The loop's own entry point, not anyio.run: anyio's calls work on a loop
     # started natively, and its wrapper costs about 40 us a run.
+    running = running_loop()
+    if running is not None:
+        raise RuntimeError(
+            f"this run needs an event loop of its own, and {running} is running on this "
+            "thread: inside a running loop, use `await flow.arun(...)`"
+        )
     if state.options.anyio_backend == "trio":
         import trio
 
         return trio.run(execute, state)
     return asyncio.run(execute(state))
+
+
+def running_loop() -> str | None:
+    """The event loop running on this thread, if any."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        return "asyncio"
+    trio = sys.modules.get("trio")  # not imported: no trio loop can be running
+    if trio is None:
+        return None
+    try:
+        trio.lowlevel.current_trio_token()
+    except RuntimeError:
+        return None
+    return "trio"

@@ -6,7 +6,6 @@ Every wait in a vertex is bounded, so a broken scheduler fails instead of hangin
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import threading
 import time
@@ -18,6 +17,7 @@ import pytest
 
 import flowdsl
 from flowdsl import vertex
+from flowdsl._runtime.executor import running_loop
 from flowdsl._runtime.workers import idle_threads
 from tests.runtime._modes import diamond, eventually
 
@@ -687,23 +687,6 @@ def test_the_run_timeout_holds_between_inline_sync_vertices(backend: str) -> Non
     assert caught.value.result.states["third"] == "pending"
 
 
-def _running_loop() -> str | None:
-    """The event loop running on this thread, if any."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        return "asyncio"
-    try:
-        import trio
-
-        trio.lowlevel.current_trio_token()
-    except (ImportError, RuntimeError):
-        return None
-    return "trio"
-
-
 @pytest.mark.parametrize("loop", LOOPS)
 def test_a_thread_run_of_sync_vertices_starts_no_event_loop(loop: str) -> None:
     # Nothing for a loop to do: the caller's thread waits for the workers itself.
@@ -712,7 +695,7 @@ def test_a_thread_run_of_sync_vertices_starts_no_event_loop(loop: str) -> None:
     class Look(flowdsl.Listener):
         # Called on the caller's thread, inside the loop when there is one.
         def on_run_start(self, event: Any) -> None:
-            seen.append(_running_loop())
+            seen.append(running_loop())
 
     @vertex
     def double(x: int) -> int:
@@ -728,6 +711,19 @@ def test_a_thread_run_of_sync_vertices_starts_no_event_loop(loop: str) -> None:
     diamond().run({"x": 1}, backend="thread", anyio_backend=loop, listeners=[Look()])
     sync_only.run({"x": 1}, backend="thread", anyio_backend=loop, listeners=[Look()], timeout=5)
     assert seen == [None, loop, loop]
+
+
+@pytest.mark.anyio
+async def test_run_inside_a_running_loop_points_to_arun(anyio_backend: str) -> None:
+    @vertex
+    async def wait(x: int) -> int:
+        await anyio.sleep(0)
+        return x
+
+    flow = flowdsl.Flow.from_functions(wait)
+    with pytest.raises(RuntimeError, match=rf"{anyio_backend} is running on this thread.*arun"):
+        flow.run({"x": 1}, backend="async")
+    assert (await flow.arun({"x": 1}, backend="async"))["wait"] == 1
 
 
 def _long_chain(
