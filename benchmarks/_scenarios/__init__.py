@@ -116,7 +116,7 @@ def _unbalanced(f: Figures) -> str:
 
 def _unbalanced_target(f: Figures) -> Target:
     ratio = f["ratio_to_ideal"]
-    return Target("unbalanced within 1.02x the critical path", f"{ratio:.3f}x", ratio <= 1.02)
+    return Target("unbalanced within 1.02x the critical path", f"{ratio:.4f}x", ratio <= 1.02)
 
 
 def _many(f: Figures) -> str:
