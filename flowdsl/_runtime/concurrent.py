@@ -51,7 +51,7 @@ from .plan import CallMode, Plan
 from .state import MISSING, RunState
 from .workers import Crew
 
-__all__ = ["DEFAULT_MAX_WORKERS", "run_concurrent", "runs_on_workers_alone"]
+__all__ = ["DEFAULT_MAX_WORKERS", "asyncio_loop", "run_concurrent", "runs_on_workers_alone"]
 
 #: Worker threads per run when ``max_workers`` is not given (anyio's own default).
 DEFAULT_MAX_WORKERS = 40
@@ -152,8 +152,8 @@ def _setter(event: threading.Event) -> Callable[[Callable[[], object]], object]:
     return lambda _callback: event.set()
 
 
-def _asyncio_loop() -> asyncio.AbstractEventLoop | None:
-    """The running asyncio loop; None under anyio's other loop, trio."""
+def asyncio_loop() -> asyncio.AbstractEventLoop | None:
+    """The asyncio loop running on this thread, or None (no loop, or trio)."""
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
@@ -170,14 +170,15 @@ class _Scheduler:
     """One concurrent run: the ready queue, the counts, and who runs what.
 
     ``cancel`` stops the run's tasks and its wait (None when no loop runs);
-    ``spawn`` is a trio nursery's ``start_soon`` for the steps' tasks (None:
-    asyncio tasks).
+    the steps' tasks are asyncio tasks on ``loop``, or go to ``spawn``, a
+    trio nursery's ``start_soon``.
     """
 
     def __init__(
         self,
         state: RunState,
         cancel: Callable[[], object] | None,
+        loop: asyncio.AbstractEventLoop | None = None,
         spawn: Callable[[Callable[[int], Coroutine[Any, Any, None]], int], object] | None = None,
     ) -> None:
         plan = state.plan
@@ -227,7 +228,7 @@ class _Scheduler:
         # Without a loop (``run_without_loop``) workers set ``arrived``, which
         # the caller's thread waits for, instead.
         self.arrived = threading.Event()
-        self.loop = None if cancel is None else _asyncio_loop()
+        self.loop = loop
         self.spawn = spawn
         # How a worker thread has the loop call something soon, without waiting.
         self.call_soon: Callable[[Callable[[], object]], object]
@@ -632,14 +633,19 @@ async def run_concurrent(state: RunState) -> None:
     scheduler: _Scheduler | None = None
     try:
         async with anyio.create_task_group() as group:
-            if _asyncio_loop() is None:
+            loop = asyncio_loop()
+            if loop is None:
                 import trio
 
+                # Under trio the group only shapes what is raised (see the
+                # module's docstring); the nursery holds the tasks.
                 async with trio.open_nursery() as nursery:
-                    scheduler = _Scheduler(state, nursery.cancel_scope.cancel, nursery.start_soon)
+                    scheduler = _Scheduler(
+                        state, nursery.cancel_scope.cancel, spawn=nursery.start_soon
+                    )
                     await scheduler.run()
             else:
-                scheduler = _Scheduler(state, group.cancel_scope.cancel)
+                scheduler = _Scheduler(state, group.cancel_scope.cancel, loop=loop)
                 await scheduler.run()
     except BaseException as error:
         # A task group (under trio) wraps Ctrl+C in an exception group;

@@ -12,7 +12,7 @@ import anyio
 
 from .._events import RunEnded, RunStarted
 from .caching import open_store
-from .concurrent import run_concurrent, runs_on_workers_alone
+from .concurrent import asyncio_loop, run_concurrent, runs_on_workers_alone
 from .control import run_needs_event_loop
 from .logs import current_run
 from .serial import run_serial
@@ -180,11 +180,7 @@ def _run_on_a_loop(state: RunState) -> RunState:
 
 def running_loop() -> str | None:
     """The event loop running on this thread, if any."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
+    if asyncio_loop() is not None:
         return "asyncio"
     trio = sys.modules.get("trio")  # not imported: no trio loop can be running
     if trio is None:
