@@ -377,6 +377,11 @@ class Flow:
             prepared.checkpoint.close()
             raise
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A flow travels (to a Dask worker, whose vertex runs it) as its graph;
+        # its plans are rebuilt there.
+        return (Flow, (self._graph,))
+
     def __repr__(self) -> str:
         return f"<Flow: {len(self._graph.vertices)} vertices, {len(self._graph.inputs)} inputs>"
 
@@ -415,14 +420,18 @@ def _finish(state: RunState) -> RunResult:
     result = RunResult(state)
     if state.failed_fast:
         position, error = next(iter(state.errors.items()))
-        if isinstance(error, VertexFailed):
+        node = state.plan.steps[position].node
+        if isinstance(error, VertexFailed) and error.result is None and error.vertex == node.name:
+            # The runtime's own report of this vertex (its timeout, its loop's
+            # limit, its group's rollback); a VertexFailed from a run inside
+            # the vertex's body is that vertex's failure, wrapped below.
             error.result = result
             error.attempts = state.attempts.get(position, error.attempts)
             elements = state.element_errors.get(position)
             if elements:
                 error.element = next(iter(elements))
             raise error
-        if isinstance(error, FlowDSLError):
+        if isinstance(error, FlowDSLError) and not isinstance(error, VertexFailed):
             raise error
         raise _failure(state, position, error, result) from error
     if state.timed_out:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -163,14 +165,44 @@ def run_blocking(state: RunState) -> RunState:
 
 
 def _run_on_a_loop(state: RunState) -> RunState:
-    # The loop's own entry point, not anyio.run: anyio's calls work on a loop
-    # started natively, and its wrapper costs about 40 us a run.
     running = running_loop()
-    if running is not None:
+    if running is None:
+        return _start_loop(state)
+    if current_run.get() is None:
         raise RuntimeError(
             f"this run needs an event loop of its own, and {running} is running on this "
             "thread: inside a running loop, use `await flow.arun(...)`"
         )
+    # A vertex body (a sync vertex inline on its run's loop, or a coroutine)
+    # runs a flow of its own: the vertex blocks its loop's thread for its
+    # whole call anyway, so the inner run gets a loop on a thread of its own.
+    return _on_a_thread_of_its_own(state)
+
+
+def _on_a_thread_of_its_own(state: RunState) -> RunState:
+    outcome: list[RunState | BaseException] = []
+
+    def start() -> None:
+        try:
+            outcome.append(_start_loop(state))
+        except BaseException as error:  # handed to the caller's thread
+            outcome.append(error)
+
+    # The caller's context goes along (its context variables, the log records' run id).
+    thread = threading.Thread(
+        target=contextvars.copy_context().run, args=(start,), name="flowdsl-nested-run"
+    )
+    thread.start()
+    thread.join()
+    (finished,) = outcome
+    if isinstance(finished, BaseException):
+        raise finished
+    return finished
+
+
+def _start_loop(state: RunState) -> RunState:
+    # The loop's own entry point, not anyio.run: anyio's calls work on a loop
+    # started natively, and its wrapper costs about 40 us a run.
     if state.options.anyio_backend == "trio":
         import trio
 

@@ -681,3 +681,18 @@ def test_a_mapped_vertex_keeps_its_concurrency_limit_across_workers(
     # Elements run in other processes: their start and end times say how many overlapped.
     peak = max(sum(1 for s, e in intervals if s <= moment < e) for moment, _ in intervals)
     assert peak <= 2
+
+
+def test_a_vertex_on_a_worker_runs_a_flow_of_its_own(dask_client: Any) -> None:
+    inner = diamond()
+
+    @vertex
+    def nested(x: int) -> int:
+        return int(inner.run({"x": x}, backend="thread")["join"])
+
+    @vertex
+    async def awaiting(x: int) -> int:
+        return int(inner.run({"x": x}, backend="async", anyio_backend="trio")["join"])
+
+    result = on_dask(flowdsl.Flow.from_functions(nested, awaiting), dask_client, {"x": 1})
+    assert (result["nested"], result["awaiting"]) == (100, 100)
