@@ -37,6 +37,7 @@ from ._groups import AtomicGroup, MemoryTransaction, SQLiteTransaction, Transact
 from ._handle import RunHandle
 from ._lineage import Lineage, Trace, TraceEdge, TraceStep
 from ._location import SourceLocation
+from ._mapping import MapOver, product
 from ._markers import Check, From, Previous, Transaction
 from ._metrics import RunMetrics, VertexMetrics
 from ._model.graph import Binding, FlowInput, Graph, InputConsumer, VertexNode
@@ -105,6 +106,7 @@ __all__ = [
     "IterationLimitError",
     "Lineage",
     "Listener",
+    "MapOver",
     "MemoryCache",
     "MemoryTransaction",
     "MissingInputError",
@@ -142,6 +144,7 @@ __all__ = [
     "VertexTimeout",
     "compile",
     "configure",
+    "product",
     "settings",
     "vertex",
 ]

@@ -20,6 +20,7 @@ from typing_extensions import ParamSpec
 from . import _vertex_options as check
 from ._groups import AtomicGroup
 from ._location import SourceLocation
+from ._mapping import MapOver
 from ._policies import RetryPolicy
 from .errors import InvalidVertexError
 
@@ -50,7 +51,7 @@ class VertexSpec:
     retry: RetryPolicy | None = None
     fallbacks: tuple[Callable[..., Any], ...] = ()
     when: str | Callable[..., Any] | None = None
-    map_over: str | None = None
+    map_over: MapOver | None = None
     until: Callable[[Any], bool] | None = None
     max_iterations: int | None = None
     max_concurrency: int | None = None
@@ -181,7 +182,7 @@ def vertex(
     retry: RetryPolicy | None = None,
     fallback: Fallbacks | None = None,
     when: str | Callable[..., Any] | None = None,
-    map_over: str | None = None,
+    map_over: str | tuple[str, ...] | MapOver | None = None,
     until: Callable[[Any], bool] | None = None,
     max_iterations: int | None = None,
     max_concurrency: int | None = None,
@@ -206,7 +207,7 @@ def vertex(
     retry: RetryPolicy | None = None,
     fallback: Fallbacks | None = None,
     when: str | Callable[..., Any] | None = None,
-    map_over: str | None = None,
+    map_over: str | tuple[str, ...] | MapOver | None = None,
     until: Callable[[Any], bool] | None = None,
     max_iterations: int | None = None,
     max_concurrency: int | None = None,
@@ -256,7 +257,9 @@ def vertex(
             only when that value is truthy, else skip this vertex.
         map_over: a parameter bound to a sequence: call the function once per
             element (the parameter receives the element); the output is the
-            list of results, in order.
+            list of results, in order. A tuple of parameters zips their
+            sequences (of equal length); ``product("x", "y")`` calls once per
+            combination and gives a list of lists, the outer index over ``x``.
         until: re-run the vertex until ``until(output)`` is true; a parameter
             annotated ``Annotated[T | None, Previous()]`` receives the last
             output (``None`` the first time).

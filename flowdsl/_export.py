@@ -136,12 +136,23 @@ def _control(node: VertexNode) -> dict[str, Any]:
         "retries": None if retry is None else retry.max_retries,
         "fallbacks": [getattr(f, "__qualname__", repr(f)) for f in node.fallbacks] or None,
         "when": None if node.condition is None else node.condition.ref,
-        "map_over": node.map_over,
+        "map_over": _map_over(node),
         "max_iterations": node.max_iterations,
         "max_concurrency": node.max_concurrency,
         "rate_limit": node.rate_limit,
     }
     return {key: value for key, value in control.items() if value is not None}
+
+
+def _map_over(node: VertexNode) -> str | list[str] | dict[str, list[str]] | None:
+    # One parameter: its name; zipped: their names; a product: {"product": names}.
+    map_over = node.map_over
+    if map_over is None:
+        return None
+    names = list(map_over.parameters)
+    if map_over.product:
+        return {"product": names}
+    return names[0] if len(names) == 1 else names
 
 
 def to_json(graph: Graph) -> str:

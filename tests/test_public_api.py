@@ -40,6 +40,7 @@ EXPECTED_ALL = [
     "IterationLimitError",
     "Lineage",
     "Listener",
+    "MapOver",
     "MemoryCache",
     "MemoryTransaction",
     "MissingInputError",
@@ -77,6 +78,7 @@ EXPECTED_ALL = [
     "VertexTimeout",
     "compile",
     "configure",
+    "product",
     "settings",
     "vertex",
 ]

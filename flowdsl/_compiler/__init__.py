@@ -96,7 +96,11 @@ def _flow_inputs(vertices: Iterable[VertexNode], problems: list[CompileError]) -
         for b in vertex.bindings:
             if b.is_input:
                 annotation = b.annotation
-                if b.parameter == vertex.map_over and annotation is not NO_DEFAULT:
+                if (
+                    vertex.map_over is not None
+                    and b.parameter in vertex.map_over
+                    and (annotation is not NO_DEFAULT)
+                ):
                     annotation = list[annotation]  # type: ignore[valid-type]
                 consumer = InputConsumer(vertex.name, b.parameter, annotation, b.default)
                 consumers.setdefault(b.source, []).append((vertex, consumer))

@@ -12,6 +12,7 @@ import attrs
 
 from .._groups import AtomicGroup
 from .._location import SourceLocation
+from .._mapping import MapOver
 from .._policies import RetryPolicy
 from .._services.contracts import Contract
 from .._typing import StructuredField
@@ -140,7 +141,7 @@ class VertexNode:
     retry: RetryPolicy | None = None
     fallbacks: tuple[Callable[..., Any], ...] = attrs.field(default=(), eq=False)
     condition: Binding | None = None
-    map_over: str | None = None
+    map_over: MapOver | None = None
     until: Callable[[Any], bool] | None = attrs.field(default=None, eq=False)
     max_iterations: int | None = None
     max_concurrency: int | None = None

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
+from .._mapping import ElementIndex
 from .._model.graph import NO_DEFAULT
 from .._services.cache import CacheStore
 from .._suggest import did_you_mean
@@ -129,7 +130,7 @@ class RunState:
         self.elements: dict[int, int] = {}
         self.fallbacks: dict[int, str] = {}
         self.fallback_errors: dict[int, list[tuple[str, BaseException]]] = {}
-        self.element_errors: dict[int, dict[int, BaseException]] = {}
+        self.element_errors: dict[int, dict[ElementIndex, BaseException]] = {}
         # Vertices of a failed atomic group that were undone (or never ran).
         self.rolled_back: set[int] = set()
         # The run's cache store (opened by the executor) and, per pure step,

@@ -262,7 +262,7 @@ def test_options_are_recorded_in_the_model() -> None:
     assert node.condition.ref == "gate"
     assert node.upstream == ("gate",)
     assert (node.map_over, node.max_iterations, node.max_concurrency, node.rate_limit) == (
-        "a",
+        flowdsl.MapOver(("a",)),
         4,
         3,
         2.5,

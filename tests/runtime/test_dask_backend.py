@@ -696,3 +696,31 @@ def test_a_vertex_on_a_worker_runs_a_flow_of_its_own(dask_client: Any) -> None:
 
     result = on_dask(flowdsl.Flow.from_functions(nested, awaiting), dask_client, {"x": 1})
     assert (result["nested"], result["awaiting"]) == (100, 100)
+
+
+def test_zipped_and_product_maps_run_each_call_as_a_task(dask_client: Any) -> None:
+    @vertex(map_over=flowdsl.product("x", "y"))
+    def times(x: int, y: int) -> int:
+        return x * y
+
+    @vertex(map_over=("x", "times"))
+    def scaled(x: int, times: list[int]) -> int:
+        return x * sum(times)
+
+    flow = flowdsl.Flow.from_functions(times, scaled)
+    result = on_dask(flow, dask_client, {"x": [1, 2], "y": [3, 4, 5]})
+    assert result["times"] == [[3, 4, 5], [6, 8, 10]]
+    assert result["scaled"] == [12, 48]
+    assert result.metrics.vertices["times"].elements == 6
+
+    @vertex(map_over=flowdsl.product("x", "y"))
+    def ratio(x: int, y: int) -> float:
+        return x / y
+
+    kept = on_dask(
+        flowdsl.Flow.from_functions(ratio),
+        dask_client,
+        {"x": [1], "y": [0, 1]},
+        on_error="continue",
+    )
+    assert list(kept.element_errors["ratio"]) == [(0, 0)]
