@@ -50,6 +50,7 @@ from ._services.checkpoints import CheckpointStore, RunRecord
 from ._settings import EffectiveSettings, SettingValue, configure, settings
 from .errors import (
     BindingError,
+    CacheFileError,
     CacheWarning,
     CheckpointError,
     CompileError,
@@ -79,6 +80,7 @@ __all__ = [
     "AtomicGroup",
     "Binding",
     "BindingError",
+    "CacheFileError",
     "CacheHit",
     "CacheStats",
     "CacheStore",
