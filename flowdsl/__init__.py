@@ -48,6 +48,7 @@ from ._services.checkpoints import CheckpointStore, RunRecord
 from ._settings import EffectiveSettings, SettingValue, configure, settings
 from .errors import (
     BindingError,
+    CacheFileError,
     CacheWarning,
     CheckpointError,
     CompileError,
@@ -77,6 +78,7 @@ __all__ = [
     "AtomicGroup",
     "Binding",
     "BindingError",
+    "CacheFileError",
     "CacheHit",
     "CacheStats",
     "CacheStore",

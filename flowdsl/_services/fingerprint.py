@@ -77,7 +77,7 @@ __all__ = ["Unfingerprintable", "cache_key", "fingerprint_code", "fingerprint_va
 _DIGEST_SIZE = 32
 # Bumped whenever the encoding changes, so keys written by an older flowdsl
 # can never be read as keys of this one.
-_FORMAT = b"flowdsl-fingerprint-1"
+_FORMAT = b"flowdsl-fingerprint-2"
 # Deeper values are refused rather than risking a RecursionError (each level
 # costs up to five Python frames).
 _MAX_DEPTH = 100
@@ -262,6 +262,10 @@ class _ValueEncoder:
             tag,
             _text(str(value.dtype.descr)),
             _text(str(value.shape)),
+            # The memory layout: equal values in another order behave
+            # differently (ravel(order="K"), flags, views), so a transposed
+            # view and its C-ordered copy must not share a key.
+            _text(str(value.strides)),
             *_large(value.tobytes(order="C")),
         )
 
@@ -448,7 +452,8 @@ def fingerprint_value(value: Any) -> bytes:
     NamedTuples, enum members, ``datetime``/``date``/``time`` (with no tzinfo,
     a ``datetime.timezone`` or a keyed ``zoneinfo.ZoneInfo``), ``timedelta``,
     ``Decimal``, ``Fraction``, ``UUID``, ``pathlib`` paths, compiled regular
-    expressions, and numpy arrays and scalars of non-object dtypes. Builtin
+    expressions, and numpy arrays and scalars of non-object dtypes (by dtype,
+    shape, strides and values: the memory layout is part of it). Builtin
     types must match exactly (a ``str`` subclass may carry extra state); user
     classes are tagged by ``module.qualname`` and refused when defined inside a
     function. Dataclass, attrs and NamedTuple instances cover their fields and
