@@ -13,12 +13,14 @@ The public API, by layer (each depends only on the ones above it)::
     results    RunResult, VertexState, metrics     what a run returns
     events     Listener, RunStarted, VertexEnded, ...  what a run tells its listeners
     errors     FlowDSLError and its tree           see ``flowdsl.errors``
+    fingerprint  register(type, fn)                cache keys for your own types
 
 Everything importable from a private module (``flowdsl._x``) is internal.
 """
 
 import contextlib
 
+from . import fingerprint as fingerprint
 from ._dsl import vertex
 from ._events import (
     CacheHit,
