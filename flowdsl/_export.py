@@ -42,6 +42,11 @@ def _quote_mermaid(text: str) -> str:
     return '"' + text.replace('"', "#quot;") + '"'
 
 
+def _mermaid_id(name: str) -> str:
+    # A sub-flow's vertex is "sub/inner"; a Mermaid id takes no "/".
+    return "v_" + name.replace("/", "__")
+
+
 def to_mermaid(graph: Graph) -> str:
     """A Mermaid ``flowchart``: inputs as parallelograms, vertices as boxes, edges named."""
     lines = ["flowchart TD"]
@@ -49,12 +54,14 @@ def to_mermaid(graph: Graph) -> str:
         lines.append(f"    in_{name}[/{_quote_mermaid(name)}/]")
     for name, node in graph.vertices.items():
         label = f"{name} (async)" if node.is_async else name
-        lines.append(f"    v_{name}[{_quote_mermaid(label)}]")
+        lines.append(f"    {_mermaid_id(name)}[{_quote_mermaid(label)}]")
     for name, node in graph.vertices.items():
         for b in _edges(node):
-            origin = f"in_{b.source}" if b.is_input else f"v_{b.source}"
+            origin = f"in_{b.source}" if b.is_input else _mermaid_id(b.source)
             arrow = "-.->" if b is node.condition else "-->"
-            lines.append(f"    {origin} {arrow}|{_quote_mermaid(_edge_label(b))}| v_{name}")
+            lines.append(
+                f"    {origin} {arrow}|{_quote_mermaid(_edge_label(b))}| {_mermaid_id(name)}"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -92,9 +99,9 @@ def graph_data(graph: Graph) -> dict[str, Any]:
                 "function": f"{node.function.__module__}.{node.function.__qualname__}",
                 "location": str(node.location),
                 "async": node.is_async,
-                "pure": node.pure,
-                "blocking": node.blocking,
-                "flows": list(node.flows),
+                "pure": node.options.pure,
+                "blocking": node.options.blocking,
+                "flows": list(node.options.flows),
                 "returns": _annotation(node.returns),
                 "fields": [
                     {"name": f.name, "type": _annotation(f.annotation)} for f in node.fields or ()
@@ -130,23 +137,24 @@ def graph_data(graph: Graph) -> dict[str, Any]:
 
 def _control(node: VertexNode) -> dict[str, Any]:
     # Only the resilience and control-flow options the vertex uses.
-    retry = node.retry
+    options = node.options
+    retry = options.retry
     control: dict[str, Any] = {
-        "timeout": node.timeout,
+        "timeout": options.timeout,
         "retries": None if retry is None else retry.max_retries,
-        "fallbacks": [getattr(f, "__qualname__", repr(f)) for f in node.fallbacks] or None,
+        "fallbacks": [getattr(f, "__qualname__", repr(f)) for f in options.fallbacks] or None,
         "when": None if node.condition is None else node.condition.ref,
         "map_over": _map_over(node),
-        "max_iterations": node.max_iterations,
-        "max_concurrency": node.max_concurrency,
-        "rate_limit": node.rate_limit,
+        "max_iterations": options.max_iterations,
+        "max_concurrency": options.max_concurrency,
+        "rate_limit": options.rate_limit,
     }
     return {key: value for key, value in control.items() if value is not None}
 
 
 def _map_over(node: VertexNode) -> str | list[str] | dict[str, list[str]] | None:
     # One parameter: its name; zipped: their names; a product: {"product": names}.
-    map_over = node.map_over
+    map_over = node.options.map_over
     if map_over is None:
         return None
     names = list(map_over.parameters)
