@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import types
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -12,6 +13,7 @@ from typing import Any
 from . import _export
 from ._compiler import compile_graph
 from ._handle import RunHandle
+from ._location import SourceLocation
 from ._model.graph import FlowInput, Graph, VertexNode
 from ._policies import RetryPolicy
 from ._progress import progress_listener
@@ -22,6 +24,7 @@ from ._runtime.plan import Plan, build_plan
 from ._runtime.state import RunState
 from ._services.cache import CacheStore
 from ._settings import resolve
+from ._subflow import SubFlow, sub_flow
 from .errors import (
     DataResolutionError,
     FlowDSLError,
@@ -33,7 +36,7 @@ from .errors import (
 __all__ = ["Flow", "compile"]
 
 
-def compile(*sources: types.ModuleType | Callable[..., Any]) -> Graph:
+def compile(*sources: types.ModuleType | Callable[..., Any] | SubFlow) -> Graph:
     """Compile modules and ``@vertex`` functions into one immutable ``Graph``.
 
     Every problem in the sources is reported at once.
@@ -89,8 +92,8 @@ class Flow:
         return cls(compile_graph(*modules))
 
     @classmethod
-    def from_functions(cls, *functions: Callable[..., Any]) -> Flow:
-        """Compile the given ``@vertex`` functions into a flow."""
+    def from_functions(cls, *functions: Callable[..., Any] | SubFlow) -> Flow:
+        """Compile the given ``@vertex`` functions (and sub-flows) into a flow."""
         return cls(compile_graph(*functions))
 
     @property
@@ -107,6 +110,56 @@ class Flow:
     def inputs(self) -> Mapping[str, FlowInput]:
         """Flow inputs by name (``.required`` says which must be given)."""
         return self._graph.inputs
+
+    def as_vertex(
+        self,
+        name: str,
+        *,
+        bind: Mapping[str, Any] | None = None,
+        outputs: str | Sequence[str] | None = None,
+    ) -> SubFlow:
+        """This whole flow as one vertex ``name`` of another flow.
+
+        The vertex's parameters are this flow's inputs, bound by ``bind=``
+        (``From(...)`` or a decorated function: that output; any other value:
+        a constant) or else by the usual rules where it is used (a vertex of
+        the same name, else a flow input of the same name). Its output is a
+        mapping of this flow's ``outputs`` (default: its sinks) to their
+        values, so ``"name.output"`` is addressable and readable with
+        ``From``. Its vertices run inside the outer run as ``"name/inner"``:
+        the same backend, loop, deadline, cancellation, listeners and
+        checkpoints. Used twice under two names, it is two independent
+        vertices. A module-level name holding it is collected by
+        ``Flow.from_module``.
+
+        >>> import flowdsl
+        >>> from flowdsl import From, vertex
+        >>> @vertex
+        ... def doubled(x: int) -> int:
+        ...     return 2 * x
+        >>> inner = flowdsl.Flow.from_functions(doubled)
+        >>> @vertex
+        ... def base() -> int:
+        ...     return 5
+        >>> @vertex
+        ... def total(a: dict, b: dict) -> int:
+        ...     return a["doubled"] + b["doubled"]
+        >>> outer = flowdsl.Flow.from_functions(
+        ...     base, total, inner.as_vertex("a", bind={"x": From("base")}),
+        ...     inner.as_vertex("b", bind={"x": 1}))
+        >>> result = outer.run()
+        >>> result["total"], result["a.doubled"], result["b/doubled"]
+        (12, 10, 2)
+
+        Raises:
+            InvalidVertexError: ``name`` is not a Python identifier.
+            BindingError: a ``bind`` key is not an input of this flow, or an
+                ``outputs`` name is not one of its vertices.
+        """
+        caller = sys._getframe(1)
+        location = SourceLocation(caller.f_code.co_filename, caller.f_lineno)
+        chosen = None if outputs is None else _output_names(outputs)
+        return sub_flow(self._graph, name, bind, chosen, location)
 
     def stages(self) -> list[list[str]]:
         """Vertex names grouped so that each group only reads from earlier groups."""

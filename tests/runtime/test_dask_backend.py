@@ -724,3 +724,14 @@ def test_zipped_and_product_maps_run_each_call_as_a_task(dask_client: Any) -> No
         on_error="continue",
     )
     assert list(kept.element_errors["ratio"]) == [(0, 0)]
+
+
+def test_a_sub_flows_vertices_are_tasks_of_the_cluster(dask_client: Any) -> None:
+    inner = diamond()
+    outer = flowdsl.Flow.from_functions(
+        inner.as_vertex("one"), inner.as_vertex("two", bind={"x": 2}, outputs="join")
+    )
+    result = on_dask(outer, dask_client, {"x": 1})
+    assert result["one.join"] == 100
+    assert result["two"] == {"join": 150}
+    assert result.states["two/left"] == "completed"
