@@ -25,12 +25,12 @@ def _inner() -> flowdsl.Flow:
 
 
 def test_a_bind_key_that_is_no_input_is_a_binding_error_with_a_suggestion() -> None:
-    with pytest.raises(BindingError, match="'amont', which is not an input.*did you mean 'amount'"):
+    with pytest.raises(BindingError, match=r"'amont', which is not an input.*'amount'"):
         _inner().as_vertex("sub", bind={"amont": 1})
 
 
 def test_outputs_must_name_vertices_of_the_sub_flow() -> None:
-    with pytest.raises(BindingError, match="'double', which is not a vertex.*'doubled'") as caught:
+    with pytest.raises(BindingError, match=r"'double', which is not a vertex.*'doubled'") as caught:
         _inner().as_vertex("sub", outputs=["double"])
     assert "test_subflows.py" in str(caught.value)
 
@@ -56,7 +56,7 @@ def test_a_clearly_wrong_type_is_a_mismatch() -> None:
     def label() -> str:
         return "x"
 
-    with pytest.raises(TypeMismatchError, match="doubled.amount as int.*type str"):
+    with pytest.raises(TypeMismatchError, match=r"doubled.amount as int.*type str"):
         flowdsl.Flow.from_functions(label, _inner().as_vertex("sub", bind={"amount": label}))
 
 
