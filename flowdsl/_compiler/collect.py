@@ -35,8 +35,8 @@ def _specs_in(source: object, problems: list[CompileError]) -> Iterable[Part]:
     hint = " (decorate it with @vertex)" if callable(source) else ""
     problems.append(
         InvalidVertexError(
-            f"compile() takes modules, @vertex functions and sub-flows (flow.as_vertex); "
-            f"got {source!r}{hint}",
+            f"compile() takes modules and @vertex functions (and sub-flows: "
+            f"flow.as_vertex); got {source!r}{hint}",
             location=location,
         )
     )
