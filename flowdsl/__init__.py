@@ -47,10 +47,12 @@ from ._metrics import RunMetrics, VertexMetrics
 from ._model.graph import Binding, FlowInput, Graph, InputConsumer, VertexNode
 from ._policies import RetryPolicy
 from ._result import RunResult, VertexState
+from ._run_keywords import RunKeywords
 from ._runtime.options import Settings
 from ._services.cache import CacheStats, CacheStore, MemoryCache, SQLiteCache
 from ._services.checkpoints import CheckpointStore, RunRecord
 from ._settings import EffectiveSettings, SettingValue, configure, settings
+from ._subflow import SubFlow
 from .errors import (
     BindingError,
     CacheFileError,
@@ -122,6 +124,7 @@ __all__ = [
     "RollbackFailed",
     "RunEnded",
     "RunHandle",
+    "RunKeywords",
     "RunMetrics",
     "RunRecord",
     "RunResult",
@@ -132,6 +135,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "SourceLocation",
+    "SubFlow",
     "Trace",
     "TraceEdge",
     "TraceStep",

@@ -225,7 +225,8 @@ class VertexFailed(FlowDSLError):
     the failure), ``attempts`` how many times the vertex was called (retries
     included), ``element`` the index of the element that failed when the
     vertex maps over a sequence (a tuple of indices over a ``product``; else
-    ``None``).
+    ``None``), ``index`` the position of the failed run's input set in a
+    sweep (``Flow.map``; else ``None``).
     """
 
     def __init__(
@@ -240,6 +241,7 @@ class VertexFailed(FlowDSLError):
         self.result = result
         self.attempts = attempts
         self.element = element
+        self.index: int | None = None
         super().__init__(message, **context)
 
 

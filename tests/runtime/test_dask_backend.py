@@ -738,3 +738,13 @@ def test_a_sub_flows_vertices_are_tasks_of_the_cluster(dask_client: Any) -> None
     assert result["one.join"] == 100
     assert result["two"] == {"join": 150}
     assert result.states["two/left"] == "completed"
+
+
+def test_a_sweep_runs_on_one_client(dask_client: Any) -> None:
+    results = diamond().map([{"x": 1}, {"x": 2}, {"x": 3}], backend="dask", dask_client=dask_client)
+    assert [r["join"] for r in results] == [100, 150, 200]
+
+
+def test_a_sweep_without_a_client_starts_one_cluster_for_all_runs() -> None:
+    results = diamond().map([{"x": 1}, {"x": 2}], backend="dask")
+    assert [r["join"] for r in results] == [100, 150]

@@ -1,0 +1,79 @@
+"""The keyword arguments of a run, declared once for ``Flow.run``, ``start``, ``arun`` and
+``map`` (each takes ``**options: Unpack[...]``, so IDEs and type checkers see every one).
+
+The options among them (``backend`` ... ``dask_address``) are those of
+``Settings``, where each is declared with its check, environment variable
+and help; a test keeps the two lists equal. The others name what to run and
+how one run is fed, named and watched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from typing_extensions import TypedDict
+
+from ._policies import RetryPolicy
+from ._services.cache import CacheStore
+from ._suggest import did_you_mean
+
+__all__ = ["AsyncRunKeywords", "RunKeywords", "check_keywords"]
+
+
+class AsyncRunKeywords(TypedDict, total=False):
+    """What ``Flow.arun`` takes besides ``inputs`` (``Flow.run`` documents each)."""
+
+    outputs: str | Sequence[str] | None
+    flow: str | None
+    backend: str | None
+    on_error: str | None
+    max_workers: int | None
+    max_concurrency: int | None
+    timeout: float | None
+    contracts: str | None
+    cache: bool | str | os.PathLike[str] | CacheStore | None
+    retry: RetryPolicy | int | None
+    progress: bool | None
+    checkpoint: str | os.PathLike[str] | None
+    run_id: str | None
+    resume: bool
+    serializer: str
+    secret: str | bytes | None
+    overrides: Mapping[str, Any] | None
+    listeners: Sequence[object]
+    dask_address: str | None
+    dask_client: Any
+
+
+class RunKeywords(AsyncRunKeywords, total=False):
+    """What ``Flow.run``, ``Flow.start`` and ``Flow.map`` take besides ``inputs``: those of
+    ``arun``, and the event loop to start when the run needs one."""
+
+    anyio_backend: str | None
+
+
+#: Per keyword, its value when not given.
+DEFAULTS: dict[str, Any] = {
+    **dict.fromkeys(RunKeywords.__annotations__),
+    "resume": False,
+    "serializer": "pickle",
+    "listeners": (),
+}
+
+
+def check_keywords(method: str, given: Mapping[str, Any], accepted: type) -> dict[str, Any]:
+    """Every keyword of ``accepted`` (a TypedDict), given or at its default.
+
+    Raises:
+        TypeError: a keyword ``method`` does not take, as Python would say it
+            (with "did you mean").
+    """
+    names = accepted.__annotations__
+    for name in given:
+        if name not in names:
+            raise TypeError(
+                f"{method}() got an unexpected keyword argument {name!r}{did_you_mean(name, names)}"
+            )
+    return {name: given.get(name, DEFAULTS[name]) for name in names}
