@@ -64,16 +64,19 @@ DEFAULTS: dict[str, Any] = {
 
 
 def check_keywords(method: str, given: Mapping[str, Any], accepted: type) -> dict[str, Any]:
-    """Every keyword of ``accepted`` (a TypedDict), given or at its default.
+    """Every run keyword, given or at its default (``given`` checked against ``accepted``,
+    a TypedDict).
 
     Raises:
         TypeError: a keyword ``method`` does not take, as Python would say it
             (with "did you mean").
     """
     names = accepted.__annotations__
-    for name in given:
-        if name not in names:
-            raise TypeError(
-                f"{method}() got an unexpected keyword argument {name!r}{did_you_mean(name, names)}"
-            )
-    return {name: given.get(name, DEFAULTS[name]) for name in names}
+    if not given.keys() <= names.keys():
+        unknown = next(name for name in given if name not in names)
+        raise TypeError(
+            f"{method}() got an unexpected keyword argument {unknown!r}"
+            f"{did_you_mean(unknown, names)}"
+        )
+    # A keyword ``accepted`` lacks (arun's anyio_backend) stays None: not given.
+    return {**DEFAULTS, **given}
