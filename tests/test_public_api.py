@@ -36,6 +36,7 @@ EXPECTED_ALL = [
     "From",
     "Graph",
     "GroupError",
+    "Input",
     "InputConsumer",
     "InvalidVertexError",
     "IterationLimitError",

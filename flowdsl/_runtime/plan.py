@@ -134,6 +134,8 @@ class Plan:
     # For each vertex slot, how many steps read it, when unrequested outputs
     # are released (``outputs=`` given); ``None`` keeps every output.
     reader_counts: tuple[int, ...] | None
+    # Slots holding ``bind=`` constants, and their values.
+    constants: tuple[tuple[int, Any], ...] = ()
     # What runs derive from the plan once per option value (call modes per
     # backend, checked invokers per contracts mode), kept for the next run.
     memo: dict[Any, Any] = attrs.field(factory=dict, repr=False)
@@ -261,6 +263,7 @@ def _build_plan(
     given = [name for name in graph.order if name in selected and name in overridden]
     slot_of = {**position, **{name: none_slot + 1 + i for i, name in enumerate(given)}}
     fills: list[InputFill] = []
+    constants: list[tuple[int, Any]] = []
     first_fill = none_slot + 1 + len(given)
 
     def source(binding: Binding) -> ArgSource:
@@ -269,13 +272,16 @@ def _build_plan(
         if binding.is_input:
             fills.append(
                 InputFill(
-                    first_fill + len(fills),
+                    first_fill + len(fills) + len(constants),
                     binding.source,
                     binding.default,
                     not binding.has_default,
                 )
             )
             return (fills[-1].slot, None)
+        if binding.is_constant:
+            constants.append((first_fill + len(fills) + len(constants), binding.constant))
+            return (constants[-1][0], None)
         return (slot_of[binding.source], _reader(binding))
 
     arg_plans = []
@@ -329,11 +335,12 @@ def _build_plan(
         graph=graph,
         steps=steps,
         fills=tuple(fills),
-        slot_count=first_fill + len(fills),
+        slot_count=first_fill + len(fills) + len(constants),
         none_slot=none_slot,
         overrides=tuple((name, slot_of[name]) for name in given),
         outputs=None if outputs is None else tuple(outputs),
         reader_counts=None if kept is None else _reader_counts(nodes, position, kept),
+        constants=tuple(constants),
     )
 
 
