@@ -19,6 +19,7 @@ EXPECTED_ALL = [
     "CacheStore",
     "CacheWarning",
     "Check",
+    "CheckOutcome",
     "CheckpointError",
     "CheckpointStore",
     "CompileError",

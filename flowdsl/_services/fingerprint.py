@@ -72,7 +72,15 @@ from typing import Any
 import attrs
 from typing_extensions import Buffer
 
-__all__ = ["Unfingerprintable", "cache_key", "fingerprint_code", "fingerprint_value"]
+from ._fingerprint_hooks import handler_for
+
+__all__ = [
+    "Unfingerprintable",
+    "cache_key",
+    "fingerprint_code",
+    "fingerprint_value",
+    "fingerprints_natively",
+]
 
 _DIGEST_SIZE = 32
 # Bumped whenever the encoding changes, so keys written by an older flowdsl
@@ -166,6 +174,13 @@ class _ValueEncoder:
         handler = _EXACT.get(cls)
         if handler is not None:
             handler(self, value, depth)
+            return
+        hook = handler_for(cls)
+        if hook is not None:
+            if depth >= _MAX_DEPTH:
+                raise Unfingerprintable(_type_name(cls), f"nested deeper than {_MAX_DEPTH} levels")
+            self.out += (b"X", _class_tag(cls))
+            hook(self, value, depth)
             return
         module = cls.__module__
         if module == "numpy" or module.startswith("numpy."):
@@ -693,3 +708,8 @@ def cache_key(
     for name, digest in sorted(inputs):
         parts += (_text(name), _blob(digest))
     return _hash(parts).hex()
+
+
+def fingerprints_natively(cls: type) -> bool:
+    """Whether values of exactly ``cls`` are encoded by flowdsl itself, never by a hook."""
+    return cls in _EXACT
