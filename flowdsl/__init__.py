@@ -2,7 +2,8 @@
 
 The public API, by layer (each depends only on the ones above it)::
 
-    dsl        vertex, From, Check, Previous       mark functions and bindings
+    dsl        vertex, From, Input, Check, Previous  mark functions and bindings
+               vertex(fn, bind=...), vertex.expand  many vertices from one function
                RetryPolicy                         how a failing vertex is retried
                AtomicGroup, Transaction            vertices that commit or roll back together
     compiler   compile, Flow.from_module           build and check the graph
@@ -42,7 +43,7 @@ from ._handle import RunHandle
 from ._lineage import Lineage, Trace, TraceEdge, TraceStep
 from ._location import SourceLocation
 from ._mapping import MapOver, product
-from ._markers import Check, From, Previous, Transaction
+from ._markers import Check, From, Input, Previous, Transaction
 from ._metrics import RunMetrics, VertexMetrics
 from ._model.graph import Binding, FlowInput, Graph, InputConsumer, VertexNode
 from ._policies import RetryPolicy
@@ -54,6 +55,7 @@ from ._services.checkpoints import CheckpointStore, RunRecord
 from ._settings import EffectiveSettings, SettingValue, configure, settings
 from ._subflow import SubFlow
 from .errors import (
+    ArgumentTypeError,
     BindingError,
     CacheFileError,
     CacheWarning,
@@ -70,6 +72,7 @@ from .errors import (
     GroupError,
     InvalidVertexError,
     IterationLimitError,
+    MissingAndUnknownInputError,
     MissingInputError,
     RollbackFailed,
     SettingsError,
@@ -82,6 +85,7 @@ from .errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArgumentTypeError",
     "AtomicGroup",
     "Binding",
     "BindingError",
@@ -110,6 +114,7 @@ __all__ = [
     "From",
     "Graph",
     "GroupError",
+    "Input",
     "InputConsumer",
     "InvalidVertexError",
     "IterationLimitError",
@@ -118,6 +123,7 @@ __all__ = [
     "MapOver",
     "MemoryCache",
     "MemoryTransaction",
+    "MissingAndUnknownInputError",
     "MissingInputError",
     "Previous",
     "RetryPolicy",

@@ -14,6 +14,7 @@ import attrs
 from typing_extensions import Unpack
 
 from . import _export
+from ._arguments import run_arguments
 from ._compiler import compile_graph
 from ._handle import RunHandle
 from ._location import SourceLocation
@@ -42,10 +43,13 @@ from .errors import (
 __all__ = ["Flow", "compile"]
 
 
-def compile(*sources: types.ModuleType | Callable[..., Any] | SubFlow) -> Graph:
+def compile(
+    *sources: types.ModuleType | Callable[..., Any] | Mapping[str, Callable[..., Any]] | SubFlow,
+) -> Graph:
     """Compile modules and ``@vertex`` functions into one immutable ``Graph``.
 
-    Every problem in the sources is reported at once.
+    Every problem in the sources is reported at once. A source is a module,
+    a vertex, or the mapping ``vertex.expand`` returns.
 
     >>> import flowdsl
     >>> from flowdsl import vertex
@@ -61,12 +65,6 @@ def compile(*sources: types.ModuleType | Callable[..., Any] | SubFlow) -> Graph:
             ``InvalidVertexError``), or a ``CompileError`` listing them all.
     """
     return compile_graph(*sources)
-
-
-def _output_names(outputs: str | Sequence[str] | None) -> tuple[str, ...] | None:
-    if outputs is None:
-        return None
-    return (outputs,) if isinstance(outputs, str) else tuple(outputs)
 
 
 class Flow:
@@ -98,8 +96,10 @@ class Flow:
         return cls(compile_graph(*modules))
 
     @classmethod
-    def from_functions(cls, *functions: Callable[..., Any] | SubFlow) -> Flow:
-        """Compile the given ``@vertex`` functions (and sub-flows) into a flow."""
+    def from_functions(
+        cls, *functions: Callable[..., Any] | Mapping[str, Callable[..., Any]] | SubFlow
+    ) -> Flow:
+        """Compile the given vertices (mappings from ``vertex.expand``, sub-flows) into a flow."""
         return cls(compile_graph(*functions))
 
     @property
@@ -164,7 +164,9 @@ class Flow:
         """
         caller = sys._getframe(1)
         location = SourceLocation(caller.f_code.co_filename, caller.f_lineno)
-        chosen = None if outputs is None else _output_names(outputs)
+        chosen = (
+            None if outputs is None else (outputs,) if isinstance(outputs, str) else tuple(outputs)
+        )
         return sub_flow(self._graph, name, bind, chosen, location)
 
     def stages(self) -> list[list[str]]:
@@ -195,8 +197,10 @@ class Flow:
 
         Args:
             inputs: flow input values by name.
-            outputs: compute only what these names (``"u"``, ``"u.field"``) need;
-                the result then holds exactly them.
+            outputs: compute only what these outputs need: names (``"u"``,
+                ``"u.field"``) or ``@vertex`` functions; the result then holds
+                exactly them. A flow input's name gives the input's value (the
+                one given, else its default).
             flow: run the vertices tagged ``@vertex(flows=...)`` with this name,
                 and what they need.
             backend: where sync vertices run: ``"serial"`` (default; one at a
@@ -260,7 +264,12 @@ class Flow:
 
         Raises:
             MissingInputError: required inputs are missing (all are listed).
-            UnknownInputError: an input name is not a flow input.
+            UnknownInputError: an input name is not a flow input (each is
+                listed, with its "did you mean"). When inputs are missing
+                too, one ``MissingAndUnknownInputError`` reports both: it is
+                an instance of both classes.
+            ArgumentTypeError: an argument has the wrong type (``inputs=``
+                not a mapping, ``outputs=5``, ...); a ``TypeError``.
             VertexFailed: a vertex raised (``__cause__`` is the original,
                 ``.result`` the partial result).
             VertexTimeout: a vertex or the run passed its timeout.
@@ -408,13 +417,14 @@ class Flow:
 
     def _state(self, call: Mapping[str, Any], options: Settings) -> RunState:
         # The run of one call whose keywords are all in ``call``, its options resolved.
-        listeners = list(call["listeners"])
+        arguments = run_arguments(call, self._graph)
+        listeners = list(arguments.listeners)
         if options.progress:
-            listeners.append(progress_listener())
-        overrides: Mapping[str, Any] = call["overrides"] or {}
-        outputs, flow = _output_names(call["outputs"]), call["flow"]
+            listeners.append(progress_listener(on_error=options.on_error))
+        overrides = arguments.overrides
+        outputs, flow = arguments.outputs, arguments.flow
         if options.checkpoint is None:
-            if call["resume"]:
+            if arguments.resume:
                 raise SettingsError(
                     "resume=True needs checkpoint= (the file the run was recorded in)",
                     source="argument resume",
@@ -422,22 +432,22 @@ class Flow:
             plan = self._plan(outputs, flow, frozenset(overrides))
             return RunState(
                 plan,
-                call["inputs"] or {},
+                arguments.inputs or {},
                 options,
                 overrides,
                 listeners,
-                run_id=call["run_id"],
+                run_id=arguments.run_id,
                 dask_client=call["dask_client"],
             )
-        run_id = call["run_id"] or uuid.uuid4().hex
+        run_id = arguments.run_id or uuid.uuid4().hex
         prepared = prepare_checkpoint(
             self._graph,
             options.checkpoint,
             run_id,
-            resume=call["resume"],
-            inputs=call["inputs"],
-            serializer=call["serializer"],
-            secret=call["secret"],
+            resume=arguments.resume,
+            inputs=arguments.inputs,
+            serializer=arguments.serializer,
+            secret=arguments.secret,
         )
         try:
             given = {**prepared.restored, **overrides}

@@ -15,6 +15,7 @@ from typing import Any
 
 from typing_extensions import TypedDict
 
+from ._arguments import Outputs
 from ._policies import RetryPolicy
 from ._services.cache import CacheStore
 from ._suggest import did_you_mean
@@ -25,7 +26,7 @@ __all__ = ["AsyncRunKeywords", "RunKeywords", "check_keywords"]
 class AsyncRunKeywords(TypedDict, total=False):
     """What ``Flow.arun`` takes besides ``inputs`` (``Flow.run`` documents each)."""
 
-    outputs: str | Sequence[str] | None
+    outputs: Outputs | None
     flow: str | None
     backend: str | None
     on_error: str | None

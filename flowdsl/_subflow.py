@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -38,7 +38,7 @@ def sub_flow(
     graph: Graph,
     name: str,
     bind: Mapping[str, Any] | None,
-    outputs: str | tuple[str, ...] | list[str] | None,
+    outputs: str | Sequence[str] | None,
     location: SourceLocation,
 ) -> SubFlow:
     """Check what ``Flow.as_vertex`` was given and make the ``SubFlow``.

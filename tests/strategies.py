@@ -833,11 +833,12 @@ def reference_run(
 
 
 def to_plain(value: Any) -> Any:
-    """A result value in the reference's form: dataclass outputs become dicts."""
+    """A result value in the reference's form: dataclass outputs become dicts (also inside
+    a mapping: a sub-flow's output)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     if isinstance(value, Mapping):
-        return dict(value)
+        return {key: to_plain(item) for key, item in value.items()}
     return value
 
 

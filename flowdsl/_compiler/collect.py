@@ -5,7 +5,7 @@ from __future__ import annotations
 import types
 from collections.abc import Iterable
 
-from .._dsl import VertexSpec, spec_of
+from .._dsl import ExpandedVertices, VertexSpec, spec_of
 from .._location import SourceLocation
 from .._subflow import SubFlow
 from ..errors import CompileError, DuplicateVertexError, InvalidVertexError
@@ -16,20 +16,31 @@ __all__ = ["collect_specs"]
 Part = VertexSpec | SubFlow
 
 
-def _part(value: object) -> Part | None:
-    return value if isinstance(value, SubFlow) else spec_of(value)
-
-
 def _specs_in(source: object, problems: list[CompileError]) -> Iterable[Part]:
+    # A module's vertices are its module-level names that hold a vertex, a
+    # sub-flow (flow.as_vertex), or the mapping vertex.expand returned.
     if isinstance(source, types.ModuleType):
         for value in list(vars(source).values()):
-            part = _part(value)
-            if part is not None:
-                yield part
+            if isinstance(value, ExpandedVertices):
+                yield from _specs_in(value, problems)
+                continue
+            if isinstance(value, SubFlow):
+                yield value
+                continue
+            spec = spec_of(value)
+            if spec is not None:
+                yield spec
         return
-    part = _part(source)
-    if part is not None:
-        yield part
+    if isinstance(source, ExpandedVertices):
+        for value in source.values():
+            yield from _specs_in(value, problems)
+        return
+    if isinstance(source, SubFlow):
+        yield source
+        return
+    spec = spec_of(source)
+    if spec is not None:
+        yield spec
         return
     location = SourceLocation.of(source) if callable(source) else None
     hint = " (decorate it with @vertex)" if callable(source) else ""
@@ -45,8 +56,9 @@ def _specs_in(source: object, problems: list[CompileError]) -> Iterable[Part]:
 def collect_specs(sources: Iterable[object], problems: list[CompileError]) -> list[Part]:
     """Every distinct vertex and sub-flow in ``sources``; duplicate names go to ``problems``.
 
-    The same function (or sub-flow) reached twice (imported into a second
-    module) is one vertex; two different ones with one name are a duplicate.
+    The same vertex or sub-flow reached twice (imported into a second module,
+    or held by a name and by the mapping of ``vertex.expand``) is one vertex;
+    two different ones with one name are a duplicate.
     """
     by_name: dict[str, Part] = {}
     for source in sources:
@@ -54,7 +66,7 @@ def collect_specs(sources: Iterable[object], problems: list[CompileError]) -> li
             known = by_name.get(spec.name)
             if known is None:
                 by_name[spec.name] = spec
-            elif _identity(known) is not _identity(spec):
+            elif known is not spec:
                 problems.append(
                     DuplicateVertexError(
                         f"the name is already taken by the vertex defined at {known.location}; "
@@ -64,7 +76,3 @@ def collect_specs(sources: Iterable[object], problems: list[CompileError]) -> li
                     )
                 )
     return list(by_name.values())
-
-
-def _identity(part: Part) -> object:
-    return part if isinstance(part, SubFlow) else part.function
