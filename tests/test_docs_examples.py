@@ -11,6 +11,7 @@ from tests.docs_examples import ROOT, pages, render
 EXPECTED_PAGES = {
     "atomic-groups.md",
     "checkpoints.md",
+    "composing.md",
     "conditions.md",
     "fallbacks.md",
     "limits.md",
