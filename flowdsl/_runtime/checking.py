@@ -13,6 +13,7 @@ from typing import Any
 from .._checks import CheckOutcome
 from .._gc import collector_paused
 from .._model.graph import NO_DEFAULT, VertexContracts, VertexNode
+from .._services._contract_checkers import describe
 from .._services.contracts import Contract, Violation
 from ..errors import ContractViolation
 from .check_log import record_checks
@@ -120,13 +121,29 @@ class StepChecks:
 
 
 def check_given_output(node: VertexNode, value: Any, mode: str) -> None:
-    """Check a value given for ``node``'s output (``run(overrides=...)``) like a result."""
+    """Check a value given for ``node``'s output (``run(overrides=...)``, a restored one)
+    like a result: for a mapped vertex, each of its calls' results, in the (nested, for a
+    product) lists they make."""
     mode = node.options.contracts or mode
     if mode == "off" or node.contracts is None or node.contracts.returns is None:
         return
-    violation = node.contracts.returns.check(value, "return")
+    map_over = node.options.map_over
+    depth = 0 if map_over is None else map_over.depth
+    violation = _check_results(node.contracts.returns, value, depth, "return")
     if violation is not None:
         _reporter(node, mode)(violation, "return")
+
+
+def _check_results(returns: Contract, value: Any, depth: int, path: str) -> Violation | None:
+    if not depth:
+        return returns.check(value, path)
+    if not isinstance(value, list):
+        return Violation(path, "list (one result per element)", describe(value))
+    for i, item in enumerate(value):
+        violation = _check_results(returns, item, depth - 1, f"{path}[{i}]")
+        if violation is not None:
+            return violation
+    return None
 
 
 def step_checks(step: Step, mode: str) -> StepChecks | None:

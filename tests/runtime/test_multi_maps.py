@@ -239,3 +239,11 @@ def test_exports_show_what_is_mapped() -> None:
     assert control["times"]["map_over"] == {"product": ["x", "y"]}
     assert control["added"]["map_over"] == ["x", "z"]
     assert control["row_sum"]["map_over"] == "times"
+
+
+def test_a_given_output_of_a_product_is_checked_call_by_call() -> None:
+    flow = _grid_flow()
+    result = flow.run({"x": [1], "z": [1]}, overrides={"times": [[5, 6]]})
+    assert result["total"] == 11
+    with pytest.raises(ContractViolation, match=r"return\[0\]"):
+        flow.run({"x": [1], "z": [1]}, overrides={"times": [5, 6]})

@@ -11,6 +11,7 @@ import pytest
 
 import flowdsl
 from flowdsl import From, vertex
+from tests.runtime import _probe as probe
 from tests.runtime._modes import every_mode, run_in
 
 PATIENCE = 10.0
@@ -241,3 +242,46 @@ def test_each_use_has_atomic_groups_of_its_own() -> None:
     assert [g.name for g in groups | other] != ["pay"]
     result = outer.run(backend="thread")
     assert (result["a.receipt"], result["b.receipt"]) == ("paid 1", "paid 2")
+
+
+def test_a_resumed_run_skips_completed_inner_vertices_and_product_maps(tmp_path: Any) -> None:
+    probe.calls = []
+
+    @vertex
+    def prepared(x: int) -> int:
+        probe.calls.append("prepared")
+        return x + 1
+
+    @vertex
+    def flaky(prepared: int) -> int:
+        probe.calls.append("flaky")
+        if not probe.release.is_set():
+            raise RuntimeError("not yet")
+        return prepared * 2
+
+    @vertex(map_over=flowdsl.product("xs", "ys"))
+    def grid(xs: int, ys: int) -> int:
+        probe.calls.append("grid")
+        return xs * ys
+
+    @vertex
+    def total(grid: list[list[int]], sub: dict[str, int]) -> int:
+        return sum(map(sum, grid)) + sub["flaky"]
+
+    inner = flowdsl.Flow.from_functions(prepared, flaky)
+    outer = flowdsl.Flow.from_functions(inner.as_vertex("sub"), grid, total)
+    path = tmp_path / "runs.db"
+    probe.release.clear()
+    with pytest.raises(flowdsl.VertexFailed) as caught:
+        outer.run({"x": 1, "xs": [1, 2], "ys": [3]}, checkpoint=path, run_id="r")
+    assert caught.value.vertex == "sub/flaky"
+    assert sorted(probe.calls) == ["flaky", "grid", "grid", "prepared"]
+    probe.calls = []
+    probe.release.set()
+    try:
+        result = outer.resume("r", checkpoint=path)
+    finally:
+        probe.release.clear()
+    assert probe.calls == ["flaky"]
+    assert result["grid"] == [[3], [6]]
+    assert result["total"] == 9 + 4
