@@ -72,6 +72,7 @@ __all__ = [
     "reference_order",
     "reference_outputs",
     "reference_run",
+    "reference_multi_map",
     "reference_states",
     "reference_subflow_outputs",
     "reference_subflow_states",
@@ -672,6 +673,49 @@ def reference_subflow_states(
     done = all(inner[sink] == "completed" for sink in sinks(description))
     states[name] = "completed" if done else "skipped"
     return states
+
+
+def reference_multi_map(
+    sequences: Sequence[Sequence[int]],
+    combine: Literal["zip", "product"],
+    weights: Sequence[int],
+    failing: Collection[tuple[int, ...]] = (),
+) -> tuple[Any, dict[Any, str]]:
+    """What a vertex ``(c + sum(w * arg)) % PRIME`` mapped over ``sequences`` gives.
+
+    ``combine`` zips them or takes their product; a call whose indices are in
+    ``failing`` fails. Returns the output (a list; nested lists of depth
+    ``len(sequences)`` for a product) and the failed calls' keys (an index,
+    or a tuple of indices for a product), or ``None`` for the output when a
+    call failed. Never touches flowdsl.
+    """
+    if combine == "zip":
+        picks = [(i,) * len(sequences) for i in range(len(sequences[0]))]
+    else:
+        picks = list(itertools.product(*(range(len(s)) for s in sequences)))
+    flat: list[int] = []
+    failed: dict[Any, str] = {}
+    for pick in picks:
+        key = pick[0] if combine == "zip" else pick
+        if pick in failing:
+            failed[key] = "failed"
+            continue
+        args = [sequence[i] for sequence, i in zip(sequences, pick, strict=True)]
+        flat.append(sum(w * a for w, a in zip(weights, args, strict=True)) % PRIME)
+    if failed:
+        return None, failed
+    if combine == "zip":
+        return flat, failed
+    return _nest(flat, [len(s) for s in sequences]), failed
+
+
+def _nest(flat: list[int], shape: list[int]) -> list[Any]:
+    if len(shape) == 1:
+        return flat
+    size = 1
+    for n in shape[1:]:
+        size *= n
+    return [_nest(flat[i * size : (i + 1) * size], shape[1:]) for i in range(shape[0])]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,17 +3,21 @@ every backend, with contracts, the per-element cache, limits and errors per elem
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import flowdsl
 from flowdsl import ContractViolation, InvalidVertexError, TypeMismatchError, product, vertex
 from tests.runtime import _probe as probe
-from tests.runtime._modes import every_mode, run_in
+from tests.runtime._modes import MODES, every_mode, run_in
+from tests.strategies import PRIME, reference_multi_map
 
 
 def _grid_flow(calls: list[tuple[int, int]] | None = None) -> flowdsl.Flow:
@@ -247,3 +251,60 @@ def test_a_given_output_of_a_product_is_checked_call_by_call() -> None:
     assert result["total"] == 11
     with pytest.raises(ContractViolation, match=r"return\[0\]"):
         flow.run({"x": [1], "z": [1]}, overrides={"times": [5, 6]})
+
+
+_MULTI = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@_MULTI
+@given(data=st.data())
+def test_random_multi_maps_match_the_reference_on_every_backend(data: st.DataObject) -> None:
+    count = data.draw(st.integers(2, 3))
+    combine = data.draw(st.sampled_from(["zip", "product"]))
+    if combine == "zip":
+        length = data.draw(st.integers(0, 4))
+        sizes = [length] * count
+    else:
+        sizes = data.draw(st.lists(st.integers(0, 3), min_size=count, max_size=count))
+    # Distinct elements: a call finds its indices through the values it receives.
+    sequences = [
+        data.draw(st.lists(st.integers(-50, 50), min_size=n, max_size=n, unique=True))
+        for n in sizes
+    ]
+    weights = data.draw(st.lists(st.integers(1, 97), min_size=count, max_size=count))
+    picks = (
+        [(i,) * count for i in range(sizes[0])]
+        if combine == "zip"
+        else list(itertools.product(*(range(n) for n in sizes)))
+    )
+    failing = data.draw(st.frozensets(st.sampled_from(picks), max_size=2)) if picks else frozenset()
+    names = [f"p{i}" for i in range(count)]
+    expected, failed = reference_multi_map(sequences, combine, weights, failing)
+
+    source = (
+        "def mapped({params}) -> int:\n"
+        "    if ({indices}) in FAILING:\n"
+        "        raise ValueError('injected')\n"
+        "    return ({terms}) % PRIME\n"
+    ).format(
+        params=", ".join(f"{n}: int" for n in names),
+        indices="".join(f"INDEX[{n!r}][{n}], " for n in names),
+        terms=" + ".join(f"{w} * {n}" for w, n in zip(weights, names, strict=True)),
+    )
+    index = {n: {v: i for i, v in enumerate(seq)} for n, seq in zip(names, sequences, strict=True)}
+    namespace: dict[str, Any] = {"FAILING": set(failing), "PRIME": PRIME, "INDEX": index}
+    exec(source, namespace)
+    spec = tuple(names) if combine == "zip" else product(*names)
+    flow = flowdsl.Flow.from_functions(vertex(map_over=spec)(namespace["mapped"]))
+    inputs = dict(zip(names, sequences, strict=True))
+    for backend, loop in MODES:
+        result = flow.run(inputs, backend=backend, anyio_backend=loop, on_error="continue")
+        if failed:
+            assert result.states["mapped"] == "failed", (backend, loop)
+            assert dict.fromkeys(result.element_errors["mapped"], "failed") == failed
+        else:
+            assert result["mapped"] == expected, (backend, loop)
