@@ -10,13 +10,14 @@ import time
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import flowdsl
 from flowdsl import ContractViolation, InvalidVertexError, TypeMismatchError, product, vertex
 from tests.runtime import _probe as probe
 from tests.runtime._modes import MODES, every_mode, run_in
+from tests.runtime.test_random_backends import SETTINGS
 from tests.strategies import PRIME, reference_multi_map
 
 
@@ -253,14 +254,7 @@ def test_a_given_output_of_a_product_is_checked_call_by_call() -> None:
         flow.run({"x": [1], "z": [1]}, overrides={"times": [5, 6]})
 
 
-_MULTI = settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-
-
-@_MULTI
+@SETTINGS
 @given(data=st.data())
 def test_random_multi_maps_match_the_reference_on_every_backend(data: st.DataObject) -> None:
     count = data.draw(st.integers(2, 3))
