@@ -23,9 +23,10 @@ from typing import Any
 import anyio.to_thread
 
 from .._services.cache import CacheStore, MemoryCache, SQLiteCache
+from .._services.code_stamp import Stamp, code_stamp, same_stamp
 from .._services.fingerprint import (
     Unfingerprintable,
-    cache_key,
+    cache_keys,
     fingerprint_code,
     fingerprint_value,
 )
@@ -99,15 +100,24 @@ _FLIGHTS = _Flights()
 _RANK = {"hit": 0, "miss": 1, "uncacheable": 2}
 
 
-def _code_fingerprint(step: Step) -> str | None:
-    # Taken again for every run: the globals and closure cells a function
-    # reads may have changed since the last one (fingerprint_code keeps what
-    # depends only on the immutable code object).
+def _code_fingerprint(state: RunState, step: Step) -> str | None:
+    # The globals and closure cells a function reads may have changed since
+    # the last run: the fingerprint is reused only while its stamp (every
+    # object it read, none of which can change in place) is the same.
+    memo = state.plan.memo
+    key = ("code fingerprint", step.position)
+    stamp = code_stamp(step.function)
+    known: tuple[Stamp, str] | None = memo.get(key)
+    if known is not None and same_stamp(known[0], stamp):
+        return known[1]
     try:
-        return fingerprint_code(step.function)
+        code = fingerprint_code(step.function)
     except Unfingerprintable as exc:
         _warn(step, f"its code reads a {exc.type_name}, which cannot be fingerprinted")
         return None
+    if stamp is not None and same_stamp(stamp, code_stamp(step.function)):
+        memo[key] = (stamp, code)  # nothing changed while the fingerprint was taken
+    return code
 
 
 def _warn(step: Step, why: str) -> None:
@@ -131,6 +141,7 @@ class CachedCall:
         self.identity = f"{function.__module__}.{function.__qualname__}:{step.node.name}"
         self.code = code
         self.names = [binding.parameter for binding in step.sources]
+        self.keys = cache_keys(self.identity, code, step.node.options.version, self.names)
 
     def key(self, values: list[Any]) -> str | None:
         """The cache key of this call, or ``None`` (with a warning) if it has none."""
@@ -139,10 +150,7 @@ class CachedCall:
     def key_of(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> str | None:
         """The cache key of a call with these arguments, or ``None`` (with a warning)."""
         try:
-            digests = [
-                (name, fingerprint_value(value))
-                for name, value in zip(self.names, [*args, *kwargs.values()], strict=True)
-            ]
+            digests = [fingerprint_value(value) for value in (*args, *kwargs.values())]
         except Unfingerprintable as exc:
             self.record("uncacheable")
             why = f": {exc.detail}" if exc.detail else ""
@@ -151,7 +159,7 @@ class CachedCall:
                 f"an argument holds a {exc.type_name}, which cannot be fingerprinted{why}",
             )
             return None
-        return cache_key(self.identity, self.code, self.step.node.options.version, digests)
+        return self.keys(digests)
 
     def lookup(self, key: str) -> tuple[bool, Any]:
         """The stored value of ``key``, recording a hit."""
@@ -225,7 +233,7 @@ def _cached_call(state: RunState, step: Step) -> CachedCall | None:
     store = state.cache_store
     if store is None or not step.node.options.pure:
         return None
-    code = _code_fingerprint(step)
+    code = _code_fingerprint(state, step)
     if code is None:
         state.cache_outcomes[step.position] = "uncacheable"
         return None
