@@ -52,3 +52,16 @@ def test_cache_keys_match_cache_key_and_the_pinned_format() -> None:
     assert cache_key("v", "abc", "1", []) == (
         "9747fa0d1827098c864a9c8c8ef69e2a3fc9b020e31ba79cb75f238b2d8e6291"
     )
+
+
+def test_kept_call_keys_are_the_computed_keys_and_never_mix_types() -> None:
+    from flowdsl._runtime.caching import CallKeys
+
+    make = cache_keys("v", "abc", None, ["x"])
+    keys = CallKeys(make)
+    values: list[Any] = [1, True, 1.0, 0.0, -0.0, "1", b"1", None, "x" * 1000, (1,)]
+    for _ in range(2):  # computed, then (for the small plain ones) kept
+        found = [keys.of((value,)) for value in values]
+        assert found == [make([fingerprint_value(value)]) for value in values]
+        assert len(set(found)) == len(values)
+    assert len(keys.kept) == 5  # 1, True, "1", b"1", None; not floats, long text, tuples
