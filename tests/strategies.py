@@ -10,7 +10,8 @@ parameters, ``@vertex(name=...)``, flow tags, declaration order).
 ``graphs(control=True)`` also draws control flow (``VertexDesc`` says how):
 bool, flag (``{"total", "ok"}``) and list outputs, ``when=`` conditions on a
 bool or a flag's ``ok``, vertex-bound parameters with defaults, ``map_over=``
-a list parent (empty lists included), flaky vertices that fail their first
+a list parent (empty lists included) or ``product(...)`` of two (a list of
+lists, which its readers take whole), flaky vertices that fail their first
 calls in a run, retry policies and fallbacks. ``reference_run`` evaluates
 those (values, states, skip reasons, call counts, metrics);
 ``reference_outputs`` and ``reference_states`` serve plain graphs.
@@ -130,11 +131,12 @@ def shaped(kind: OutputKind, value: int) -> Any:
 
 def term_of(value: Any) -> int:
     """What an output contributes to a consumer's sum: ints as they are (a bool as 0 or 1),
-    a structured output its ``total``, a list the sum of its elements."""
+    a structured output its ``total``, a list the sum of its elements (nested lists: of
+    theirs)."""
     if isinstance(value, dict):
         return int(value["total"])
     if isinstance(value, list):
-        return sum(value)
+        return sum(term_of(item) for item in value)
     return int(value)
 
 
@@ -219,6 +221,9 @@ class VertexDesc:
     retries: int | None = None
     retry_spelling: RetrySpelling = "retries"
     fallbacks: tuple[FallbackDesc, ...] = ()
+    #: Two mapped parameters: ``map_over=product(...)`` over both parents' lists
+    #: (the output a list of lists, outer index over the first).
+    product: bool = False
 
     @property
     def parents(self) -> tuple[str, ...]:
@@ -230,8 +235,13 @@ class VertexDesc:
 
     @property
     def mapped(self) -> ParamDesc | None:
-        """The parameter this vertex maps over, if any."""
+        """The (first) parameter this vertex maps over, if any."""
         return next((p for p in self.params if p.mapped), None)
+
+    @property
+    def mapped_params(self) -> tuple[ParamDesc, ...]:
+        """Every parameter this vertex maps over (two for a product), in product order."""
+        return tuple(sorted((p for p in self.params if p.mapped), key=lambda p: p.source))
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -244,8 +254,9 @@ class VertexDesc:
 
     @property
     def lists(self) -> bool:
-        """Whether the output is a list of ints (a ``"list"`` or a mapped vertex)."""
-        return self.output == "list" or self.mapped is not None
+        """Whether the output is a list of ints (a ``"list"`` or a mapped vertex; a product's
+        list of lists is not)."""
+        return self.output == "list" or (self.mapped is not None and not self.product)
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -363,6 +374,23 @@ def _vertex(
             )
         )
 
+    # Sometimes a product: a second list parent mapped over too.
+    product_parent = None
+    others = [i for i in lists if i != mapped_parent]
+    if mapped_parent is not None and others and draw(st.integers(0, 1)) == 0:
+        product_parent = draw(st.sampled_from(others))
+        parent = earlier[product_parent]
+        params.append(
+            ParamDesc(
+                name=f"a{next(counter)}",
+                kind="vertex",
+                source=parent.name,
+                weight=draw(st.integers(1, 97)),
+                binding="from",
+                mapped=True,
+            )
+        )
+
     parent_indices = draw(
         st.lists(st.integers(0, index - 1), unique=True, max_size=min(index, max_parents)).map(
             sorted
@@ -371,7 +399,7 @@ def _vertex(
         else st.just([])
     )
     for p in parent_indices:
-        if p == mapped_parent:
+        if p in (mapped_parent, product_parent):
             continue
         parent = earlier[p]
         references = draw(st.integers(1, 2)) if parent.structured else 1
@@ -428,6 +456,7 @@ def _vertex(
         sleeps=is_async and draw(st.booleans()),
         blocking=(not is_async) and draw(st.integers(0, 4)) == 0,
         flows=tuple(t for t in FLOW_TAGS if draw(st.integers(0, 3)) == 0),
+        product=product_parent is not None,
     )
     return draw(_control(vertex, when)) if control else vertex
 
@@ -457,12 +486,12 @@ def _control(draw: st.DrawFn, vertex: VertexDesc, when: str | None) -> VertexDes
     # Fallbacks stand in for failures: more often where some are sure to come.
     if draw(st.integers(0, 4)) < (3 if flaky else 1):
         names = [p.name for p in vertex.params]
-        mapped = vertex.mapped
         for i in range(draw(st.integers(1, 2))):
             taken = draw(st.lists(st.sampled_from(names), unique=True)) if names else []
-            if mapped is not None and mapped.name not in taken:
-                # Distinct elements give distinct results (see ``FallbackDesc``).
-                taken.insert(0, mapped.name)
+            for mapped in reversed(vertex.mapped_params):
+                if mapped.name not in taken:
+                    # Distinct elements give distinct results (see ``FallbackDesc``).
+                    taken.insert(0, mapped.name)
             fallbacks.append(
                 FallbackDesc(
                     function_name=f"fallback_{vertex.name}_{i}",
@@ -812,7 +841,11 @@ def reference_run(
             reasons[v.name] = reason
             continue
 
-        def term(p: ParamDesc, element: int | None) -> int:
+        def term(
+            p: ParamDesc,
+            element: tuple[int, ...] | None,
+            mapped_params: tuple[ParamDesc, ...] = v.mapped_params,
+        ) -> int:
             if p.kind == "input":
                 given = inputs.get(p.source, p.default)
                 if given is None:
@@ -820,7 +853,7 @@ def reference_run(
                 return given
             if p.mapped:
                 assert element is not None
-                return element
+                return element[mapped_params.index(p)]
             if p.source in absent:
                 assert p.default is not None
                 return p.default
@@ -830,7 +863,11 @@ def reference_run(
         failures = sys.maxsize if v.name in failing else v.flaky
         retries = effective_retries(v, run_retries)
         mapped = v.mapped
-        chains: list[int | None] = [None] if mapped is None else list(values[mapped.source])
+        chains: list[tuple[int, ...] | None] = (
+            [None]
+            if mapped is None
+            else list(itertools.product(*(values[p.source] for p in v.mapped_params)))
+        )
         assert len(set(chains)) == len(chains), f"{v.name} maps over repeated elements"
         results: list[Any] = []
         ok = True
@@ -860,6 +897,8 @@ def reference_run(
             continue
         states[v.name] = "completed"
         output: Any = results if mapped is not None else results[0]
+        if v.product:
+            output = _nest(results, [len(values[p.source]) for p in v.mapped_params])
         values[v.name] = output
         for field in v.fields:
             values[f"{v.name}.{field}"] = output[field]
@@ -898,7 +937,7 @@ from typing import Annotated, TypedDict
 
 import anyio
 
-from flowdsl import From, RetryPolicy, vertex
+from flowdsl import From, RetryPolicy, product, vertex
 
 PRIME = {prime}
 #: Vertex names in call order (appended before a vertex computes or fails).
@@ -989,6 +1028,8 @@ def _value_type(p: ParamDesc, by_name: Mapping[str, VertexDesc]) -> str:
         return "int"
     if p.field is not None:
         return "bool" if p.field == "ok" else "int"
+    if parent.product:
+        return "list[list[int]]"
     return "list[int]" if parent.lists else _OUTPUT_TYPE[parent.output]
 
 
@@ -1010,6 +1051,8 @@ def _param_source(p: ParamDesc, by_name: Mapping[str, VertexDesc]) -> str:
 def _term_source(p: ParamDesc, by_name: Mapping[str, VertexDesc]) -> str:
     if p.kind == "vertex" and p.field is None and not p.mapped:
         parent = by_name[p.source]
+        if parent.product:
+            return f"sum(map(sum, {p.name}))"
         if parent.lists:
             return f"sum({p.name})"
         if parent.output == "dataclass":
@@ -1045,7 +1088,10 @@ def _options_source(v: VertexDesc) -> list[str]:
     if v.when is not None:
         options.append(f"when={v.when!r}")
     mapped = v.mapped
-    if mapped is not None:
+    if v.product:
+        names = ", ".join(repr(p.name) for p in v.mapped_params)
+        options.append(f"map_over=product({names})")
+    elif mapped is not None:
         options.append(f"map_over={mapped.name!r}")
     if v.retries is not None:
         if v.retry_spelling == "retries":
@@ -1077,6 +1123,8 @@ def _vertex_source(v: VertexDesc, by_name: Mapping[str, VertexDesc]) -> str:
     )
     mapped = v.mapped
     element = "" if mapped is None else f", {mapped.name}"
+    if v.product:
+        element = f", ({', '.join(p.name for p in v.mapped_params)})"
     body = [f"    _enter({v.name!r}{element})"]
     if v.sleeps:
         body.append("    await anyio.sleep(0)")
