@@ -206,3 +206,25 @@ def test_an_empty_sweep_is_an_empty_list() -> None:
 @vertex
 def _double(x: int) -> int:
     return 2 * x
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "trio"])
+def test_calls_with_a_deadline_share_the_sweeps_worker_limit(loop: str) -> None:
+    running, peak = [0], [0]
+    lock = threading.Lock()
+
+    @vertex(timeout=PATIENCE)  # a deadline: the call goes to a thread of the loop's pool
+    def timed(x: int) -> int:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.01)
+        with lock:
+            running[0] -= 1
+        return x
+
+    results = flowdsl.Flow.from_functions(timed).map(
+        [{"x": i} for i in range(8)], backend="thread", anyio_backend=loop, max_workers=2
+    )
+    assert [r["timed"] for r in results] == list(range(8))
+    assert peak[0] <= 2
