@@ -350,3 +350,17 @@ def test_bad_flows_are_rejected(flows: object, shown: str) -> None:
     assert info.value.vertex == "step"
     assert info.value.location == here(step)
     assert spec_of(step) is None
+
+
+@pytest.mark.parametrize("option", ["pure", "blocking"])
+@pytest.mark.parametrize("value", ["false", "true", 0, 1, None])
+def test_a_flag_takes_only_a_bool(option: str, value: object) -> None:
+    def step() -> int:
+        return 1
+
+    with pytest.raises(InvalidVertexError) as info:
+        vertex(**{option: value})(step)  # type: ignore[call-overload]
+    assert str(info.value) == (
+        f"vertex 'step' ({here(step)}): {option}= takes True or False; got {value!r}"
+    )
+    assert spec_of(step) is None
