@@ -290,7 +290,7 @@ def save(user_id: Annotated[int, From("fetch_user.id"), From("fetch_user")]) -> 
     error = compile_error(module)
     assert type(error) is BindingError
     assert_context(error, module, "save", "user_id")
-    assert "more than one From(...) on one parameter" in str(error)
+    assert "more than one From(...) or Input(...) on one parameter" in str(error)
 
 
 def test_two_from_markers_in_nested_annotated(make_module) -> None:
@@ -372,6 +372,10 @@ def _make_from(ref: object) -> flowdsl.From:
     return flowdsl.From(ref)  # type: ignore[arg-type]  # the line the errors point at
 
 
+def _make_input(name: object) -> flowdsl.Input:
+    return flowdsl.Input(name)  # type: ignore[arg-type]  # the line the errors point at
+
+
 def test_bad_from_reference_text_fails_where_it_is_written() -> None:
     line = _make_from.__code__.co_firstlineno + 1
     for ref, problem in [
@@ -384,6 +388,13 @@ def test_bad_from_reference_text_fails_where_it_is_written() -> None:
         error = caught.value
         assert error.location == flowdsl.SourceLocation(__file__, line)
         assert str(error).startswith(f"{__file__}:{line}: From({ref!r}): {problem}")
+    line = _make_input.__code__.co_firstlineno + 1
+    for name in ("", 7, "a.b"):
+        with pytest.raises(BindingError) as caught:
+            _make_input(name)
+        assert str(caught.value) == (
+            f"{__file__}:{line}: Input({name!r}): an input name is a Python identifier"
+        )
 
 
 def test_a_bad_from_in_a_postponed_annotation_names_the_vertex(make_module) -> None:
