@@ -24,9 +24,10 @@ import anyio.to_thread
 
 from .._services.cache import CacheStore, MemoryCache, SQLiteCache
 from .._services.fingerprint import (
+    CodeFingerprint,
     Unfingerprintable,
     cache_key,
-    fingerprint_code,
+    code_fingerprint,
     fingerprint_value,
 )
 from ..errors import CacheWarning
@@ -99,12 +100,12 @@ _FLIGHTS = _Flights()
 _RANK = {"hit": 0, "miss": 1, "uncacheable": 2}
 
 
-def _code_fingerprint(step: Step) -> str | None:
+def _code_fingerprint(step: Step) -> CodeFingerprint | None:
     # Taken again for every run: the globals and closure cells a function
     # reads may have changed since the last one (fingerprint_code keeps what
     # depends only on the immutable code object).
     try:
-        return fingerprint_code(step.function)
+        return code_fingerprint(step.function)
     except Unfingerprintable as exc:
         _warn(step, f"its code reads a {exc.type_name}, which cannot be fingerprinted")
         return None
@@ -120,16 +121,26 @@ def _warn(step: Step, why: str) -> None:
     )
 
 
+#: (vertex identity, value) pairs already warned about as changed by their own call.
+_CHANGED_READS: set[tuple[str, str]] = set()
+_changed_lock = threading.Lock()
+
+
 class CachedCall:
     """What one pure step needs to look itself up in the store."""
 
-    def __init__(self, state: RunState, step: Step, code: str, store: CacheStore) -> None:
+    def __init__(
+        self, state: RunState, step: Step, code: CodeFingerprint, store: CacheStore
+    ) -> None:
         function = step.function
         self.state = state
         self.step = step
         self.store = store
         self.identity = f"{function.__module__}.{function.__qualname__}:{step.node.name}"
-        self.code = code
+        self.code = code.digest
+        # The values the code read when the run started, to tell (once per run,
+        # after the first call computed) whether the call changed one of them.
+        self.reads: dict[str, bytes] | None = code.reads
         self.names = [binding.parameter for binding in step.sources]
 
     def key(self, values: list[Any]) -> str | None:
@@ -166,7 +177,36 @@ class CachedCall:
         """Store a freshly computed value, recording a miss; return the value."""
         self.store.set(key, value)
         self.record("miss")
+        reads, self.reads = self.reads, None
+        if reads:
+            self._check_reads(reads)
         return value
+
+    def _check_reads(self, before: dict[str, bytes]) -> None:
+        """Warn (once per value, per process) when a value the code reads changed during
+        its call: the code fingerprint covers it, so the entries just written are keyed by
+        a state that is gone, and later runs will never hit them."""
+        try:
+            after = code_fingerprint(self.step.function)
+        except Unfingerprintable:
+            return  # the next run's fingerprint reports it
+        if after.digest == self.code:
+            return
+        changed = [name for name, digest in before.items() if after.reads.get(name) != digest]
+        with _changed_lock:
+            fresh = [name for name in changed if (self.identity, name) not in _CHANGED_READS]
+            _CHANGED_READS.update((self.identity, name) for name in fresh)
+        for name in fresh:
+            node = self.step.node
+            warnings.warn_explicit(
+                f"vertex {node.name!r} reads the {name}, which changed "
+                f"while the vertex ran (does it change it?): the cache key covers that value, "
+                f"so what it cached will never be found again. Keep such state out of a pure "
+                f"vertex, or drop pure=True",
+                CacheWarning,
+                node.location.file,
+                node.location.line,
+            )
 
     def record(self, outcome: str) -> None:
         """Note an outcome; of a vertex called many times (mapped, looped) the worst one stays."""
