@@ -258,7 +258,8 @@ def _raise_problems(drawn: Drawn, error: VertexFailed, serial: bool) -> Problems
     chain = drawn.chain_calls(first)
     problems.expect("attempts", error.attempts, chain)
     if failed.mapped is not None:
-        problems.expect("failed element", error.element, 0)
+        # Over a product, the first combination: (0, 0).
+        problems.expect("failed element", error.element, (0, 0) if failed.product else 0)
     expected_calls = Counter({n: reference.calls[n] for n in before})
     expected_calls[first] = chain
     problems.expect_mapping("calls", calls, +expected_calls)
