@@ -424,7 +424,7 @@ def _vertex(
             # A default stands in for a skipped producer only where the term is a
             # plain int; most often where the producer is conditional.
             plain_int = field in ("total", "alt") or (
-                field is None and parent.output == "int" and not parent.lists
+                field is None and parent.output == "int" and not (parent.lists or parent.product)
             )
             if control and plain_int and draw(st.integers(0, 3)) < (3 if parent.when else 1):
                 param = dataclasses.replace(param, default=draw(st.integers(-50, 50)))
