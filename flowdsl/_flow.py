@@ -25,6 +25,7 @@ from ._settings import resolve
 from .errors import (
     DataResolutionError,
     FlowDSLError,
+    RollbackFailed,
     SettingsError,
     VertexFailed,
     VertexTimeout,
@@ -413,8 +414,13 @@ def _failure(
 def _finish(state: RunState) -> RunResult:
     """The result of a run; raises when it stopped at a failure or lacks a requested field."""
     result = RunResult(state)
-    if state.failed_fast:
-        position, error = next(iter(state.errors.items()))
+    # A group that could not be undone is raised under every on_error: it
+    # left something behind that the caller must know about.
+    undo = next(
+        (item for item in state.errors.items() if isinstance(item[1], RollbackFailed)), None
+    )
+    if state.failed_fast or undo is not None:
+        position, error = undo or next(iter(state.errors.items()))
         if isinstance(error, VertexFailed):
             error.result = result
             error.attempts = state.attempts.get(position, error.attempts)

@@ -71,6 +71,7 @@ class RunState:
         "skip_reasons",
         "skipped",
         "started_at",
+        "stop_waits",
         "timed_out",
         "total",
         "values",
@@ -130,8 +131,11 @@ class RunState:
         self.fallbacks: dict[int, str] = {}
         self.fallback_errors: dict[int, list[tuple[str, BaseException]]] = {}
         self.element_errors: dict[int, dict[int, BaseException]] = {}
-        # Vertices of a failed atomic group that were undone (or never ran).
+        # Vertices of a failed atomic group that were undone, and per member
+        # stopped on a worker thread, the seconds the group waited for it to
+        # return before undoing (see ``calls.Holder``).
         self.rolled_back: set[int] = set()
+        self.stop_waits: dict[int, float] = {}
         # The run's cache store (opened by the executor) and, per pure step,
         # "hit", "miss" or "uncacheable".
         self.cache_store: CacheStore | None = None
