@@ -11,14 +11,18 @@ The public API, by layer (each depends only on the ones above it)::
     settings   configure, settings, Settings       run options: call > configure > env > default
     caching    MemoryCache, SQLiteCache, CacheStore  where pure results are kept
     results    RunResult, VertexState, metrics     what a run returns
+               CheckOutcome                        what each Check found (result.checks)
     events     Listener, RunStarted, VertexEnded, ...  what a run tells its listeners
     errors     FlowDSLError and its tree           see ``flowdsl.errors``
+    fingerprint  register(type, fn)                cache keys for your own types
 
 Everything importable from a private module (``flowdsl._x``) is internal.
 """
 
 import contextlib
 
+from . import fingerprint as fingerprint
+from ._checks import CheckOutcome
 from ._dsl import vertex
 from ._events import (
     CacheHit,
@@ -48,6 +52,7 @@ from ._services.checkpoints import CheckpointStore, RunRecord
 from ._settings import EffectiveSettings, SettingValue, configure, settings
 from .errors import (
     BindingError,
+    CacheFileError,
     CacheWarning,
     CheckpointError,
     CompileError,
@@ -77,11 +82,13 @@ __all__ = [
     "AtomicGroup",
     "Binding",
     "BindingError",
+    "CacheFileError",
     "CacheHit",
     "CacheStats",
     "CacheStore",
     "CacheWarning",
     "Check",
+    "CheckOutcome",
     "CheckpointError",
     "CheckpointStore",
     "CompileError",
