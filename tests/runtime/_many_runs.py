@@ -6,7 +6,8 @@ whether trio had been imported before the runs began.
 
 - ``trio-import``: one trio run and seven asyncio runs start at the same
   moment, each on its own thread, then thread-backend runs; the trio run
-  imports trio while the others check which loop runs on their thread.
+  imports trio (and the first asyncio run asyncio: ``import flowdsl`` loads
+  neither) while the others check which loop runs on their thread.
 - ``stress``: 8 threads x 25 runs of one ``Flow``, every local backend on
   both loops in turn, all sharing one cache file and one checkpoint file
   (every run recorded under its own id; every fifth one resumed afterwards).
