@@ -144,16 +144,18 @@ class SQLiteTransaction:
     def __init__(self, path: str | os.PathLike[str], timeout: float = 30.0) -> None:
         self.path = os.fspath(path)
         self.timeout = timeout
+        # Per open transaction (by its connection's id), the flag that stops it.
+        self._stops: dict[int, threading.Event] = {}
 
     def begin(self, group: AtomicGroup) -> sqlite3.Connection:
         """Open a connection and begin an immediate (write-locking) transaction."""
         connection = sqlite3.connect(
-            self.path,
-            timeout=self.timeout,
-            isolation_level="IMMEDIATE",
-            check_same_thread=False,
-            factory=_Connection,
+            self.path, timeout=self.timeout, isolation_level="IMMEDIATE", check_same_thread=False
         )
+        stop = self._stops[id(connection)] = threading.Event()
+        # A statement under way when the stop comes is interrupted at once; one
+        # that starts later fails at its next look at the flag.
+        connection.set_progress_handler(stop.is_set, _PROGRESS_OPS)
         connection.execute("BEGIN IMMEDIATE")
         return connection
 
@@ -162,40 +164,34 @@ class SQLiteTransaction:
         try:
             transaction.execute("COMMIT")
         finally:
-            transaction.close()
+            self._close(transaction)
 
     def rollback(self, transaction: sqlite3.Connection) -> None:
         """Roll back (unless SQLite already did, after an interrupt), then close the connection."""
         try:
-            if isinstance(transaction, _Connection):
-                transaction.stopping.clear()  # the member returned: the group's turn
+            # The member has returned: the flag must not stop the rollback.
+            transaction.set_progress_handler(None, 0)
             if transaction.in_transaction:
                 transaction.execute("ROLLBACK")
         finally:
-            transaction.close()
+            self._close(transaction)
 
     def interrupt(self, transaction: sqlite3.Connection) -> None:
-        """Stop the statement the connection runs, and refuse those after it (any thread)."""
-        if isinstance(transaction, _Connection):
-            transaction.stopping.set()
+        """Stop the statement the connection runs, and those after it (safe from any thread)."""
+        stop = self._stops.get(id(transaction))
+        if stop is not None:
+            stop.set()
         transaction.interrupt()
+
+    def _close(self, transaction: sqlite3.Connection) -> None:
+        self._stops.pop(id(transaction), None)
+        transaction.close()
 
 
 #: VM operations between two looks of a transaction's connection at its stop flag:
 #: rare enough to cost nothing (each look takes the GIL), often enough that a
 #: member looping over small statements stops within milliseconds.
 _PROGRESS_OPS = 100_000
-
-
-class _Connection(sqlite3.Connection):
-    """The connection of an ``SQLiteTransaction``; once stopped, its statements fail."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.stopping = threading.Event()
-        # A statement under way when the stop comes is interrupted at once; one
-        # that starts later fails at its next look at the flag.
-        self.set_progress_handler(self.stopping.is_set, _PROGRESS_OPS)
 
 
 class _Staged(MutableMapping[str, Any]):
