@@ -25,51 +25,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import anyio
-
 import flowdsl
-from flowdsl import vertex
+from tests.runtime._modes import MODES, diamond
 
-#: (backend, event loop) pairs the stress scenario rotates through.
-MODES = [
-    ("serial", "asyncio"),
-    ("serial", "trio"),
-    ("thread", "asyncio"),
-    ("thread", "trio"),
-    ("async", "asyncio"),
-    ("async", "trio"),
-]
 THREADS = 8
 RUNS = 25
-
-
-@vertex(pure=True)
-def base(x: int) -> int:
-    return x + 1
-
-
-@vertex(pure=True)
-async def double(base: int) -> int:
-    await anyio.sleep(0)
-    return base * 2
-
-
-@vertex
-def triple(base: int) -> int:
-    return base * 3
-
-
-@vertex
-def join(double: int, triple: int) -> int:
-    return double + triple
-
-
-FLOW = flowdsl.Flow.from_functions(base, double, triple, join)
+FLOW = diamond(pure=True)
 
 
 def expected(x: int) -> int:
     """``join`` for input ``x``."""
-    return 5 * (x + 1)
+    return 50 * (x + 1)
 
 
 def _on_threads(work: Callable[[int], list[str]]) -> list[str]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -23,7 +21,7 @@ from flowdsl import (
     Transaction,
     vertex,
 )
-from tests.runtime._modes import every_mode, run_in
+from tests.runtime._modes import every_mode, in_fresh_process, run_in
 from tests.runtime._stopped_members import MODES
 
 
@@ -435,14 +433,7 @@ def test_a_member_stopped_on_a_worker_thread_is_interrupted_and_waited_for(
     trigger: str, tmp_path: Path
 ) -> None:
     # A segfault must not take pytest down: the scenarios run in a subprocess.
-    root = Path(__file__).resolve().parents[2]
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.runtime._stopped_members", trigger, str(tmp_path)],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = in_fresh_process("tests.runtime._stopped_members", trigger, str(tmp_path))
     lines = done.stdout.splitlines()
     assert done.returncode == 0, f"exit {done.returncode} after {lines[-1:]}\n{done.stderr}"
     reports = [json.loads(line) for line in lines if line.startswith("{")]

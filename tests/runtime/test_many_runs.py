@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.runtime._modes import in_fresh_process
 
 
 def _scenario(name: str, folder: Path) -> dict[str, Any]:
     # A fresh process: trio is imported by the first trio run, on a thread,
     # while the other threads' runs ask which loop runs on theirs.
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.runtime._many_runs", name, str(folder)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = in_fresh_process("tests.runtime._many_runs", name, str(folder))
     assert done.returncode == 0, done.stderr
     report: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
     assert not report["trio_before"]
