@@ -55,6 +55,7 @@ class VertexKeywords(TypedDict, total=False):
     group: AtomicGroup | None
     compensate: Callable[..., Any] | None
     bind: Mapping[str, Any]
+    config: Mapping[str, Any]
 
 
 @attrs.frozen(kw_only=True)
@@ -312,6 +313,9 @@ def _vertex(
             ``Input("name")`` (a flow input under another name) or any other
             value (a constant, checked against the parameter's annotation at
             compile time, and part of the cache key and the checkpoint).
+        config: make this vertex a config variant: it exists only when the
+            compile config (``Flow.from_module(..., config=...)``) gives every
+            key this value, or one of the values of a tuple, list or set.
         pure: the result depends only on the inputs, so it may be cached
             (``run(cache=...)``).
         flows: names of the flows this vertex belongs to (``run(flow=...)``).

@@ -36,11 +36,14 @@ __all__ = ["Flow", "compile"]
 
 def compile(
     *sources: types.ModuleType | Callable[..., Any] | Mapping[str, Callable[..., Any]],
+    config: Mapping[str, Any] | None = None,
 ) -> Graph:
     """Compile modules and ``@vertex`` functions into one immutable ``Graph``.
 
     Every problem in the sources is reported at once. A source is a module,
-    a vertex, or the mapping ``vertex.expand`` returns.
+    a vertex, or the mapping ``vertex.expand`` returns. ``config`` selects
+    the config variants (``@vertex(config={...})``) that exist; keys no
+    variant uses are allowed.
 
     >>> import flowdsl
     >>> from flowdsl import vertex
@@ -55,7 +58,7 @@ def compile(
             ``BindingError``, ``DuplicateVertexError``, ``TypeMismatchError``,
             ``InvalidVertexError``), or a ``CompileError`` listing them all.
     """
-    return compile_graph(*sources)
+    return compile_graph(*sources, config=config)
 
 
 class Flow:
@@ -82,16 +85,22 @@ class Flow:
         )
 
     @classmethod
-    def from_module(cls, *modules: types.ModuleType) -> Flow:
-        """Compile the ``@vertex`` functions of one or more modules into one flow."""
-        return cls(compile_graph(*modules))
+    def from_module(
+        cls, *modules: types.ModuleType, config: Mapping[str, Any] | None = None
+    ) -> Flow:
+        """Compile the vertices of one or more modules into one flow (``config``: see
+        ``flowdsl.compile``)."""
+        return cls(compile_graph(*modules, config=config))
 
     @classmethod
     def from_functions(
-        cls, *functions: Callable[..., Any] | Mapping[str, Callable[..., Any]]
+        cls,
+        *functions: Callable[..., Any] | Mapping[str, Callable[..., Any]],
+        config: Mapping[str, Any] | None = None,
     ) -> Flow:
-        """Compile the given vertices (and mappings from ``vertex.expand``) into a flow."""
-        return cls(compile_graph(*functions))
+        """Compile the given vertices (and mappings from ``vertex.expand``) into a flow
+        (``config``: see ``flowdsl.compile``)."""
+        return cls(compile_graph(*functions, config=config))
 
     @property
     def graph(self) -> Graph:

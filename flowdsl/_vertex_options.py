@@ -256,6 +256,21 @@ def check_bound_parameters(
     return tuple(bound.items())
 
 
+def check_config(config: object, where: Where) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """``config=``: keys to the value (or a tuple/list/set of values) the vertex exists for."""
+    if not isinstance(config, Mapping):
+        raise where.error(f"config= takes a mapping of config keys to values; got {config!r}")
+    variant = []
+    for key, value in config.items():
+        if not isinstance(key, str) or not key:
+            raise where.error(f"config= keys are non-empty strings; got {key!r}")
+        accepted = tuple(value) if isinstance(value, (tuple, list, set, frozenset)) else (value,)
+        if not accepted:
+            raise where.error(f"config={{{key!r}: ...}} accepts no value: give at least one")
+        variant.append((key, accepted))
+    return tuple(variant)
+
+
 def check_loop(
     until: object, max_iterations: object, where: Where
 ) -> tuple[Callable[[Any], bool] | None, int | None]:
@@ -277,6 +292,7 @@ def _stored_as_keywords(options: VertexOptions) -> dict[str, Any]:
     keywords = {field.name: getattr(options, field.name) for field in attrs.fields(VertexOptions)}
     keywords["fallback"] = keywords.pop("fallbacks") or None
     keywords["bind"] = dict(keywords["bind"])
+    keywords["config"] = dict(keywords["config"])
     return keywords
 
 
@@ -332,4 +348,5 @@ def checked_options(
         group=group,
         compensate=check_compensate(option("compensate"), function, group, where),
         bind=check_bound_parameters(bound, function, where),
+        config=check_config(option("config", {}), where),
     )

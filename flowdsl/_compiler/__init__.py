@@ -21,8 +21,9 @@ from .groups import order_groups
 __all__ = ["compile_graph"]
 
 
-def compile_graph(*sources: object) -> Graph:
-    """Compile modules and ``@vertex`` functions into one ``Graph``.
+def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> Graph:
+    """Compile modules and vertices into one ``Graph``, with the config variants that
+    ``config`` selects.
 
     Raises:
         CompileError: one of its subclasses for a single problem, or a
@@ -30,7 +31,8 @@ def compile_graph(*sources: object) -> Graph:
     """
     with collector_paused():
         problems: list[CompileError] = []
-        specs = collect_specs(sources, problems)
+        collected = collect_specs(sources, problems, config)
+        specs, absent = collected.specs, collected.absent
         signatures = {spec.name: read_signature(spec, problems) for spec in specs}
         shapes = {
             spec.name: output_shape(spec, signatures[spec.name].hints, problems) for spec in specs
@@ -39,8 +41,8 @@ def compile_graph(*sources: object) -> Graph:
         vertices = []
         for spec in specs:
             signature = signatures[spec.name]
-            bindings = bind_vertex(spec, signature, shapes, problems)
-            condition = bind_condition(spec, shapes, problems)
+            bindings = bind_vertex(spec, signature, shapes, problems, absent)
+            condition = bind_condition(spec, shapes, problems, absent)
             node = _node(spec, shapes[spec.name], bindings, condition, contracts, signature.hints)
             _check_constants(node, problems)
             vertices.append(node)

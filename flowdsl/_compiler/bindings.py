@@ -14,6 +14,7 @@ import inspect
 import sys
 import typing
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import attrs
@@ -42,6 +43,10 @@ __all__ = [
     "read_signature",
     "resolve_reference",
 ]
+
+
+#: No config variant left out.
+_NONE_ABSENT: Mapping[str, str] = MappingProxyType({})
 
 
 class _AnnotationHolder:
@@ -236,7 +241,9 @@ def _ref_label(ref: str | Callable[..., Any]) -> str:
 
 
 def resolve_reference(
-    ref: str | Callable[..., Any], shapes: Mapping[str, OutputShape]
+    ref: str | Callable[..., Any],
+    shapes: Mapping[str, OutputShape],
+    absent: Mapping[str, str] = _NONE_ABSENT,
 ) -> tuple[str, str | None, FieldAccess | None] | str:
     """``(vertex, field, access)`` of a ``"u"``/``"u.field"``/function reference, or a problem.
 
@@ -245,6 +252,8 @@ def resolve_reference(
     if not isinstance(ref, str) and spec_of(ref) is None:
         return "names a function that is not a @vertex"
     source, _, field = _ref_text(ref).partition(".")
+    if source in absent:
+        return absent[source]
     if source not in shapes:
         return f"there is no vertex named {source!r}{did_you_mean(source, shapes)}"
     if not field:
@@ -258,12 +267,15 @@ def resolve_reference(
 
 
 def bind_condition(
-    spec: VertexSpec, shapes: Mapping[str, OutputShape], problems: list[CompileError]
+    spec: VertexSpec,
+    shapes: Mapping[str, OutputShape],
+    problems: list[CompileError],
+    absent: Mapping[str, str] = _NONE_ABSENT,
 ) -> Binding | None:
     """What ``@vertex(when=...)`` reads, as a binding of the pseudo-parameter ``"when"``."""
     if spec.options.when is None:
         return None
-    resolved = resolve_reference(spec.options.when, shapes)
+    resolved = resolve_reference(spec.options.when, shapes, absent)
     if not isinstance(resolved, str) and resolved[0] == spec.name:
         resolved = "a vertex cannot be conditional on its own output"
     if isinstance(resolved, str):
@@ -300,6 +312,7 @@ def bind_vertex(
     signature: VertexSignature,
     shapes: Mapping[str, OutputShape],
     problems: list[CompileError],
+    absent: Mapping[str, str] = _NONE_ABSENT,
 ) -> tuple[Binding, ...]:
     """The bindings of every parameter of ``spec``; each problem found is appended."""
     bindings: list[Binding] = []
@@ -366,7 +379,7 @@ def bind_vertex(
             if isinstance(marker, Input):
                 bindings.append(Binding(source=marker.name, is_input=True, **common))
                 continue
-            resolved = resolve_reference(marker.ref, shapes)
+            resolved = resolve_reference(marker.ref, shapes, absent)
             if isinstance(resolved, str):
                 problem(BindingError, f"From({_ref_label(marker.ref)}): {resolved}", param.name)
                 continue
@@ -374,6 +387,8 @@ def bind_vertex(
             bindings.append(Binding(source=source, field=field, access=access, **common))
         elif param.name in shapes:
             bindings.append(Binding(source=param.name, **common))
+        elif param.name in absent:
+            problem(BindingError, absent[param.name], param.name)
         else:
             bindings.append(Binding(source=param.name, is_input=True, **common))
     for binding in bindings:
