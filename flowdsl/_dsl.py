@@ -56,6 +56,7 @@ class VertexKeywords(TypedDict, total=False):
     compensate: Callable[..., Any] | None
     bind: Mapping[str, Any]
     config: Mapping[str, Any]
+    unpack: bool | Sequence[str]
 
 
 @attrs.frozen(kw_only=True)
@@ -316,6 +317,11 @@ def _vertex(
         config: make this vertex a config variant: it exists only when the
             compile config (``Flow.from_module(..., config=...)``) gives every
             key this value, or one of the values of a tuple, list or set.
+        unpack: ``True``: each field of a structured return (TypedDict,
+            attrs class, dataclass, NamedTuple) becomes a vertex of its own
+            name; ``("a", "b")``: these keys of any output read with
+            ``[key]`` (a dict, a DataFrame), or the positions of a tuple. The
+            whole output keeps the vertex's name.
         pure: the result depends only on the inputs, so it may be cached
             (``run(cache=...)``).
         flows: names of the flows this vertex belongs to (``run(flow=...)``).

@@ -271,6 +271,21 @@ def check_config(config: object, where: Where) -> tuple[tuple[str, tuple[Any, ..
     return tuple(variant)
 
 
+def check_unpack(unpack: object, where: Where) -> bool | tuple[str, ...]:
+    """``unpack=``: ``True``/``False``, or the names of the keys to unpack."""
+    if isinstance(unpack, bool):
+        return unpack
+    keys = (unpack,) if isinstance(unpack, str) else unpack
+    if not isinstance(keys, (tuple, list)) or not keys:
+        raise where.error(f"unpack= takes True or a tuple of key names; got {unpack!r}")
+    for key in keys:
+        if not isinstance(key, str) or not key.isidentifier():
+            raise where.error(f"unpack= names keys that are Python identifiers; got {key!r}")
+    if len(set(keys)) != len(keys):
+        raise where.error(f"unpack= names a key twice: {unpack!r}")
+    return tuple(keys)
+
+
 def check_loop(
     until: object, max_iterations: object, where: Where
 ) -> tuple[Callable[[Any], bool] | None, int | None]:
@@ -349,4 +364,5 @@ def checked_options(
         compensate=check_compensate(option("compensate"), function, group, where),
         bind=check_bound_parameters(bound, function, where),
         config=check_config(option("config", {}), where),
+        unpack=check_unpack(option("unpack", False), where),
     )

@@ -17,6 +17,7 @@ from .collect import collect_specs
 from .compatibility import clearly_incompatible
 from .contracts import ContractCompiler
 from .groups import order_groups
+from .unpack import unpacked_shapes, unpacked_vertices
 
 __all__ = ["compile_graph"]
 
@@ -37,6 +38,7 @@ def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> 
         shapes = {
             spec.name: output_shape(spec, signatures[spec.name].hints, problems) for spec in specs
         }
+        parts = unpacked_shapes(specs, shapes, problems)
         contracts = ContractCompiler()
         vertices = []
         for spec in specs:
@@ -46,8 +48,10 @@ def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> 
             node = _node(spec, shapes[spec.name], bindings, condition, contracts, signature.hints)
             _check_constants(node, problems)
             vertices.append(node)
+            if spec.name in parts:
+                vertices.extend(unpacked_vertices(node, parts[spec.name]))
         inputs = _flow_inputs(vertices, problems)
-        _check_cycles(vertices, {spec.name: spec for spec in specs}, problems)
+        _check_cycles(vertices, problems)
         vertices = order_groups(vertices, problems)
         if problems:
             raise CompileError.collect(problems)
@@ -157,9 +161,7 @@ def _remember(first_of: dict[Any, Any], annotation: Any, reader: Any) -> None:
         first_of[id(annotation)] = reader
 
 
-def _check_cycles(
-    vertices: list[VertexNode], specs: dict[str, VertexSpec], problems: list[CompileError]
-) -> None:
+def _check_cycles(vertices: list[VertexNode], problems: list[CompileError]) -> None:
     by_name = {v.name: v for v in vertices}
     for cycle in topology.find_cycles({v.name: v.upstream for v in vertices}):
         steps = []
@@ -175,7 +177,7 @@ def _check_cycles(
                 cycle=cycle,
                 vertex=first.name,
                 parameter=parameter,
-                location=specs[first.name].location,
+                location=first.location,
             )
         )
 

@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import attrs
+import typing_extensions
 
 from .._dsl import VertexSpec, spec_of
 from .._markers import From, Input, Previous, Transaction
@@ -163,6 +164,18 @@ def read_signature(spec: VertexSpec, problems: list[CompileError]) -> VertexSign
     return VertexSignature(parameters, hints)
 
 
+def _subscriptable(annotation: Any) -> bool:
+    # An output read with [key] at run time (a DataFrame, a Series...); sequences
+    # are indexed by position, so a field name cannot read them.
+    base, _ = annotated_parts(annotation)
+    cls = typing_extensions.get_origin(base) or base
+    if not isinstance(cls, type):
+        return True  # a union, a type variable...: the run decides
+    return hasattr(cls, "__getitem__") and not issubclass(
+        cls, (str, bytes, bytearray, list, tuple, range)
+    )
+
+
 @attrs.frozen
 class OutputShape:
     """What a vertex returns: its annotation and, if structured, its fields."""
@@ -182,11 +195,12 @@ class OutputShape:
             )
         if self.returns is NO_DEFAULT or annotated_parts(self.returns)[0] is Any:
             return "lookup"
-        if is_mapping_type(self.returns):
+        if is_mapping_type(self.returns) or _subscriptable(self.returns):
             return "lookup"
         return (
             f"returns {type_name(self.returns)}, which has no fields; fields can be read from "
-            "a TypedDict, attrs class, dataclass or NamedTuple, or looked up in a dict"
+            "a TypedDict, attrs class, dataclass or NamedTuple, or looked up with [key] "
+            "(a dict, a DataFrame)"
         )
 
     def field_annotation(self, field: str) -> Any:

@@ -60,6 +60,9 @@ class VertexOptions:
     # A config variant: (key, accepted values) pairs; the vertex exists only
     # when the compile config gives every key one of its values.
     config: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    # Parts of the output that become vertices of their own: True (every
+    # field of a structured return), or the keys (or tuple positions) named.
+    unpack: bool | tuple[str, ...] = False
 
     @property
     def bound(self) -> dict[str, Any]:
