@@ -117,6 +117,29 @@ class Flow:
         """Flow inputs by name (``.required`` says which must be given)."""
         return self._graph.inputs
 
+    def select(self, *, tags: Mapping[str, Any]) -> list[str]:
+        """The names of the vertices whose tags hold every pair of ``tags``, in topological
+        order.
+
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex(tags={"owner": "growth", "tier": 1})
+        ... def signups(day: int) -> int:
+        ...     return 3 * day
+        >>> @vertex(tags={"owner": "finance"})
+        ... def revenue(signups: int) -> float:
+        ...     return 9.5 * signups
+        >>> flow = flowdsl.Flow.from_functions(signups, revenue)
+        >>> flow.select(tags={"owner": "growth"}), flow.select(tags={})
+        (['signups'], ['signups', 'revenue'])
+        """
+        wanted = list(tags.items())
+        return [
+            name
+            for name, node in self._graph.vertices.items()
+            if all(pair in node.options.tags for pair in wanted)
+        ]
+
     def stages(self) -> list[list[str]]:
         """Vertex names grouped so that each group only reads from earlier groups."""
         return [list(stage) for stage in self._graph.stages]

@@ -286,6 +286,35 @@ def check_unpack(unpack: object, where: Where) -> bool | tuple[str, ...]:
     return tuple(keys)
 
 
+def check_after(after: object, where: Where) -> tuple[str | Callable[..., Any], ...]:
+    """``after=``: vertex names or vertices (resolved when the graph compiles)."""
+    entries = (after,) if isinstance(after, str) or callable(after) else after
+    if not isinstance(entries, Iterable):
+        raise where.error(f"after= takes vertices or vertex names; got {after!r}")
+    entries = tuple(entries)
+    for entry in entries:
+        if isinstance(entry, str):
+            if not entry.isidentifier():
+                raise where.error(f"after= takes vertex names; got {entry!r}")
+        elif getattr(entry, "__flowdsl_vertex__", None) is None:
+            raise where.error(f"after= takes vertices or vertex names; got {entry!r}")
+    return entries
+
+
+def check_tags(tags: object, where: Where) -> tuple[tuple[str, Any], ...]:
+    """``tags=``: a mapping of names to plain values (text, numbers, booleans)."""
+    if not isinstance(tags, Mapping):
+        raise where.error(f"tags= takes a mapping of tag names to values; got {tags!r}")
+    for key, value in tags.items():
+        if not isinstance(key, str) or not key:
+            raise where.error(f"tags= keys are non-empty strings; got {key!r}")
+        if not isinstance(value, (str, int, float, bool)) and value is not None:
+            raise where.error(
+                f"tags={{{key!r}: ...}} takes text, a number, a boolean or None; got {value!r}"
+            )
+    return tuple(tags.items())
+
+
 def check_loop(
     until: object, max_iterations: object, where: Where
 ) -> tuple[Callable[[Any], bool] | None, int | None]:
@@ -308,6 +337,7 @@ def _stored_as_keywords(options: VertexOptions) -> dict[str, Any]:
     keywords["fallback"] = keywords.pop("fallbacks") or None
     keywords["bind"] = dict(keywords["bind"])
     keywords["config"] = dict(keywords["config"])
+    keywords["tags"] = dict(keywords["tags"])
     return keywords
 
 
@@ -365,4 +395,6 @@ def checked_options(
         bind=check_bound_parameters(bound, function, where),
         config=check_config(option("config", {}), where),
         unpack=check_unpack(option("unpack", False), where),
+        after=check_after(option("after", ()), where),
+        tags=check_tags(option("tags", {}), where),
     )

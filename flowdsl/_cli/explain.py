@@ -66,6 +66,8 @@ def describe(graph: Graph, node: VertexNode) -> str:
         ("timeout", "-" if options.timeout is None else f"{options.timeout:g}s"),
         ("version", options.version or "-"),
         ("flows", ", ".join(options.flows) or "-"),
+        ("after", ", ".join(node.requires) or "-"),
+        ("tags", ", ".join(f"{key}={value!r}" for key, value in options.tags) or "-"),
     ]
     width = max(len(label) for label, _ in head + tail)
     lines = [f"{label:<{width}}  {value}" for label, value in head]

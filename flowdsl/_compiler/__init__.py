@@ -6,13 +6,23 @@ import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import attrs
+
 from .._dsl import VertexSpec
 from .._gc import collector_paused
 from .._model import topology
 from .._model.graph import NO_DEFAULT, Binding, FlowInput, Graph, InputConsumer, VertexNode
 from .._typing import type_name
 from ..errors import CompileError, CycleError, TypeMismatchError
-from .bindings import OutputShape, bind_condition, bind_vertex, output_shape, read_signature
+from .bindings import (
+    OutputShape,
+    VertexSignature,
+    bind_after,
+    bind_condition,
+    bind_vertex,
+    output_shape,
+    read_signature,
+)
 from .collect import collect_specs
 from .compatibility import clearly_incompatible
 from .contracts import ContractCompiler
@@ -34,7 +44,7 @@ def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> 
         problems: list[CompileError] = []
         collected = collect_specs(sources, problems, config)
         specs, absent = collected.specs, collected.absent
-        signatures = {spec.name: read_signature(spec, problems) for spec in specs}
+        signatures = _signatures(specs, problems)
         shapes = {
             spec.name: output_shape(spec, signatures[spec.name].hints, problems) for spec in specs
         }
@@ -46,6 +56,7 @@ def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> 
             bindings = bind_vertex(spec, signature, shapes, problems, absent)
             condition = bind_condition(spec, shapes, problems, absent)
             node = _node(spec, shapes[spec.name], bindings, condition, contracts, signature.hints)
+            node = attrs.evolve(node, requires=bind_after(spec, shapes, problems, absent))
             _check_constants(node, problems)
             vertices.append(node)
             if spec.name in parts:
@@ -57,6 +68,27 @@ def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> 
             raise CompileError.collect(problems)
         contracts.warn()
         return Graph.build(vertices, inputs)
+
+
+def _signatures(
+    specs: list[VertexSpec], problems: list[CompileError]
+) -> dict[str, VertexSignature]:
+    # Vertices made from one function (vertex.expand) share its signature: it
+    # is read once, unless reading it found problems (each vertex reports its own).
+    read: dict[tuple[int, int], VertexSignature] = {}
+    signatures = {}
+    for spec in specs:
+        key = (id(spec.function), id(spec.local_names))
+        signature = read.get(key)
+        if signature is None:
+            found: list[CompileError] = []
+            signature = read_signature(spec, found)
+            if found:
+                problems.extend(found)
+            else:
+                read[key] = signature
+        signatures[spec.name] = signature
+    return signatures
 
 
 def _node(
@@ -183,8 +215,11 @@ def _check_cycles(vertices: list[VertexNode], problems: list[CompileError]) -> N
 
 
 def _reader_of(vertex: VertexNode, producer: str) -> str:
-    """The first parameter of ``vertex`` reading ``producer`` (``"when"`` for a condition)."""
+    """The first parameter of ``vertex`` reading ``producer`` (``"when"`` for a condition,
+    ``"after"`` for an ``after=`` entry)."""
     for b in vertex.bindings:
         if b.source == producer and b.reads_vertex:
             return b.parameter
-    return "when"
+    if vertex.condition is not None and vertex.condition.source == producer:
+        return "when"
+    return "after"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import types
 import typing
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
@@ -38,6 +39,7 @@ from .compatibility import clearly_incompatible
 __all__ = [
     "OutputShape",
     "VertexSignature",
+    "bind_after",
     "bind_condition",
     "bind_vertex",
     "output_shape",
@@ -169,8 +171,10 @@ def _subscriptable(annotation: Any) -> bool:
     # are indexed by position, so a field name cannot read them.
     base, _ = annotated_parts(annotation)
     cls = typing_extensions.get_origin(base) or base
+    if cls in (typing.Union, types.UnionType):  # one alternative with keys is enough
+        return any(_subscriptable(a) for a in typing_extensions.get_args(base))
     if not isinstance(cls, type):
-        return True  # a union, a type variable...: the run decides
+        return True  # a type variable, a string...: the run decides
     return hasattr(cls, "__getitem__") and not issubclass(
         cls, (str, bytes, bytearray, list, tuple, range)
     )
@@ -304,6 +308,34 @@ def bind_condition(
         return None
     source, field, access = resolved
     return Binding(parameter="when", source=source, field=field, access=access)
+
+
+def bind_after(
+    spec: VertexSpec,
+    shapes: Mapping[str, OutputShape],
+    problems: list[CompileError],
+    absent: Mapping[str, str] = _NONE_ABSENT,
+) -> tuple[str, ...]:
+    """The names of the vertices ``@vertex(after=...)`` names; each unknown one is a problem."""
+    names = []
+    for ref in spec.options.after:
+        resolved = resolve_reference(ref, shapes, absent)
+        if not isinstance(resolved, str) and resolved[1] is not None:
+            resolved = "after= names vertices, not fields"
+        elif not isinstance(resolved, str) and resolved[0] == spec.name:
+            resolved = "a vertex cannot run after itself"
+        if isinstance(resolved, str):
+            problems.append(
+                BindingError(
+                    f"after={_ref_label(ref)}: {resolved}",
+                    vertex=spec.name,
+                    parameter="after",
+                    location=spec.location,
+                )
+            )
+            continue
+        names.append(resolved[0])
+    return tuple(dict.fromkeys(names))
 
 
 def _previous_problem(spec: VertexSpec, name: str, has_from: bool, seen: bool) -> str | None:

@@ -63,6 +63,10 @@ class VertexOptions:
     # Parts of the output that become vertices of their own: True (every
     # field of a structured return), or the keys (or tuple positions) named.
     unpack: bool | tuple[str, ...] = False
+    # Vertices this one runs after without reading them (names, or the
+    # vertices themselves), and its metadata: (key, value) pairs.
+    after: tuple[str | Callable[..., Any], ...] = ()
+    tags: tuple[tuple[str, Any], ...] = ()
 
     @property
     def bound(self) -> dict[str, Any]:
