@@ -12,6 +12,7 @@ from .._dsl import VertexSpec
 from .._gc import collector_paused
 from .._model import topology
 from .._model.graph import NO_DEFAULT, Binding, FlowInput, Graph, InputConsumer, VertexNode
+from .._subflow import SubFlow
 from .._typing import type_name
 from ..errors import CompileError, CycleError, TypeMismatchError
 from .bindings import (
@@ -27,6 +28,7 @@ from .collect import collect_specs
 from .compatibility import clearly_incompatible
 from .contracts import ContractCompiler
 from .groups import order_groups
+from .subflows import inline_subflow, subflow_shapes
 from .unpack import unpacked_shapes, unpacked_vertices
 
 __all__ = ["compile_graph"]
@@ -43,12 +45,16 @@ def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> 
     with collector_paused():
         problems: list[CompileError] = []
         collected = collect_specs(sources, problems, config)
-        specs, absent = collected.specs, collected.absent
+        absent = collected.absent
+        specs = [part for part in collected.parts if not isinstance(part, SubFlow)]
+        subflows = [part for part in collected.parts if isinstance(part, SubFlow)]
         signatures = _signatures(specs, problems)
         shapes = {
             spec.name: output_shape(spec, signatures[spec.name].hints, problems) for spec in specs
         }
-        parts = unpacked_shapes(specs, shapes, problems)
+        for sub in subflows:
+            shapes.update(subflow_shapes(sub))
+        unpacked = unpacked_shapes(specs, shapes, problems)
         contracts = ContractCompiler()
         vertices = []
         for spec in specs:
@@ -59,8 +65,10 @@ def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> 
             node = attrs.evolve(node, requires=bind_after(spec, shapes, problems, absent))
             _check_constants(node, problems)
             vertices.append(node)
-            if spec.name in parts:
-                vertices.extend(unpacked_vertices(node, parts[spec.name]))
+            if spec.name in unpacked:
+                vertices.extend(unpacked_vertices(node, unpacked[spec.name]))
+        for sub in subflows:
+            vertices.extend(inline_subflow(sub, shapes, problems))
         inputs = _flow_inputs(vertices, problems)
         _check_cycles(vertices, problems)
         vertices = order_groups(vertices, problems)
@@ -141,7 +149,12 @@ def _flow_inputs(vertices: Iterable[VertexNode], problems: list[CompileError]) -
         for b in vertex.bindings:
             if b.is_input:
                 annotation = b.annotation
-                if b.parameter == vertex.options.map_over and annotation is not NO_DEFAULT:
+                map_over = vertex.options.map_over
+                if (
+                    map_over is not None
+                    and b.parameter in map_over
+                    and annotation is not NO_DEFAULT
+                ):
                     annotation = list[annotation]  # type: ignore[valid-type]
                 consumer = InputConsumer(vertex.name, b.parameter, annotation, b.default)
                 consumers.setdefault(b.source, []).append((vertex, consumer))

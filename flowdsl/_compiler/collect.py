@@ -1,4 +1,4 @@
-"""Find the vertices in modules and function lists, in declaration order."""
+"""Find the vertices (and sub-flows) in modules and function lists, in declaration order."""
 
 from __future__ import annotations
 
@@ -10,18 +10,25 @@ import attrs
 
 from .._dsl import ExpandedVertices, VertexSpec, spec_of
 from .._location import SourceLocation
+from .._subflow import SubFlow
 from ..errors import CompileError, DuplicateVertexError, InvalidVertexError
 
 __all__ = ["Collected", "collect_specs"]
 
 
-def _specs_in(source: object, problems: list[CompileError]) -> Iterable[VertexSpec]:
-    # A module's vertices are its module-level names that hold a vertex, or
-    # the mapping vertex.expand returned.
+Part = VertexSpec | SubFlow
+
+
+def _specs_in(source: object, problems: list[CompileError]) -> Iterable[Part]:
+    # A module's vertices are its module-level names that hold a vertex, a
+    # sub-flow (flow.as_vertex), or the mapping vertex.expand returned.
     if isinstance(source, types.ModuleType):
         for value in list(vars(source).values()):
             if isinstance(value, ExpandedVertices):
                 yield from _specs_in(value, problems)
+                continue
+            if isinstance(value, SubFlow):
+                yield value
                 continue
             spec = spec_of(value)
             if spec is not None:
@@ -31,6 +38,9 @@ def _specs_in(source: object, problems: list[CompileError]) -> Iterable[VertexSp
         for value in source.values():
             yield from _specs_in(value, problems)
         return
+    if isinstance(source, SubFlow):
+        yield source
+        return
     spec = spec_of(source)
     if spec is not None:
         yield spec
@@ -39,7 +49,8 @@ def _specs_in(source: object, problems: list[CompileError]) -> Iterable[VertexSp
     hint = " (decorate it with @vertex)" if callable(source) else ""
     problems.append(
         InvalidVertexError(
-            f"compile() takes modules and @vertex functions; got {source!r}{hint}",
+            f"compile() takes modules and @vertex functions (and sub-flows: "
+            f"flow.as_vertex); got {source!r}{hint}",
             location=location,
         )
     )
@@ -47,9 +58,9 @@ def _specs_in(source: object, problems: list[CompileError]) -> Iterable[VertexSp
 
 @attrs.frozen
 class Collected:
-    """The vertices of a compile, and the config variants left out (by name)."""
+    """The vertices and sub-flows of a compile, and the config variants left out (by name)."""
 
-    specs: list[VertexSpec]
+    parts: list[Part]
     # Names that only config variants define, none of which matched: reading
     # one is an error that shows the config, never a flow input.
     absent: Mapping[str, str]
@@ -60,19 +71,19 @@ def collect_specs(
     problems: list[CompileError],
     config: Mapping[str, Any] | None = None,
 ) -> Collected:
-    """Every distinct vertex in ``sources`` that exists under ``config``; duplicate names
-    go to ``problems``.
+    """Every distinct vertex and sub-flow in ``sources`` that exists under ``config``;
+    duplicate names go to ``problems``.
 
-    The same vertex reached twice (imported into a second module, or held by
-    a name and by the mapping of ``vertex.expand``) is one vertex; two
-    different vertices with one name are a duplicate, config variants that
+    The same vertex or sub-flow reached twice (imported into a second module,
+    or held by a name and by the mapping of ``vertex.expand``) is one vertex;
+    two different ones with one name are a duplicate, config variants that
     both match included.
     """
-    by_name: dict[str, VertexSpec] = {}
+    by_name: dict[str, Part] = {}
     left_out: dict[str, list[VertexSpec]] = {}
     for source in sources:
         for spec in _specs_in(source, problems):
-            if not spec.options.matches(config):
+            if isinstance(spec, VertexSpec) and not spec.options.matches(config):
                 variants = left_out.setdefault(spec.name, [])
                 if all(v is not spec for v in variants):
                     variants.append(spec)
@@ -90,10 +101,13 @@ def collect_specs(
     return Collected(list(by_name.values()), absent)
 
 
-def _duplicate(
-    known: VertexSpec, spec: VertexSpec, config: Mapping[str, Any] | None
-) -> DuplicateVertexError:
-    if known.options.config and spec.options.config:
+def _duplicate(known: Part, spec: Part, config: Mapping[str, Any] | None) -> DuplicateVertexError:
+    if (
+        isinstance(known, VertexSpec)
+        and isinstance(spec, VertexSpec)
+        and known.options.config
+        and spec.options.config
+    ):
         message = (
             f"two config variants of {spec.name!r} match the config {dict(config or {})!r}: "
             f"the one defined at {known.location} ({known.options.config_text}) and this one "
