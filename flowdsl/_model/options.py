@@ -70,6 +70,12 @@ class VertexOptions:
     tags: tuple[tuple[str, Any], ...] = ()
 
     @property
+    def fallback_names(self) -> tuple[str, ...]:
+        """Each fallback by its function's name (``last_known_price``, never a qualname
+        such as ``build.<locals>.last_known_price``): what metrics, lineage and exports show."""
+        return tuple(_name_of(fallback) for fallback in self.fallbacks)
+
+    @property
     def bound(self) -> dict[str, Any]:
         """``bind`` as a dict: parameter to ``From``, ``Input`` or constant."""
         return dict(self.bind)
@@ -89,6 +95,11 @@ class VertexOptions:
             f"{key}={accepted[0]!r}" if len(accepted) == 1 else f"{key} in {accepted!r}"
             for key, accepted in self.config
         )
+
+
+def _name_of(function: Callable[..., Any]) -> str:
+    name = getattr(function, "__name__", None)
+    return name if isinstance(name, str) else repr(function)
 
 
 #: Every option at its default.
