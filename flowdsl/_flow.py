@@ -16,7 +16,7 @@ from ._model.graph import FlowInput, Graph, VertexNode
 from ._policies import RetryPolicy
 from ._progress import progress_listener
 from ._result import RunResult
-from ._runtime.checkpointing import prepare_checkpoint
+from ._runtime.checkpointing import resume_checkpoint, start_checkpoint
 from ._runtime.executor import execute, run_blocking
 from ._runtime.plan import Plan, build_plan
 from ._runtime.state import RunState
@@ -206,12 +206,15 @@ class Flow:
             run_id: the run's id (default: a new random one); with
                 ``checkpoint``, the name to resume it by.
             resume: load what run ``run_id`` completed from ``checkpoint``
-                and run only the rest (a vertex whose code changed re-runs,
-                and what depends on it).
+                and run only the rest (a vertex whose code, bindings or
+                annotations changed re-runs, and what depends on it; so
+                does an overridden one's).
             serializer: how checkpointed values are stored: ``"pickle"``
                 (default; the file is trusted input) or ``"json"`` (data only).
-            secret: sign every checkpoint record (HMAC-SHA256); a record
-                that fails verification is refused.
+            secret: sign every checkpoint record (HMAC-SHA256), bound to
+                this run's inputs and start; a record that fails
+                verification (changed, or copied from another run) is
+                refused.
             overrides: outputs to use instead of running those vertices
                 (vertex name to value); what only they needed is not run.
                 Each value is checked against its vertex's return annotation.
@@ -334,15 +337,10 @@ class Flow:
             listeners.append(progress_listener())
         overrides: Mapping[str, Any] = call["overrides"] or {}
         outputs, flow = _output_names(call["outputs"]), call["flow"]
-        if options.checkpoint is None:
-            if call["resume"]:
-                raise SettingsError(
-                    "resume=True needs checkpoint= (the file the run was recorded in)",
-                    source="argument resume",
-                )
-            plan = self._plan(outputs, flow, frozenset(overrides))
-            return RunState(
-                plan,
+        if not call["resume"]:
+            # Inputs and overrides are checked before a stored run is replaced.
+            state = RunState(
+                self._plan(outputs, flow, frozenset(overrides)),
                 call["inputs"] or {},
                 options,
                 overrides,
@@ -350,13 +348,28 @@ class Flow:
                 run_id=call["run_id"],
                 dask_client=call["dask_client"],
             )
+            if options.checkpoint is not None:
+                state.checkpoint = start_checkpoint(
+                    self._graph,
+                    options.checkpoint,
+                    state.run_id,
+                    state.inputs,
+                    serializer=call["serializer"],
+                    secret=call["secret"],
+                )
+            return state
+        if options.checkpoint is None:
+            raise SettingsError(
+                "resume=True needs checkpoint= (the file the run was recorded in)",
+                source="argument resume",
+            )
         run_id = call["run_id"] or uuid.uuid4().hex
-        prepared = prepare_checkpoint(
+        prepared = resume_checkpoint(
             self._graph,
             options.checkpoint,
             run_id,
-            resume=call["resume"],
             inputs=call["inputs"],
+            overridden=overrides.keys(),
             serializer=call["serializer"],
             secret=call["secret"],
         )
@@ -370,7 +383,7 @@ class Flow:
                 listeners,
                 run_id=run_id,
                 checkpoint=prepared.checkpoint,
-                restored=prepared.restored.keys() - overrides.keys(),
+                restored=prepared.restored.keys(),
                 dask_client=call["dask_client"],
             )
         except BaseException:

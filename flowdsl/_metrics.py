@@ -30,6 +30,9 @@ class VertexMetrics:
     ``attempts`` is 0), ``"miss"`` (computed and stored),
     ``"uncacheable"`` (pure, but a value or its code could not be
     fingerprinted) or ``None`` (not cached: not pure, or no cache).
+    ``restored`` says that its output was loaded from the run's checkpoint
+    (``resume=True``): it was not called, so ``duration`` and ``attempts``
+    are 0.
 
     >>> from flowdsl import VertexMetrics
     >>> VertexMetrics(0.002, attempts=0, cache="hit").cache_hit
@@ -43,6 +46,7 @@ class VertexMetrics:
     elements: int | None = None
     fallback: str | None = None
     waited: float = 0.0
+    restored: bool = False
 
     @property
     def cache_hit(self) -> bool:
@@ -120,4 +124,6 @@ def _notes(m: VertexMetrics) -> str:
         notes.append(f"{m.iterations} iterations")
     if m.fallback is not None:
         notes.append(f"fallback {m.fallback}")
+    if m.restored:
+        notes.append("restored")
     return ", ".join(notes)

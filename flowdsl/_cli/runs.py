@@ -16,8 +16,8 @@ __all__ = ["main"]
 
 def main(args: argparse.Namespace) -> int:
     """``list`` every run, ``show`` one, or ``delete`` one."""
-    if not os.path.isfile(args.checkpoint):
-        raise UsageError(f"no checkpoint file at {args.checkpoint}")
+    if not os.path.exists(args.checkpoint):
+        raise UsageError(f"{args.checkpoint} does not exist")
     if args.action != "list" and args.run_id is None:
         raise UsageError(f"runs {args.action} needs a RUN_ID")
     try:

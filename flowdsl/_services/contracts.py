@@ -61,6 +61,7 @@ from flowdsl._services._contract_checkers import (
     TypeUnionChecker,
     UnionChecker,
     Violation,
+    describe,
 )
 from flowdsl._typing import (
     StructuredField,
@@ -70,7 +71,7 @@ from flowdsl._typing import (
     type_name,
 )
 
-__all__ = ["Contract", "Violation", "compile_contract"]
+__all__ = ["Contract", "Violation", "compile_contract", "describe"]
 
 
 @attrs.frozen(eq=False)
