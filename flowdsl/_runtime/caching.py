@@ -156,7 +156,11 @@ class CachedCall:
             ]
         except Unfingerprintable as exc:
             self.record("uncacheable")
-            _warn(self.step, f"an argument holds a {exc.type_name}, which cannot be fingerprinted")
+            why = f": {exc.detail}" if exc.detail else ""
+            _warn(
+                self.step,
+                f"an argument holds a {exc.type_name}, which cannot be fingerprinted{why}",
+            )
             return None
         return cache_key(self.identity, self.code, self.step.node.version, digests)
 

@@ -20,6 +20,7 @@ from an untrusted source. The checksum kept with each entry detects damage
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import pickle
@@ -33,7 +34,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 import cachetools
 
-from ..errors import CacheWarning
+from ..errors import CacheFileError, CacheWarning
 from .sqlite_files import CACHE_FILE, open_database
 
 __all__ = [
@@ -44,17 +45,6 @@ __all__ = [
     "MemoryCache",
     "SQLiteCache",
 ]
-
-
-class CacheFileError(ValueError):
-    """A cache file cannot be opened as a flowdsl SQLite cache.
-
-    Example::
-
-        SQLiteCache("notes.txt")  # CacheFileError: notes.txt: ... not a database
-
-    Raised at construction; the message names the path and SQLite's reason.
-    """
 
 
 @attrs.frozen
@@ -264,7 +254,11 @@ class SQLiteCache:
         # WAL stays consistent with synchronous=NORMAL; only the last commits
         # before a power loss can be lost, which for a cache is a miss.
         return open_database(
-            self.path, CACHE_FILE, CacheFileError, create=True, timeout=_BUSY_TIMEOUT
+            self.path,
+            CACHE_FILE,
+            functools.partial(CacheFileError, path=self.path),
+            create=True,
+            timeout=_BUSY_TIMEOUT,
         )
 
     def _connection(self) -> sqlite3.Connection:
