@@ -401,7 +401,7 @@ def test_run_with_a_cache_path_that_is_a_folder_is_one_error_line(cli: Cli, tmp_
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     line = one_error_line(done.stderr)
-    assert line.startswith("flowdsl: error: adir: cannot open the cache file")
+    assert line == "flowdsl: error: adir is a directory, not a cache file"
     assert list((tmp_path / "adir").iterdir()) == []
 
 
