@@ -41,7 +41,7 @@ class Checkpoint:
         A vertex of an atomic group is written only when its group has
         ``committed``.
         """
-        if node.group is not None and not committed:
+        if node.options.group is not None and not committed:
             return
         try:
             self.store.record(self.run_id, node.name, self.fingerprints[node.name], value)

@@ -12,6 +12,7 @@ import anyio
 
 from .._events import RunEnded, RunStarted
 from .caching import open_store
+from .check_log import current_checks
 from .concurrent import asyncio_loop, run_concurrent, runs_on_workers_alone
 from .control import run_needs_event_loop
 from .logs import current_run
@@ -46,9 +47,11 @@ async def execute(state: RunState) -> RunState:
     propagates (the state then holds what completed before it).
     """
     token = current_run.set(state.run_id)
+    checks = current_checks.set(state)
     try:
         return await _announced(state)
     finally:
+        current_checks.reset(checks)
         current_run.reset(token)
 
 

@@ -7,9 +7,10 @@ bound to the same thing (its source, field, default, and any value a
 binding carries), the same annotations, and the same options that shape the
 result (``map_over=``, ``when=``, ``until=``, fallbacks...).
 
-Every field of ``VertexNode`` and of the records it holds (``Binding``,
-fields of a structured output) counts, except those in ``_HOW_IT_RUNS``,
-which only say where, when or how often the vertex runs. So a field added
+Every field of ``VertexNode`` and of the records it holds (its options,
+its ``Binding``s, the fields of a structured output) counts, except those
+in ``_HOW_IT_RUNS``, which only say where, when or how often the vertex
+runs. So a field added
 later (a constant bound with ``bind=``, the config that chose a variant)
 counts until someone decides it does not: a new way to feed a vertex makes
 a resume run it again rather than restore a value it would not compute.
@@ -32,6 +33,7 @@ from typing import Any
 import attrs
 
 from .._model.graph import VertexNode
+from .._model.options import VertexOptions
 from .fingerprint import Unfingerprintable, fingerprint_code, fingerprint_value
 
 __all__ = ["vertex_fingerprint"]
@@ -40,26 +42,25 @@ __all__ = ["vertex_fingerprint"]
 # format then restores nothing, rather than something it cannot vouch for.
 _FORMAT = "vertex-1"
 
-# VertexNode fields that do not change what the vertex returns.
-_HOW_IT_RUNS = frozenset(
-    {
-        "location",
-        "is_async",
-        "pure",
-        "blocking",
-        "timeout",
-        "flows",
-        "contracts_mode",
-        "contracts",
-        "retry",
-        "max_concurrency",
-        "rate_limit",
-        "group",
-        "compensate",
-        "after",
-        "tags",
-    }
-)
+# Fields of the vertex and of its options that do not change what it returns.
+_HOW_IT_RUNS: dict[type, frozenset[str]] = {
+    VertexNode: frozenset({"location", "is_async", "contracts", "after"}),
+    VertexOptions: frozenset(
+        {
+            "pure",
+            "flows",
+            "blocking",
+            "timeout",
+            "contracts",
+            "retry",
+            "max_concurrency",
+            "rate_limit",
+            "group",
+            "compensate",
+            "tags",
+        }
+    ),
+}
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _CALLABLES = (FunctionType, MethodType, functools.partial, BuiltinFunctionType)
@@ -77,15 +78,16 @@ def vertex_fingerprint(node: VertexNode) -> str:
     """
     parts: list[str] = []
     try:
-        _encode_record(node, parts, skip=_HOW_IT_RUNS)
+        _encode_record(node, parts)
     except Unfingerprintable:
         return f"unfingerprintable:{uuid.uuid4().hex}"
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass"))
     return f"{_FORMAT}:{digest.hexdigest()}"
 
 
-def _encode_record(record: Any, parts: list[str], skip: frozenset[str] = frozenset()) -> None:
+def _encode_record(record: Any, parts: list[str]) -> None:
     parts.append(f"<{type(record).__qualname__}")
+    skip = _HOW_IT_RUNS.get(type(record), frozenset())
     for field in attrs.fields(type(record)):
         if field.name not in skip:
             parts.append(field.name)
