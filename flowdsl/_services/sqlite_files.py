@@ -28,12 +28,18 @@ from __future__ import annotations
 import os
 import pathlib
 import random
-import sqlite3
 import time
 from collections.abc import Callable, Mapping
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import attrs
+
+from .._lazy import lazy_module
+
+if TYPE_CHECKING:
+    import sqlite3
+else:
+    sqlite3 = lazy_module("sqlite3")
 
 __all__ = ["CACHE_FILE", "CHECKPOINT_FILE", "FileKind", "inspect_file", "open_database"]
 
