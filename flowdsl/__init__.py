@@ -51,6 +51,7 @@ from ._services.cache import CacheStats, CacheStore, MemoryCache, SQLiteCache
 from ._services.checkpoints import CheckpointStore, RunRecord
 from ._settings import EffectiveSettings, SettingValue, configure, settings
 from .errors import (
+    ArgumentTypeError,
     BindingError,
     CacheFileError,
     CacheWarning,
@@ -67,6 +68,7 @@ from .errors import (
     GroupError,
     InvalidVertexError,
     IterationLimitError,
+    MissingAndUnknownInputError,
     MissingInputError,
     RollbackFailed,
     SettingsError,
@@ -79,6 +81,7 @@ from .errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArgumentTypeError",
     "AtomicGroup",
     "Binding",
     "BindingError",
@@ -114,6 +117,7 @@ __all__ = [
     "Listener",
     "MemoryCache",
     "MemoryTransaction",
+    "MissingAndUnknownInputError",
     "MissingInputError",
     "Previous",
     "RetryPolicy",
