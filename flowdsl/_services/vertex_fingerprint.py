@@ -17,7 +17,10 @@ a resume run it again rather than restore a value it would not compute.
 
 Annotations count by their text (memory addresses left out), so an
 annotation whose ``repr`` does not show a change (the body of a predicate
-in ``Check``) is not seen: bump ``version=`` then.
+in ``Check``) is not seen: bump ``version=`` then. Defaults and constants
+count by their content (``fingerprint_value``); one that cannot be
+fingerprinted, and whose ``repr`` shows a memory address, makes the vertex
+never restored.
 """
 
 from __future__ import annotations
@@ -116,11 +119,22 @@ def _encode(value: Any, parts: list[str]) -> None:
 
 
 def _text(value: Any) -> str:
-    # Annotations, defaults and constants: by content where that is known,
-    # else by their text without addresses.
-    if not isinstance(value, type):
-        try:
-            return f"value:{fingerprint_value(value).hex()}"
-        except Unfingerprintable:
-            pass
-    return f"text:{_ADDRESS.sub('', repr(value))}"
+    # Defaults and constants by content; annotations (types, typing forms)
+    # by their text without addresses. A value known neither way, whose text
+    # shows an address, could be anything: the vertex is never restored.
+    if isinstance(value, type) or _is_annotation(value):
+        return f"text:{_ADDRESS.sub('', repr(value))}"
+    if type(value) is object:
+        return "sentinel"  # a bare object() has no state; only its identity is used
+    try:
+        return f"value:{fingerprint_value(value).hex()}"
+    except Unfingerprintable:
+        text = repr(value)
+        if _ADDRESS.search(text):
+            raise
+        return f"text:{type(value).__module__}.{type(value).__qualname__}:{text}"
+
+
+def _is_annotation(value: Any) -> bool:
+    module = type(value).__module__
+    return module in ("typing", "typing_extensions", "types") or hasattr(value, "__origin__")

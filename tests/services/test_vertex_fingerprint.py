@@ -51,18 +51,18 @@ def test_how_and_when_it_runs_does_not_change_the_fingerprint() -> None:
 
 
 def test_every_field_of_a_binding_counts_even_one_added_later() -> None:
-    # A binding field the fingerprint has never heard of (a constant bound
-    # with bind=, say) still counts: fields are read from the record itself.
+    # A binding field the fingerprint has never heard of still counts:
+    # fields are read from the record itself.
     @attrs.frozen
-    class WithConstant(Binding):
-        constant: Any = None
+    class WithExtra(Binding):
+        extra: Any = None
 
     def src(x: int) -> int:
         return x
 
     node = flowdsl.compile(vertex(src)).vertices["src"]
     one, two = (
-        attrs.evolve(node, bindings=(WithConstant(**attrs.asdict(node.bindings[0]), constant=c),))
+        attrs.evolve(node, bindings=(WithExtra(**attrs.asdict(node.bindings[0]), extra=c),))
         for c in (1, 2)
     )
     assert vertex_fingerprint(one) != vertex_fingerprint(two)
@@ -78,3 +78,18 @@ def test_a_vertex_whose_code_cannot_be_fingerprinted_never_matches() -> None:
     node = flowdsl.compile(vertex(locked)).vertices["locked"]
     assert vertex_fingerprint(node) != vertex_fingerprint(node)
     assert vertex_fingerprint(node).startswith("unfingerprintable:")
+
+
+def test_a_bind_constant_counts_and_an_unknowable_one_never_matches() -> None:
+    def scale(x: int, k: Any) -> int:
+        return x * k
+
+    def of(constant: Any) -> str:
+        node = flowdsl.compile(vertex(scale, name="s", bind={"k": constant})).vertices["s"]
+        return vertex_fingerprint(node)
+
+    assert of(2) == of(2)
+    assert of(2) != of(3)
+    assert of(2) != of(2.0)
+    opaque = object.__new__(type("Opaque", (), {}))
+    assert of(opaque) != of(opaque)
