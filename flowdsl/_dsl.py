@@ -11,6 +11,7 @@ import functools
 import inspect
 import sys
 import types
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, cast, overload
 
@@ -132,6 +133,15 @@ def _vertex_name(fn: types.FunctionType, name: str | None, location: SourceLocat
     if not isinstance(vertex_name, str) or not vertex_name.isidentifier():
         raise InvalidVertexError(
             f"a vertex name must be a Python identifier; got {vertex_name!r}", location=location
+        )
+    normal = unicodedata.normalize("NFKC", vertex_name)
+    if normal != vertex_name:
+        # Python reads identifiers in code in this form, so a parameter written
+        # with this name would read another one (and become a flow input).
+        raise InvalidVertexError(
+            f"the vertex name {vertex_name!r} reads as {normal!r} in Python code "
+            f"(Unicode NFKC); name it {normal!r}",
+            location=location,
         )
     return vertex_name
 

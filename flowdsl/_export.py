@@ -163,7 +163,7 @@ def _control(node: VertexNode) -> dict[str, Any]:
     control: dict[str, Any] = {
         "timeout": options.timeout,
         "retries": None if retry is None else retry.max_retries,
-        "fallbacks": [getattr(f, "__qualname__", repr(f)) for f in options.fallbacks] or None,
+        "fallbacks": list(options.fallback_names) or None,
         "when": None if node.condition is None else node.condition.ref,
         "map_over": _map_over(node),
         "max_iterations": options.max_iterations,

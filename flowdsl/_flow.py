@@ -217,7 +217,8 @@ class Flow:
             max_concurrency: upper bound on coroutine vertices in flight
                 (default: unbounded).
             timeout: seconds for the whole run; past it the run stops and
-                raises ``VertexTimeout`` with the partial result.
+                raises ``VertexTimeout`` with the partial result (``math.inf``:
+                no limit, whatever is configured).
             contracts: ``"strict"`` (default) checks every argument against
                 its parameter's annotation before a call, and the result
                 against the return annotation after it, raising

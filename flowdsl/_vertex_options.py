@@ -27,6 +27,7 @@ __all__ = [
     "Where",
     "checked_options",
     "check_compensate",
+    "check_flag",
     "check_group",
     "check_fallbacks",
     "check_flows",
@@ -65,6 +66,13 @@ def check_flows(flows: object, where: Where) -> tuple[str, ...]:
         if not isinstance(name, str) or not name:
             raise where.error(f"flows= takes non-empty strings; got {name!r}")
     return names
+
+
+def check_flag(option: str, value: object, where: Where) -> bool:
+    """``True`` or ``False``, nothing else: ``pure="false"`` is a mistake, not a true value."""
+    if not isinstance(value, bool):
+        raise where.error(f"{option}= takes True or False; got {value!r}")
+    return value
 
 
 def check_seconds(option: str, value: object, where: Where) -> float | None:
@@ -332,9 +340,9 @@ def checked_options(
     until, max_iterations = check_loop(option("until"), option("max_iterations"), where)
     group = check_group(option("group"), where)
     return VertexOptions(
-        pure=bool(option("pure", False)),
+        pure=check_flag("pure", option("pure", False), where),
         flows=check_flows(option("flows", ()), where),
-        blocking=bool(option("blocking", False)),
+        blocking=check_flag("blocking", option("blocking", False), where),
         timeout=check_seconds("timeout", option("timeout"), where),
         contracts=contracts,
         version=version,
