@@ -13,8 +13,7 @@ from typing import Any
 from .._checks import CheckOutcome
 from .._gc import collector_paused
 from .._model.graph import NO_DEFAULT, VertexContracts, VertexNode
-from .._services._contract_checkers import describe
-from .._services.contracts import Contract, Violation
+from .._services.contracts import Contract, Violation, describe
 from ..errors import ContractViolation
 from .check_log import record_checks
 from .logs import log_extra, logger
