@@ -22,7 +22,7 @@ from ._model.graph import FlowInput, Graph, VertexNode
 from ._progress import SweepProgress, progress_listener
 from ._result import RunResult
 from ._run_keywords import AsyncRunKeywords, RunKeywords, check_keywords
-from ._runtime.checkpointing import prepare_checkpoint
+from ._runtime.checkpointing import resume_checkpoint, start_checkpoint
 from ._runtime.concurrent import DEFAULT_MAX_WORKERS
 from ._runtime.executor import execute, run_blocking, run_on_a_loop
 from ._runtime.options import Settings
@@ -35,6 +35,7 @@ from ._subflow import SubFlow, sub_flow
 from .errors import (
     DataResolutionError,
     FlowDSLError,
+    RollbackFailed,
     SettingsError,
     VertexFailed,
     VertexTimeout,
@@ -45,11 +46,14 @@ __all__ = ["Flow", "compile"]
 
 def compile(
     *sources: types.ModuleType | Callable[..., Any] | Mapping[str, Callable[..., Any]] | SubFlow,
+    config: Mapping[str, Any] | None = None,
 ) -> Graph:
     """Compile modules and ``@vertex`` functions into one immutable ``Graph``.
 
     Every problem in the sources is reported at once. A source is a module,
-    a vertex, or the mapping ``vertex.expand`` returns.
+    a vertex, or the mapping ``vertex.expand`` returns. ``config`` selects
+    the config variants (``@vertex(config={...})``) that exist; keys no
+    variant uses are allowed.
 
     >>> import flowdsl
     >>> from flowdsl import vertex
@@ -64,7 +68,7 @@ def compile(
             ``BindingError``, ``DuplicateVertexError``, ``TypeMismatchError``,
             ``InvalidVertexError``), or a ``CompileError`` listing them all.
     """
-    return compile_graph(*sources)
+    return compile_graph(*sources, config=config)
 
 
 class Flow:
@@ -91,16 +95,22 @@ class Flow:
         )
 
     @classmethod
-    def from_module(cls, *modules: types.ModuleType) -> Flow:
-        """Compile the ``@vertex`` functions of one or more modules into one flow."""
-        return cls(compile_graph(*modules))
+    def from_module(
+        cls, *modules: types.ModuleType, config: Mapping[str, Any] | None = None
+    ) -> Flow:
+        """Compile the vertices of one or more modules into one flow (``config``: see
+        ``flowdsl.compile``)."""
+        return cls(compile_graph(*modules, config=config))
 
     @classmethod
     def from_functions(
-        cls, *functions: Callable[..., Any] | Mapping[str, Callable[..., Any]] | SubFlow
+        cls,
+        *functions: Callable[..., Any] | Mapping[str, Callable[..., Any]] | SubFlow,
+        config: Mapping[str, Any] | None = None,
     ) -> Flow:
-        """Compile the given vertices (mappings from ``vertex.expand``, sub-flows) into a flow."""
-        return cls(compile_graph(*functions))
+        """Compile the given vertices (mappings from ``vertex.expand``, sub-flows) into a
+        flow (``config``: see ``flowdsl.compile``)."""
+        return cls(compile_graph(*functions, config=config))
 
     @property
     def graph(self) -> Graph:
@@ -116,6 +126,29 @@ class Flow:
     def inputs(self) -> Mapping[str, FlowInput]:
         """Flow inputs by name (``.required`` says which must be given)."""
         return self._graph.inputs
+
+    def select(self, *, tags: Mapping[str, Any]) -> list[str]:
+        """The names of the vertices whose tags hold every pair of ``tags``, in topological
+        order.
+
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex(tags={"owner": "growth", "tier": 1})
+        ... def signups(day: int) -> int:
+        ...     return 3 * day
+        >>> @vertex(tags={"owner": "finance"})
+        ... def revenue(signups: int) -> float:
+        ...     return 9.5 * signups
+        >>> flow = flowdsl.Flow.from_functions(signups, revenue)
+        >>> flow.select(tags={"owner": "growth"}), flow.select(tags={})
+        (['signups'], ['signups', 'revenue'])
+        """
+        wanted = list(tags.items())
+        return [
+            name
+            for name, node in self._graph.vertices.items()
+            if all(pair in node.options.tags for pair in wanted)
+        ]
 
     def as_vertex(
         self,
@@ -217,7 +250,8 @@ class Flow:
             max_concurrency: upper bound on coroutine vertices in flight
                 (default: unbounded).
             timeout: seconds for the whole run; past it the run stops and
-                raises ``VertexTimeout`` with the partial result.
+                raises ``VertexTimeout`` with the partial result (``math.inf``:
+                no limit, whatever is configured).
             contracts: ``"strict"`` (default) checks every argument against
                 its parameter's annotation before a call, and the result
                 against the return annotation after it, raising
@@ -246,12 +280,15 @@ class Flow:
             run_id: the run's id (default: a new random one); with
                 ``checkpoint``, the name to resume it by.
             resume: load what run ``run_id`` completed from ``checkpoint``
-                and run only the rest (a vertex whose code changed re-runs,
-                and what depends on it).
+                and run only the rest (a vertex whose code, bindings or
+                annotations changed re-runs, and what depends on it; so
+                does an overridden one's).
             serializer: how checkpointed values are stored: ``"pickle"``
                 (default; the file is trusted input) or ``"json"`` (data only).
-            secret: sign every checkpoint record (HMAC-SHA256); a record
-                that fails verification is refused.
+            secret: sign every checkpoint record (HMAC-SHA256), bound to
+                this run's inputs and start; a record that fails
+                verification (changed, or copied from another run) is
+                refused.
             overrides: outputs to use instead of running those vertices
                 (vertex name to value); what only they needed is not run.
                 Each value is checked against its vertex's return annotation.
@@ -423,15 +460,10 @@ class Flow:
             listeners.append(progress_listener(on_error=options.on_error))
         overrides = arguments.overrides
         outputs, flow = arguments.outputs, arguments.flow
-        if options.checkpoint is None:
-            if arguments.resume:
-                raise SettingsError(
-                    "resume=True needs checkpoint= (the file the run was recorded in)",
-                    source="argument resume",
-                )
-            plan = self._plan(outputs, flow, frozenset(overrides))
-            return RunState(
-                plan,
+        if not arguments.resume:
+            # Inputs and overrides are checked before a stored run is replaced.
+            state = RunState(
+                self._plan(outputs, flow, frozenset(overrides)),
                 arguments.inputs or {},
                 options,
                 overrides,
@@ -439,13 +471,28 @@ class Flow:
                 run_id=arguments.run_id,
                 dask_client=call["dask_client"],
             )
+            if options.checkpoint is not None:
+                state.checkpoint = start_checkpoint(
+                    self._graph,
+                    options.checkpoint,
+                    state.run_id,
+                    state.inputs,
+                    serializer=arguments.serializer,
+                    secret=arguments.secret,
+                )
+            return state
+        if options.checkpoint is None:
+            raise SettingsError(
+                "resume=True needs checkpoint= (the file the run was recorded in)",
+                source="argument resume",
+            )
         run_id = arguments.run_id or uuid.uuid4().hex
-        prepared = prepare_checkpoint(
+        prepared = resume_checkpoint(
             self._graph,
             options.checkpoint,
             run_id,
-            resume=arguments.resume,
             inputs=arguments.inputs,
+            overridden=overrides.keys(),
             serializer=arguments.serializer,
             secret=arguments.secret,
         )
@@ -459,7 +506,7 @@ class Flow:
                 listeners,
                 run_id=run_id,
                 checkpoint=prepared.checkpoint,
-                restored=prepared.restored.keys() - overrides.keys(),
+                restored=prepared.restored.keys(),
                 dask_client=call["dask_client"],
             )
         except BaseException:
@@ -516,8 +563,13 @@ def _indexed(index: int, finish: Callable[[], RunResult]) -> RunResult:
 def _finish(state: RunState) -> RunResult:
     """The result of a run; raises when it stopped at a failure or lacks a requested field."""
     result = RunResult(state)
-    if state.failed_fast:
-        position, error = next(iter(state.errors.items()))
+    # A group that could not be undone is raised under every on_error: it
+    # left something behind that the caller must know about.
+    undo = next(
+        (item for item in state.errors.items() if isinstance(item[1], RollbackFailed)), None
+    )
+    if state.failed_fast or undo is not None:
+        position, error = undo or next(iter(state.errors.items()))
         node = state.plan.steps[position].node
         if isinstance(error, VertexFailed) and error.result is None and error.vertex == node.name:
             # The runtime's own report of this vertex (its timeout, its loop's

@@ -7,7 +7,8 @@ function that cannot be fingerprinted reliably is never cached: the vertex
 runs, and one ``CacheWarning`` names the vertex and the type.
 
 Identical keys computed at the same time, in this process, run once (single
-flight): the others wait for the first and take its stored value.
+flight): the others wait for the first and take its stored value. Runs that
+each open a SQLite cache by path share their flights through the file.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ import anyio.to_thread
 from .._services.cache import CacheStore, MemoryCache, SQLiteCache
 from .._services.code_stamp import Stamp, code_stamp, same_stamp
 from .._services.fingerprint import (
+    CodeFingerprint,
     Unfingerprintable,
     cache_keys,
-    fingerprint_code,
+    code_fingerprint,
     fingerprint_value,
 )
 from ..errors import CacheWarning
@@ -68,17 +70,26 @@ def _nothing() -> None:
     return None
 
 
+def _flight_of(store: CacheStore) -> object:
+    # Runs given one path each open their own SQLiteCache: their flights are
+    # shared through the file. Other stores are shared by being one object.
+    if isinstance(store, SQLiteCache):
+        return os.path.realpath(store.path)
+    return id(store)
+
+
 class _Flights:
     """Keys being computed right now in this process, each with an event set when done."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._running: dict[tuple[int, str], threading.Event] = {}
+        self._running: dict[tuple[object, str], threading.Event] = {}
 
     @contextmanager
-    def claim(self, store: CacheStore, key: str) -> Iterator[threading.Event | None]:
-        """Yield ``None`` to the caller that computes ``key``, else the event to wait on."""
-        flight = (id(store), key)
+    def claim(self, store: object, key: str) -> Iterator[threading.Event | None]:
+        """Yield ``None`` to the caller that computes ``key`` in ``store`` (a file or an
+        object, see ``_flight_of``), else the event to wait on."""
+        flight = (store, key)
         with self._lock:
             running = self._running.get(flight)
             if running is None:
@@ -125,9 +136,13 @@ class CallKeys:
     skips fingerprinting and hashing.
     """
 
-    def __init__(self, make: KeyMaker) -> None:
+    def __init__(self, make: KeyMaker, code: CodeFingerprint, stamp: Stamp | None) -> None:
         self.make = make
         self.kept: dict[tuple[Any, ...], str] = {}
+        # The code fingerprint the keys hash, with the values it read, and the
+        # stamp it was taken under (to tell cheaply that none was rebound since).
+        self.code = code
+        self.stamp = stamp
 
     def of(self, arguments: tuple[Any, ...]) -> str:
         """The key of a call with these arguments (raises ``Unfingerprintable``)."""
@@ -159,13 +174,15 @@ def _call_keys(state: RunState, step: Step) -> CallKeys | None:
         return known[1]
     function = step.function
     try:
-        code = fingerprint_code(function)
+        code = code_fingerprint(function)
     except Unfingerprintable as exc:
         _warn(step, f"its code reads a {exc.type_name}, which cannot be fingerprinted")
         return None
     identity = f"{function.__module__}.{function.__qualname__}:{step.node.name}"
     names = [binding.parameter for binding in step.sources]
-    keys = CallKeys(cache_keys(identity, code, step.node.options.version, names))
+    keys = CallKeys(
+        cache_keys(identity, code.digest, step.node.options.version, names), code, stamp
+    )
     if stamp is not None and same_stamp(stamp, code_stamp(function)):
         memo[memo_key] = (stamp, keys)  # nothing changed while the fingerprint was taken
     return keys
@@ -188,7 +205,11 @@ class CachedCall:
         self.state = state
         self.step = step
         self.store = store
+        self.flight = _flight_of(store)
         self.keys = keys
+        # Whether to look, once in this run, after the first call computed,
+        # for a value the code reads that the call changed.
+        self.watching = bool(keys.code.reads)
 
     def key(self, values: list[Any]) -> str | None:
         """The cache key of this call, or ``None`` (with a warning) if it has none."""
@@ -220,6 +241,9 @@ class CachedCall:
         """Store a freshly computed value, recording a miss; return the value."""
         self.store.set(key, value)
         self.record("miss")
+        if self.watching:
+            self.watching = False
+            _warn_changed_reads(self.step, self.keys)
         return value
 
     def record(self, outcome: str) -> None:
@@ -230,6 +254,42 @@ class CachedCall:
             outcomes[position] = outcome
 
 
+#: (vertex identity, value) pairs already warned about as changed by their own call.
+_CHANGED_READS: set[tuple[str, str]] = set()
+_changed_lock = threading.Lock()
+
+
+def _warn_changed_reads(step: Step, keys: CallKeys) -> None:
+    """Warn (once per vertex and value, per process) when a value the code reads changed
+    during its call: the keys cover it, so what the call stored is keyed by a state that
+    is gone, and later runs will never find it."""
+    function = step.function
+    if keys.stamp is not None and same_stamp(keys.stamp, code_stamp(function)):
+        return  # only immutable values read, and none rebound
+    try:
+        after = code_fingerprint(function)
+    except Unfingerprintable:
+        return  # the next run reports it
+    if after.digest == keys.code.digest:
+        return
+    identity = f"{function.__module__}.{function.__qualname__}:{step.node.name}"
+    before = keys.code.reads
+    changed = [name for name, digest in before.items() if after.reads.get(name) != digest]
+    with _changed_lock:
+        fresh = [name for name in changed if (identity, name) not in _CHANGED_READS]
+        _CHANGED_READS.update((identity, name) for name in fresh)
+    node = step.node
+    for name in fresh:
+        warnings.warn_explicit(
+            f"vertex {node.name!r} reads the {name}, which changed while the vertex ran "
+            f"(does it change it?): the cache key covers that value, so what it cached will "
+            f"never be found again. Keep such state out of a pure vertex, or drop pure=True",
+            CacheWarning,
+            node.location.file,
+            node.location.line,
+        )
+
+
 def _cached(cached: CachedCall, inner: Invoker) -> Invoker:
     def invoke(values: list[Any]) -> Any:
         key = cached.key(values)
@@ -238,7 +298,7 @@ def _cached(cached: CachedCall, inner: Invoker) -> Invoker:
         hit, value = cached.lookup(key)
         if hit:
             return value
-        with _FLIGHTS.claim(cached.store, key) as running:
+        with _FLIGHTS.claim(cached.flight, key) as running:
             if running is not None:
                 running.wait()
                 hit, value = cached.lookup(key)
@@ -254,7 +314,7 @@ async def through_cache(cached: CachedCall, key: str, compute: Callable[[], Awai
     hit, value = cached.lookup(key)
     if hit:
         return value
-    with _FLIGHTS.claim(cached.store, key) as running:
+    with _FLIGHTS.claim(cached.flight, key) as running:
         if running is not None:
             # Wait on a worker thread: the loop keeps running meanwhile.
             await anyio.to_thread.run_sync(running.wait, abandon_on_cancel=True)

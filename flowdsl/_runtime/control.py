@@ -162,9 +162,9 @@ class RunCalls:
 class _Fallback:
     """One fallback function: where it runs and which of the vertex's arguments it takes."""
 
-    def __init__(self, function: Callable[..., Any], step: Step, backend: str) -> None:
+    def __init__(self, function: Callable[..., Any], name: str, step: Step, backend: str) -> None:
         self.function = function
-        self.name = getattr(function, "__qualname__", repr(function))
+        self.name = name
         self.is_async = inspect.iscoroutinefunction(function)
         self.mode = call_mode(self.is_async, step.node, backend)
 
@@ -194,7 +194,10 @@ class StepRunner:
         self.cached = cached if group_run is None else None
         self.group_run = group_run
         self.policy = _policy(step, options.retry)
-        self.fallbacks = [_Fallback(f, step, options.backend) for f in own.fallbacks]
+        self.fallbacks = [
+            _Fallback(f, name, step, options.backend)
+            for f, name in zip(own.fallbacks, own.fallback_names, strict=True)
+        ]
         self.concurrent = options.backend != "serial"
         self.places = places
         self.limiter = anyio.CapacityLimiter(own.max_concurrency) if own.max_concurrency else None
@@ -246,7 +249,7 @@ class StepRunner:
                 raise
             raise failure from error
         except BaseException:  # cancelled in the middle of the group
-            await group_run.abandon()
+            await group_run.abandon(self.position)
             raise
         named = dict(zip(self.names, [*args, *kwargs.values()], strict=True))
         await group_run.completed(self.step, named, output)
@@ -469,12 +472,12 @@ class StepRunner:
     async def _limited(self, mode: CallMode, call: Callable[[], Any]) -> Any:
         if self.limiter is None:
             await self.wait_turn()
-            return await call_placed(self.step, mode, call, self.places)
+            return await call_placed(self.step, mode, call, self.places, self.group_run)
         async with self.limiter:
             # Spaced once it holds its slot, so that calls start the interval
             # apart however the slots free up.
             await self.wait_turn()
-            return await call_placed(self.step, mode, call, self.places)
+            return await call_placed(self.step, mode, call, self.places, self.group_run)
 
     async def wait_turn(self) -> None:
         """Wait until the vertex's ``rate_limit`` lets its next call start."""

@@ -87,6 +87,7 @@ class RunState:
         "skip_reasons",
         "skipped",
         "started_at",
+        "stop_waits",
         "timed_out",
         "total",
         "values",
@@ -154,8 +155,11 @@ class RunState:
         # False on a Dask worker, whose driver announces failed warn-checks.
         self.check_outcomes: dict[int, list[CheckOutcome]] = {}
         self.announces_checks = True
-        # Vertices of a failed atomic group that were undone (or never ran).
+        # Vertices of a failed atomic group that were undone, and per member
+        # stopped on a worker thread, the seconds the group waited for it to
+        # return before undoing (see ``calls.Holder``).
         self.rolled_back: set[int] = set()
+        self.stop_waits: dict[int, float] = {}
         # The run's cache store (opened by the executor) and, per pure step,
         # "hit", "miss" or "uncacheable".
         self.cache_store: CacheStore | None = None
@@ -203,8 +207,14 @@ class RunState:
             self.emitter.skipped(self.plan.steps[position].name, reason)
 
     def given_inputs(self) -> dict[str, Any]:
-        """The flow inputs the caller gave that this run read."""
-        return {name: self.inputs[name] for name in self.plan.input_names if name in self.inputs}
+        """The flow inputs the caller gave (or a resumed run stored) that this run read,
+        restored vertices included."""
+        names = set(self.plan.input_names)
+        for name in self.restored.intersection(name for name, _ in self.plan.overrides):
+            node = self.plan.graph.vertices[name]
+            bindings = (*node.bindings, *([node.condition] if node.condition else []))
+            names.update(b.source for b in bindings if b.is_input)
+        return {name: value for name, value in self.inputs.items() if name in names}
 
 
 def check_inputs(plan: Plan, inputs: Mapping[str, Any]) -> None:

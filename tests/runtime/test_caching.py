@@ -110,6 +110,85 @@ def test_a_changed_global_or_closure_value_misses() -> None:
     assert shifting.run({"x": 1}, cache=store)["shifted"] == 11
 
 
+_SEEN: list[int] = []
+
+
+def test_a_pure_vertex_that_changes_a_global_it_reads_is_warned_about_once() -> None:
+    @vertex(pure=True)
+    def remember(x: int) -> int:
+        _SEEN.append(x)  # changes what its own cache key covers
+        return x
+
+    flow = flowdsl.Flow.from_functions(remember)
+    store = MemoryCache()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        outcomes = [flow.run({"x": 1}, cache=store).metrics.vertices["remember"].cache]
+        outcomes += [flow.run({"x": 1}, cache=store).metrics.vertices["remember"].cache]
+    assert outcomes == ["miss", "miss"]  # never a hit: the key changes with _SEEN
+    messages = [str(w.message) for w in caught if issubclass(w.category, flowdsl.CacheWarning)]
+    assert messages == [
+        "vertex 'remember' reads the module-level value '_SEEN', which changed while the vertex "
+        "ran (does it change it?): the cache key covers that value, so what it cached will never "
+        "be found again. Keep such state out of a pure vertex, or drop pure=True"
+    ]
+    assert caught[0].filename == __file__
+
+
+def test_a_closure_variable_changed_by_the_call_is_named() -> None:
+    counts = {"calls": 0}
+
+    @vertex(pure=True)
+    def counted(x: int) -> int:
+        counts["calls"] += 1
+        return x
+
+    with pytest.warns(flowdsl.CacheWarning, match="reads the closure variable 'counts'"):
+        flowdsl.Flow.from_functions(counted).run({"x": 1}, cache=MemoryCache())
+
+
+def test_a_global_changed_between_runs_is_not_warned_about() -> None:
+    global RATE
+
+    @vertex(pure=True)
+    def rated(x: int) -> int:
+        return x * RATE
+
+    flow = flowdsl.Flow.from_functions(rated)
+    store = MemoryCache()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        flow.run({"x": 1}, cache=store)
+        RATE = 5
+        try:
+            assert flow.run({"x": 1}, cache=store)["rated"] == 5
+        finally:
+            RATE = 2
+
+
+def test_a_lambda_held_in_a_global_is_cached_and_invalidated_by_its_code(
+    make_module: ModuleMaker,
+) -> None:
+    module = make_module(
+        """
+from flowdsl import vertex
+
+scale = lambda x: 2 * x
+
+@vertex(pure=True)
+def scaled(x: int) -> int:
+    return scale(x)
+"""
+    )
+    flow = flowdsl.Flow.from_module(module)
+    store = MemoryCache()
+    assert flow.run({"x": 3}, cache=store)["scaled"] == 6
+    assert flow.run({"x": 3}, cache=store).metrics.vertices["scaled"].cache == "hit"
+    module.scale = lambda x: 3 * x
+    changed = flow.run({"x": 3}, cache=store)
+    assert (changed["scaled"], changed.metrics.vertices["scaled"].cache) == (9, "miss")
+
+
 def test_equal_looking_values_of_other_types_never_share_an_entry() -> None:
     @vertex(pure=True)
     def echo(x: Any) -> Any:
@@ -354,6 +433,46 @@ def test_the_process_wide_store_serves_cache_true() -> None:
     result = flow.run({"x": 123456789}, cache=True)
     assert calls == [123456789]
     assert result.metrics.vertices["square"].cache == "hit"
+
+
+def test_runs_given_one_cache_path_compute_a_key_once(tmp_path: Path) -> None:
+    # Each run opens its own store on the file: the flight is the file's.
+    path = tmp_path / "cache.db"
+    SQLiteCache(path).close()  # created up front: this test is about the flights
+    calls = probe.calls
+    started = threading.Semaphore(0)
+
+    class Started(flowdsl.Listener):
+        def on_vertex_start(self, event: Any) -> None:
+            started.release()
+
+    @vertex(pure=True)
+    def expensive(x: int) -> int:
+        probe.calls.append(x)
+        probe.release.wait(PATIENCE)
+        return x * 2
+
+    flow = flowdsl.Flow.from_functions(expensive)
+    results: list[flowdsl.RunResult] = []
+    runs = [
+        threading.Thread(
+            target=lambda: results.append(
+                flow.run({"x": 5}, cache=path, backend="thread", listeners=[Started()])
+            )
+        )
+        for _ in range(8)
+    ]
+    for run in runs:
+        run.start()
+    for _ in runs:  # every run is at the vertex before the first one finishes it
+        assert started.acquire(timeout=PATIENCE)
+    probe.release.set()
+    for run in runs:
+        run.join(PATIENCE)
+    assert calls == [5]
+    outcomes = sorted(r.metrics.vertices["expensive"].cache or "" for r in results)
+    assert outcomes == ["hit"] * 7 + ["miss"]
+    assert {r["expensive"] for r in results} == {10}
 
 
 def test_a_kept_code_fingerprint_sees_every_change_it_covers(make_module: ModuleMaker) -> None:
