@@ -21,6 +21,7 @@ EXPECTED_ALL = [
     "CheckOutcome",
     "CheckpointError",
     "CheckpointStore",
+    "Columns",
     "CompileError",
     "ContractViolation",
     "ContractWarning",
