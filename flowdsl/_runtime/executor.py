@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -178,6 +177,8 @@ def _run_on_a_loop(state: RunState) -> RunState:
         import trio
 
         return trio.run(execute, state)
+    import asyncio  # on first use: a serial run needs no loop, and asyncio is slow to import
+
     return asyncio.run(execute(state))
 
 
