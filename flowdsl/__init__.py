@@ -53,6 +53,7 @@ from ._services.cache import CacheStats, CacheStore, MemoryCache, SQLiteCache
 from ._services.checkpoints import CheckpointStore, RunRecord
 from ._settings import EffectiveSettings, SettingValue, configure, settings
 from .errors import (
+    ArgumentTypeError,
     BindingError,
     CacheFileError,
     CacheWarning,
@@ -69,6 +70,7 @@ from .errors import (
     GroupError,
     InvalidVertexError,
     IterationLimitError,
+    MissingAndUnknownInputError,
     MissingInputError,
     RollbackFailed,
     SettingsError,
@@ -81,6 +83,7 @@ from .errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArgumentTypeError",
     "AtomicGroup",
     "Binding",
     "BindingError",
@@ -117,6 +120,7 @@ __all__ = [
     "Listener",
     "MemoryCache",
     "MemoryTransaction",
+    "MissingAndUnknownInputError",
     "MissingInputError",
     "Previous",
     "RetryPolicy",
