@@ -2,7 +2,8 @@
 
 The public API, by layer (each depends only on the ones above it)::
 
-    dsl        vertex, From, Check, Previous       mark functions and bindings
+    dsl        vertex, From, Input, Check, Previous  mark functions and bindings
+               vertex(fn, bind=...), vertex.expand  many vertices from one function
                Columns                             a DataFrame's columns and dtypes
                RetryPolicy                         how a failing vertex is retried
                AtomicGroup, Transaction            vertices that commit or roll back together
@@ -43,7 +44,7 @@ from ._groups import AtomicGroup, MemoryTransaction, SQLiteTransaction, Transact
 from ._handle import RunHandle
 from ._lineage import Lineage, Trace, TraceEdge, TraceStep
 from ._location import SourceLocation
-from ._markers import Check, From, Previous, Transaction
+from ._markers import Check, From, Input, Previous, Transaction
 from ._metrics import RunMetrics, VertexMetrics
 from ._model.graph import Binding, FlowInput, Graph, InputConsumer, VertexNode
 from ._policies import RetryPolicy
@@ -113,6 +114,7 @@ __all__ = [
     "From",
     "Graph",
     "GroupError",
+    "Input",
     "InputConsumer",
     "InvalidVertexError",
     "IterationLimitError",

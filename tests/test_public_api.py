@@ -39,6 +39,7 @@ EXPECTED_ALL = [
     "From",
     "Graph",
     "GroupError",
+    "Input",
     "InputConsumer",
     "InvalidVertexError",
     "IterationLimitError",

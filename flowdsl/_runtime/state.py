@@ -117,6 +117,8 @@ class RunState:
             self.values[fill.slot] = inputs.get(fill.name, fill.default)
         for fill in plan.input_outputs:
             self.values[fill.slot] = inputs.get(fill.name, fill.default)
+        for slot, value in plan.constants:
+            self.values[slot] = value
         self.durations = [0.0] * len(plan.steps)
         # Per step, seconds its calls waited for a worker thread.
         self.waits: dict[int, float] = {}
