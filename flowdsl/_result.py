@@ -11,6 +11,7 @@ from typing import Any
 from ._checks import CheckOutcome
 from ._frame_result import to_frame
 from ._lineage import Lineage
+from ._mapping import ElementIndex
 from ._metrics import RunMetrics, VertexMetrics
 from ._runtime.fields import field_reader
 from ._runtime.state import MISSING, RunState
@@ -199,8 +200,9 @@ class RunResult(Mapping[str, Any]):
         )
 
     @cached_property
-    def element_errors(self) -> Mapping[str, Mapping[int, BaseException]]:
-        """Each failed mapped vertex to its failed elements: index to exception."""
+    def element_errors(self) -> Mapping[str, Mapping[ElementIndex, BaseException]]:
+        """Each failed mapped vertex to its failed elements: index to exception (a tuple
+        of indices for ``map_over=product(...)``)."""
         steps = self._state.plan.steps
         return MappingProxyType(
             {

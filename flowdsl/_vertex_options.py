@@ -16,6 +16,7 @@ import attrs
 
 from ._groups import AtomicGroup
 from ._location import SourceLocation
+from ._mapping import MapOver
 from ._model.options import CONTRACT_MODES, DEFAULT_OPTIONS, VertexOptions
 from ._policies import RetryPolicy, retry_policy
 from ._suggest import did_you_mean
@@ -26,6 +27,7 @@ __all__ = [
     "Where",
     "checked_options",
     "check_compensate",
+    "check_flag",
     "check_group",
     "check_fallbacks",
     "check_flows",
@@ -64,6 +66,13 @@ def check_flows(flows: object, where: Where) -> tuple[str, ...]:
         if not isinstance(name, str) or not name:
             raise where.error(f"flows= takes non-empty strings; got {name!r}")
     return names
+
+
+def check_flag(option: str, value: object, where: Where) -> bool:
+    """``True`` or ``False``, nothing else: ``pure="false"`` is a mistake, not a true value."""
+    if not isinstance(value, bool):
+        raise where.error(f"{option}= takes True or False; got {value!r}")
+    return value
 
 
 def check_seconds(option: str, value: object, where: Where) -> float | None:
@@ -159,22 +168,38 @@ def check_when(when: object, where: Where) -> str | Callable[..., Any] | None:
     return when
 
 
-def check_map_over(map_over: object, function: Callable[..., Any], where: Where) -> str | None:
-    """``map_over=``: the name of one of the function's named parameters."""
+def check_map_over(map_over: object, function: Callable[..., Any], where: Where) -> MapOver | None:
+    """``map_over=``: a parameter's name, a tuple of names (zipped) or ``product(...)``."""
     if map_over is None:
         return None
-    parameters = _parameters(function)
-    if not isinstance(map_over, str) or map_over not in parameters:
+    if isinstance(map_over, str):
+        spec = MapOver((map_over,))
+    elif isinstance(map_over, tuple):
+        spec = MapOver(map_over)
+    elif isinstance(map_over, MapOver):
+        spec = map_over
+    else:
         raise where.error(
-            f"map_over= names the parameter to map over; {map_over!r} is not one "
-            f"(parameters: {', '.join(parameters) or 'none'})"
+            "map_over= takes a parameter's name, a tuple of names (zipped) or "
+            f"product(name, ...); got {map_over!r}"
         )
-    if parameters[map_over].kind in (
-        inspect.Parameter.VAR_POSITIONAL,
-        inspect.Parameter.VAR_KEYWORD,
-    ):
-        raise where.error(f"map_over= cannot map over *{map_over} or **{map_over}")
-    return map_over
+    parameters = _parameters(function)
+    if not spec.parameters:
+        raise where.error("map_over= names no parameter")
+    for name in spec.parameters:
+        if not isinstance(name, str) or name not in parameters:
+            raise where.error(
+                f"map_over= names the parameter to map over; {name!r} is not one "
+                f"(parameters: {', '.join(parameters) or 'none'})"
+            )
+        if parameters[name].kind in (
+            inspect.Parameter.VAR_POSITIONAL,
+            inspect.Parameter.VAR_KEYWORD,
+        ):
+            raise where.error(f"map_over= cannot map over *{name} or **{name}")
+    if len(set(spec.parameters)) < len(spec.parameters):
+        raise where.error(f"map_over={spec!r} names a parameter twice")
+    return spec
 
 
 def check_group(group: object, where: Where) -> AtomicGroup | None:
@@ -315,9 +340,9 @@ def checked_options(
     until, max_iterations = check_loop(option("until"), option("max_iterations"), where)
     group = check_group(option("group"), where)
     return VertexOptions(
-        pure=bool(option("pure", False)),
+        pure=check_flag("pure", option("pure", False), where),
         flows=check_flows(option("flows", ()), where),
-        blocking=bool(option("blocking", False)),
+        blocking=check_flag("blocking", option("blocking", False), where),
         timeout=check_seconds("timeout", option("timeout"), where),
         contracts=contracts,
         version=version,

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import attrs
 
 from .._groups import AtomicGroup
+from .._mapping import MapOver
 from .._policies import RetryPolicy
 
 __all__ = ["CONTRACT_MODES", "ContractMode", "VertexOptions"]
@@ -47,7 +48,7 @@ class VertexOptions:
     retry: RetryPolicy | None = None
     fallbacks: tuple[Callable[..., Any], ...] = attrs.field(default=(), eq=False)
     when: str | Callable[..., Any] | None = attrs.field(default=None, eq=False)
-    map_over: str | None = None
+    map_over: MapOver | None = None
     until: Callable[[Any], bool] | None = attrs.field(default=None, eq=False)
     max_iterations: int | None = None
     max_concurrency: int | None = None
@@ -59,9 +60,20 @@ class VertexOptions:
     bind: tuple[tuple[str, Any], ...] = ()
 
     @property
+    def fallback_names(self) -> tuple[str, ...]:
+        """Each fallback by its function's name (``last_known_price``, never a qualname
+        such as ``build.<locals>.last_known_price``): what metrics, lineage and exports show."""
+        return tuple(_name_of(fallback) for fallback in self.fallbacks)
+
+    @property
     def bound(self) -> dict[str, Any]:
         """``bind`` as a dict: parameter to ``From``, ``Input`` or constant."""
         return dict(self.bind)
+
+
+def _name_of(function: Callable[..., Any]) -> str:
+    name = getattr(function, "__name__", None)
+    return name if isinstance(name, str) else repr(function)
 
 
 #: Every option at its default.

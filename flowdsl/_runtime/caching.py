@@ -23,10 +23,12 @@ from typing import Any
 import anyio.to_thread
 
 from .._services.cache import CacheStore, MemoryCache, SQLiteCache
+from .._services.code_stamp import Stamp, code_stamp, same_stamp
 from .._services.fingerprint import (
+    CodeFingerprint,
     Unfingerprintable,
-    cache_key,
-    fingerprint_code,
+    cache_keys,
+    code_fingerprint,
     fingerprint_value,
 )
 from ..errors import CacheWarning
@@ -99,15 +101,81 @@ _FLIGHTS = _Flights()
 _RANK = {"hit": 0, "miss": 1, "uncacheable": 2}
 
 
-def _code_fingerprint(step: Step) -> str | None:
-    # Taken again for every run: the globals and closure cells a function
-    # reads may have changed since the last one (fingerprint_code keeps what
-    # depends only on the immutable code object).
+KeyMaker = Callable[[Sequence[bytes]], str]
+
+#: Exact types whose fingerprint is a function of the value alone, and whose
+#: equal values are the same value (unlike 0.0 and -0.0): their keys are kept.
+_SCALARS = frozenset({int, bool, type(None)})
+_TEXTS = frozenset({str, bytes})
+#: Longer texts are not kept (the kept keys hold their arguments).
+_KEPT_TEXT = 256
+_KEPT_KEYS = 4096
+
+
+def _keepable(value: Any) -> bool:
+    cls = type(value)
+    return cls in _SCALARS or (cls in _TEXTS and len(value) <= _KEPT_TEXT)
+
+
+class CallKeys:
+    """The cache keys of one step's calls, kept for small plain arguments.
+
+    A key is a hash of the step's code fingerprint and its arguments'
+    fingerprints; for arguments that are small ints, strings, bytes, bools or
+    None it is kept, keyed by their exact types and values, so a repeated call
+    skips fingerprinting and hashing.
+    """
+
+    def __init__(self, make: KeyMaker, code: CodeFingerprint, stamp: Stamp | None) -> None:
+        self.make = make
+        self.kept: dict[tuple[Any, ...], str] = {}
+        # The code fingerprint the keys hash, with the values it read, and the
+        # stamp it was taken under (to tell cheaply that none was rebound since).
+        self.code = code
+        self.stamp = stamp
+
+    def of(self, arguments: tuple[Any, ...]) -> str:
+        """The key of a call with these arguments (raises ``Unfingerprintable``)."""
+        keep = all(map(_keepable, arguments))
+        if keep:
+            exact = (*map(type, arguments), *arguments)
+            found = self.kept.get(exact)
+            if found is not None:
+                return found
+        key = self.make([fingerprint_value(value) for value in arguments])
+        if keep:
+            if len(self.kept) >= _KEPT_KEYS:
+                self.kept.clear()
+            self.kept[exact] = key
+        return key
+
+
+def _call_keys(state: RunState, step: Step) -> CallKeys | None:
+    """How ``step``'s calls are keyed in this run: its code fingerprint taken
+    (``None``, with a warning, if it cannot be) and hashed with its identity."""
+    # The globals and closure cells a function reads may have changed since
+    # the last run: the fingerprint is reused only while its stamp (every
+    # object it read, none of which can change in place) is the same.
+    memo = state.plan.memo
+    memo_key = ("cache keys", step.position)
+    stamp = code_stamp(step.function)
+    known: tuple[Stamp, CallKeys] | None = memo.get(memo_key)
+    if known is not None and same_stamp(known[0], stamp):
+        return known[1]
+    function = step.function
     try:
-        return fingerprint_code(step.function)
+        code = code_fingerprint(function)
     except Unfingerprintable as exc:
         _warn(step, f"its code reads a {exc.type_name}, which cannot be fingerprinted")
         return None
+    identity = f"{function.__module__}.{function.__qualname__}:{step.node.name}"
+    names = [binding.parameter for binding in step.sources]
+    keys = CallKeys(
+        cache_keys(identity, code.digest, step.node.options.version, names), code, stamp
+    )
+    if stamp is not None and same_stamp(stamp, code_stamp(function)):
+        memo[memo_key] = (stamp, keys)  # nothing changed while the fingerprint was taken
+    return keys
 
 
 def _warn(step: Step, why: str) -> None:
@@ -123,14 +191,14 @@ def _warn(step: Step, why: str) -> None:
 class CachedCall:
     """What one pure step needs to look itself up in the store."""
 
-    def __init__(self, state: RunState, step: Step, code: str, store: CacheStore) -> None:
-        function = step.function
+    def __init__(self, state: RunState, step: Step, keys: CallKeys, store: CacheStore) -> None:
         self.state = state
         self.step = step
         self.store = store
-        self.identity = f"{function.__module__}.{function.__qualname__}:{step.node.name}"
-        self.code = code
-        self.names = [binding.parameter for binding in step.sources]
+        self.keys = keys
+        # Whether to look, once in this run, after the first call computed,
+        # for a value the code reads that the call changed.
+        self.watching = bool(keys.code.reads)
 
     def key(self, values: list[Any]) -> str | None:
         """The cache key of this call, or ``None`` (with a warning) if it has none."""
@@ -139,10 +207,7 @@ class CachedCall:
     def key_of(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> str | None:
         """The cache key of a call with these arguments, or ``None`` (with a warning)."""
         try:
-            digests = [
-                (name, fingerprint_value(value))
-                for name, value in zip(self.names, [*args, *kwargs.values()], strict=True)
-            ]
+            return self.keys.of((*args, *kwargs.values()))
         except Unfingerprintable as exc:
             self.record("uncacheable")
             why = f": {exc.detail}" if exc.detail else ""
@@ -151,7 +216,6 @@ class CachedCall:
                 f"an argument holds a {exc.type_name}, which cannot be fingerprinted{why}",
             )
             return None
-        return cache_key(self.identity, self.code, self.step.node.options.version, digests)
 
     def lookup(self, key: str) -> tuple[bool, Any]:
         """The stored value of ``key``, recording a hit."""
@@ -166,6 +230,9 @@ class CachedCall:
         """Store a freshly computed value, recording a miss; return the value."""
         self.store.set(key, value)
         self.record("miss")
+        if self.watching:
+            self.watching = False
+            _warn_changed_reads(self.step, self.keys)
         return value
 
     def record(self, outcome: str) -> None:
@@ -174,6 +241,42 @@ class CachedCall:
         current = outcomes.get(position)
         if current is None or _RANK[outcome] > _RANK[current]:
             outcomes[position] = outcome
+
+
+#: (vertex identity, value) pairs already warned about as changed by their own call.
+_CHANGED_READS: set[tuple[str, str]] = set()
+_changed_lock = threading.Lock()
+
+
+def _warn_changed_reads(step: Step, keys: CallKeys) -> None:
+    """Warn (once per vertex and value, per process) when a value the code reads changed
+    during its call: the keys cover it, so what the call stored is keyed by a state that
+    is gone, and later runs will never find it."""
+    function = step.function
+    if keys.stamp is not None and same_stamp(keys.stamp, code_stamp(function)):
+        return  # only immutable values read, and none rebound
+    try:
+        after = code_fingerprint(function)
+    except Unfingerprintable:
+        return  # the next run reports it
+    if after.digest == keys.code.digest:
+        return
+    identity = f"{function.__module__}.{function.__qualname__}:{step.node.name}"
+    before = keys.code.reads
+    changed = [name for name, digest in before.items() if after.reads.get(name) != digest]
+    with _changed_lock:
+        fresh = [name for name in changed if (identity, name) not in _CHANGED_READS]
+        _CHANGED_READS.update((identity, name) for name in fresh)
+    node = step.node
+    for name in fresh:
+        warnings.warn_explicit(
+            f"vertex {node.name!r} reads the {name}, which changed while the vertex ran "
+            f"(does it change it?): the cache key covers that value, so what it cached will "
+            f"never be found again. Keep such state out of a pure vertex, or drop pure=True",
+            CacheWarning,
+            node.location.file,
+            node.location.line,
+        )
 
 
 def _cached(cached: CachedCall, inner: Invoker) -> Invoker:
@@ -225,11 +328,11 @@ def _cached_call(state: RunState, step: Step) -> CachedCall | None:
     store = state.cache_store
     if store is None or not step.node.options.pure:
         return None
-    code = _code_fingerprint(step)
-    if code is None:
+    keys = _call_keys(state, step)
+    if keys is None:
         state.cache_outcomes[step.position] = "uncacheable"
         return None
-    return CachedCall(state, step, code, store)
+    return CachedCall(state, step, keys, store)
 
 
 def run_invokers(
