@@ -25,7 +25,7 @@ _CHECKPOINT = "FLOWDSL_CHECKPOINT"
 
 def main(args: argparse.Namespace) -> int:
     """Run the target; 1 when a vertex failed (its error goes to stderr), else 0."""
-    flow = load_flow(args.target)
+    flow = load_flow(args.target, args.config)
     inputs = collect_inputs(flow.inputs, args.input, args.inputs)
     _check_selection(flow, args.output, args.flow)
     options = {opt.name: getattr(args, opt.name) for opt in OPTIONS}
