@@ -62,6 +62,7 @@ from flowdsl._services._contract_checkers import (
     TypeUnionChecker,
     UnionChecker,
     Violation,
+    describe,
     evaluate,
 )
 from flowdsl._services._frame_schemas import generic_schema, schema_checker
@@ -73,7 +74,7 @@ from flowdsl._typing import (
     type_name,
 )
 
-__all__ = ["Contract", "Violation", "compile_contract"]
+__all__ = ["Contract", "Violation", "compile_contract", "describe"]
 
 
 @attrs.frozen(eq=False)
