@@ -13,6 +13,7 @@ EXPECTED_PAGES = {
     "checkpoints.md",
     "composing.md",
     "conditions.md",
+    "dataframes.md",
     "fallbacks.md",
     "limits.md",
     "listeners.md",
