@@ -178,27 +178,35 @@ class _HeldCall:
     async def run(
         self, limiter: anyio.CapacityLimiter | None, holder: Holder, position: int
     ) -> Any:
-        """The call's output; stopped, it returns first, then the cancellation goes on."""
+        """The call's output; stopped (a cancellation, Ctrl+C), it returns first, then what
+        stopped it goes on."""
         try:
             return await anyio.to_thread.run_sync(
                 self._body, limiter=limiter, abandon_on_cancel=True
             )
-        except anyio.get_cancelled_exc_class():
+        except BaseException:
             with self.lock:
                 self.withdrawn = True
-                started = self.started
-            if started:
+                running = self.started and not self.returned.is_set()
+            if running:
                 start = time.perf_counter()
                 holder.interrupt()
-                await self._returned()
-                holder.stopped(position, time.perf_counter() - start)
+                try:
+                    await self._returned()
+                finally:
+                    holder.stopped(position, time.perf_counter() - start)
             raise
 
     async def _returned(self) -> None:
         # Polled: the thread cannot wake the loop once the call was abandoned.
+        pressed: KeyboardInterrupt | None = None
         with anyio.CancelScope(shield=True):
             while not self.returned.is_set():
                 try:
                     await anyio.sleep(_RETURN_POLL)
                 except anyio.get_cancelled_exc_class():
                     continue  # asyncio's Task.cancel() passes a shield: wait on
+                except KeyboardInterrupt as exc:
+                    pressed = exc  # raised once the call no longer holds anything
+        if pressed is not None:
+            raise pressed

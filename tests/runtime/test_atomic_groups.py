@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
 import threading
 import time
@@ -23,6 +25,8 @@ from flowdsl import (
 )
 from tests.runtime._modes import every_mode, in_fresh_process, run_in
 from tests.runtime._stopped_members import MODES
+
+PATIENCE = 10.0  # seconds any wait may take before the test fails instead of hanging
 
 
 def _payment_flow(
@@ -609,3 +613,27 @@ def test_a_failing_rollback_under_continue_is_raised_and_leaves_its_members_fail
     assert (states["reserve"], states["capture"], states["notify"]) == ("failed",) * 3
     assert str(partial.errors["reserve"]) == "disk gone"
     assert partial["other"] == 2
+
+
+@every_mode
+def test_ctrl_c_waits_for_the_member_on_a_worker_thread_before_rolling_back(
+    mode: tuple[str, str],
+) -> None:
+    log: list[str] = []
+    backend = _Interrupting(log, raises=False)
+    group = AtomicGroup("g", backend=backend)
+
+    @vertex(group=group, blocking=True, timeout=PATIENCE if mode[0] == "serial" else None)
+    def presses_ctrl_c(x: int, tx: Annotated[Any, Transaction()]) -> int:
+        tx["x"] = x
+        os.kill(os.getpid(), signal.SIGINT)  # a real signal, as Ctrl+C sends
+        # An idle asyncio loop may see the signal only once this returns.
+        backend.stop.wait(0.5)
+        log.append("returned")
+        return x
+
+    flow = flowdsl.Flow.from_functions(presses_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        run_in(mode, flow, {"x": 1})
+    assert log in (["interrupt", "returned", "rollback"], ["returned", "rollback"])
+    assert backend.data == {}
