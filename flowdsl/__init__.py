@@ -41,6 +41,7 @@ from ._markers import Check, From, Previous, Transaction
 from ._metrics import RunMetrics, VertexMetrics
 from ._model.graph import Binding, FlowInput, Graph, InputConsumer, VertexNode
 from ._policies import RetryPolicy
+from ._report.timeline import Span, Timeline
 from ._result import RunResult, VertexState
 from ._runtime.options import Settings
 from ._services.cache import CacheStats, CacheStore, MemoryCache, SQLiteCache
@@ -123,6 +124,8 @@ __all__ = [
     "Settings",
     "SettingsError",
     "SourceLocation",
+    "Span",
+    "Timeline",
     "Trace",
     "TraceEdge",
     "TraceStep",

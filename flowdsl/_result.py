@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Iterator, Mapping
 from functools import cached_property
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from ._lineage import Lineage
 from ._metrics import RunMetrics, VertexMetrics
+from ._report.timeline import Timeline, timeline_of
 from ._runtime.fields import field_reader
 from ._runtime.state import MISSING, RunState
 from ._suggest import did_you_mean
@@ -229,9 +232,44 @@ class RunResult(Mapping[str, Any]):
         )
 
     @cached_property
+    def timeline(self) -> Timeline:
+        """What ran when and where: each call on its thread or event loop, the skips,
+        and the critical path against the run's wall time (see ``Timeline``)."""
+        return timeline_of(self._state)
+
+    @cached_property
     def lineage(self) -> Lineage:
         """Where each output came from: ``result.lineage.trace("save")``."""
         return Lineage(self._graph, self, self.inputs)
+
+    def report(self, path: str | os.PathLike[str]) -> Path:
+        """Write an HTML report of this run to ``path`` and return the path.
+
+        One self-contained file that opens offline in any browser: the graph
+        colored by state, a timeline with a bar per call on the thread or event
+        loop it ran on (waits, retries, cache hits, skips), the critical path
+        against the run's wall time, and each vertex's details on hover or
+        click. The file is written whole or not at all.
+
+        >>> import flowdsl, pathlib, tempfile
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> result = flowdsl.Flow.from_functions(double).run({"x": 2})
+        >>> path = result.report(pathlib.Path(tempfile.mkdtemp()) / "run.html")
+        >>> path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+        True
+        """
+        from ._report.page import write_report
+
+        return write_report(self, path)
+
+    def _repr_html_(self) -> str:
+        # Jupyter's rich display: states and timings, and the graph colored by state.
+        from ._report.notebook import result_html
+
+        return result_html(self)
 
     def __repr__(self) -> str:
         counts: dict[str, int] = {}

@@ -58,6 +58,8 @@ EXPECTED_ALL = [
     "Settings",
     "SettingsError",
     "SourceLocation",
+    "Span",
+    "Timeline",
     "Trace",
     "TraceEdge",
     "TraceStep",

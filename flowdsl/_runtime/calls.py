@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -33,18 +34,21 @@ def _timeout_error(step: Step) -> VertexTimeout:
 
 
 class Places:
-    """Where one run's calls go: its worker-thread and coroutine limits, and, per step,
-    the seconds its calls waited for a worker thread (``waits``)."""
+    """Where one run's calls go: its worker-thread and coroutine limits; per step, the
+    seconds its calls waited for a worker thread (``waits``), and the thread and time
+    its last call there began (``placed``)."""
 
-    __slots__ = ("tasks", "threads", "waits")
+    __slots__ = ("placed", "tasks", "threads", "waits")
 
     def __init__(
         self,
         waits: dict[int, float],
+        placed: dict[int, tuple[int, float]],
         threads: anyio.CapacityLimiter | None = None,
         tasks: anyio.CapacityLimiter | None = None,
     ) -> None:
         self.waits = waits
+        self.placed = placed
         self.threads = threads
         self.tasks = tasks
 
@@ -108,11 +112,12 @@ async def _place(call: Callable[[], Any], mode: CallMode, places: Places, positi
             return await call()
     if mode is CallMode.THREAD:
         dispatched = time.perf_counter()
-        waits = places.waits
+        waits, placed = places.waits, places.placed
 
         def timed() -> Any:
-            waited = time.perf_counter() - dispatched
-            waits[position] = waits.get(position, 0.0) + waited
+            began = time.perf_counter()
+            waits[position] = waits.get(position, 0.0) + began - dispatched
+            placed[position] = (threading.get_ident(), began)
             return call()
 
         return await anyio.to_thread.run_sync(timed, limiter=places.threads, abandon_on_cancel=True)
