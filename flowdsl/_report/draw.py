@@ -78,14 +78,19 @@ def graph_svg(
     on_path = set(critical)
     path_edges = set(zip(list(critical), list(critical)[1:], strict=False))
     middle = BOX_HEIGHT / 2
-    plain: list[str] = []
+    # Edges as one path per column they leave, so that the browser paints a part
+    # of a large drawing without going through every edge of it.
+    plain: dict[int, list[str]] = {}
     bold: list[str] = []
     for source, target in layout.edges:
         a, b = boxes[source], boxes[target]
         x1, y1, x2, y2 = a.x + a.width, a.y + middle, b.x, b.y + middle
         bend = (x2 - x1) / 2
         segment = f"M{x1} {_n(y1)}C{_n(x1 + bend)} {_n(y1)} {_n(x2 - bend)} {_n(y2)} {x2} {_n(y2)}"
-        (bold if (source, target) in path_edges else plain).append(segment)
+        if (source, target) in path_edges:
+            bold.append(segment)
+        else:
+            plain.setdefault(a.x, []).append(segment)
     parts = [
         f'<svg class="fd-svg fd-graph" xmlns="http://www.w3.org/2000/svg" '
         f'width="{layout.width}" height="{layout.height}" '
@@ -93,8 +98,7 @@ def graph_svg(
     ]
     if style:
         parts.append(f"<style>{STYLE}</style>")
-    if plain:
-        parts.append(f'<path class="fd-e" d="{"".join(plain)}"/>')
+    parts.extend(f'<path class="fd-e" d="{"".join(edges)}"/>' for edges in plain.values())
     if bold:
         parts.append(f'<path class="fd-e fd-cp" d="{"".join(bold)}"/>')
     for name, box in boxes.items():
@@ -102,10 +106,10 @@ def graph_svg(
         classes = f"fd-n fd-{state}{' fd-cp' if name in on_path else ''}"
         # A page with ``index`` shows details itself; elsewhere a tooltip does.
         data = "" if index is None else f' data-v="{index[name]}"'
-        tooltip = "" if index is not None else f"<title>{escape(name)}: {state}</title>"
+        tooltip = "/>" if index is not None else f"><title>{escape(name)}: {state}</title></rect>"
         parts.append(
             f'<rect class="{classes}"{data} x="{box.x}" y="{box.y}" width="{box.width}" '
-            f'height="{box.height}" rx="4">{tooltip}</rect>'
+            f'height="{box.height}" rx="4"{tooltip}'
             f'<text x="{box.x + 7}" y="{box.y + 15}">{escape(label_of(name))}</text>'
         )
     parts.append("</svg>")
