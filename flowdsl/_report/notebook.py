@@ -107,7 +107,7 @@ def result_html(result: RunResult) -> str:
     if more > 0:
         rows.append(f'<tr><td colspan="7"><i>… {more} more</i></td></tr>')
     header = "".join(
-        f"<th>{h}</th>" for h in ("vertex", "state", "time", "attempts", "waited", "cache", "")
+        f"<th>{h}</th>" for h in ("vertex", "state", "time", "attempts", "waited", "cache", "notes")
     )
     counts: dict[str, int] = {}
     for state in states.values():
