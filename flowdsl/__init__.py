@@ -13,12 +13,14 @@ The public API, by layer (each depends only on the ones above it)::
     results    RunResult, VertexState, metrics     what a run returns
     events     Listener, RunStarted, VertexEnded, ...  what a run tells its listeners
     errors     FlowDSLError and its tree           see ``flowdsl.errors``
+    fingerprint  register(type, fn)                cache keys for your own types
 
 Everything importable from a private module (``flowdsl._x``) is internal.
 """
 
 import contextlib
 
+from . import fingerprint as fingerprint
 from ._dsl import vertex
 from ._events import (
     CacheHit,
@@ -49,6 +51,7 @@ from ._services.checkpoints import CheckpointStore, RunRecord
 from ._settings import EffectiveSettings, SettingValue, configure, settings
 from .errors import (
     BindingError,
+    CacheFileError,
     CacheWarning,
     CheckpointError,
     CompileError,
@@ -78,6 +81,7 @@ __all__ = [
     "AtomicGroup",
     "Binding",
     "BindingError",
+    "CacheFileError",
     "CacheHit",
     "CacheStats",
     "CacheStore",

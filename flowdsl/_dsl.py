@@ -12,51 +12,57 @@ import inspect
 import sys
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, TypeVar, overload
 
 import attrs
-from typing_extensions import ParamSpec
+from typing_extensions import ParamSpec, TypedDict, Unpack
 
 from . import _vertex_options as check
 from ._groups import AtomicGroup
 from ._location import SourceLocation
+from ._model.options import DEFAULT_OPTIONS, ContractMode, VertexOptions
 from ._policies import RetryPolicy
 from .errors import InvalidVertexError
 
-__all__ = ["VertexSpec", "spec_of", "vertex"]
-
-ContractMode = Literal["strict", "warn", "off"]
-CONTRACT_MODES: tuple[str, ...] = ("strict", "warn", "off")
+__all__ = ["VertexKeywords", "VertexSpec", "spec_of", "vertex"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 _SPEC_ATTRIBUTE = "__flowdsl_vertex__"
 
+Fallbacks = Callable[..., Any] | Sequence[Callable[..., Any]]
+
+
+class VertexKeywords(TypedDict, total=False):
+    """The options ``@vertex(...)`` takes as keyword arguments (see ``vertex``)."""
+
+    pure: bool
+    flows: Iterable[str] | str
+    blocking: bool
+    timeout: float | None
+    contracts: ContractMode | None
+    version: str | None
+    retries: int | None
+    retry: RetryPolicy | None
+    fallback: Fallbacks | None
+    when: str | Callable[..., Any] | None
+    map_over: str | None
+    until: Callable[[Any], bool] | None
+    max_iterations: int | None
+    max_concurrency: int | None
+    rate_limit: float | None
+    group: AtomicGroup | None
+    compensate: Callable[..., Any] | None
+
 
 @attrs.frozen(kw_only=True)
 class VertexSpec:
-    """What ``@vertex`` recorded about one function."""
+    """What ``@vertex`` recorded about one function: its name, where, and its options."""
 
     function: Callable[..., Any]
     name: str
-    pure: bool = False
-    flows: tuple[str, ...] = ()
-    blocking: bool = False
-    timeout: float | None = None
-    contracts: ContractMode | None = None
-    version: str | None = None
-    # Resilience and control flow (design card 1.9); None: not used.
-    retry: RetryPolicy | None = None
-    fallbacks: tuple[Callable[..., Any], ...] = ()
-    when: str | Callable[..., Any] | None = None
-    map_over: str | None = None
-    until: Callable[[Any], bool] | None = None
-    max_iterations: int | None = None
-    max_concurrency: int | None = None
-    rate_limit: float | None = None
-    group: AtomicGroup | None = None
-    compensate: Callable[..., Any] | None = None
+    options: VertexOptions = DEFAULT_OPTIONS
     location: SourceLocation
     # Names visible where the function was defined inside another function, so
     # that annotations naming local classes resolve at compile time.
@@ -122,45 +128,13 @@ def _vertex_name(fn: Any, name: str | None) -> tuple[str, SourceLocation]:
 
 
 def _make_spec(
-    fn: Any, options: dict[str, Any], local_names: Mapping[str, Any] | None
+    fn: Any, name: str | None, given: Mapping[str, Any], local_names: Mapping[str, Any] | None
 ) -> VertexSpec:
-    vertex_name, location = _vertex_name(fn, options["name"])
-    where = check.Where(vertex_name, location)
-    contracts = options["contracts"]
-    if contracts is not None and contracts not in CONTRACT_MODES:
-        raise where.error(f"contracts= takes one of {', '.join(CONTRACT_MODES)}; got {contracts!r}")
-    version = options["version"]
-    if version is not None and not isinstance(version, str):
-        raise where.error(f"version= takes a string; got {version!r}")
-    until, max_iterations = check.check_loop(options["until"], options["max_iterations"], where)
-    group = check.check_group(options["group"], where)
+    vertex_name, location = _vertex_name(fn, name)
+    options = check.checked_options(given, fn, check.Where(vertex_name, location))
     return VertexSpec(
-        function=fn,
-        name=vertex_name,
-        pure=bool(options["pure"]),
-        flows=check.check_flows(options["flows"], where),
-        blocking=bool(options["blocking"]),
-        timeout=check.check_seconds("timeout", options["timeout"], where),
-        contracts=contracts,
-        version=version,
-        retry=check.check_retry(options["retries"], options["retry"], where),
-        fallbacks=check.check_fallbacks(options["fallback"], fn, where),
-        when=check.check_when(options["when"], where),
-        map_over=check.check_map_over(options["map_over"], fn, where),
-        until=until,
-        max_iterations=max_iterations,
-        max_concurrency=check.check_positive_int(
-            "max_concurrency", options["max_concurrency"], where
-        ),
-        rate_limit=check.check_seconds("rate_limit", options["rate_limit"], where),
-        group=group,
-        compensate=check.check_compensate(options["compensate"], fn, group, where),
-        location=location,
-        local_names=local_names,
+        function=fn, name=vertex_name, options=options, location=location, local_names=local_names
     )
-
-
-Fallbacks = Callable[..., Any] | Sequence[Callable[..., Any]]
 
 
 @overload
@@ -169,25 +143,7 @@ def vertex(fn: Callable[P, R], /) -> Callable[P, R]: ...
 
 @overload
 def vertex(
-    *,
-    name: str | None = None,
-    pure: bool = False,
-    flows: Iterable[str] | str = (),
-    blocking: bool = False,
-    timeout: float | None = None,
-    contracts: ContractMode | None = None,
-    version: str | None = None,
-    retries: int | None = None,
-    retry: RetryPolicy | None = None,
-    fallback: Fallbacks | None = None,
-    when: str | Callable[..., Any] | None = None,
-    map_over: str | None = None,
-    until: Callable[[Any], bool] | None = None,
-    max_iterations: int | None = None,
-    max_concurrency: int | None = None,
-    rate_limit: float | None = None,
-    group: AtomicGroup | None = None,
-    compensate: Callable[..., Any] | None = None,
+    *, name: str | None = None, **options: Unpack[VertexKeywords]
 ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
 
@@ -196,23 +152,7 @@ def vertex(
     /,
     *,
     name: str | None = None,
-    pure: bool = False,
-    flows: Iterable[str] | str = (),
-    blocking: bool = False,
-    timeout: float | None = None,
-    contracts: ContractMode | None = None,
-    version: str | None = None,
-    retries: int | None = None,
-    retry: RetryPolicy | None = None,
-    fallback: Fallbacks | None = None,
-    when: str | Callable[..., Any] | None = None,
-    map_over: str | None = None,
-    until: Callable[[Any], bool] | None = None,
-    max_iterations: int | None = None,
-    max_concurrency: int | None = None,
-    rate_limit: float | None = None,
-    group: AtomicGroup | None = None,
-    compensate: Callable[..., Any] | None = None,
+    **options: Unpack[VertexKeywords],
 ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
     """Mark a function as a vertex of a dataflow graph.
 
@@ -276,13 +216,10 @@ def vertex(
             is a lambda without ``name=``, or is already a vertex; or an
             option has a bad value.
     """
-    # Every keyword argument, by name: one dict serves both decorator forms.
-    options = dict(locals())
-    del options["fn"]
     local_names = _local_names(1)
 
     def decorate(function: Callable[P, R]) -> Callable[P, R]:
-        setattr(function, _SPEC_ATTRIBUTE, _make_spec(function, options, local_names))
+        setattr(function, _SPEC_ATTRIBUTE, _make_spec(function, name, options, local_names))
         return function
 
     return decorate if fn is None else decorate(fn)

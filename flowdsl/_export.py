@@ -92,9 +92,9 @@ def graph_data(graph: Graph) -> dict[str, Any]:
                 "function": f"{node.function.__module__}.{node.function.__qualname__}",
                 "location": str(node.location),
                 "async": node.is_async,
-                "pure": node.pure,
-                "blocking": node.blocking,
-                "flows": list(node.flows),
+                "pure": node.options.pure,
+                "blocking": node.options.blocking,
+                "flows": list(node.options.flows),
                 "returns": _annotation(node.returns),
                 "fields": [
                     {"name": f.name, "type": _annotation(f.annotation)} for f in node.fields or ()
@@ -130,16 +130,17 @@ def graph_data(graph: Graph) -> dict[str, Any]:
 
 def _control(node: VertexNode) -> dict[str, Any]:
     # Only the resilience and control-flow options the vertex uses.
-    retry = node.retry
+    options = node.options
+    retry = options.retry
     control: dict[str, Any] = {
-        "timeout": node.timeout,
+        "timeout": options.timeout,
         "retries": None if retry is None else retry.max_retries,
-        "fallbacks": [getattr(f, "__qualname__", repr(f)) for f in node.fallbacks] or None,
+        "fallbacks": [getattr(f, "__qualname__", repr(f)) for f in options.fallbacks] or None,
         "when": None if node.condition is None else node.condition.ref,
-        "map_over": node.map_over,
-        "max_iterations": node.max_iterations,
-        "max_concurrency": node.max_concurrency,
-        "rate_limit": node.rate_limit,
+        "map_over": options.map_over,
+        "max_iterations": options.max_iterations,
+        "max_concurrency": options.max_concurrency,
+        "rate_limit": options.rate_limit,
     }
     return {key: value for key, value in control.items() if value is not None}
 

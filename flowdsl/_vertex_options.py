@@ -1,23 +1,30 @@
 """Checks of the ``@vertex(...)`` options, made when the decorator runs.
 
-Each check returns the option in its stored form or raises
-``InvalidVertexError`` naming the vertex and its ``def`` line, so a bad
+``checked_options`` turns the keyword arguments into a ``VertexOptions``
+record. Each check returns the option in its stored form or raises
+``InvalidVertexError`` naming the vertex and the line that made it, so a bad
 option fails at import time, where it was written.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+import attrs
 
 from ._groups import AtomicGroup
 from ._location import SourceLocation
+from ._model.options import CONTRACT_MODES, DEFAULT_OPTIONS, VertexOptions
 from ._policies import RetryPolicy, retry_policy
+from ._suggest import did_you_mean
 from .errors import InvalidVertexError
 
 __all__ = [
+    "OPTION_KEYWORDS",
     "Where",
+    "checked_options",
     "check_compensate",
     "check_group",
     "check_fallbacks",
@@ -216,3 +223,64 @@ def check_loop(
     if max_iterations is None:
         raise where.error("until= needs max_iterations= (a loop without a bound can run forever)")
     return until, check_positive_int("max_iterations", max_iterations, where)
+
+
+def _stored_as_keywords(options: VertexOptions) -> dict[str, Any]:
+    # The keyword arguments that would make ``options`` (to check them again
+    # together with a call's own, against another function).
+    keywords = {field.name: getattr(options, field.name) for field in attrs.fields(VertexOptions)}
+    keywords["fallback"] = keywords.pop("fallbacks") or None
+    return keywords
+
+
+#: The keyword arguments that set options (``name`` names the vertex instead).
+OPTION_KEYWORDS: frozenset[str] = frozenset((*_stored_as_keywords(VertexOptions()), "retries"))
+
+
+def checked_options(
+    given: Mapping[str, Any],
+    function: Callable[..., Any],
+    where: Where,
+    base: VertexOptions | None = None,
+) -> VertexOptions:
+    """The options ``given`` as keyword arguments, over ``base`` (a vertex's own, when a
+    new vertex is made from it), checked for ``function``."""
+    if not given and base is None:  # a bare @vertex: nothing to check
+        return DEFAULT_OPTIONS
+    if not OPTION_KEYWORDS.issuperset(given):
+        unknown = sorted(given.keys() - OPTION_KEYWORDS)
+        raise where.error(
+            f"vertex() got an unknown option {unknown[0]!r}"
+            f"{did_you_mean(unknown[0], OPTION_KEYWORDS)}"
+        )
+    keywords = {} if base is None else _stored_as_keywords(base)
+    if "retries" in given:
+        keywords.pop("retry", None)
+    keywords.update(given)
+    option = keywords.get
+    contracts = option("contracts")
+    if contracts is not None and contracts not in CONTRACT_MODES:
+        raise where.error(f"contracts= takes one of {', '.join(CONTRACT_MODES)}; got {contracts!r}")
+    version = option("version")
+    if version is not None and not isinstance(version, str):
+        raise where.error(f"version= takes a string; got {version!r}")
+    until, max_iterations = check_loop(option("until"), option("max_iterations"), where)
+    group = check_group(option("group"), where)
+    return VertexOptions(
+        pure=bool(option("pure", False)),
+        flows=check_flows(option("flows", ()), where),
+        blocking=bool(option("blocking", False)),
+        timeout=check_seconds("timeout", option("timeout"), where),
+        contracts=contracts,
+        version=version,
+        retry=check_retry(option("retries"), option("retry"), where),
+        fallbacks=check_fallbacks(option("fallback"), function, where),
+        when=check_when(option("when"), where),
+        map_over=check_map_over(option("map_over"), function, where),
+        until=until,
+        max_iterations=max_iterations,
+        max_concurrency=check_positive_int("max_concurrency", option("max_concurrency"), where),
+        rate_limit=check_seconds("rate_limit", option("rate_limit"), where),
+        group=group,
+        compensate=check_compensate(option("compensate"), function, group, where),
+    )

@@ -21,6 +21,7 @@
      +-- FlowCancelled                   the run was cancelled before it finished
      +-- SettingsError                   a run option has a bad value
      +-- CheckpointError                 a checkpoint cannot be written, found or trusted
+     +-- CacheFileError                  a cache file cannot be opened as a flowdsl cache
 
     FlowDSLWarning (a UserWarning)
      +-- ContractWarning                 an annotation cannot be fully checked
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BindingError",
+    "CacheFileError",
     "CacheWarning",
     "CheckpointError",
     "CompileError",
@@ -286,6 +288,22 @@ class CheckpointError(FlowDSLError):
     """A checkpoint cannot be written (a value the serializer cannot store), found (no
     such run to resume), matched (resuming with other inputs) or trusted (a record that
     fails verification: nothing of it is loaded)."""
+
+
+class CacheFileError(FlowDSLError, ValueError):
+    """A cache file cannot be opened as a flowdsl SQLite cache; ``path`` names it.
+
+    Example::
+
+        SQLiteCache("notes.txt")  # CacheFileError: notes.txt: ... not a database
+
+    Raised when the store is made (``SQLiteCache(path)``, ``run(cache=path)``);
+    the message names the path and SQLite's reason.
+    """
+
+    def __init__(self, message: str, *, path: str = "", **context: Any) -> None:
+        self.path = path
+        super().__init__(message, **context)
 
 
 class FlowDSLWarning(UserWarning):

@@ -57,7 +57,11 @@ def _alone(function: Callable[..., Any]) -> Callable[..., Any]:
     copy.__annotations__ = {name: _without_from(hint) for name, hint in hints.items()}
     copy.__qualname__ = function.__qualname__
     copy.__module__ = function.__module__
-    setattr(copy, _SPEC_ATTRIBUTE, attrs.evolve(spec, function=copy, when=None))
+    setattr(
+        copy,
+        _SPEC_ATTRIBUTE,
+        attrs.evolve(spec, function=copy, options=attrs.evolve(spec.options, when=None)),
+    )
     return copy
 
 

@@ -52,9 +52,9 @@ def test_bare_decorator_records_the_default_spec() -> None:
     assert isinstance(spec, VertexSpec)
     assert spec.function is normalize
     assert spec.name == "normalize"
-    assert spec.pure is False
-    assert spec.flows == ()
-    assert spec.blocking is False
+    assert spec.options.pure is False
+    assert spec.options.flows == ()
+    assert spec.options.blocking is False
     assert spec.is_async is False
     assert spec.location == here(normalize)
     assert normalize(" A ") == "a"
@@ -72,9 +72,9 @@ def test_decorator_with_options_records_them_and_returns_the_function() -> None:
     assert spec is not None
     assert spec.name == "load_user"
     assert spec.function is fetch
-    assert spec.pure is True
-    assert spec.flows == ("signup", "admin")
-    assert spec.blocking is True
+    assert spec.options.pure is True
+    assert spec.options.flows == ("signup", "admin")
+    assert spec.options.blocking is True
     assert spec.location == here(fetch)
 
 
@@ -85,7 +85,12 @@ def test_decorator_called_without_options_is_the_bare_decorator() -> None:
 
     spec = spec_of(double)
     assert spec is not None
-    assert (spec.name, spec.pure, spec.flows, spec.blocking) == ("double", False, (), False)
+    assert (spec.name, spec.options.pure, spec.options.flows, spec.options.blocking) == (
+        "double",
+        False,
+        (),
+        False,
+    )
     assert double(4) == 8
 
 
@@ -108,7 +113,7 @@ def test_async_functions_stay_coroutine_functions() -> None:
     assert fetch_spec.is_async is True
     assert load_spec is not None
     assert load_spec.is_async is True
-    assert load_spec.pure is True
+    assert load_spec.options.pure is True
     assert load_spec.location == here(load)
 
 
@@ -142,7 +147,7 @@ def test_flows_becomes_a_tuple(flows: object, expected: tuple[str, ...]) -> None
     vertex(flows=flows)(step)  # type: ignore[arg-type]
     spec = spec_of(step)
     assert spec is not None
-    assert spec.flows == expected
+    assert spec.options.flows == expected
 
 
 def test_lambda_with_a_name_is_a_vertex() -> None:

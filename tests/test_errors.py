@@ -348,6 +348,17 @@ def test_checkpoint_error(tmp_path: Path) -> None:
     assert "cannot be written with the 'json' serializer" in str(error)
 
 
+def test_cache_file_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a database " * 100)
+    with pytest.raises(flowdsl.CacheFileError) as caught:
+        Flow.from_functions(greet).run({"name": "a"}, cache=tmp_path / "notes.txt")
+    error = caught.value
+    assert isinstance(error, FlowDSLError)
+    assert isinstance(error, ValueError)  # what it was before it joined the tree
+    assert error.path == str(tmp_path / "notes.txt")
+    assert str(error).startswith(f"{tmp_path / 'notes.txt'}: not a usable flowdsl cache file")
+
+
 def test_group_error() -> None:
     group = flowdsl.AtomicGroup("g", backend=flowdsl.MemoryTransaction())
 
@@ -499,6 +510,7 @@ def test_every_error_class_is_covered() -> None:
         "VertexTimeout": test_vertex_timeout_of_one_vertex,
         "IterationLimitError": test_iteration_limit_error,
         "CheckpointError": test_checkpoint_error,
+        "CacheFileError": test_cache_file_error,
         "GroupError": test_group_error,
         "RollbackFailed": test_rollback_failed,
         "FlowCancelled": test_flow_cancelled,

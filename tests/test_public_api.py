@@ -12,6 +12,7 @@ EXPECTED_ALL = [
     "AtomicGroup",
     "Binding",
     "BindingError",
+    "CacheFileError",
     "CacheHit",
     "CacheStats",
     "CacheStore",

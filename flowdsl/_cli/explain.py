@@ -42,11 +42,11 @@ def explain(args: argparse.Namespace) -> int:
 
 def describe(graph: Graph, node: VertexNode) -> str:
     """A plain-text description of ``node``: one ``label  value`` line per fact."""
-    function = node.function
+    function, options = node.function, node.options
     stage = next(n for n, names in enumerate(graph.stages, 1) if node.name in names)
     contracts = settings()["contracts"]
-    if node.contracts_mode is not None:
-        mode = f"{node.contracts_mode} (@vertex(contracts=...))"
+    if options.contracts is not None:
+        mode = f"{options.contracts} (@vertex(contracts=...))"
     else:
         mode = f"{contracts.value} (the run's; {contracts.source})"
     head = [
@@ -61,11 +61,11 @@ def describe(graph: Graph, node: VertexNode) -> str:
         ("upstream", ", ".join(node.upstream) or "- (reads only flow inputs)"),
         ("downstream", ", ".join(graph.downstream[node.name]) or "-"),
         ("contracts", mode),
-        ("pure", f"{node.pure}{'  (cached when the run has a cache)' if node.pure else ''}"),
-        ("blocking", str(node.blocking)),
-        ("timeout", "-" if node.timeout is None else f"{node.timeout:g}s"),
-        ("version", node.version or "-"),
-        ("flows", ", ".join(node.flows) or "-"),
+        ("pure", f"{options.pure}{'  (cached when the run has a cache)' if options.pure else ''}"),
+        ("blocking", str(options.blocking)),
+        ("timeout", "-" if options.timeout is None else f"{options.timeout:g}s"),
+        ("version", options.version or "-"),
+        ("flows", ", ".join(options.flows) or "-"),
     ]
     width = max(len(label) for label, _ in head + tail)
     lines = [f"{label:<{width}}  {value}" for label, value in head]

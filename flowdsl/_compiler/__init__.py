@@ -69,24 +69,10 @@ def _node(
         returns=shape.returns,
         fields=shape.fields,
         is_async=spec.is_async,
-        pure=spec.pure,
-        blocking=spec.blocking,
-        timeout=spec.timeout,
-        flows=spec.flows,
-        contracts_mode=spec.contracts,
-        version=spec.version,
+        options=spec.options,
         # Checked per call: for a mapped vertex, each element's result.
         contracts=contracts.build(spec, bindings, hints.get("return", NO_DEFAULT)),
-        retry=spec.retry,
-        fallbacks=spec.fallbacks,
         condition=condition,
-        map_over=spec.map_over,
-        until=spec.until,
-        max_iterations=spec.max_iterations,
-        max_concurrency=spec.max_concurrency,
-        rate_limit=spec.rate_limit,
-        group=spec.group,
-        compensate=spec.compensate,
     )
 
 
@@ -96,7 +82,7 @@ def _flow_inputs(vertices: Iterable[VertexNode], problems: list[CompileError]) -
         for b in vertex.bindings:
             if b.is_input:
                 annotation = b.annotation
-                if b.parameter == vertex.map_over and annotation is not NO_DEFAULT:
+                if b.parameter == vertex.options.map_over and annotation is not NO_DEFAULT:
                     annotation = list[annotation]  # type: ignore[valid-type]
                 consumer = InputConsumer(vertex.name, b.parameter, annotation, b.default)
                 consumers.setdefault(b.source, []).append((vertex, consumer))

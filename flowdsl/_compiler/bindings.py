@@ -129,7 +129,7 @@ def output_shape(
 ) -> OutputShape:
     """The output shape of ``spec``; unresolvable field annotations are problems."""
     returns = hints.get("return", NO_DEFAULT)
-    if spec.map_over is not None:
+    if spec.options.map_over is not None:
         # The calls' results, collected in order: a list, without fields.
         return OutputShape(list if returns is NO_DEFAULT else list[returns], None)  # type: ignore[valid-type]
     if returns is NO_DEFAULT:
@@ -193,15 +193,15 @@ def bind_condition(
     spec: VertexSpec, shapes: Mapping[str, OutputShape], problems: list[CompileError]
 ) -> Binding | None:
     """What ``@vertex(when=...)`` reads, as a binding of the pseudo-parameter ``"when"``."""
-    if spec.when is None:
+    if spec.options.when is None:
         return None
-    resolved = resolve_reference(spec.when, shapes)
+    resolved = resolve_reference(spec.options.when, shapes)
     if not isinstance(resolved, str) and resolved[0] == spec.name:
         resolved = "a vertex cannot be conditional on its own output"
     if isinstance(resolved, str):
         problems.append(
             BindingError(
-                f"when={_ref_label(spec.when)}: {resolved}",
+                f"when={_ref_label(spec.options.when)}: {resolved}",
                 vertex=spec.name,
                 parameter="when",
                 location=spec.location,
@@ -215,12 +215,12 @@ def bind_condition(
 def _previous_problem(spec: VertexSpec, name: str, has_from: bool, seen: bool) -> str | None:
     if has_from:
         return "a parameter takes From(...) or Previous(), not both"
-    if spec.until is None:
+    if spec.options.until is None:
         return (
             "Previous() feeds a loop its last output; make the vertex a loop with "
             "@vertex(until=..., max_iterations=...)"
         )
-    if name == spec.map_over:
+    if name == spec.options.map_over:
         return "the parameter mapped over cannot also be Previous()"
     if seen:
         return "only one parameter of a vertex can be Previous()"
@@ -263,13 +263,13 @@ def bind_vertex(
             problem(BindingError, "more than one From(...) on one parameter", param.name)
             continue
         if transaction:
-            if spec.group is None or markers or previous:
+            if spec.options.group is None or markers or previous:
                 problem(
                     BindingError,
                     "Transaction() receives the transaction of the vertex's atomic group; "
                     + (
                         "it cannot be combined with From(...) or Previous()"
-                        if spec.group is not None
+                        if spec.options.group is not None
                         else "this vertex has no group= (flowdsl.AtomicGroup)"
                     ),
                     param.name,
@@ -309,7 +309,7 @@ def _check_types(
         return
     shape = shapes[binding.source]
     produced = shape.returns if binding.field is None else shape.field_annotation(binding.field)
-    if binding.parameter == spec.map_over and produced is not NO_DEFAULT:
+    if binding.parameter == spec.options.map_over and produced is not NO_DEFAULT:
         # The parameter receives one element of the sequence at a time.
         produced = element_type(produced)
     if produced is NO_DEFAULT or not clearly_incompatible(produced, binding.annotation):

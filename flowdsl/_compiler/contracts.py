@@ -65,7 +65,7 @@ class ContractCompiler:
         self, spec: VertexSpec, bindings: Iterable[Binding], returns: Any
     ) -> VertexContracts | None:
         """The checks of one vertex; ``None`` when it has nothing to check or checks are off."""
-        if spec.contracts == "off":
+        if spec.options.contracts == "off":
             return None
         parameters = {}
         for binding in bindings:

@@ -28,8 +28,10 @@ def order_groups(vertices: Sequence[VertexNode], problems: list[CompileError]) -
     """``vertices`` with the ordering edges of their groups; each open group is a problem."""
     groups: dict[int, tuple[AtomicGroup, list[str]]] = {}
     for vertex in vertices:
-        if vertex.group is not None:
-            groups.setdefault(id(vertex.group), (vertex.group, []))[1].append(vertex.name)
+        if vertex.options.group is not None:
+            groups.setdefault(id(vertex.options.group), (vertex.options.group, []))[1].append(
+                vertex.name
+            )
     if not groups:
         return list(vertices)
     by_name = {v.name: v for v in vertices}

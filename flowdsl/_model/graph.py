@@ -10,12 +10,11 @@ from typing import Any, Literal
 
 import attrs
 
-from .._groups import AtomicGroup
 from .._location import SourceLocation
-from .._policies import RetryPolicy
 from .._services.contracts import Contract
 from .._typing import StructuredField
 from . import topology
+from .options import DEFAULT_OPTIONS, VertexOptions
 
 __all__ = [
     "NO_DEFAULT",
@@ -114,8 +113,8 @@ class VertexNode:
     ...     return 2 * x
     >>> graph = flowdsl.compile(double)
     >>> node = graph.vertices["double"]
-    >>> node.name, node.upstream, node.is_async, node.returns
-    ('double', (), False, <class 'int'>)
+    >>> node.name, node.upstream, node.is_async, node.returns, node.options.pure
+    ('double', (), False, <class 'int'>, False)
     """
 
     name: str
@@ -125,31 +124,14 @@ class VertexNode:
     returns: Any = NO_DEFAULT
     fields: tuple[StructuredField, ...] | None = None
     is_async: bool = False
-    pure: bool = False
-    blocking: bool = False
-    timeout: float | None = None
-    flows: tuple[str, ...] = ()
-    # The vertex's own contract mode (None: the run's), and its checks,
-    # compiled once from the annotations.
-    contracts_mode: str | None = None
-    version: str | None = None
+    # What @vertex(...) said, checked (the same record as the spec's).
+    options: VertexOptions = DEFAULT_OPTIONS
+    # Its contract checks, compiled once from the annotations.
     contracts: VertexContracts | None = attrs.field(default=None, eq=False, repr=False)
-    # Resilience and control flow (design card 1.9). ``condition`` is what
-    # ``when=`` reads, as a binding of the pseudo-parameter "when"; a mapped
-    # vertex's ``returns`` is the list its calls make.
-    retry: RetryPolicy | None = None
-    fallbacks: tuple[Callable[..., Any], ...] = attrs.field(default=(), eq=False)
+    # What ``when=`` reads, as a binding of the pseudo-parameter "when".
     condition: Binding | None = None
-    map_over: str | None = None
-    until: Callable[[Any], bool] | None = attrs.field(default=None, eq=False)
-    max_iterations: int | None = None
-    max_concurrency: int | None = None
-    rate_limit: float | None = None
-    # Its atomic group, how to undo it there, and the vertices it must run
-    # after because of the group (the group's order and its commit), besides
-    # those it reads.
-    group: AtomicGroup | None = attrs.field(default=None, eq=False)
-    compensate: Callable[..., Any] | None = attrs.field(default=None, eq=False)
+    # The vertices it must run after because of its atomic group (the group's
+    # order and its commit), besides those it reads.
     after: tuple[str, ...] = ()
 
     @functools.cached_property
@@ -265,7 +247,7 @@ class Graph:
         """Each flow name to its tagged vertices, in topological order."""
         tagged: dict[str, list[str]] = {}
         for vertex in self.vertices.values():
-            for flow in vertex.flows:
+            for flow in vertex.options.flows:
                 tagged.setdefault(flow, []).append(vertex.name)
         return {flow: tuple(names) for flow, names in tagged.items()}
 

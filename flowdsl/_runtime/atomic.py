@@ -139,7 +139,7 @@ class GroupRun:
 
     async def _compensate(self, done: _Done) -> None:
         step = self.state.plan.steps[done.position]
-        compensate = step.node.compensate
+        compensate = step.node.options.compensate
         if compensate is None:
             return
         mode = call_mode(

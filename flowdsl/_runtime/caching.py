@@ -145,9 +145,13 @@ class CachedCall:
             ]
         except Unfingerprintable as exc:
             self.record("uncacheable")
-            _warn(self.step, f"an argument holds a {exc.type_name}, which cannot be fingerprinted")
+            why = f": {exc.detail}" if exc.detail else ""
+            _warn(
+                self.step,
+                f"an argument holds a {exc.type_name}, which cannot be fingerprinted{why}",
+            )
             return None
-        return cache_key(self.identity, self.code, self.step.node.version, digests)
+        return cache_key(self.identity, self.code, self.step.node.options.version, digests)
 
     def lookup(self, key: str) -> tuple[bool, Any]:
         """The stored value of ``key``, recording a hit."""
@@ -219,7 +223,7 @@ def _cached_async(cached: CachedCall, inner: Invoker) -> Invoker:
 def _cached_call(state: RunState, step: Step) -> CachedCall | None:
     """How ``step`` looks itself up in the run's store (``None``: not cached in this run)."""
     store = state.cache_store
-    if store is None or not step.node.pure:
+    if store is None or not step.node.options.pure:
         return None
     code = _code_fingerprint(step)
     if code is None:

@@ -27,7 +27,7 @@ __all__ = ["Places", "awaited_directly", "call_placed", "call_step", "named_call
 def _timeout_error(step: Step) -> VertexTimeout:
     node = step.node
     return VertexTimeout(
-        f"did not finish within its timeout of {node.timeout:g}s",
+        f"did not finish within its timeout of {node.options.timeout:g}s",
         vertex=node.name,
         location=node.location,
     )
@@ -67,7 +67,7 @@ def awaited_directly(step: Step, mode: CallMode, places: Places) -> bool:
     """Whether ``step`` is a coroutine step with no deadline and no limit to take first:
     its invoker's awaitable is awaited as it is, without the general path's two coroutine
     frames, which every resumption of the coroutine would pass through."""
-    return mode is CallMode.AWAIT and places.tasks is None and step.node.timeout is None
+    return mode is CallMode.AWAIT and places.tasks is None and step.node.options.timeout is None
 
 
 async def call_step(
@@ -93,7 +93,7 @@ async def call_placed(step: Step, mode: CallMode, call: Callable[[], Any], place
     coroutine is cancelled; a worker thread cannot be, so it finishes in the
     background and its result is dropped here, never stored.
     """
-    timeout = step.node.timeout
+    timeout = step.node.options.timeout
     if timeout is None:
         # A cancel scope costs tens of microseconds on asyncio: only a deadline needs one.
         return await _place(call, mode, places, step.position)

@@ -95,7 +95,7 @@ class StepChecks:
 
 def check_given_output(node: VertexNode, value: Any, mode: str) -> None:
     """Check a value given for ``node``'s output (``run(overrides=...)``) like a result."""
-    mode = node.contracts_mode or mode
+    mode = node.options.contracts or mode
     if mode == "off" or node.contracts is None or node.contracts.returns is None:
         return
     violation = node.contracts.returns.check(value, "return")
@@ -105,7 +105,7 @@ def check_given_output(node: VertexNode, value: Any, mode: str) -> None:
 
 def step_checks(step: Step, mode: str) -> StepChecks | None:
     """The checks of ``step`` under the run's ``mode`` (its own mode wins), or ``None``."""
-    mode = step.node.contracts_mode or mode
+    mode = step.node.options.contracts or mode
     contracts = step.node.contracts
     if mode == "off" or contracts is None:
         return None

@@ -31,7 +31,7 @@ def _code(node: VertexNode) -> str:
     except Unfingerprintable:
         # Never matches a recorded one: such a vertex always runs again.
         return f"unfingerprintable:{uuid.uuid4().hex}"
-    return f"{code}:{node.version or ''}"
+    return f"{code}:{node.options.version or ''}"
 
 
 class Checkpoint:
@@ -48,7 +48,7 @@ class Checkpoint:
         A vertex of an atomic group is written only when its group has
         ``committed``.
         """
-        if node.group is not None and not committed:
+        if node.options.group is not None and not committed:
             return
         try:
             self.store.record(self.run_id, node.name, self.codes[node.name], value)

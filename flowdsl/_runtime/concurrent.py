@@ -91,7 +91,7 @@ def _tables(
     if found is None:
         direct = tuple(not off for off in gated)
         chainable = tuple(
-            mode is CallMode.THREAD and step.node.timeout is None and fast
+            mode is CallMode.THREAD and step.node.options.timeout is None and fast
             for mode, step, fast in zip(modes, plan.steps, direct, strict=True)
         )
         found = plan.memo[key] = _Tables(
@@ -141,7 +141,7 @@ def runs_on_workers_alone(plan: Plan, backend: str, run_retry: RetryPolicy | Non
     if alone is None:
         gated = gated_steps(plan, run_retry)
         alone = plan.memo[key] = backend == "thread" and all(
-            mode is CallMode.THREAD and step.node.timeout is None and not off
+            mode is CallMode.THREAD and step.node.options.timeout is None and not off
             for mode, step, off in zip(plan.call_modes(backend), plan.steps, gated, strict=True)
         )
     return alone

@@ -54,20 +54,21 @@ Arguments = tuple[list[Any], dict[str, Any]]
 
 
 def _policy(step: Step, run_retry: RetryPolicy | None) -> RetryPolicy | None:
-    policy = step.node.retry if step.node.retry is not None else run_retry
+    own = step.node.options.retry
+    policy = own if own is not None else run_retry
     return policy if policy is not None and policy.max_retries > 0 else None
 
 
 def needs_runner(step: Step, run_retry: RetryPolicy | None) -> bool:
     """Whether ``step`` is more than one plain call in a run with this default retry policy."""
-    node = step.node
+    options = step.node.options
     return bool(
-        node.group is not None
-        or node.fallbacks
-        or node.map_over is not None
-        or node.until is not None
-        or node.max_concurrency is not None
-        or node.rate_limit is not None
+        options.group is not None
+        or options.fallbacks
+        or options.map_over is not None
+        or options.until is not None
+        or options.max_concurrency is not None
+        or options.rate_limit is not None
         or _policy(step, run_retry) is not None
     )
 
@@ -124,12 +125,14 @@ class RunCalls:
 
     def group_run(self, step: Step) -> GroupRun | None:
         """The run of ``step``'s atomic group (one per group and run), or None."""
-        group = step.node.group
+        group = step.node.options.group
         if group is None:
             return None
         found = self._groups.get(id(group))
         if found is None:
-            members = tuple(s.position for s in self.state.plan.steps if s.node.group is group)
+            members = tuple(
+                s.position for s in self.state.plan.steps if s.node.options.group is group
+            )
             found = self._groups[id(group)] = GroupRun(self.state, group, members, self.places)
         return found
 
@@ -176,7 +179,7 @@ class StepRunner:
         places: Places,
         group_run: GroupRun | None = None,
     ) -> None:
-        node = step.node
+        own = step.node.options
         options = state.options
         self.state = state
         self.step = step
@@ -189,11 +192,11 @@ class StepRunner:
         self.cached = cached if group_run is None else None
         self.group_run = group_run
         self.policy = _policy(step, options.retry)
-        self.fallbacks = [_Fallback(f, step, options.backend) for f in node.fallbacks]
+        self.fallbacks = [_Fallback(f, step, options.backend) for f in own.fallbacks]
         self.concurrent = options.backend != "serial"
         self.places = places
-        self.limiter = anyio.CapacityLimiter(node.max_concurrency) if node.max_concurrency else None
-        self.interval = 1.0 / node.rate_limit if node.rate_limit else 0.0
+        self.limiter = anyio.CapacityLimiter(own.max_concurrency) if own.max_concurrency else None
+        self.interval = 1.0 / own.rate_limit if own.rate_limit else 0.0
         self.next_start = 0.0
         self.turns = anyio.Lock()
         # Where a mapped step's elements run: here, or (on a Dask worker) each
@@ -298,12 +301,12 @@ class StepRunner:
         node = self.step.node
         actual = f"{type_name(type(sequence))} {sequence!r:.60}"
         raise ContractViolation(
-            f"map_over={node.map_over!r} needs a list, tuple or other ordered sequence; "
+            f"map_over={node.options.map_over!r} needs a list, tuple or other ordered sequence; "
             f"got {actual}",
             vertex=node.name,
-            parameter=node.map_over,
+            parameter=node.options.map_over,
             location=node.location,
-            path=node.map_over or "",
+            path=node.options.map_over or "",
             expected="an ordered sequence",
             actual=actual,
         )
@@ -312,26 +315,26 @@ class StepRunner:
 
     async def _element(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
         node = self.step.node
-        if node.until is None:
+        if node.options.until is None:
             return await self._resilient(args, kwargs)
-        assert node.max_iterations is not None
+        assert node.options.max_iterations is not None
         previous_index = self.step.previous_index
         previous: Any = None
-        for _ in range(node.max_iterations):
+        for _ in range(node.options.max_iterations):
             if previous_index is not None:
                 args, kwargs = self._put(args, kwargs, previous_index, previous)
             output = await self._resilient(args, kwargs)
             iterations = self.state.iterations
             iterations[self.position] = iterations.get(self.position, 0) + 1
-            if node.until(output):
+            if node.options.until(output):
                 return output
             previous = output
         raise IterationLimitError(
-            f"until= did not hold after max_iterations={node.max_iterations} iterations "
+            f"until= did not hold after max_iterations={node.options.max_iterations} iterations "
             f"(last output: {previous!r:.60})",
             vertex=node.name,
             location=node.location,
-            max_iterations=node.max_iterations,
+            max_iterations=node.options.max_iterations,
             attempts=self.state.attempts.get(self.position, 0),
         )
 

@@ -75,7 +75,9 @@ def _distributed() -> Any:
 
 
 def _check_supported(plan: Plan) -> None:
-    groups = sorted({step.node.group.name for step in plan.steps if step.node.group is not None})
+    groups = sorted(
+        {step.node.options.group.name for step in plan.steps if step.node.options.group is not None}
+    )
     if groups:
         raise SettingsError(
             f'backend="dask" cannot run atomic groups ({", ".join(map(repr, groups))}): a '
@@ -137,7 +139,7 @@ def _send_by_value(plan: Plan) -> None:
 
     for step in plan.steps:
         node = step.node
-        for function in (node.function, *node.fallbacks, node.until):
+        for function in (node.function, *node.options.fallbacks, node.options.until):
             name = getattr(function, "__module__", None) or "__main__"
             module = sys.modules.get(name)
             if module is None or name == "__main__" or name in _SORTED:
@@ -208,7 +210,7 @@ def _value_token(value: Any) -> str | None:
 def _pure_digest(step: Step, read: list[str | None], contracts: str) -> str | None:
     # flowdsl's cache key, over the keys the step reads instead of their values.
     node = step.node
-    if not node.pure:
+    if not node.options.pure:
         return None
     try:
         code = fingerprint_code(step.function)
@@ -218,7 +220,7 @@ def _pure_digest(step: Step, read: list[str | None], contracts: str) -> str | No
     function = step.function
     identity = f"{function.__module__}.{function.__qualname__}:{node.name}:{contracts}"
     reads = [(name, (key or "None").encode()) for name, key in zip(names, read, strict=True)]
-    return cache_key(identity, code, node.version, reads)[:32]
+    return cache_key(identity, code, node.options.version, reads)[:32]
 
 
 class _Driver:

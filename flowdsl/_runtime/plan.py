@@ -108,7 +108,11 @@ def call_mode(is_async: bool, node: VertexNode, backend: str) -> CallMode:
     if is_async:
         return CallMode.AWAIT
     # Only a worker thread lets the run stop waiting for a sync call at a deadline.
-    if node.timeout is not None or backend == "thread" or (backend == "async" and node.blocking):
+    if (
+        node.options.timeout is not None
+        or backend == "thread"
+        or (backend == "async" and node.options.blocking)
+    ):
         return CallMode.THREAD
     return CallMode.INLINE
 
@@ -206,8 +210,8 @@ def _selection(
         targets.update(graph.order)
     members: dict[int, list[str]] = {}
     for node in graph.vertices.values():
-        if node.group is not None:
-            members.setdefault(id(node.group), []).append(node.name)
+        if node.options.group is not None:
+            members.setdefault(id(node.options.group), []).append(node.name)
 
     def needed(name: str) -> Sequence[str]:
         # An overridden vertex is given, not computed: what only it needed is
@@ -215,7 +219,7 @@ def _selection(
         if name in overridden:
             return ()
         node = graph.vertices[name]
-        group = () if node.group is None else members[id(node.group)]
+        group = () if node.options.group is None else members[id(node.options.group)]
         return (*node.upstream, *node.after, *group)
 
     return topology.closure(targets, needed)
@@ -315,7 +319,7 @@ def _build_plan(
             else (slot_of[node.condition.source], _reader(node.condition)),
             needs=_needed(node, position),
             after=afters[node.name],
-            map_index=_index_of(ordered[i], node.map_over),
+            map_index=_index_of(ordered[i], node.options.map_over),
             previous_index=next((j for j, b in enumerate(ordered[i]) if b.previous), None),
             transaction_index=next((j for j, b in enumerate(ordered[i]) if b.transaction), None),
         )

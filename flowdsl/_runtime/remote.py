@@ -280,7 +280,7 @@ def _run_one(
     )
     # Only a step that may retry has events to forward (a run without
     # listeners keeps the serial loop's fast path).
-    may_retry = step.node.retry is not None or job.options.retry is not None
+    may_retry = step.node.options.retry is not None or job.options.retry is not None
     listeners = (_Forwarder(job),) if may_retry else ()
     state = RunState(plan, {}, job.options, listeners=listeners, run_id=job.run_id)
     state.values = slots

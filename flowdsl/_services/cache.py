@@ -33,7 +33,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 import cachetools
 
-from ..errors import CacheWarning
+from ..errors import CacheFileError, CacheWarning
 
 __all__ = [
     "CacheFileError",
@@ -43,17 +43,6 @@ __all__ = [
     "MemoryCache",
     "SQLiteCache",
 ]
-
-
-class CacheFileError(ValueError):
-    """A cache file cannot be opened as a flowdsl SQLite cache.
-
-    Example::
-
-        SQLiteCache("notes.txt")  # CacheFileError: notes.txt: ... not a database
-
-    Raised at construction; the message names the path and SQLite's reason.
-    """
 
 
 @attrs.frozen
@@ -271,7 +260,9 @@ class SQLiteCache:
                 self.path, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
             )
         except sqlite3.Error as exc:
-            raise CacheFileError(f"{self.path}: cannot open the cache file: {exc}") from exc
+            raise CacheFileError(
+                f"{self.path}: cannot open the cache file: {exc}", path=self.path
+            ) from exc
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             # WAL stays consistent with NORMAL; only the last commits before a
@@ -283,7 +274,8 @@ class SQLiteCache:
             conn.close()
             raise CacheFileError(
                 f"{self.path}: not a usable flowdsl cache file ({exc}); "
-                "if it is a damaged cache, delete it to start a new one"
+                "if it is a damaged cache, delete it to start a new one",
+                path=self.path,
             ) from exc
         return conn
 

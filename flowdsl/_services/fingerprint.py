@@ -72,12 +72,20 @@ from typing import Any
 import attrs
 from typing_extensions import Buffer
 
-__all__ = ["Unfingerprintable", "cache_key", "fingerprint_code", "fingerprint_value"]
+from ._fingerprint_hooks import handler_for
+
+__all__ = [
+    "Unfingerprintable",
+    "cache_key",
+    "fingerprint_code",
+    "fingerprint_value",
+    "fingerprints_natively",
+]
 
 _DIGEST_SIZE = 32
 # Bumped whenever the encoding changes, so keys written by an older flowdsl
 # can never be read as keys of this one.
-_FORMAT = b"flowdsl-fingerprint-1"
+_FORMAT = b"flowdsl-fingerprint-2"
 # Deeper values are refused rather than risking a RecursionError (each level
 # costs up to five Python frames).
 _MAX_DEPTH = 100
@@ -166,6 +174,13 @@ class _ValueEncoder:
         handler = _EXACT.get(cls)
         if handler is not None:
             handler(self, value, depth)
+            return
+        hook = handler_for(cls)
+        if hook is not None:
+            if depth >= _MAX_DEPTH:
+                raise Unfingerprintable(_type_name(cls), f"nested deeper than {_MAX_DEPTH} levels")
+            self.out += (b"X", _class_tag(cls))
+            hook(self, value, depth)
             return
         module = cls.__module__
         if module == "numpy" or module.startswith("numpy."):
@@ -262,6 +277,10 @@ class _ValueEncoder:
             tag,
             _text(str(value.dtype.descr)),
             _text(str(value.shape)),
+            # The memory layout: equal values in another order behave
+            # differently (ravel(order="K"), flags, views), so a transposed
+            # view and its C-ordered copy must not share a key.
+            _text(str(value.strides)),
             *_large(value.tobytes(order="C")),
         )
 
@@ -448,7 +467,8 @@ def fingerprint_value(value: Any) -> bytes:
     NamedTuples, enum members, ``datetime``/``date``/``time`` (with no tzinfo,
     a ``datetime.timezone`` or a keyed ``zoneinfo.ZoneInfo``), ``timedelta``,
     ``Decimal``, ``Fraction``, ``UUID``, ``pathlib`` paths, compiled regular
-    expressions, and numpy arrays and scalars of non-object dtypes. Builtin
+    expressions, and numpy arrays and scalars of non-object dtypes (by dtype,
+    shape, strides and values: the memory layout is part of it). Builtin
     types must match exactly (a ``str`` subclass may carry extra state); user
     classes are tagged by ``module.qualname`` and refused when defined inside a
     function. Dataclass, attrs and NamedTuple instances cover their fields and
@@ -688,3 +708,8 @@ def cache_key(
     for name, digest in sorted(inputs):
         parts += (_text(name), _blob(digest))
     return _hash(parts).hex()
+
+
+def fingerprints_natively(cls: type) -> bool:
+    """Whether values of exactly ``cls`` are encoded by flowdsl itself, never by a hook."""
+    return cls in _EXACT

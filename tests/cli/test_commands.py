@@ -427,6 +427,16 @@ def test_cache_refuses_what_is_not_a_cache_and_leaves_it_alone(cli: Cli, tmp_pat
     assert "notes.txt is not a SQLite database" in text.stderr
 
 
+def test_run_with_a_cache_path_that_is_a_folder_is_one_error_line(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "adir").mkdir()
+    done = cli("run", "shop.py", *SHOP_INPUTS, "--output", "kinds", "--cache", "adir")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    line = one_error_line(done.stderr)
+    assert line.startswith("flowdsl: error: adir: cannot open the cache file")
+    assert list((tmp_path / "adir").iterdir()) == []
+
+
 # --- checkpoints ------------------------------------------------------------------------------
 
 

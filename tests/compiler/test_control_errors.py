@@ -256,12 +256,18 @@ def test_options_are_recorded_in_the_model() -> None:
 
     graph = flowdsl.compile(gate, target)
     node = graph.vertices["target"]
-    assert node.retry == policy
-    assert node.fallbacks == (f_two,)
+    assert node.options.retry == policy
+    assert node.options.fallbacks == (f_two,)
     assert node.condition is not None
     assert node.condition.ref == "gate"
     assert node.upstream == ("gate",)
-    assert (node.map_over, node.max_iterations, node.max_concurrency, node.rate_limit) == (
+    options = node.options
+    assert (
+        options.map_over,
+        options.max_iterations,
+        options.max_concurrency,
+        options.rate_limit,
+    ) == (
         "a",
         4,
         3,

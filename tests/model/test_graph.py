@@ -128,8 +128,8 @@ def test_flows(graph) -> None:
         "ingest": ("load", "clean"),
         "report": ("clean", "stats", "report"),
     }
-    assert graph.vertices["clean"].flows == ("ingest", "report")
-    assert graph.vertices["archive"].flows == ()
+    assert graph.vertices["clean"].options.flows == ("ingest", "report")
+    assert graph.vertices["archive"].options.flows == ()
 
 
 def test_flow_inputs(graph) -> None:
@@ -157,8 +157,8 @@ def test_vertex_nodes_record_the_spec_and_output_shape(graph, make_module) -> No
     assert node.returns is dict
     assert node.fields is None
     assert node.is_async is False
-    assert node.pure is False
-    assert node.blocking is False
+    assert node.options.pure is False
+    assert node.options.blocking is False
     assert node.bindings == (
         Binding(parameter="load", source="load", annotation=list),
         Binding(parameter="limit", source="limit", is_input=True, annotation=int, default=10),
@@ -178,7 +178,7 @@ def test_vertex_nodes_record_the_spec_and_output_shape(graph, make_module) -> No
         """
     )
     nodes = flowdsl.compile(module).vertices
-    assert (nodes["sync_one"].pure, nodes["sync_one"].blocking) == (True, True)
+    assert (nodes["sync_one"].options.pure, nodes["sync_one"].options.blocking) == (True, True)
     assert nodes["sync_one"].is_async is False
     assert nodes["async_one"].is_async is True
     assert nodes["async_one"].location.file == module.__file__

@@ -126,6 +126,24 @@ def test_equal_looking_values_of_other_types_never_share_an_entry() -> None:
     assert flow.run({"x": [1]}, cache=store).metrics.vertices["echo"].cache == "hit"
 
 
+def test_a_numpy_array_in_another_memory_order_misses() -> None:
+    np = pytest.importorskip("numpy")
+
+    @vertex(pure=True)
+    def flat(v: Any) -> list[int]:
+        return [int(x) for x in v.ravel(order="K")]
+
+    flow = flowdsl.Flow.from_functions(flat)
+    store = MemoryCache()
+    a = np.arange(6).reshape(2, 3)
+    copied = flow.run({"v": a.T.copy()}, cache=store)
+    transposed = flow.run({"v": a.T}, cache=store)
+    assert copied["flat"] == [0, 3, 1, 4, 2, 5]
+    assert transposed["flat"] == [0, 1, 2, 3, 4, 5]
+    assert transposed.metrics.vertices["flat"].cache == "miss"
+    assert flow.run({"v": a.T}, cache=store).metrics.vertices["flat"].cache == "hit"
+
+
 def test_dict_order_does_not_change_the_key() -> None:
     calls = probe.calls
 
