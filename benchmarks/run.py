@@ -7,8 +7,11 @@ measure and keeps median, min and max. The report goes to
 ``benchmarks/results/<date>.json`` with a Markdown table beside it
 (``<date>.md``), and the table is printed.
 
-    python benchmarks/run.py [--quick] [--scenario NAME[,NAME]] [--mode NAME[,NAME]]
-                             [--json PATH]
+    python benchmarks/run.py [--quick | --large] [--scenario NAME[,NAME]]
+                             [--mode NAME[,NAME]] [--json PATH]
+
+``--large`` adds the largest sizes to the scenarios that have them
+(``cold-path``: the 1,000,000-vertex graphs).
 """
 
 from __future__ import annotations
@@ -37,8 +40,11 @@ def _names(values: Sequence[str] | None) -> list[str]:
 
 
 def parser(doc: str | None = __doc__, name: str = "") -> argparse.ArgumentParser:
-    """The command line: ``--quick``, ``--json``, ``--scenario``, ``--mode``."""
+    """The command line: ``--quick``, ``--large``, ``--json``, ``--scenario``, ``--mode``."""
     parse = command_line(doc, name)
+    parse.add_argument(
+        "--large", action="store_true", help="also the largest sizes (cold-path: 1,000,000)"
+    )
     scenarios = ", ".join(s.name for s in _scenarios.SCENARIOS)
     modes = ", ".join(m.name for m in _modes.MODES)
     parse.add_argument(
@@ -49,14 +55,18 @@ def parser(doc: str | None = __doc__, name: str = "") -> argparse.ArgumentParser
     return parse
 
 
-def _child(scenario_name: str, mode_name: str, quick: bool) -> None:
+def _child(scenario_name: str, mode_name: str, quick: bool, large: bool) -> None:
     (scenario,) = _scenarios.select([scenario_name])
     (mode,) = _modes.select([mode_name])
-    emit_figures(lambda directory: scenario.run(mode, quick, directory))
+    extra = {"large": True} if large and scenario.has_large else {}
+    emit_figures(lambda directory: scenario.run(mode, quick, directory, **extra))
 
 
 def measure_cells(
-    scenarios: Sequence[_scenarios.Scenario], modes: Sequence[_modes.Mode], quick: bool
+    scenarios: Sequence[_scenarios.Scenario],
+    modes: Sequence[_modes.Mode],
+    quick: bool,
+    large: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Every (scenario, mode) cell, each measured in its own process (or why it is not)."""
     reasons = {mode.name: _modes.unavailable(mode) for mode in modes}
@@ -68,8 +78,9 @@ def measure_cells(
             if reason:
                 row[mode.name] = {"status": "skipped", "reason": reason}
                 continue
-            arguments = ["--child", scenario.name, mode.name, *(["--quick"] if quick else [])]
-            row[mode.name] = run_child(SCRIPT, arguments, TIMEOUT[quick])
+            arguments = ["--child", scenario.name, mode.name]
+            arguments += ["--quick"] if quick else ["--large"] if large else []
+            row[mode.name] = run_child(SCRIPT, arguments, scenario.timeout or TIMEOUT[quick])
             print(
                 f"  {scenario.name:<17} {mode.name:<14} {row[mode.name]['status']:<7}"
                 f" {row[mode.name].get('seconds', 0):6.1f} s",
@@ -84,9 +95,11 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
     for scenario in _scenarios.select(list(report["cells"])):
         for mode, cell in report["cells"][scenario.name].items():
-            target = scenario.target(cell["figures"]) if cell["status"] == "ok" else None
-            if target is not None:
-                found.append({"scenario": scenario.name, "mode": mode, **vars(target)})
+            if cell["status"] == "ok":
+                found += [
+                    {"scenario": scenario.name, "mode": mode, **vars(target)}
+                    for target in scenario.targets(cell["figures"])
+                ]
     return found + _overhead_targets(report["cells"].get("chain-overhead", {}))
 
 
@@ -133,6 +146,10 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         table(["scenario", *modes], rows),
     ]
+    for scenario in _scenarios.select(list(report["cells"])):
+        for mode, cell in report["cells"][scenario.name].items():
+            if scenario.detail is not None and cell["status"] == "ok":
+                lines += ["", f"{scenario.name} ({mode}):", "", scenario.detail(cell["figures"])]
     if report["targets"]:
         lines += ["", "Targets:", ""]
         lines.append(
@@ -165,7 +182,7 @@ def main(
     """
     args = parser(doc, name).parse_args(argv)
     if args.child:
-        _child(*args.child, args.quick)
+        _child(*args.child, args.quick, args.large)
         return 0
     chosen = _scenarios.select(_names(args.scenario) or scenarios)
     chosen_modes = _modes.select(_names(args.mode) or modes)
@@ -177,6 +194,7 @@ def main(
         "benchmark": name or "run",
         "date": datetime.date.today().isoformat(),
         "quick": args.quick,
+        "large": args.large,
         "command": command,
         "machine": machine(),
         "method": {
@@ -195,7 +213,7 @@ def main(
             for mode in chosen_modes
         },
     }
-    report["cells"] = measure_cells(chosen, chosen_modes, args.quick)
+    report["cells"] = measure_cells(chosen, chosen_modes, args.quick, args.large)
     report["targets"] = targets(report)
     text = markdown(report)
     print(text)

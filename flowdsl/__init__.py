@@ -11,6 +11,7 @@ The public API, by layer (each depends only on the ones above it)::
     settings   configure, settings, Settings       run options: call > configure > env > default
     caching    MemoryCache, SQLiteCache, CacheStore  where pure results are kept
     results    RunResult, VertexState, metrics     what a run returns
+               CheckOutcome                        what each Check found (result.checks)
     events     Listener, RunStarted, VertexEnded, ...  what a run tells its listeners
     errors     FlowDSLError and its tree           see ``flowdsl.errors``
     fingerprint  register(type, fn)                cache keys for your own types
@@ -21,6 +22,7 @@ Everything importable from a private module (``flowdsl._x``) is internal.
 import contextlib
 
 from . import fingerprint as fingerprint
+from ._checks import CheckOutcome
 from ._dsl import vertex
 from ._events import (
     CacheHit,
@@ -87,6 +89,7 @@ __all__ = [
     "CacheStore",
     "CacheWarning",
     "Check",
+    "CheckOutcome",
     "CheckpointError",
     "CheckpointStore",
     "CompileError",

@@ -10,10 +10,16 @@ takes it); its backend is anything with ``begin``, ``commit`` and
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 from collections.abc import Iterator, MutableMapping
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+from ._lazy import lazy_module
+
+if TYPE_CHECKING:
+    import sqlite3
+else:
+    sqlite3 = lazy_module("sqlite3")
 
 __all__ = ["AtomicGroup", "MemoryTransaction", "SQLiteTransaction", "TransactionBackend"]
 

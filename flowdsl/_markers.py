@@ -42,19 +42,42 @@ class From:
             raise TypeError(f"From() takes a vertex name or a decorated function, not {self.ref!r}")
 
 
+_IMPORTANCES = ("fail", "warn")
+
+
 @attrs.frozen
 class Check:
-    """A custom contract: ``predicate(value)`` must be true, else ``message`` is reported.
+    """A custom check: ``predicate(value)`` must be true, else ``message`` is reported.
 
     >>> from typing import Annotated
     >>> from flowdsl import Check, vertex
     >>> @vertex
     ... def area(side: Annotated[float, Check(lambda s: s >= 0, "never negative")]) -> float:
     ...     return side * side
+    >>> @vertex
+    ... def ages(raw: list[int]) -> Annotated[list[int], Check(all, "no zero", importance="warn")]:
+    ...     return raw
+
+    ``importance="fail"`` (the default) makes a failure a contract violation:
+    it raises under ``contracts="strict"`` and is logged under ``"warn"``.
+    ``importance="warn"`` never fails the vertex: a failure is one
+    ``ContractWarning`` and a log record. Either way the outcome of each check
+    on a parameter's or the return value's own annotation is listed in
+    ``RunResult.checks``. A predicate may return an array of booleans (numpy,
+    pandas, polars): the check holds when all of them are true, and a failure
+    names the first row (and column) that is not.
     """
 
-    predicate: Callable[[Any], bool]
+    predicate: Callable[[Any], object]
     message: str = "custom check failed"
+    importance: str = attrs.field(default="fail", kw_only=True)
+
+    @importance.validator
+    def _known(self, attribute: Any, value: str) -> None:
+        if value not in _IMPORTANCES:
+            raise ValueError(
+                f"Check(importance={value!r}): importance is 'fail' (the default) or 'warn'"
+            )
 
 
 @attrs.frozen

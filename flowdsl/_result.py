@@ -10,6 +10,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ._checks import CheckOutcome
 from ._lineage import Lineage
 from ._metrics import RunMetrics, VertexMetrics
 from ._report.timeline import Timeline, timeline_of
@@ -199,6 +200,19 @@ class RunResult(Mapping[str, Any]):
                 for p, errors in self._state.element_errors.items()
             }
         )
+
+    @cached_property
+    def checks(self) -> Mapping[str, tuple[CheckOutcome, ...]]:
+        """Each vertex whose ``Check``s ran to their outcomes, call by call, in topological order.
+
+        Only the checks on a parameter's or the return value's own annotation
+        are listed (a mapped or looping vertex has one set per call); a cache
+        hit runs none. ``[o for v in result.checks.values() for o in v if o.warned]``
+        are the warn-checks that did not hold.
+        """
+        steps = self._state.plan.steps
+        found = {steps[p].name: tuple(o) for p, o in self._state.check_outcomes.items()}
+        return MappingProxyType({name: found[name] for name in self._graph.order if name in found})
 
     @cached_property
     def inputs(self) -> Mapping[str, Any]:

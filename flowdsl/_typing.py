@@ -42,6 +42,8 @@ class StructuredField:
 def annotated_parts(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
     """Split ``Annotated[T, m1, m2]`` into ``(T, (m1, m2))``; other types give ``(T, ())``."""
     metadata: tuple[Any, ...] = ()
+    if type(annotation) is type:  # a plain class, the common case: nothing to split
+        return annotation, metadata
     while typing_extensions.get_origin(annotation) is typing_extensions.Annotated:
         metadata = metadata + tuple(annotation.__metadata__)
         annotation = annotation.__origin__
@@ -120,6 +122,8 @@ def structured_fields(
     field annotation names a type that does not exist.
     """
     tp, _ = annotated_parts(tp)
+    if type(tp) is type and tp.__module__ == "builtins":  # int, str, dict...: no fields
+        return None
     if is_typeddict(tp):
         hints = _class_hints(tp, localns)
         required = getattr(tp, "__required_keys__", frozenset(hints))

@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+# Slow: benchmark scripts in subprocesses.
+pytestmark = pytest.mark.slow
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "plot.py"
 PNG = b"\x89PNG\r\n\x1a\n"
 

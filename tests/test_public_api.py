@@ -18,6 +18,7 @@ EXPECTED_ALL = [
     "CacheStore",
     "CacheWarning",
     "Check",
+    "CheckOutcome",
     "CheckpointError",
     "CheckpointStore",
     "CompileError",

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from _modes import Mode
 
-from . import concurrency, graphs, memory, services
+from . import cold, concurrency, graphs, memory, services
 
 __all__ = ["SCENARIOS", "Scenario", "Target", "select"]
 
@@ -38,16 +37,34 @@ class Scenario:
 
     name: str
     description: str
-    run: Callable[[Mode, bool, Path], Figures]
+    #: ``(mode, quick, directory)``, and ``large=True`` when ``has_large`` and asked for.
+    run: Callable[..., Figures]
     summary: Callable[[Figures], str]
-    target: Callable[[Figures], Target | None] = lambda figures: None
+    target: Callable[[Figures], Target | Sequence[Target] | None] = lambda figures: None
     concurrent_only: bool = False
+    #: The only modes the scenario runs in (``None``: every mode).
+    only_modes: tuple[str, ...] | None = None
+    #: A longer Markdown report of a cell, printed after the table.
+    detail: Callable[[Figures], str] | None = None
+    #: Whether ``run`` takes ``large=True`` (``run.py --large``).
+    has_large: bool = False
+    #: Seconds a cell may take, when more than ``run.py``'s default.
+    timeout: float | None = None
 
     def skipped(self, mode: Mode) -> str | None:
         """Why this scenario does not run in ``mode`` (``None``: it does)."""
         if self.concurrent_only and not mode.concurrent:
             return "n/a: one vertex at a time (serial backend)"
+        if self.only_modes is not None and mode.name not in self.only_modes:
+            return f"n/a: measured in {', '.join(self.only_modes)} only"
         return None
+
+    def targets(self, figures: Figures) -> list[Target]:
+        """The targets a cell's figures have (none, one or several)."""
+        found = self.target(figures)
+        if found is None:
+            return []
+        return [found] if isinstance(found, Target) else list(found)
 
 
 def _ms(seconds: float) -> str:
@@ -150,6 +167,10 @@ def _memory(f: Figures) -> str:
     return f"{peak['median']:.2f}x one output (RSS {f['rss_growth_multiple']:.2f}x)"
 
 
+def _cold_targets(f: Figures) -> list[Target]:
+    return [Target(*target) for target in cold.cold_targets(f)]
+
+
 def _memory_target(f: Figures) -> Target:
     peak = f["tracemalloc_peak_multiple"]["median"]
     return Target("memory scenario peak under 3x one output", f"{peak:.2f}x", peak < 3)
@@ -214,6 +235,19 @@ SCENARIOS: tuple[Scenario, ...] = (
         "overrides nothing, and with one counting on_vertex_end: extra µs per vertex",
         services.listeners,
         _listeners,
+    ),
+    Scenario(
+        "cold-path",
+        "chains and random layered graphs of 1,000, 10,000 and 100,000 vertices (1,000,000 "
+        "with --large), each in fresh processes: per vertex @vertex, compile, first run, warm "
+        "run, the plain loop, peak RSS growth, and the scaling from 1,000 up",
+        cold.cold_path,
+        cold.summary,
+        _cold_targets,
+        only_modes=("serial",),
+        detail=cold.detail,
+        has_large=True,
+        timeout=4 * 3600,
     ),
     Scenario(
         "memory",

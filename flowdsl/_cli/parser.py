@@ -42,27 +42,27 @@ def _flag_value(opt: Option) -> Callable[[str], Any]:
 
 def _add_option_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
-        "run options", "each overrides configure(...) and its FLOWDSL_<NAME> variable"
+        "run options", "a flag wins over its FLOWDSL_<NAME> variable and over flowdsl.configure()"
     )
     for opt in OPTIONS:
-        flag, help = (
-            f"--{opt.name.replace('_', '-')}",
-            f"{opt.help}: {opt.accepts} (environment: {opt.env})",
-        )
-        if isinstance(opt.default, bool):
+        flag = f"--{opt.name.replace('_', '-')}"
+        help = f"{opt.help} (default: {opt.shown_default}; environment: {opt.env})"
+        if opt.choices is not None:
+            group.add_argument(flag, dest=opt.name, choices=opt.choices, help=help)
+        elif isinstance(opt.default, bool):
             # A yes/no option is a plain flag (``--progress``), or takes a word.
             group.add_argument(
                 flag,
                 dest=opt.name,
                 type=_flag_value(opt),
-                metavar=opt.name.upper(),
+                metavar=opt.metavar,
                 help=help,
                 nargs="?",
                 const=True,
             )
         else:
             group.add_argument(
-                flag, dest=opt.name, type=_flag_value(opt), metavar=opt.name.upper(), help=help
+                flag, dest=opt.name, type=_flag_value(opt), metavar=opt.metavar, help=help
             )
 
 

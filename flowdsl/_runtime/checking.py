@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from .._checks import CheckOutcome
 from .._gc import collector_paused
 from .._model.graph import NO_DEFAULT, VertexContracts, VertexNode
 from .._services.contracts import Contract, Violation
 from ..errors import ContractViolation
+from .check_log import record_checks
 from .logs import log_extra, logger
 from .plan import Plan, Step, gather
 
@@ -59,6 +61,8 @@ class StepChecks:
     """The contract checks of one step under one mode: its arguments, and its result."""
 
     def __init__(self, step: Step, mode: str, contracts: VertexContracts) -> None:
+        self.node = step.node
+        self.position = step.position
         self.report = _reporter(step.node, mode)
         rules = {
             b.parameter: _Check(b.parameter, contracts.parameters[b.parameter], b.default)
@@ -76,8 +80,30 @@ class StepChecks:
     def check(self, value: Any, rule: _Check) -> None:
         """Check one value against its rule (the exact type and the default pass as they are)."""
         if type(value) is not rule.exact and value is not rule.default:
-            violation = rule.contract.check(value, rule.name)
+            violation = rule.contract.check_type(value, rule.name)
             if violation is not None:
+                self.report(violation, rule.name)
+            if rule.contract.checks:
+                self.run_checks(value, rule)
+
+    def run_checks(self, value: Any, rule: _Check) -> None:
+        """Run the value's own checks, record each outcome, then report failed fail-checks."""
+        found = rule.contract.run_checks(value, rule.name)
+        outcomes = [
+            CheckOutcome(
+                self.node.name,
+                rule.name,
+                check.message,
+                check.importance,
+                passed=violation is None,
+                path=None if violation is None else violation.path,
+                actual=None if violation is None else violation.actual,
+            )
+            for check, violation in found
+        ]
+        record_checks(self.node, self.position, outcomes)
+        for check, violation in found:
+            if violation is not None and check.importance == "fail":
                 self.report(violation, rule.name)
 
     def arguments(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> None:

@@ -34,12 +34,12 @@ do; from a synchronous caller it runs without one (``run_without_loop``).
 
 from __future__ import annotations
 
-import asyncio
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import anyio
 
@@ -50,6 +50,9 @@ from .gates import Gates, Verdict
 from .plan import CallMode, Plan
 from .state import MISSING, RunState
 from .workers import Crew
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["DEFAULT_MAX_WORKERS", "asyncio_loop", "run_concurrent", "runs_on_workers_alone"]
 
@@ -154,8 +157,12 @@ def _setter(event: threading.Event) -> Callable[[Callable[[], object]], object]:
 
 def asyncio_loop() -> asyncio.AbstractEventLoop | None:
     """The asyncio loop running on this thread, or None (no loop, or trio)."""
+    module = sys.modules.get("asyncio")  # not imported: no asyncio loop can be running
+    if module is None:
+        return None
     try:
-        return asyncio.get_running_loop()
+        loop: asyncio.AbstractEventLoop = module.get_running_loop()
+        return loop
     except RuntimeError:
         return None
 
@@ -497,7 +504,7 @@ class _Scheduler:
         for task in pending:
             task.cancel()
         with anyio.CancelScope(shield=True):
-            await asyncio.wait(pending)
+            await sys.modules["asyncio"].wait(pending)  # tasks on asyncio: it is imported
 
     async def run_task(self, position: int) -> None:
         """A step's task: a step through its runner (retries, fallbacks, map,

@@ -50,6 +50,7 @@ from .._services.fingerprint import (
     is_library_file,
 )
 from ..errors import FlowCancelled, SettingsError
+from .check_log import keep
 from .plan import Plan, Step
 from .remote import Job, local_step, run_packed
 from .state import MISSING, RunState
@@ -403,6 +404,8 @@ class _Driver:
             state.fallback_errors[position] = pickle.loads(report["fallback_errors"])
         if "element_errors" in report:
             state.element_errors[position] = pickle.loads(report["element_errors"])
+        if "checks" in report:
+            keep(state, position, pickle.loads(report["checks"]))
         if report.get("cache") == "hit" and state.emitter is not None:
             state.emitter.cache_hit(self.steps[position].name)
 

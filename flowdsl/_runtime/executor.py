@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import threading
 import time
@@ -13,6 +12,7 @@ import anyio
 
 from .._events import RunEnded, RunStarted
 from .caching import open_store
+from .check_log import current_checks
 from .concurrent import asyncio_loop, run_concurrent, runs_on_workers_alone
 from .control import run_needs_event_loop
 from .logs import current_run
@@ -47,9 +47,11 @@ async def execute(state: RunState) -> RunState:
     propagates (the state then holds what completed before it).
     """
     token = current_run.set(state.run_id)
+    checks = current_checks.set(state)
     try:
         return await _announced(state)
     finally:
+        current_checks.reset(checks)
         current_run.reset(token)
 
 
@@ -179,6 +181,8 @@ def _run_on_a_loop(state: RunState) -> RunState:
         import trio
 
         return trio.run(execute, state)
+    import asyncio  # on first use: a serial run needs no loop, and asyncio is slow to import
+
     return asyncio.run(execute(state))
 
 

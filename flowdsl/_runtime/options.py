@@ -178,20 +178,34 @@ _SPEC = "flowdsl.option"
 class _Spec:
     check: Callable[[Any], Any]
     from_text: Callable[[str], Any]
-    accepts: str
     help: str
+    metavar: str
+    shown_default: str
+    choices: tuple[str, ...] | None
 
 
 def option(
-    check: Callable[[Any], Any], from_text: Callable[[str], Any], *, accepts: str, help: str
+    check: Callable[[Any], Any] | None = None,
+    from_text: Callable[[str], Any] = _text,
+    *,
+    help: str,
+    metavar: str = "",
+    shown_default: str,
+    choices: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """The ``metadata`` that makes an ``attrs.field`` of ``Settings`` an option.
 
     ``check`` takes a value from anywhere and returns the value a run uses, or
     raises ``Invalid``; ``from_text`` turns the text of an environment variable
-    or a command line flag into a value (which is then checked).
+    or a command line flag into a value (which is then checked). An option with
+    ``choices`` takes exactly one of those words, and needs neither.
+    ``metavar`` and ``shown_default`` are for people at a shell: the value's
+    placeholder and the default as they would type or read it there.
     """
-    return {_SPEC: _Spec(check, from_text, accepts, help)}
+    if choices is not None:
+        check = _choice(choices)
+    assert check is not None, "an option needs a check or choices"
+    return {_SPEC: _Spec(check, from_text, help, metavar, shown_default, choices)}
 
 
 # Not slotted, so that ``_checked`` fills all values at once: resolved once per run.
@@ -215,20 +229,14 @@ class Settings:
 
     backend: Backend = attrs.field(
         default="serial",
-        metadata=option(
-            _choice(BACKENDS),
-            _text,
-            accepts="serial, thread, async, dask",
-            help="where sync vertices run",
-        ),
+        metadata=option(choices=BACKENDS, help="where sync vertices run", shown_default="serial"),
     )
     on_error: OnError = attrs.field(
         default="raise",
         metadata=option(
-            _choice(ON_ERROR),
-            _text,
-            accepts="raise, continue",
+            choices=ON_ERROR,
             help="stop at the first failure, or run what does not depend on it",
+            shown_default="raise",
         ),
     )
     max_workers: int | None = attrs.field(
@@ -236,8 +244,9 @@ class Settings:
         metadata=option(
             _positive_int,
             _whole_text,
-            accepts="a positive whole number (None: 40)",
             help="upper bound on worker threads",
+            metavar="N",
+            shown_default="40",
         ),
     )
     max_concurrency: int | None = attrs.field(
@@ -245,8 +254,9 @@ class Settings:
         metadata=option(
             _positive_int,
             _whole_text,
-            accepts="a positive whole number (None: unbounded)",
             help="upper bound on coroutine vertices in flight",
+            metavar="N",
+            shown_default="no limit",
         ),
     )
     timeout: float | None = attrs.field(
@@ -254,17 +264,17 @@ class Settings:
         metadata=option(
             _seconds,
             _seconds_text,
-            accepts="positive seconds (None: no limit)",
             help="seconds for the whole run",
+            metavar="SECONDS",
+            shown_default="no limit",
         ),
     )
     contracts: ContractsMode = attrs.field(
         default="strict",
         metadata=option(
-            _choice(CONTRACTS),
-            _text,
-            accepts="strict, warn, off",
+            choices=CONTRACTS,
             help="how values are checked against annotations",
+            shown_default="strict",
         ),
     )
     cache: CacheOption = attrs.field(
@@ -272,17 +282,17 @@ class Settings:
         metadata=option(
             _cache,
             _cache_text,
-            accepts="false, true (in memory), a path (SQLite) or a store",
             help="where pure vertices' results are cached",
+            metavar="PATH|true|false",
+            shown_default="false",
         ),
     )
     anyio_backend: AnyioBackend = attrs.field(
         default="asyncio",
         metadata=option(
-            _choice(ANYIO_BACKENDS),
-            _text,
-            accepts="asyncio, trio",
+            choices=ANYIO_BACKENDS,
             help="the event loop for a run that needs one",
+            shown_default="asyncio",
         ),
     )
 
@@ -291,8 +301,9 @@ class Settings:
         metadata=option(
             _retry,
             _retry_text,
-            accepts="a RetryPolicy or a number of retries (None: no retries)",
             help="retries of every vertex without its own",
+            metavar="N",
+            shown_default="0",
         ),
     )
     checkpoint: str | os.PathLike[str] | None = attrs.field(
@@ -300,8 +311,9 @@ class Settings:
         metadata=option(
             _path,
             _text,
-            accepts="a path (None: no checkpoint)",
             help="SQLite file each completed output is written to",
+            metavar="PATH",
+            shown_default="none",
         ),
     )
     progress: bool = attrs.field(
@@ -309,8 +321,9 @@ class Settings:
         metadata=option(
             _boolean,
             parse_bool,
-            accepts="true, false",
             help="show the run's progress on stderr",
+            metavar="yes|no",
+            shown_default="no",
         ),
     )
 
@@ -319,8 +332,9 @@ class Settings:
         metadata=option(
             _address,
             _text,
-            accepts="a scheduler address (None: a local cluster per run)",
             help="the Dask scheduler backend='dask' connects to",
+            metavar="ADDRESS",
+            shown_default="a local cluster per run",
         ),
     )
 
@@ -355,9 +369,19 @@ class Option:
         return f"FLOWDSL_{self.name.upper()}"
 
     @property
-    def accepts(self) -> str:
-        """What values it accepts, for people."""
-        return self.spec.accepts
+    def choices(self) -> tuple[str, ...] | None:
+        """The words it takes, for an option that takes one of a few; else ``None``."""
+        return self.spec.choices
+
+    @property
+    def metavar(self) -> str:
+        """The placeholder of its value on a command line (``N``, ``PATH``)."""
+        return self.spec.metavar
+
+    @property
+    def shown_default(self) -> str:
+        """Its default as a person at a shell reads it (``40``, ``no limit``)."""
+        return self.spec.shown_default
 
     @property
     def help(self) -> str:

@@ -36,8 +36,10 @@ import anyio
 import anyio.to_thread
 import attrs
 
+from .._checks import CheckOutcome
 from .._events import Listener, VertexRetrying
 from .._model.graph import Graph
+from .check_log import keep
 from .executor import run_blocking
 from .gates import condition_skips, needs_skipped
 from .options import RunOptions
@@ -81,6 +83,7 @@ class ElementOutcome:
     attempts: int
     iterations: int
     fallback: str | None
+    checks: list[CheckOutcome]
 
 
 def local_step(step: Step) -> Step:
@@ -201,6 +204,7 @@ def run_element(data: bytes, args: list[Any], kwargs: dict[str, Any]) -> Element
         report.get("attempts", 1),
         report.get("iterations", 0),
         report.get("fallback"),
+        pickle.loads(report["checks"]) if "checks" in report else [],
     )
 
 
@@ -220,6 +224,8 @@ async def _element(
         state.iterations[0] = state.iterations.get(0, 0) + outcome.iterations
     if outcome.fallback is not None:
         state.fallbacks[0] = outcome.fallback
+    if outcome.checks:
+        keep(state, 0, outcome.checks)
     if outcome.error is not None:
         raise outcome.error
     return outcome.value
@@ -285,6 +291,7 @@ def _run_one(
     state = RunState(plan, {}, job.options, listeners=listeners, run_id=job.run_id)
     state.values = slots
     state.element_runner = element_runner
+    state.announces_checks = False  # the driver announces them, where the user sees them
     run_blocking(state)
     report["attempts"] = state.attempts.get(0, 1)
     for name, kept in (
@@ -300,6 +307,8 @@ def _run_one(
         report["fallback_errors"] = _pickled(state.fallback_errors[0])
     if 0 in state.element_errors:
         report["element_errors"] = _pickled(state.element_errors[0])
+    if 0 in state.check_outcomes:
+        report["checks"] = _pickled(state.check_outcomes[0])
     error = state.errors.get(0)
     if error is not None:
         raise error

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
+from .._checks import CheckOutcome
 from .._model.graph import NO_DEFAULT
 from .._services.cache import CacheStore
 from .._suggest import did_you_mean
@@ -40,6 +41,7 @@ class RunState:
     """Values, timings and outcomes of one run, indexed like the plan's steps."""
 
     __slots__ = (
+        "announces_checks",
         "attempt_log",
         "attempts",
         "began",
@@ -48,6 +50,7 @@ class RunState:
         "cancel_requested",
         "cancellable",
         "cancelled",
+        "check_outcomes",
         "checkpoint",
         "completed",
         "dask_client",
@@ -157,6 +160,10 @@ class RunState:
         self.fallbacks: dict[int, str] = {}
         self.fallback_errors: dict[int, list[tuple[str, BaseException]]] = {}
         self.element_errors: dict[int, dict[int, BaseException]] = {}
+        # Per step, what its checks found on each call (see check_log.py);
+        # False on a Dask worker, whose driver announces failed warn-checks.
+        self.check_outcomes: dict[int, list[CheckOutcome]] = {}
+        self.announces_checks = True
         # Vertices of a failed atomic group that were undone (or never ran).
         self.rolled_back: set[int] = set()
         # The run's cache store (opened by the executor) and, per pure step,

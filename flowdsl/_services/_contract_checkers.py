@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 import attrs
 
+from flowdsl._services._arraylike import first_false, holds, missing, summary
 from flowdsl._typing import type_name
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "UnionChecker",
     "Violation",
     "describe",
+    "evaluate",
     "short_repr",
 ]
 
@@ -82,9 +84,13 @@ def _clip(text: str) -> str:
 
 
 def short_repr(value: Any) -> str:
-    """A repr of ``value`` cut to about 80 characters; never raises."""
+    """A repr of ``value`` cut to about 80 characters, one line; never raises.
+
+    Arrays and frames are summed up (``DataFrame(3 rows x 2 columns: a, b)``):
+    their own repr spans many lines.
+    """
     try:
-        return _clip(_REPR.repr(value))
+        return _clip(summary(value) or _REPR.repr(value))
     except Exception:
         return f"<{type(value).__name__} object>"
 
@@ -622,9 +628,32 @@ class Constraint(NamedTuple):
 
 def _passes(constraint: Constraint, value: Any) -> bool:
     try:
-        return bool(constraint.test(value))
+        return holds(constraint.test(value))
     except Exception:
         return False
+
+
+def evaluate(
+    test: Callable[[Any], object], value: Any, path: str, expected: str
+) -> Violation | None:
+    """Run one predicate on ``value``: ``None`` if it holds, else the violation.
+
+    A predicate that raises has failed, and the violation says what it raised.
+    One that answers with an array of booleans holds when all of them are true;
+    its violation points at the first element that is not (``path['age'][7]``).
+    """
+    try:
+        outcome = test(value)
+        if holds(outcome):
+            return None
+    except Exception as exc:
+        raised = f"{describe(value)}; the check raised {type(exc).__name__}: "
+        return Violation(path, expected, raised + _clip(str(exc)))
+    located = first_false(outcome, value, path)
+    if located is None:
+        return Violation(path, expected, describe(value))
+    where, element = located
+    return Violation(where, expected, "(no value there)" if missing(element) else describe(element))
 
 
 class ConstrainedChecker(Checker):
@@ -655,14 +684,9 @@ class ConstrainedChecker(Checker):
             if found is not None:
                 return found
         for constraint in self.constraints:
-            try:
-                passed = bool(constraint.test(value))
-            except Exception as exc:
-                raised = f"{describe(value)}; the check raised {type(exc).__name__}: "
-                raised += _clip(str(exc))
-                return Violation(path, constraint.expected, raised)
-            if not passed:
-                return Violation(path, constraint.expected, describe(value))
+            found = evaluate(constraint.test, value, path, constraint.expected)
+            if found is not None:
+                return found
         return None
 
     def shape_ok(self, value: Any) -> bool:

@@ -22,18 +22,24 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import pickle
-import sqlite3
 import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 import cachetools
 
+from .._lazy import lazy_module
 from ..errors import CacheFileError, CacheWarning
+
+if TYPE_CHECKING:
+    import pickle
+    import sqlite3
+else:
+    pickle = lazy_module("pickle")
+    sqlite3 = lazy_module("sqlite3")
 
 __all__ = [
     "CacheFileError",

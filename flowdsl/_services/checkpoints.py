@@ -20,16 +20,22 @@ import hashlib
 import hmac
 import json
 import os
-import pickle
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._lazy import lazy_module
 from ..errors import CheckpointError
+
+if TYPE_CHECKING:
+    import pickle
+    import sqlite3
+else:
+    pickle = lazy_module("pickle")
+    sqlite3 = lazy_module("sqlite3")
 
 __all__ = ["SERIALIZERS", "CheckpointStore", "RunRecord", "StoredOutput"]
 
@@ -68,9 +74,13 @@ def _pickle_dumps(value: Any) -> bytes:
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+def _pickle_loads(data: bytes) -> Any:
+    return pickle.loads(data)
+
+
 #: Name -> (dumps, loads).
 SERIALIZERS: Mapping[str, tuple[Callable[[Any], bytes], Callable[[bytes], Any]]] = {
-    "pickle": (_pickle_dumps, pickle.loads),
+    "pickle": (_pickle_dumps, _pickle_loads),
     "json": (_json_dumps, _json_loads),
 }
 

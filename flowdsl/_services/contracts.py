@@ -61,6 +61,7 @@ from flowdsl._services._contract_checkers import (
     TypeUnionChecker,
     UnionChecker,
     Violation,
+    evaluate,
 )
 from flowdsl._typing import (
     StructuredField,
@@ -85,6 +86,9 @@ class Contract:
     annotation: Any
     unsupported: tuple[str, ...]
     _checker: Checker | None = attrs.field(alias="checker", repr=False)
+    #: The ``Check`` markers of the annotation itself (not of types inside it):
+    #: run one by one, each outcome recorded, by ``checks`` below.
+    checks: tuple[Check, ...] = attrs.field(default=(), kw_only=True)
 
     @property
     def exact_type(self) -> type | None:
@@ -98,8 +102,20 @@ class Contract:
         or ``"return"``. A value nested too deeply to walk within Python's
         recursion limit (a linked list of some hundreds of nodes) is let
         through unchecked: the contract is a safety net and must not fail a
-        run on a value it cannot judge.
+        run on a value it cannot judge. The annotation's own checks count
+        when their importance is ``"fail"``; a run looks at the type with
+        ``check_type`` and records each check with ``run_checks`` instead.
         """
+        found = self.check_type(value, root)
+        if found is not None or not self.checks:
+            return found
+        for check, violation in self.run_checks(value, root):
+            if violation is not None and check.importance == "fail":
+                return violation
+        return None
+
+    def check_type(self, value: Any, root: str) -> Violation | None:
+        """Like ``check``, without the annotation's own checks."""
         checker = self._checker
         if checker is None:
             return None
@@ -109,6 +125,12 @@ class Contract:
             return checker.find(value, root)
         except RecursionError:
             return None
+
+    def run_checks(self, value: Any, root: str) -> list[tuple[Check, Violation | None]]:
+        """Each of ``checks`` on ``value``: the check, and its violation (``None``: it held)."""
+        return [
+            (check, evaluate(check.predicate, value, root, check.message)) for check in self.checks
+        ]
 
 
 @attrs.frozen(eq=False)
@@ -129,6 +151,9 @@ class _ExactTypeContract(Contract):
             return None
         return self._find(value, root)
 
+    # It has no checks of its own: the type is all there is.
+    check_type = check
+
 
 @attrs.frozen(eq=False)
 class _KnownTypesContract(Contract):
@@ -143,6 +168,8 @@ class _KnownTypesContract(Contract):
             return None
         return self._find(value, root)
 
+    check_type = check
+
 
 def compile_contract(annotation: Any, localns: Mapping[str, Any] | None = None) -> Contract | None:
     """Compile ``annotation`` (resolved, possibly ``Annotated``) into a ``Contract``.
@@ -154,8 +181,11 @@ def compile_contract(annotation: Any, localns: Mapping[str, Any] | None = None) 
     annotations of classes defined inside a function.
     """
     compiler = _Compiler(localns)
-    checker = compiler.compile(annotation)
+    checks: list[Check] = []
+    checker = compiler.compile(annotation, checks)
     unsupported = tuple(dict.fromkeys(compiler.unsupported))
+    if checks:
+        return Contract(annotation, unsupported, checker=checker, checks=tuple(checks))
     if checker is None and not unsupported:
         return None
     if isinstance(checker, ClassChecker):
@@ -274,9 +304,16 @@ class _Compiler:
         self._structs: dict[type, StructChecker] = {}
         self._in_progress: set[type] = set()
 
-    def compile(self, annotation: Any) -> Checker | None:
-        """A checker for ``annotation``, or ``None`` when nothing about it can be checked."""
+    def compile(self, annotation: Any, own_checks: list[Check] | None = None) -> Checker | None:
+        """A checker for ``annotation``, or ``None`` when nothing about it can be checked.
+
+        With ``own_checks``, the annotation's own ``Check`` markers go there
+        instead of into the checker.
+        """
         bare, metadata = annotated_parts(annotation)
+        if own_checks is not None:
+            own_checks.extend(meta for meta in metadata if isinstance(meta, Check))
+            metadata = tuple(meta for meta in metadata if not isinstance(meta, Check))
         base = self._compile_bare(bare)
         constraints = self._constraints(metadata)
         if not constraints:
@@ -289,6 +326,14 @@ class _Compiler:
             if isinstance(meta, From):
                 continue
             if isinstance(meta, Check):
+                if meta.importance == "warn":
+                    # Inside a type a check is part of that type's contract, which
+                    # cannot half-fail; only a value's own checks may just warn.
+                    self.unsupported.append(
+                        f"{meta.message!r} (importance='warn' applies to a parameter's or "
+                        "the return value's own checks, not to checks inside a type)"
+                    )
+                    continue
                 constraints.append(Constraint(meta.predicate, meta.message))
             elif getattr(meta, "__is_annotated_types_grouped_metadata__", False):
                 constraints.extend(self._constraints(iter(meta)))

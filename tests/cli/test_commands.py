@@ -13,6 +13,9 @@ import pytest
 
 from tests.cli._targets import Cli, write
 
+# Slow: each command runs in a subprocess.
+pytestmark = pytest.mark.slow
+
 SHOP_INPUTS = ("-i", "count=3", "-i", "price=2.5", "-i", "tags=[]")
 
 

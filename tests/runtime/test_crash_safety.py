@@ -22,6 +22,9 @@ import pytest
 
 from flowdsl import CheckpointStore
 
+# Slow: runs killed with SIGKILL in subprocesses.
+pytestmark = pytest.mark.slow
+
 KILL_POINTS = 20
 VERTICES = 14
 

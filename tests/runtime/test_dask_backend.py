@@ -43,6 +43,9 @@ from tests.strategies import (
     to_plain,
 )
 
+# Slow: a local cluster of worker processes.
+pytestmark = pytest.mark.slow
+
 distributed = pytest.importorskip(
     "distributed", reason='backend="dask" needs the dask extra: pip install "flowdsl[dask]"'
 )

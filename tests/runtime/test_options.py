@@ -20,7 +20,8 @@ def test_every_field_of_settings_is_an_option_with_its_variable() -> None:
     for opt in OPTIONS:
         assert opt.env == "FLOWDSL_" + opt.name.upper()
         assert opt.help
-        assert opt.accepts
+        assert opt.metavar or opt.choices
+        assert opt.shown_default
     assert attrs.asdict(Settings()) == {opt.name: opt.default for opt in OPTIONS}
 
 

@@ -1,0 +1,85 @@
+"""One cold path in this fresh process: decorate, compile, first run, then warm runs.
+
+    python benchmarks/_cold_process.py DIRECTORY SHAPE SIZE MODE
+
+Reads the modules ``_scenarios/cold.py`` wrote (and byte-compiled) into
+DIRECTORY, prints ``FIGURES <json>`` (``_processes.py``): seconds for each
+step, the plain loop's run, the ratios, and the growth of the process's peak
+RSS over decorate, compile and first run. The collector stays as a script
+has it (enabled, never forced) until the cold path is over.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import _graphs
+import _modes
+from _memory import peak_rss_bytes
+from _processes import emit_figures
+from _references import reference_loop
+from _timing import measure_side_by_side
+
+import flowdsl
+
+#: Warm-run repetitions by size (the plain loop is timed as often, alternately).
+WARM = {1_000: 21, 10_000: 11, 100_000: 5, 1_000_000: 3}
+
+
+def measure(directory: Path, shape: str, size: int, mode_name: str) -> dict[str, Any]:
+    """The cold path and the warm run of one graph, in this process."""
+    spec = _graphs.chain_spec(size) if shape == "chain" else _graphs.layered_spec(size)
+    (mode,) = _modes.select([mode_name])
+    options = mode.options()
+    plain_path = _graphs.module_path(spec, directory, "plain")
+    flowdsl_path = _graphs.module_path(spec, directory, "flowdsl")
+
+    start = time.perf_counter()
+    plain = _graphs.built(spec, _graphs.import_path(plain_path))
+    plain_import = time.perf_counter() - start
+
+    peak_before = peak_rss_bytes()
+    start = time.perf_counter()
+    module = _graphs.import_path(flowdsl_path)
+    decorated = time.perf_counter()
+    flow = flowdsl.Flow(flowdsl.compile(module))
+    compiled = time.perf_counter()
+    result = flow.run(spec.inputs, **options)
+    first = time.perf_counter()
+    peak_growth = peak_rss_bytes() - peak_before
+
+    last = spec.last
+    expected = reference_loop(plain.calls, spec.inputs)[last]
+    if result[last] != expected:
+        raise RuntimeError(f"{spec.label}: flowdsl and the plain loop disagree")
+    del result
+    repetitions = WARM.get(size, 3)
+    timings = measure_side_by_side(
+        {
+            "warm_run": lambda: flow.run(spec.inputs, **options),
+            "plain_loop": lambda: reference_loop(plain.calls, spec.inputs),
+        },
+        repetitions,
+    )
+    figures = {
+        "vertices": size,
+        "plain_import": plain_import,
+        "vertex": max(0.0, decorated - start - plain_import),
+        "compile": compiled - decorated,
+        "first_run": first - compiled,
+        "cold_total": max(0.0, first - start - plain_import),
+        "warm_run": timings["warm_run"]["median_s"],
+        "plain_loop": timings["plain_loop"]["median_s"],
+        "peak_rss_growth": peak_growth,
+    }
+    figures["cold_to_plain"] = figures["cold_total"] / figures["plain_loop"]
+    figures["warm_to_plain"] = figures["warm_run"] / figures["plain_loop"]
+    return figures
+
+
+if __name__ == "__main__":
+    directory, shape, size, mode_name = sys.argv[1:5]
+    emit_figures(lambda _scratch: measure(Path(directory), shape, int(size), mode_name))
