@@ -18,6 +18,7 @@ EXPECTED_PAGES = {
     "loops.md",
     "mapping.md",
     "retries.md",
+    "seeing-a-run.md",
     "testing.md",
 }
 

@@ -22,6 +22,7 @@ __all__ = ["STYLE", "graph_svg", "timeline_svg"]
 STYLE = """
 .fd-svg{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;display:block}
 .fd-svg text{pointer-events:none;fill:#1f2328}
+.fd-timeline{width:100%;height:auto;min-width:720px}
 .fd-e{fill:none;stroke:#8c959f;stroke-width:1}
 .fd-e.fd-cp{stroke:#8250df;stroke-width:2.5}
 .fd-n{stroke-width:1.2;cursor:pointer}

@@ -135,7 +135,14 @@ def _error_text(error: BaseException) -> str:
 
 
 def _file_index(files: dict[str, int], file: str) -> int:
-    return files.setdefault(file, len(files))
+    # Files under the current folder are shown relative to it: shorter, and the
+    # report says less about the machine it was made on.
+    try:
+        relative = os.path.relpath(file)
+    except ValueError:  # another drive (Windows)
+        relative = file
+    shown = file if relative.startswith(os.pardir) else relative
+    return files.setdefault(shown, len(files))
 
 
 def _details(result: RunResult, names: list[str], files: dict[str, int]) -> list[list[Any]]:

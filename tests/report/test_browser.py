@@ -18,6 +18,9 @@ import pytest
 from flowdsl import MemoryCache
 from tests.report._flows import layered_flow, run_small
 
+# Slow: a browser, and a report of 10,000 vertices.
+pytestmark = pytest.mark.slow
+
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'"
 )
