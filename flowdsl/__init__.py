@@ -52,6 +52,7 @@ from ._services.cache import CacheStats, CacheStore, MemoryCache, SQLiteCache
 from ._services.checkpoints import CheckpointStore, RunRecord
 from ._settings import EffectiveSettings, SettingValue, configure, settings
 from .errors import (
+    ArgumentTypeError,
     BindingError,
     CacheFileError,
     CacheWarning,
@@ -68,6 +69,7 @@ from .errors import (
     GroupError,
     InvalidVertexError,
     IterationLimitError,
+    MissingAndUnknownInputError,
     MissingInputError,
     RollbackFailed,
     SettingsError,
@@ -80,6 +82,7 @@ from .errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArgumentTypeError",
     "AtomicGroup",
     "Binding",
     "BindingError",
@@ -115,6 +118,7 @@ __all__ = [
     "Listener",
     "MemoryCache",
     "MemoryTransaction",
+    "MissingAndUnknownInputError",
     "MissingInputError",
     "Previous",
     "RetryPolicy",

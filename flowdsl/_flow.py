@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from . import _export
+from ._arguments import Outputs, run_arguments
 from ._compiler import compile_graph
 from ._handle import RunHandle
 from ._model.graph import FlowInput, Graph, VertexNode
@@ -52,12 +53,6 @@ def compile(*sources: types.ModuleType | Callable[..., Any]) -> Graph:
             ``InvalidVertexError``), or a ``CompileError`` listing them all.
     """
     return compile_graph(*sources)
-
-
-def _output_names(outputs: str | Sequence[str] | None) -> tuple[str, ...] | None:
-    if outputs is None:
-        return None
-    return (outputs,) if isinstance(outputs, str) else tuple(outputs)
 
 
 class Flow:
@@ -135,7 +130,7 @@ class Flow:
         self,
         inputs: Mapping[str, Any] | None = None,
         *,
-        outputs: str | Sequence[str] | None = None,
+        outputs: Outputs | None = None,
         flow: str | None = None,
         backend: str | None = None,
         on_error: str | None = None,
@@ -166,8 +161,10 @@ class Flow:
 
         Args:
             inputs: flow input values by name.
-            outputs: compute only what these names (``"u"``, ``"u.field"``) need;
-                the result then holds exactly them.
+            outputs: compute only what these outputs need: names (``"u"``,
+                ``"u.field"``) or ``@vertex`` functions; the result then holds
+                exactly them. A flow input's name gives the input's value (the
+                one given, else its default).
             flow: run the vertices tagged ``@vertex(flows=...)`` with this name,
                 and what they need.
             backend: where sync vertices run: ``"serial"`` (default; one at a
@@ -231,7 +228,12 @@ class Flow:
 
         Raises:
             MissingInputError: required inputs are missing (all are listed).
-            UnknownInputError: an input name is not a flow input.
+            UnknownInputError: an input name is not a flow input (each is
+                listed, with its "did you mean"). When inputs are missing
+                too, one ``MissingAndUnknownInputError`` reports both: it is
+                an instance of both classes.
+            ArgumentTypeError: an argument has the wrong type (``inputs=``
+                not a mapping, ``outputs=5``, ...); a ``TypeError``.
             VertexFailed: a vertex raised (``__cause__`` is the original,
                 ``.result`` the partial result).
             VertexTimeout: a vertex or the run passed its timeout.
@@ -247,7 +249,7 @@ class Flow:
         self,
         inputs: Mapping[str, Any] | None = None,
         *,
-        outputs: str | Sequence[str] | None = None,
+        outputs: Outputs | None = None,
         flow: str | None = None,
         backend: str | None = None,
         on_error: str | None = None,
@@ -282,7 +284,7 @@ class Flow:
         self,
         inputs: Mapping[str, Any] | None = None,
         *,
-        outputs: str | Sequence[str] | None = None,
+        outputs: Outputs | None = None,
         flow: str | None = None,
         backend: str | None = None,
         on_error: str | None = None,
@@ -335,14 +337,15 @@ class Flow:
         for the three methods. Options resolve through ``flowdsl.settings``'
         order: this call, then ``configure(...)``, the environment, defaults.
         """
+        arguments = run_arguments(call, self._graph)
         options = resolve(call)
-        listeners = list(call["listeners"])
+        listeners = list(arguments.listeners)
         if options.progress:
-            listeners.append(progress_listener())
-        overrides: Mapping[str, Any] = call["overrides"] or {}
-        outputs, flow = _output_names(call["outputs"]), call["flow"]
+            listeners.append(progress_listener(on_error=options.on_error))
+        overrides = arguments.overrides
+        outputs, flow = arguments.outputs, arguments.flow
         if options.checkpoint is None:
-            if call["resume"]:
+            if arguments.resume:
                 raise SettingsError(
                     "resume=True needs checkpoint= (the file the run was recorded in)",
                     source="argument resume",
@@ -350,22 +353,22 @@ class Flow:
             plan = self._plan(outputs, flow, frozenset(overrides))
             return RunState(
                 plan,
-                call["inputs"] or {},
+                arguments.inputs or {},
                 options,
                 overrides,
                 listeners,
-                run_id=call["run_id"],
+                run_id=arguments.run_id,
                 dask_client=call["dask_client"],
             )
-        run_id = call["run_id"] or uuid.uuid4().hex
+        run_id = arguments.run_id or uuid.uuid4().hex
         prepared = prepare_checkpoint(
             self._graph,
             options.checkpoint,
             run_id,
-            resume=call["resume"],
-            inputs=call["inputs"],
-            serializer=call["serializer"],
-            secret=call["secret"],
+            resume=arguments.resume,
+            inputs=arguments.inputs,
+            serializer=arguments.serializer,
+            secret=arguments.secret,
         )
         try:
             given = {**prepared.restored, **overrides}

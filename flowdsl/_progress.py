@@ -38,21 +38,34 @@ class _Counts:
         self.running: set[str] = set()
         self.started = time.monotonic()
 
+    @property
+    def finished(self) -> int:
+        """Vertices that will not run any more: completed, failed or skipped."""
+        return self.done + self.failed + self.skipped
+
     def line(self) -> str:
-        finished = self.done + self.failed + self.skipped
+        # "done" counts only completed vertices: a failed or skipped one is not done.
         return (
-            f"{finished}/{self.total} vertices done, {len(self.running)} running, "
+            f"{self.done}/{self.total} vertices done, {len(self.running)} running, "
             f"{self.failed} failed, {self.skipped} skipped, "
             f"{time.monotonic() - self.started:.1f}s"
         )
 
 
 class PlainProgress:
-    """Writes ``flowdsl: <counts>`` lines to ``stream``: periodically, and once at the end."""
+    """Writes ``flowdsl: <counts>`` lines to ``stream``: periodically, and once at the end.
 
-    def __init__(self, stream: TextIO, interval: float = PLAIN_INTERVAL) -> None:
+    ``on_error`` is the run's mode: under ``"continue"`` a run whose vertices
+    failed still returns its result, so its last line says it finished with
+    errors, not that it failed.
+    """
+
+    def __init__(
+        self, stream: TextIO, interval: float = PLAIN_INTERVAL, on_error: str = "raise"
+    ) -> None:
         self.stream = stream
         self.interval = interval
+        self.on_error = on_error
         self.counts = _Counts()
         self.last = 0.0
 
@@ -89,14 +102,20 @@ class PlainProgress:
         self._tick()
 
     def on_run_end(self, event: RunEnded) -> None:
-        self._write(f"run {event.outcome}: {self.counts.line()}")
+        self._write(f"{_ending(event, self.on_error)}: {self.counts.line()}")
+
+
+def _ending(event: RunEnded, on_error: str) -> str:
+    if event.outcome == "failed" and on_error == "continue":
+        return "run finished with errors"
+    return f"run {event.outcome}"
 
 
 class RichProgress(PlainProgress):
     """A rich progress bar on a terminal: the same counts, redrawn in place."""
 
-    def __init__(self, stream: TextIO) -> None:
-        super().__init__(stream)
+    def __init__(self, stream: TextIO, on_error: str = "raise") -> None:
+        super().__init__(stream, on_error=on_error)
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -104,7 +123,6 @@ class RichProgress(PlainProgress):
         self.progress = Progress(
             TextColumn("flowdsl"),
             BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
             TextColumn("{task.fields[detail]}"),
             TimeElapsedColumn(),
             console=Console(file=stream),
@@ -115,10 +133,12 @@ class RichProgress(PlainProgress):
     def _tick(self) -> None:
         counts = self.counts
         if self.task is not None:
+            # The bar shows what is finished; the text what completed, failed or was skipped.
             self.progress.update(
                 self.task,
-                completed=counts.done + counts.failed + counts.skipped,
-                detail=f"{len(counts.running)} running, {counts.failed} failed",
+                completed=counts.finished,
+                detail=f"{counts.done}/{counts.total} done, {len(counts.running)} running, "
+                f"{counts.failed} failed, {counts.skipped} skipped",
             )
 
     def on_run_start(self, event: RunStarted) -> None:
@@ -131,14 +151,14 @@ class RichProgress(PlainProgress):
         self.progress.stop()
 
 
-def progress_listener(stream: TextIO | None = None) -> PlainProgress:
+def progress_listener(stream: TextIO | None = None, on_error: str = "raise") -> PlainProgress:
     """The progress view for ``stream`` (default: stderr): a bar on a terminal with rich
-    installed, plain lines otherwise."""
+    installed, plain lines otherwise. ``on_error`` is the run's mode."""
     stream = sys.stderr if stream is None else stream
     if stream.isatty():
         try:
             import rich  # noqa: F401
         except ImportError:
-            return PlainProgress(stream)
-        return RichProgress(stream)
-    return PlainProgress(stream)
+            return PlainProgress(stream, on_error=on_error)
+        return RichProgress(stream, on_error=on_error)
+    return PlainProgress(stream, on_error=on_error)

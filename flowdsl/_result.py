@@ -47,7 +47,8 @@ class RunResult(Mapping[str, Any]):
 
     Without ``outputs=`` every completed vertex's output is there, and each
     field of a structured output; with ``outputs=``, exactly the requested
-    names. ``"u.key"`` also reads a key of a plain ``dict`` output.
+    names (a flow input's name holds the input's value). ``"u.key"`` also
+    reads a key of a plain ``dict`` output.
 
     >>> import flowdsl
     >>> from flowdsl import vertex
@@ -70,13 +71,20 @@ class RunResult(Mapping[str, Any]):
 
     @cached_property
     def _position(self) -> dict[str, int]:
-        # Each vertex's slot: a step's own, or an overridden vertex's given value.
+        # Each vertex's slot: a step's own, or an overridden vertex's given value;
+        # and the slot of each flow input asked for in ``outputs=``.
         plan = self._state.plan
-        return {**{step.name: step.position for step in plan.steps}, **dict(plan.overrides)}
+        return {
+            **{step.name: step.position for step in plan.steps},
+            **dict(plan.overrides),
+            **{fill.name: fill.slot for fill in plan.input_outputs},
+        }
 
     @cached_property
     def _done(self) -> frozenset[int]:
-        return frozenset(self._state.completed) | {slot for _, slot in self._state.plan.overrides}
+        plan = self._state.plan
+        given = [slot for _, slot in plan.overrides] + [fill.slot for fill in plan.input_outputs]
+        return frozenset(self._state.completed) | frozenset(given)
 
     @cached_property
     def _keys(self) -> tuple[str, ...]:
@@ -108,7 +116,9 @@ class RunResult(Mapping[str, Any]):
             raise KeyError(name)
         if not field:
             return value
-        node = self._graph.vertices[vertex]
+        node = self._graph.vertices.get(vertex)
+        if node is None:  # a flow input: returned whole
+            raise KeyError(name)
         access = next((f.access for f in node.fields or () if f.name == field), "lookup")
         try:
             return field_reader(access, field)(value)

@@ -11,6 +11,7 @@
      |    +-- InvalidVertexError         @vertex on something that cannot be one
      |    +-- GroupError                 an atomic group is not closed
      +-- MissingInputError               required flow inputs were not given
+     |    +-- MissingAndUnknownInputError  and other names were given (also an UnknownInputError)
      +-- UnknownInputError               an input name the graph does not have
      +-- DataResolutionError             an output or field cannot be found at run time
      +-- ContractViolation               a value breaks its annotation
@@ -20,6 +21,7 @@
      |    +-- RollbackFailed             undoing a failed atomic group failed too
      +-- FlowCancelled                   the run was cancelled before it finished
      +-- SettingsError                   a run option has a bad value
+     +-- ArgumentTypeError               an argument of a call has the wrong type (a TypeError)
      +-- CheckpointError                 a checkpoint cannot be written, found or trusted
      +-- CacheFileError                  a cache file cannot be opened as a flowdsl cache
 
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     from ._result import RunResult
 
 __all__ = [
+    "ArgumentTypeError",
     "BindingError",
     "CacheFileError",
     "CacheWarning",
@@ -63,6 +66,7 @@ __all__ = [
     "GroupError",
     "InvalidVertexError",
     "IterationLimitError",
+    "MissingAndUnknownInputError",
     "MissingInputError",
     "RollbackFailed",
     "SettingsError",
@@ -192,6 +196,26 @@ class UnknownInputError(FlowDSLError, LookupError):
         super().__init__(message, **context)
 
 
+class MissingAndUnknownInputError(MissingInputError, UnknownInputError):
+    """Required inputs were not given, and names that are not inputs were: one error for both.
+
+    It is both a ``MissingInputError`` and an ``UnknownInputError``, so a handler
+    of either catches it; ``missing`` and ``unknown`` list each kind.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        missing: Sequence[str] = (),
+        unknown: Sequence[str] = (),
+        **context: Any,
+    ) -> None:
+        super().__init__(message, missing=missing, **context)
+        # Set after: UnknownInputError's __init__, reached through the MRO, resets it.
+        self.unknown = tuple(unknown)
+
+
 class DataResolutionError(FlowDSLError, LookupError):
     """An output, or a field of one, cannot be found when it is needed."""
 
@@ -281,6 +305,18 @@ class SettingsError(FlowDSLError, ValueError):
 
     def __init__(self, message: str, *, source: str = "", **context: Any) -> None:
         self.source = source
+        super().__init__(message, **context)
+
+
+class ArgumentTypeError(FlowDSLError, TypeError):
+    """An argument of a call has the wrong type; ``argument`` names it (``"outputs"``).
+
+    A ``TypeError`` too. A run option of the wrong type (``backend=5``) is a
+    ``SettingsError`` instead, like any other bad option value.
+    """
+
+    def __init__(self, message: str, *, argument: str = "", **context: Any) -> None:
+        self.argument = argument
         super().__init__(message, **context)
 
 

@@ -211,11 +211,40 @@ def test_missing_input_error() -> None:
 
 def test_unknown_input_error() -> None:
     with pytest.raises(UnknownInputError) as caught:
+        Flow.from_functions(greet).run({"name": "a", "nmae": 2})
+    error = caught.value
+    assert type(error) is UnknownInputError
+    assert isinstance(error, LookupError)
+    assert error.unknown == ("nmae",)
+    assert "'nmae' (did you mean 'name'?)" in str(error)
+
+
+def test_missing_and_unknown_input_error() -> None:
+    # The typo 'time' also leaves 'times' missing: one error tells both.
+    with pytest.raises(UnknownInputError) as caught:
         Flow.from_functions(greet, shout).run({"name": "a", "time": 2})
     error = caught.value
-    assert isinstance(error, LookupError)
-    assert error.unknown == ("time",)
-    assert "'time'; did you mean 'times'?" in str(error)
+    assert type(error) is flowdsl.MissingAndUnknownInputError
+    assert isinstance(error, MissingInputError)
+    assert (error.missing, error.unknown) == (("times",), ("time",))
+    assert str(error).splitlines() == [
+        "1 unknown input: 'time' (did you mean 'times'?) (the flow inputs are: name, greeting, "
+        "times)",
+        "missing 1 required input:",
+        f"  - 'times', read by shout.times ({SourceLocation.of(shout)})",
+    ]
+
+
+def test_argument_type_error() -> None:
+    with pytest.raises(TypeError) as caught:
+        Flow.from_functions(greet).run({"name": "a"}, outputs=5)  # type: ignore[arg-type]
+    error = caught.value
+    assert type(error) is flowdsl.ArgumentTypeError
+    assert isinstance(error, FlowDSLError)
+    assert error.argument == "outputs"
+    assert str(error) == (
+        "outputs= takes an output name, a @vertex function, or a list of them; got 5 (an int)"
+    )
 
 
 def test_data_resolution_error() -> None:
@@ -505,6 +534,8 @@ def test_every_error_class_is_covered() -> None:
         "InvalidVertexError": test_invalid_vertex_error,
         "MissingInputError": test_missing_input_error,
         "UnknownInputError": test_unknown_input_error,
+        "MissingAndUnknownInputError": test_missing_and_unknown_input_error,
+        "ArgumentTypeError": test_argument_type_error,
         "DataResolutionError": test_data_resolution_error,
         "VertexFailed": test_vertex_failed,
         "VertexTimeout": test_vertex_timeout_of_one_vertex,

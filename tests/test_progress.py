@@ -44,12 +44,22 @@ def test_progress_true_writes_plain_lines_to_stderr_when_it_is_not_a_terminal(
     result = _flow().run({"x": 1}, progress=True, on_error="continue")
     captured = capsys.readouterr()
     assert captured.out == ""
+    # Under on_error="continue" the run returned: it finished with errors, and
+    # only completed vertices count as done.
     assert captured.err.splitlines()[-1].startswith(
-        "flowdsl: run failed: 4/4 vertices done, 0 running, 1 failed, 1 skipped, "
+        "flowdsl: run finished with errors: 2/4 vertices done, 0 running, 1 failed, 1 skipped, "
     )
     assert "\r" not in captured.err
     assert "\x1b" not in captured.err  # no terminal control codes
     assert result["two"] == 2
+
+
+def test_a_run_that_raises_ends_with_run_failed() -> None:
+    stream = io.StringIO()
+    with pytest.raises(flowdsl.VertexFailed):
+        _flow().run({"x": 1}, listeners=[PlainProgress(stream)], backend="serial")
+    last = stream.getvalue().splitlines()[-1]
+    assert re.match(r"flowdsl: run failed: 2/4 vertices done, 0 running, 1 failed, 0 skipped", last)
 
 
 def test_plain_lines_come_at_most_every_interval() -> None:
@@ -70,7 +80,7 @@ def test_a_terminal_gets_a_rich_bar() -> None:
     assert isinstance(listener, RichProgress)
     _flow().run({"x": 1}, listeners=[listener], on_error="continue")
     assert "flowdsl" in stream.getvalue()
-    assert "4/4" in stream.getvalue()
+    assert "2/4 done, 0 running, 1 failed, 1 skipped" in stream.getvalue()
 
 
 def test_a_terminal_without_rich_gets_plain_lines(monkeypatch: pytest.MonkeyPatch) -> None:

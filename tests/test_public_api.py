@@ -9,6 +9,7 @@ import flowdsl.errors
 from flowdsl import SourceLocation
 
 EXPECTED_ALL = [
+    "ArgumentTypeError",
     "AtomicGroup",
     "Binding",
     "BindingError",
@@ -44,6 +45,7 @@ EXPECTED_ALL = [
     "Listener",
     "MemoryCache",
     "MemoryTransaction",
+    "MissingAndUnknownInputError",
     "MissingInputError",
     "Previous",
     "RetryPolicy",
@@ -168,6 +170,9 @@ def test_the_design_cards_errors_are_all_there() -> None:
         ("IterationLimitError", ("VertexFailed",)),
         ("SettingsError", ("FlowDSLError", ValueError)),
         ("CompileError", ("FlowDSLError",)),
+        ("CacheFileError", ("FlowDSLError", ValueError)),
+        ("ArgumentTypeError", ("FlowDSLError", TypeError)),
+        ("MissingAndUnknownInputError", ("MissingInputError", "UnknownInputError")),
     ],
 )
 def test_error_tree(child: str, parents: tuple[object, ...]) -> None:
@@ -221,6 +226,9 @@ def make_errors() -> list[flowdsl.FlowDSLError]:
         flowdsl.IterationLimitError("loop", max_iterations=5, attempts=5, **context),
         flowdsl.FlowCancelled("cancelled", **context),
         flowdsl.SettingsError("settings", source="FLOWDSL_BACKEND", **context),
+        flowdsl.ArgumentTypeError("argument", argument="outputs", **context),
+        flowdsl.CacheFileError("cache file", path="cache.db", **context),
+        flowdsl.MissingAndUnknownInputError("both", missing=("x",), unknown=("y",), **context),
     ]
 
 
@@ -246,6 +254,7 @@ def test_errors_pickle_round_trip(error: flowdsl.FlowDSLError) -> None:
         "element",
         "max_iterations",
         "source",
+        "argument",
     }
     for attribute in extras & set(vars(error)):
         assert getattr(copy, attribute) == getattr(error, attribute)
@@ -261,6 +270,10 @@ def test_pickled_errors_keep_their_specific_attributes() -> None:
     assert by_type["VertexFailed"].attempts == 3
     assert by_type["VertexFailed"].result is None
     assert by_type["SettingsError"].source == "FLOWDSL_BACKEND"
+    assert by_type["ArgumentTypeError"].argument == "outputs"
+    assert by_type["CacheFileError"].path == "cache.db"
+    both = by_type["MissingAndUnknownInputError"]
+    assert (both.missing, both.unknown) == (("x",), ("y",))
 
 
 def test_an_error_without_context_pickles() -> None:

@@ -68,9 +68,10 @@ def _write_report(result: RunResult, path: str) -> None:
 def _check_selection(flow: Flow, outputs: list[str], flow_name: str | None) -> None:
     for name in outputs:
         vertex = name.partition(".")[0]
-        if vertex not in flow.vertices:
+        if vertex not in flow.vertices and name not in flow.inputs:
+            names = [*flow.vertices, *flow.inputs]
             raise UsageError(
-                f"--output {name}: no vertex {vertex!r}{did_you_mean(vertex, flow.vertices)}"
+                f"--output {name}: no vertex or flow input {vertex!r}{did_you_mean(vertex, names)}"
             )
     flows = flow.graph.flows
     if flow_name is not None and flow_name not in flows:

@@ -34,6 +34,8 @@ from .._events import (
     VertexSkipped,
     VertexStarted,
 )
+from .._suggest import did_you_mean
+from ..errors import ArgumentTypeError
 from .logs import logger
 
 __all__ = ["Emitter"]
@@ -54,6 +56,22 @@ HOOKS: dict[type[Event], str] = {
 Handler = Callable[[Any], Any]
 
 
+def _not_a_listener(index: int, listener: object) -> ArgumentTypeError:
+    """The error for a listener that has none of the listener methods (a typo, or no listener)."""
+    hooks = list(HOOKS.values())
+    near = [
+        f"{name}{did_you_mean(name, hooks).replace('; ', ' (')})"
+        for name in dir(listener)
+        if name.startswith("on_") and did_you_mean(name, hooks)
+    ]
+    has = f"; it has {', '.join(near)}" if near else ""
+    return ArgumentTypeError(
+        f"listeners[{index}] ({listener!r:.60}) has none of the listener methods "
+        f"({', '.join(hooks)}){has}",
+        argument="listeners",
+    )
+
+
 class Emitter:
     """The listeners of one run, by event type."""
 
@@ -61,7 +79,9 @@ class Emitter:
         self.run_id = run_id
         self._sync: dict[type[Event], list[Handler]] = {kind: [] for kind in HOOKS}
         self._async: dict[type[Event], list[Handler]] = {kind: [] for kind in HOOKS}
-        for listener in listeners:
+        for index, listener in enumerate(listeners):
+            if not any(hasattr(listener, hook) for hook in HOOKS.values()):
+                raise _not_a_listener(index, listener)
             for kind, hook in HOOKS.items():
                 method = getattr(listener, hook, None)
                 # A method left as Listener's own does nothing: no event is made for it.

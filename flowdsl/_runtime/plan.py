@@ -16,7 +16,7 @@ import attrs
 
 from .._gc import collector_paused
 from .._model import topology
-from .._model.graph import Binding, Graph, VertexNode
+from .._model.graph import NO_DEFAULT, Binding, Graph, VertexNode
 from .._suggest import did_you_mean
 from .._typing import type_name
 from ..errors import DataResolutionError, UnknownInputError
@@ -134,6 +134,9 @@ class Plan:
     # For each vertex slot, how many steps read it, when unrequested outputs
     # are released (``outputs=`` given); ``None`` keeps every output.
     reader_counts: tuple[int, ...] | None
+    # Flow inputs asked for in ``outputs=``: each gets a slot of its own,
+    # filled like an argument (the given value, else the input's default).
+    input_outputs: tuple[InputFill, ...] = ()
     # What runs derive from the plan once per option value (call modes per
     # backend, checked invokers per contracts mode), kept for the next run.
     memo: dict[Any, Any] = attrs.field(factory=dict, repr=False)
@@ -160,19 +163,25 @@ class Plan:
 
     @property
     def input_names(self) -> frozenset[str]:
-        """The flow inputs this plan reads."""
-        return frozenset(fill.name for fill in self.fills)
+        """The flow inputs this plan reads, or returns as outputs."""
+        return frozenset(fill.name for fill in (*self.fills, *self.input_outputs))
 
     @property
     def required_inputs(self) -> tuple[str, ...]:
-        """Inputs that must be given, each once, in first-use order."""
-        return tuple(dict.fromkeys(fill.name for fill in self.fills if fill.required))
+        """Inputs that must be given, each once, in first-use order (outputs last)."""
+        fills = (*self.fills, *self.input_outputs)
+        return tuple(dict.fromkeys(fill.name for fill in fills if fill.required))
 
 
 def parse_output_name(graph: Graph, name: str) -> tuple[str, str | None]:
     """Split ``"u"`` / ``"u.field"`` and check that ``u`` is a vertex of ``graph``."""
     vertex, _, field = name.partition(".")
     if vertex not in graph.vertices:
+        if vertex in graph.inputs:
+            what = "it has no fields" if field else "it comes from no vertex"
+            raise DataResolutionError(
+                f"cannot resolve the output {name!r}: {vertex!r} is a flow input, and {what}"
+            )
         raise DataResolutionError(
             f"cannot resolve the output {name!r}: no vertex named {vertex!r}"
             f"{did_you_mean(vertex, graph.vertices)}"
@@ -250,6 +259,11 @@ def _build_plan(
     if unknown:
         hints = "; ".join(f"{name!r}{did_you_mean(name, graph.vertices)}" for name in unknown)
         raise UnknownInputError(f"overrides name no vertex of the flow: {hints}", unknown=unknown)
+    requested = None if outputs is None else tuple(outputs)
+    # Flow inputs asked for as outputs are returned as given; only vertices are computed.
+    inputs_asked = [name for name in requested or () if _is_input(graph, name)]
+    if inputs_asked:
+        outputs = [name for name in outputs or () if name not in inputs_asked]
     selected = _selection(graph, outputs, flow, overridden)
     nodes = [
         graph.vertices[name] for name in graph.order if name in selected and name not in overridden
@@ -284,6 +298,10 @@ def _build_plan(
         keywords = tuple((b.parameter, *source(b)) for b in node.bindings if b.keyword_only)
         arg_plans.append((positional, keywords))
 
+    asked = [
+        _input_output(graph, name, first_fill + len(fills) + i)
+        for i, name in enumerate(dict.fromkeys(inputs_asked))
+    ]
     fetchers = [argument_fetcher(positional, keywords) for positional, keywords in arg_plans]
     kept = _kept_vertices(graph, outputs)
     releases = _release_points(nodes, position, kept)
@@ -329,12 +347,42 @@ def _build_plan(
         graph=graph,
         steps=steps,
         fills=tuple(fills),
-        slot_count=first_fill + len(fills),
+        slot_count=first_fill + len(fills) + len(asked),
         none_slot=none_slot,
         overrides=tuple((name, slot_of[name]) for name in given),
-        outputs=None if outputs is None else tuple(outputs),
+        outputs=requested,
         reader_counts=None if kept is None else _reader_counts(nodes, position, kept),
+        input_outputs=tuple(asked),
     )
+
+
+def _is_input(graph: Graph, name: str) -> bool:
+    return name in graph.inputs and name not in graph.vertices
+
+
+def _input_output(graph: Graph, name: str, slot: int) -> InputFill:
+    """The fill of input ``name`` asked for as an output: its value, else its one default.
+
+    Its readers that have a default must agree on it; otherwise (or when none
+    has one) the input must be given.
+    """
+    defaults: list[Any] = []
+    for consumer in graph.inputs[name].consumers:
+        default = consumer.default
+        if default is not NO_DEFAULT and not any(_same(default, d) for d in defaults):
+            defaults.append(default)
+    if len(defaults) == 1:
+        return InputFill(slot, name, defaults[0], False)
+    return InputFill(slot, name, NO_DEFAULT, True)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:  # an __eq__ that raises, or an ambiguous truth value (arrays)
+        return False
 
 
 def _reader(binding: Binding) -> FieldReader | None:

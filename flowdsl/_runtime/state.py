@@ -11,7 +11,7 @@ from .._checks import CheckOutcome
 from .._model.graph import NO_DEFAULT
 from .._services.cache import CacheStore
 from .._suggest import did_you_mean
-from ..errors import MissingInputError, UnknownInputError
+from ..errors import MissingAndUnknownInputError, MissingInputError, UnknownInputError
 from .checking import check_given_output
 from .checkpointing import Checkpoint
 from .emitter import Emitter
@@ -123,6 +123,8 @@ class RunState:
             self.values[slot] = self.overrides[name]
         for fill in plan.fills:
             self.values[fill.slot] = inputs.get(fill.name, fill.default)
+        for fill in plan.input_outputs:
+            self.values[fill.slot] = inputs.get(fill.name, fill.default)
         self.durations = [0.0] * len(plan.steps)
         # Where and when things ran, for the run's timeline (``_report.timeline``),
         # kept off the serial loop's fast path: ``began`` is the schedulers'
@@ -217,29 +219,61 @@ class RunState:
 
 
 def check_inputs(plan: Plan, inputs: Mapping[str, Any]) -> None:
-    """Report unknown input names, then every missing required input, before anything runs."""
+    """Report unknown input names and every missing required input together, before anything runs.
+
+    Raises:
+        MissingInputError: required inputs are missing (each named, with who reads it).
+        UnknownInputError: names that are not flow inputs were given (each with
+            its "did you mean").
+        MissingAndUnknownInputError: both at once, in one error that is an
+            instance of both.
+    """
     graph = plan.graph
     unknown = [name for name in inputs if name not in graph.inputs]
-    if unknown:
-        hints = "; ".join(f"{name!r}{did_you_mean(name, graph.inputs)}" for name in unknown)
-        known = ", ".join(graph.inputs) or "none"
-        raise UnknownInputError(
-            f"unknown inputs: {hints} (the flow inputs are: {known})", unknown=unknown
-        )
     missing = [name for name in plan.required_inputs if name not in inputs]
-    if not missing:
+    if not unknown and not missing:
         return
+    parts = []
+    if unknown:
+        hints = ", ".join(_with_hint(name, graph.inputs) for name in unknown)
+        known = ", ".join(graph.inputs) or "none"
+        count = f"{len(unknown)} unknown input{'s' if len(unknown) > 1 else ''}"
+        parts.append(f"{count}: {hints} (the flow inputs are: {known})")
+    if missing:
+        parts.append(_missing_message(plan, missing))
+    message = "\n".join(parts)
+    if not missing:
+        raise UnknownInputError(message, unknown=unknown)
+    if not unknown:
+        raise MissingInputError(message, missing=missing)
+    raise MissingAndUnknownInputError(message, missing=missing, unknown=unknown)
+
+
+def _with_hint(name: str, known: Iterable[str]) -> str:
+    hint = did_you_mean(name, known)
+    return f"{name!r} ({hint.removeprefix('; ')})" if hint else repr(name)
+
+
+def _missing_message(plan: Plan, missing: list[str]) -> str:
+    graph = plan.graph
     planned = {step.name for step in plan.steps}
+    requested = set(plan.outputs or ())
     lines = []
     for name in missing:
-        readers = ", ".join(
+        consumers = graph.inputs[name].consumers
+        readers = [
             f"{c.vertex}.{c.parameter} ({graph.vertices[c.vertex].location})"
-            for c in graph.inputs[name].consumers
+            for c in consumers
             if c.vertex in planned and c.default is NO_DEFAULT
-        )
+        ]
+        uses = [f"read by {', '.join(readers)}"] if readers else []
+        if name in requested:
+            defaults = any(c.default is not NO_DEFAULT for c in consumers)
+            why = "its readers' defaults differ" if defaults else "it has no default"
+            uses.append(f"asked for in outputs= ({why})")
         hint = did_you_mean(name, graph.vertices)
         if hint:
             hint = f"{hint[:-1]} (a parameter named after a vertex reads its output)"
-        lines.append(f"  - {name!r}, read by {readers}{hint}")
+        lines.append(f"  - {name!r}, {' and '.join(uses)}{hint}")
     count = f"{len(missing)} required input{'s' if len(missing) > 1 else ''}"
-    raise MissingInputError(f"missing {count}:\n" + "\n".join(lines), missing=missing)
+    return f"missing {count}:\n" + "\n".join(lines)

@@ -218,7 +218,11 @@ def test_output_and_flow_select_and_are_checked(cli: Cli) -> None:
     assert (flow.returncode, flow.stdout) == (0, "total = 7.5\n")
     bad_output = cli("run", "shop.py", *SHOP_INPUTS, "--output", "totl")
     assert bad_output.returncode == 2
-    assert "--output totl: no vertex 'totl'; did you mean 'total'?" in bad_output.stderr
+    assert "--output totl: no vertex or flow input 'totl'; did you mean 'total'?" in (
+        bad_output.stderr
+    )
+    an_input = cli("run", "shop.py", *SHOP_INPUTS, "--output", "count", "--output", "note")
+    assert (an_input.returncode, an_input.stdout) == (0, "count = 3\nnote = '-'\n")
     bad_flow = cli("run", "shop.py", *SHOP_INPUTS, "--flow", "pricng")
     assert bad_flow.returncode == 2
     assert "did you mean 'pricing'?" in bad_flow.stderr

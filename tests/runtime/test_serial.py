@@ -246,7 +246,7 @@ def test_unknown_input_with_did_you_mean() -> None:
     error = caught.value
     assert error.unknown == ("nmae",)
     assert isinstance(error, LookupError)
-    assert "'nmae'; did you mean 'name'?" in str(error)
+    assert "1 unknown input: 'nmae' (did you mean 'name'?)" in str(error)
     assert "the flow inputs are: name" in str(error)
     assert calls == []
 
