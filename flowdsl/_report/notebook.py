@@ -17,6 +17,7 @@ from .._export import to_dot, to_mermaid
 from .._model.graph import Graph
 from .draw import graph_svg, seconds_text
 from .layout import layered
+from .page import error_text, state_counts
 
 if TYPE_CHECKING:
     from .._result import RunResult
@@ -100,7 +101,7 @@ def result_html(result: RunResult) -> str:
             "" if m is None else str(m.attempts),
             "" if m is None or not m.waited else seconds_text(m.waited),
             "" if m is None or m.cache is None else m.cache,
-            escape(result.skip_reasons.get(name, "") or _error(result, name)),
+            escape(result.skip_reasons.get(name) or _error(result, name)),
         ]
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     more = len(ordered) - MAX_ROWS
@@ -109,13 +110,9 @@ def result_html(result: RunResult) -> str:
     header = "".join(
         f"<th>{h}</th>" for h in ("vertex", "state", "time", "attempts", "waited", "cache", "notes")
     )
-    counts: dict[str, int] = {}
-    for state in states.values():
-        counts[state] = counts.get(state, 0) + 1
     summary = (
         f"<b>RunResult</b> {escape(result.run_id[:8])} · {escape(metrics.backend)} · "
-        + ", ".join(f"{n} {s}" for s, n in counts.items())
-        + f" · makespan {seconds_text(timeline.makespan)}, critical path "
+        f"{state_counts(states)} · makespan {seconds_text(timeline.makespan)}, critical path "
         f"{seconds_text(timeline.critical_length)}"
     )
     return (
@@ -127,4 +124,4 @@ def result_html(result: RunResult) -> str:
 
 def _error(result: RunResult, name: str) -> str:
     error = result.errors.get(name)
-    return "" if error is None else f"{type(error).__name__}: {error}"[:200]
+    return "" if error is None else error_text(error)

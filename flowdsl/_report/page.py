@@ -24,7 +24,7 @@ from .layout import layered
 if TYPE_CHECKING:
     from .._result import RunResult
 
-__all__ = ["report_html", "short_repr", "write_report"]
+__all__ = ["error_text", "report_html", "short_repr", "state_counts", "write_report"]
 
 #: Characters of a value's repr shown in the details.
 REPR_LIMIT = 120
@@ -129,7 +129,8 @@ def short_repr(value: Any) -> str:
     return text if len(text) <= REPR_LIMIT else text[: REPR_LIMIT - 1] + "…"
 
 
-def _error_text(error: BaseException) -> str:
+def error_text(error: BaseException) -> str:
+    """``Type: message``, cut to ``ERROR_LIMIT`` characters."""
     text = f"{type(error).__name__}: {error}"
     return text if len(text) <= ERROR_LIMIT else text[: ERROR_LIMIT - 1] + "…"
 
@@ -176,7 +177,7 @@ def _details(result: RunResult, names: list[str], files: dict[str, int]) -> list
             None if m is None else m.cache,
             ", ".join(lanes.get(name, ())) or None,
             value,
-            None if error is None else _error_text(error),
+            None if error is None else error_text(error),
             result.skip_reasons.get(name),
             _file_index(files, location.file),
             location.line,
@@ -212,7 +213,8 @@ _TIMELINE_LEGEND = [
 ]
 
 
-def _counts(states: Mapping[str, Any]) -> str:
+def state_counts(states: Mapping[str, Any]) -> str:
+    """How many vertices are in each state: ``6 completed, 1 failed``."""
     counts: dict[str, int] = {}
     for state in states.values():
         counts[str(state)] = counts.get(str(state), 0) + 1
@@ -247,7 +249,7 @@ def report_html(result: RunResult) -> str:
             f"<header><h1>flowdsl run {run}</h1>",
             f'<p class="fd-meta">{escape(result.run_id)} · backend {escape(metrics.backend)} · '
             f"started {started:%Y-%m-%d %H:%M:%S} UTC · {len(names)} vertices: "
-            f"{escape(_counts(result.states))}</p>",
+            f"{escape(state_counts(result.states))}</p>",
             f'<p class="fd-meta fd-crit">makespan <b>{seconds_text(timeline.makespan)}</b> · '
             f"critical path <b>{seconds_text(timeline.critical_length)}</b> "
             f"({len(timeline.critical_path)} vertices){ratio} · vertex time "
