@@ -2,7 +2,8 @@
 
 The public API, by layer (each depends only on the ones above it)::
 
-    dsl        vertex, From, Check, Previous       mark functions and bindings
+    dsl        vertex, From, Input, Check, Previous  mark functions and bindings
+               vertex(fn, bind=...), vertex.expand  many vertices from one function
                RetryPolicy                         how a failing vertex is retried
                AtomicGroup, Transaction            vertices that commit or roll back together
     compiler   compile, Flow.from_module           build and check the graph
@@ -41,7 +42,7 @@ from ._groups import AtomicGroup, MemoryTransaction, SQLiteTransaction, Transact
 from ._handle import RunHandle
 from ._lineage import Lineage, Trace, TraceEdge, TraceStep
 from ._location import SourceLocation
-from ._markers import Check, From, Previous, Transaction
+from ._markers import Check, From, Input, Previous, Transaction
 from ._metrics import RunMetrics, VertexMetrics
 from ._model.graph import Binding, FlowInput, Graph, InputConsumer, VertexNode
 from ._policies import RetryPolicy
@@ -111,6 +112,7 @@ __all__ = [
     "From",
     "Graph",
     "GroupError",
+    "Input",
     "InputConsumer",
     "InvalidVertexError",
     "IterationLimitError",

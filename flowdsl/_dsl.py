@@ -12,7 +12,7 @@ import inspect
 import sys
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar, overload
+from typing import Any, Protocol, TypeVar, cast, overload
 
 import attrs
 from typing_extensions import ParamSpec, TypedDict, Unpack
@@ -24,7 +24,7 @@ from ._model.options import DEFAULT_OPTIONS, ContractMode, VertexOptions
 from ._policies import RetryPolicy
 from .errors import InvalidVertexError
 
-__all__ = ["VertexKeywords", "VertexSpec", "spec_of", "vertex"]
+__all__ = ["ExpandedVertices", "MadeVertex", "VertexKeywords", "VertexSpec", "spec_of", "vertex"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -54,6 +54,7 @@ class VertexKeywords(TypedDict, total=False):
     rate_limit: float | None
     group: AtomicGroup | None
     compensate: Callable[..., Any] | None
+    bind: Mapping[str, Any]
 
 
 @attrs.frozen(kw_only=True)
@@ -94,26 +95,33 @@ def _local_names(frame_depth: int) -> Mapping[str, Any] | None:
     return dict(frame.f_locals)
 
 
-def _vertex_name(fn: Any, name: str | None) -> tuple[str, SourceLocation]:
+def _call_site(frame_depth: int) -> SourceLocation:
+    frame = sys._getframe(frame_depth + 1)
+    return SourceLocation(frame.f_code.co_filename, frame.f_lineno)
+
+
+def _checked_function(fn: Any, location: SourceLocation | None) -> types.FunctionType:
+    # A vertex runs a def or async def function (or a lambda with a name).
     if not callable(fn):
-        raise InvalidVertexError(f"@vertex takes a function; got {fn!r}, which is not callable")
+        raise InvalidVertexError(
+            f"vertex() takes a function; got {fn!r}, which is not callable", location=location
+        )
     if not isinstance(fn, types.FunctionType):
         raise InvalidVertexError(
-            f"@vertex takes a function defined with def or async def; got {fn!r}"
+            f"vertex() takes a function defined with def or async def (or a functools.partial "
+            f"of one, or a vertex); got {fn!r}",
+            location=location,
         )
-    location = SourceLocation.of(fn)
     if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
         raise InvalidVertexError(
             "a vertex returns one value; a generator function cannot be a vertex",
             vertex=fn.__name__,
-            location=location,
+            location=location or SourceLocation.of(fn),
         )
-    if spec_of(fn) is not None:
-        raise InvalidVertexError(
-            "this function is already a vertex; decorate a separate function for a second vertex",
-            vertex=fn.__name__,
-            location=location,
-        )
+    return fn
+
+
+def _vertex_name(fn: types.FunctionType, name: str | None, location: SourceLocation) -> str:
     vertex_name = fn.__name__ if name is None else name
     if vertex_name == "<lambda>":
         raise InvalidVertexError(
@@ -124,43 +132,158 @@ def _vertex_name(fn: Any, name: str | None) -> tuple[str, SourceLocation]:
         raise InvalidVertexError(
             f"a vertex name must be a Python identifier; got {vertex_name!r}", location=location
         )
-    return vertex_name, location
+    return vertex_name
 
 
-def _make_spec(
+def _mark(
     fn: Any, name: str | None, given: Mapping[str, Any], local_names: Mapping[str, Any] | None
 ) -> VertexSpec:
-    vertex_name, location = _vertex_name(fn, name)
-    options = check.checked_options(given, fn, check.Where(vertex_name, location))
+    # @vertex on a plain function: the spec of that function itself.
+    function = _checked_function(fn, None)
+    location = SourceLocation.of(function)
+    vertex_name = _vertex_name(function, name, location)
+    options = check.checked_options(given, function, check.Where(vertex_name, location))
     return VertexSpec(
-        function=fn, name=vertex_name, options=options, location=location, local_names=local_names
+        function=function,
+        name=vertex_name,
+        options=options,
+        location=location,
+        local_names=local_names,
     )
 
 
-@overload
-def vertex(fn: Callable[P, R], /) -> Callable[P, R]: ...
+def _partial_arguments(
+    call: functools.partial[Any], location: SourceLocation
+) -> tuple[Any, dict[str, Any]]:
+    # A partial's arguments, by parameter name: they become constants.
+    inner = call.func
+    parameters = list(inspect.signature(inner).parameters.values())
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(call.args) > len(positional):
+        raise InvalidVertexError(
+            f"{call!r} gives {len(call.args)} positional arguments, but its function takes "
+            f"{len(positional)} named positional parameters; a vertex's parameters are named",
+            location=location,
+        )
+    return inner, {
+        **{p.name: value for p, value in zip(positional, call.args, strict=False)},
+        **call.keywords,
+    }
 
 
-@overload
-def vertex(
-    *, name: str | None = None, **options: Unpack[VertexKeywords]
-) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+def _made(
+    fn: Any,
+    name: str | None,
+    given: Mapping[str, Any],
+    local_names: Mapping[str, Any] | None,
+    location: SourceLocation,
+) -> MadeVertex:
+    """A new vertex of ``fn`` (a function, a partial or a vertex); ``fn`` is not changed."""
+    base = spec_of(fn)
+    bound: dict[str, Any] = {}
+    if base is not None:
+        function: Any = base.function
+        call = fn.call if isinstance(fn, MadeVertex) else fn
+        local_names = base.local_names if local_names is None else local_names
+    elif isinstance(fn, functools.partial):
+        function, bound = _partial_arguments(fn, location)
+        call = fn
+        base = spec_of(function)  # a partial of a vertex keeps its options
+        if base is not None:
+            function = base.function
+            local_names = base.local_names if local_names is None else local_names
+    else:
+        function = call = fn
+    function = _checked_function(function, location)
+    vertex_name = _vertex_name(function, name, location)
+    where = check.Where(vertex_name, location)
+    if bound:
+        given = {**given, "bind": {**bound, **given.get("bind", {})}}
+    options = check.checked_options(given, function, where, None if base is None else base.options)
+    spec = VertexSpec(
+        function=function,
+        name=vertex_name,
+        options=options,
+        location=location,
+        local_names=local_names,
+    )
+    return MadeVertex(call, spec)
 
 
-def vertex(
+class MadeVertex:
+    """A vertex made by ``vertex(fn, ...)`` or ``vertex.expand``: a plain callable with
+    ``fn``'s signature that calls ``fn`` (``bind=`` constants are not applied).
+
+    >>> from flowdsl import vertex
+    >>> def scale(x: float, factor: float) -> float:
+    ...     return x * factor
+    >>> double = vertex(scale, name="double", bind={"factor": 2.0})
+    >>> double(3.0, 10.0), double.__name__
+    (30.0, 'double')
+    """
+
+    def __init__(self, call: Callable[..., Any], spec: VertexSpec) -> None:
+        self.call = call
+        self.__flowdsl_vertex__ = spec
+        self.__name__ = spec.name
+        self.__qualname__ = spec.name
+        self.__module__ = getattr(spec.function, "__module__", __name__)
+        self.__doc__ = getattr(spec.function, "__doc__", None)
+        self.__signature__ = inspect.signature(call)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.call(*args, **kwargs)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (MadeVertex, (self.call, self.__flowdsl_vertex__))
+
+    def __repr__(self) -> str:
+        function = self.__flowdsl_vertex__.function
+        return f"<vertex {self.__name__!r} of {function.__module__}.{function.__qualname__}>"
+
+
+class ExpandedVertices(dict[str, Any]):
+    """What ``vertex.expand`` returns: each new vertex by name (``Flow.from_module``
+    finds them when a module-level name holds this mapping)."""
+
+
+class _Vertex(Protocol):
+    # What type checkers and IDEs see of ``vertex``: the keyword options of
+    # VertexKeywords, and a decorated function's own signature kept (ParamSpec).
+    @overload
+    def __call__(
+        self, fn: Callable[P, R], /, *, name: str | None = None, **options: Unpack[VertexKeywords]
+    ) -> Callable[P, R]: ...
+
+    @overload
+    def __call__(
+        self, *, name: str | None = None, **options: Unpack[VertexKeywords]
+    ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+    def expand(
+        self,
+        fn: Callable[P, R],
+        variants: Mapping[str, Mapping[str, Any]],
+        /,
+        **options: Unpack[VertexKeywords],
+    ) -> dict[str, Callable[P, R]]: ...
+
+
+def _vertex(
     fn: Callable[P, R] | None = None,
     /,
     *,
     name: str | None = None,
     **options: Unpack[VertexKeywords],
 ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
-    """Mark a function as a vertex of a dataflow graph.
+    """Mark a function as a vertex of a dataflow graph, or make a new vertex of a function.
 
     The function's parameters become its data bindings: a parameter named
     after another vertex receives that vertex's output, one annotated
     ``Annotated[T, From("u.field")]`` receives a field of it, and any other
-    parameter is a flow input. The function itself is returned unchanged, so
-    it still calls as a plain function.
+    parameter is a flow input. On a plain function without ``bind=``, the
+    function itself is returned unchanged, so it still calls as a plain
+    function.
 
     >>> from flowdsl import vertex
     >>> @vertex
@@ -169,8 +292,26 @@ def vertex(
     >>> normalize(" Alice ")
     'alice'
 
+    Called on a function that is already a vertex, on a ``functools.partial``
+    (its arguments become constants), or with ``bind=``, it returns a NEW
+    vertex and leaves ``fn`` as it was: a plain callable with ``fn``'s
+    signature, taking ``fn``'s options (if ``fn`` is a vertex) overridden by
+    those given. ``vertex.expand(fn, {name: bind, ...})`` makes many at once.
+
+    >>> import flowdsl
+    >>> from flowdsl import From, Input
+    >>> def scale(value: float, factor: float) -> float:
+    ...     return value * factor
+    >>> double = vertex(scale, name="double", bind={"value": Input("x"), "factor": 2.0})
+    >>> flowdsl.Flow.from_functions(double).run({"x": 4.0})["double"], scale(4.0, 3.0)
+    (8.0, 12.0)
+
     Args:
         name: the vertex name (default: the function's ``__name__``).
+        bind: parameter names to ``From(...)`` (a vertex or a field),
+            ``Input("name")`` (a flow input under another name) or any other
+            value (a constant, checked against the parameter's annotation at
+            compile time, and part of the cache key and the checkpoint).
         pure: the result depends only on the inputs, so it may be cached
             (``run(cache=...)``).
         flows: names of the flows this vertex belongs to (``run(flow=...)``).
@@ -212,14 +353,82 @@ def vertex(
             names, and the vertex's name for its output.
 
     Raises:
-        InvalidVertexError: ``fn`` is not a plain function, is a generator,
-            is a lambda without ``name=``, or is already a vertex; or an
-            option has a bad value.
+        InvalidVertexError: ``fn`` is not a function (``def``, ``async def``,
+            a named lambda), a partial of one or a vertex; is a generator; or
+            an option has a bad value. It points at the line that made the vertex.
+        BindingError: a ``bind=`` key is not a parameter (with "did you mean").
     """
     local_names = _local_names(1)
+    location = _call_site(1)
 
     def decorate(function: Callable[P, R]) -> Callable[P, R]:
-        setattr(function, _SPEC_ATTRIBUTE, _make_spec(function, name, options, local_names))
-        return function
+        if (
+            isinstance(function, types.FunctionType)
+            and spec_of(function) is None
+            and "bind" not in options
+        ):
+            setattr(function, _SPEC_ATTRIBUTE, _mark(function, name, options, local_names))
+            return function
+        made: Callable[P, R] = _made(function, name, options, local_names, location)
+        return made
 
     return decorate if fn is None else decorate(fn)
+
+
+def _expand(
+    fn: Callable[P, R],
+    variants: Mapping[str, Mapping[str, Any]],
+    /,
+    **options: Unpack[VertexKeywords],
+) -> dict[str, Callable[P, R]]:
+    """Make one new vertex of ``fn`` per entry of ``variants`` (name to its ``bind=``);
+    ``fn`` is not changed (Hamilton's ``@parameterize``).
+
+    ``options`` apply to every new vertex; a ``bind=`` among them is merged
+    under each entry's own.
+
+    >>> import flowdsl
+    >>> from flowdsl import From, vertex
+    >>> @vertex
+    ... def base(x: int) -> int:
+    ...     return x
+    >>> def scale(value: int, factor: int) -> int:
+    ...     return value * factor
+    >>> scaled = vertex.expand(scale, {
+    ...     f"times_{k}": {"value": From("base"), "factor": k} for k in (2, 3)})
+    >>> sorted(scaled)
+    ['times_2', 'times_3']
+    >>> result = flowdsl.Flow.from_functions(base, *scaled.values()).run({"x": 5})
+    >>> result["times_2"], result["times_3"]
+    (10, 15)
+
+    Raises:
+        InvalidVertexError: ``fn`` cannot be a vertex, or ``variants`` is not a
+            mapping of names to mappings.
+        BindingError: a ``bind`` key is not a parameter of ``fn``.
+    """
+    location = _call_site(1)
+    local_names = _local_names(1)
+    if not isinstance(variants, Mapping):
+        raise InvalidVertexError(
+            f"vertex.expand takes a mapping of new vertex names to their bind= mappings; "
+            f"got {variants!r}",
+            location=location,
+        )
+    common: Mapping[str, Any] = options.get("bind", {})
+    made = ExpandedVertices()
+    for name, bind in variants.items():
+        if not isinstance(bind, Mapping):
+            raise InvalidVertexError(
+                f"vertex.expand: the entry {name!r} takes a bind= mapping; got {bind!r}",
+                vertex=name if isinstance(name, str) else None,
+                location=location,
+            )
+        given = {**options, "bind": {**common, **bind}}
+        made[name] = _made(fn, name, given, local_names, location)
+    return made
+
+
+_vertex.__name__ = _vertex.__qualname__ = "vertex"
+_vertex.expand = _expand  # type: ignore[attr-defined]
+vertex = cast(_Vertex, _vertex)

@@ -20,9 +20,26 @@ def _edges(node: VertexNode) -> tuple[Binding, ...]:
     return node.bindings if node.condition is None else (*node.bindings, node.condition)
 
 
+def _drawn(node: VertexNode) -> tuple[Binding, ...]:
+    # The edges a picture draws: a constant has no origin, it shows in the box.
+    return tuple(b for b in _edges(node) if not b.is_constant)
+
+
+def _constant_text(binding: Binding) -> str:
+    return f"{binding.parameter} = {binding.constant!r:.40}"
+
+
+def _box_lines(name: str, node: VertexNode) -> list[str]:
+    # A vertex's box: its name (and "async"), then its constants.
+    head = f"{name} (async)" if node.is_async else name
+    return [head, *(_constant_text(b) for b in node.bindings if b.is_constant)]
+
+
 def _kind(binding: Binding, node: VertexNode) -> str:
     if binding is node.condition:
         return "condition"
+    if binding.is_constant:
+        return "constant"
     if binding.previous:
         return "previous"
     if binding.is_input:
@@ -48,18 +65,20 @@ def to_mermaid(graph: Graph) -> str:
     for name in graph.inputs:
         lines.append(f"    in_{name}[/{_quote_mermaid(name)}/]")
     for name, node in graph.vertices.items():
-        label = f"{name} (async)" if node.is_async else name
+        label = "<br/>".join(_box_lines(name, node))
         lines.append(f"    v_{name}[{_quote_mermaid(label)}]")
     for name, node in graph.vertices.items():
-        for b in _edges(node):
+        for b in _drawn(node):
             origin = f"in_{b.source}" if b.is_input else f"v_{b.source}"
             arrow = "-.->" if b is node.condition else "-->"
             lines.append(f"    {origin} {arrow}|{_quote_mermaid(_edge_label(b))}| v_{name}")
     return "\n".join(lines) + "\n"
 
 
-def _quote_dot(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _quote_dot(*lines: str) -> str:
+    # One quoted DOT string; several lines are joined by DOT's own line break.
+    escaped = (line.replace("\\", "\\\\").replace('"', '\\"') for line in lines)
+    return '"' + "\\n".join(escaped) + '"'
 
 
 def to_dot(graph: Graph) -> str:
@@ -71,9 +90,10 @@ def to_dot(graph: Graph) -> str:
         )
     for name, node in graph.vertices.items():
         style = ", style=dashed" if node.is_async else ""
-        lines.append(f"    {_quote_dot(name)} [shape=box, label={_quote_dot(name)}{style}];")
+        label = _quote_dot(name, *_box_lines(name, node)[1:])
+        lines.append(f"    {_quote_dot(name)} [shape=box, label={label}{style}];")
     for name, node in graph.vertices.items():
-        for b in _edges(node):
+        for b in _drawn(node):
             origin = _quote_dot(f"input:{b.source}" if b.is_input else b.source)
             style = ", style=dashed" if b is node.condition else ""
             lines.append(
@@ -103,9 +123,10 @@ def graph_data(graph: Graph) -> dict[str, Any]:
                     {
                         "parameter": b.parameter,
                         "kind": _kind(b, node),
-                        "source": b.ref,
+                        "source": None if b.is_constant else b.ref,
                         "type": _annotation(b.annotation),
                         "has_default": b.has_default,
+                        **({"value": repr(b.constant)} if b.is_constant else {}),
                     }
                     for b in _edges(node)
                 ],

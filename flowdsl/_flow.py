@@ -34,10 +34,13 @@ from .errors import (
 __all__ = ["Flow", "compile"]
 
 
-def compile(*sources: types.ModuleType | Callable[..., Any]) -> Graph:
+def compile(
+    *sources: types.ModuleType | Callable[..., Any] | Mapping[str, Callable[..., Any]],
+) -> Graph:
     """Compile modules and ``@vertex`` functions into one immutable ``Graph``.
 
-    Every problem in the sources is reported at once.
+    Every problem in the sources is reported at once. A source is a module,
+    a vertex, or the mapping ``vertex.expand`` returns.
 
     >>> import flowdsl
     >>> from flowdsl import vertex
@@ -84,8 +87,10 @@ class Flow:
         return cls(compile_graph(*modules))
 
     @classmethod
-    def from_functions(cls, *functions: Callable[..., Any]) -> Flow:
-        """Compile the given ``@vertex`` functions into a flow."""
+    def from_functions(
+        cls, *functions: Callable[..., Any] | Mapping[str, Callable[..., Any]]
+    ) -> Flow:
+        """Compile the given vertices (and mappings from ``vertex.expand``) into a flow."""
         return cls(compile_graph(*functions))
 
     @property

@@ -20,7 +20,8 @@ __all__ = ["Lineage", "Trace", "TraceEdge", "TraceStep"]
 
 @attrs.frozen
 class TraceEdge:
-    """One binding on the way: ``parameter`` received ``source`` (a vertex ref or an input).
+    """One binding on the way: ``parameter`` received ``source`` (a vertex ref or an input),
+    or a constant given by ``bind=`` (``is_constant``; ``source`` is then ``"constant"``).
 
     ``value`` is what it received when the result still holds it, else ``MISSING``
     (``has_value`` tells which).
@@ -40,6 +41,7 @@ class TraceEdge:
     source: str
     is_input: bool
     value: Any = attrs.field(default=MISSING, repr=False)
+    is_constant: bool = False
 
     @property
     def has_value(self) -> bool:
@@ -123,6 +125,8 @@ class Trace:
             lines.append(f"  {step.vertex} [{step.state}] ({step.location}){detail}")
             for edge in step.edges:
                 origin = f"input {edge.source!r}" if edge.is_input else repr(edge.source)
+                if edge.is_constant:
+                    origin = "constant"
                 shown = f" = {edge.value!r:.60}" if edge.has_value else ""
                 lines.append(f"    {edge.parameter} <- {origin}{shown}")
         return "\n".join(lines)
@@ -182,6 +186,8 @@ class Lineage:
 def _edge(binding: Binding, inputs: Mapping[str, Any], result: RunResult) -> TraceEdge:
     if binding.is_input:
         return TraceEdge(binding.parameter, binding.ref, True, _input_value(inputs, binding))
+    if binding.is_constant:
+        return TraceEdge(binding.parameter, "constant", False, binding.constant, is_constant=True)
     if binding.previous:  # each iteration's value differs: none is shown
         return TraceEdge(binding.parameter, binding.source, False)
     return TraceEdge(binding.parameter, binding.ref, False, _held(result, binding.ref))

@@ -1,5 +1,6 @@
-"""Markers placed in ``Annotated[...]`` metadata: ``From`` binds, ``Check`` constrains,
-``Previous`` feeds a loop its last output.
+"""Markers placed in ``Annotated[...]`` metadata (or in ``vertex(bind=...)``): ``From``
+binds to a vertex, ``Input`` to a flow input, ``Check`` constrains, ``Previous`` feeds a
+loop its last output.
 
 They are plain values at the bottom of the layering, so the DSL, the compiler
 and the runtime services can all read them.
@@ -12,7 +13,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Check", "From", "Previous", "Transaction"]
+__all__ = ["Check", "From", "Input", "Previous", "Transaction"]
 
 
 @attrs.frozen
@@ -43,6 +44,31 @@ class From:
 
 
 _IMPORTANCES = ("fail", "warn")
+
+
+@attrs.frozen
+class Input:
+    """Bind a parameter to the flow input ``name`` (whatever the parameter is called).
+
+    Used in ``vertex(fn, bind={"p": Input("name")})`` or as
+    ``Annotated[T, Input("name")]``, which wins over the name rule, like ``From``.
+    A parameter with a default keeps the input optional.
+
+    >>> from typing import Annotated
+    >>> import flowdsl
+    >>> from flowdsl import Input, vertex
+    >>> @vertex
+    ... def greet(who: Annotated[str, Input("user_name")]) -> str:
+    ...     return f"hello {who}"
+    >>> flowdsl.Flow.from_functions(greet).run({"user_name": "Ada"})["greet"]
+    'hello Ada'
+    """
+
+    name: str
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ValueError(f"Input({self.name!r}): an input name is a Python identifier")
 
 
 @attrs.frozen

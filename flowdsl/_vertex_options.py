@@ -19,7 +19,7 @@ from ._location import SourceLocation
 from ._model.options import CONTRACT_MODES, DEFAULT_OPTIONS, VertexOptions
 from ._policies import RetryPolicy, retry_policy
 from ._suggest import did_you_mean
-from .errors import InvalidVertexError
+from .errors import BindingError, CompileError, InvalidVertexError
 
 __all__ = [
     "OPTION_KEYWORDS",
@@ -45,8 +45,11 @@ class Where:
         self.vertex = vertex
         self.location = location
 
-    def error(self, message: str) -> InvalidVertexError:
-        return InvalidVertexError(message, vertex=self.vertex, location=self.location)
+    def error(
+        self, message: str, parameter: str | None = None, kind: type[CompileError] | None = None
+    ) -> CompileError:
+        error_class = InvalidVertexError if kind is None else kind
+        return error_class(message, vertex=self.vertex, parameter=parameter, location=self.location)
 
 
 def check_flows(flows: object, where: Where) -> tuple[str, ...]:
@@ -210,6 +213,49 @@ def check_compensate(
     return compensate
 
 
+def check_bind(bind: object, where: Where) -> dict[str, Any]:
+    """``bind=``: a mapping of parameter names to ``From(...)``, ``Input(...)`` or a constant."""
+    if not isinstance(bind, Mapping):
+        raise where.error(
+            f"bind= takes a mapping of parameter names to From(...), Input(...) or constants; "
+            f"got {bind!r}"
+        )
+    for parameter, value in bind.items():
+        if not isinstance(parameter, str):
+            raise where.error(f"bind= keys are parameter names; got {parameter!r}")
+        if getattr(value, "__flowdsl_vertex__", None) is not None:
+            name = getattr(value, "__name__", repr(value))
+            raise where.error(
+                f"bind={{{parameter!r}: {name}}} gives a vertex as a constant; "
+                f"to read its output, bind From({name}) or From({name!r})",
+                parameter,
+                BindingError,
+            )
+    return dict(bind)
+
+
+def check_bound_parameters(
+    bound: Mapping[str, Any], function: Callable[..., Any], where: Where
+) -> tuple[tuple[str, Any], ...]:
+    """Every bound name is a named parameter of ``function``."""
+    if not bound:
+        return ()
+    parameters = _parameters(function)
+    named = [
+        name for name, p in parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    for parameter in bound:
+        if parameter not in named:
+            raise where.error(
+                f"bind= names {parameter!r}, which is not a parameter of "
+                f"{getattr(function, '__qualname__', function)!r}{did_you_mean(parameter, named)}"
+                f" (parameters: {', '.join(named) or 'none'})",
+                parameter,
+                BindingError,
+            )
+    return tuple(bound.items())
+
+
 def check_loop(
     until: object, max_iterations: object, where: Where
 ) -> tuple[Callable[[Any], bool] | None, int | None]:
@@ -230,6 +276,7 @@ def _stored_as_keywords(options: VertexOptions) -> dict[str, Any]:
     # together with a call's own, against another function).
     keywords = {field.name: getattr(options, field.name) for field in attrs.fields(VertexOptions)}
     keywords["fallback"] = keywords.pop("fallbacks") or None
+    keywords["bind"] = dict(keywords["bind"])
     return keywords
 
 
@@ -256,6 +303,7 @@ def checked_options(
     keywords = {} if base is None else _stored_as_keywords(base)
     if "retries" in given:
         keywords.pop("retry", None)
+    bound = {**keywords.get("bind", {}), **check_bind(given.get("bind", {}), where)}
     keywords.update(given)
     option = keywords.get
     contracts = option("contracts")
@@ -283,4 +331,5 @@ def checked_options(
         rate_limit=check_seconds("rate_limit", option("rate_limit"), where),
         group=group,
         compensate=check_compensate(option("compensate"), function, group, where),
+        bind=check_bound_parameters(bound, function, where),
     )

@@ -242,14 +242,17 @@ def _plain(x: int) -> int:
         (len, "defined with def or async def"),
         (_Thing, "defined with def or async def"),
         (_Thing().method, "defined with def or async def"),
-        (functools.partial(_plain, 1), "defined with def or async def"),
+        (functools.partial(len, [1]), "defined with def or async def"),
     ],
-    ids=["int", "str", "builtin", "class", "bound-method", "partial"],
+    ids=["int", "str", "builtin", "class", "bound-method", "partial-of-builtin"],
 )
-def test_non_functions_are_rejected(target: object, message: str) -> None:
+def test_non_functions_are_rejected_at_the_line_that_made_the_vertex(
+    target: object, message: str
+) -> None:
     with pytest.raises(InvalidVertexError, match=message) as info:
         vertex(target)  # type: ignore[call-overload]
-    assert info.value.location is None
+    line = inspect.currentframe().f_lineno - 1  # type: ignore[union-attr]
+    assert info.value.location == SourceLocation(HERE, line)
     with pytest.raises(InvalidVertexError, match=message):
         vertex(name="named")(target)  # type: ignore[arg-type]
     if hasattr(target, "__dict__") and not isinstance(target, type):
@@ -314,18 +317,25 @@ def test_vertex_name_must_be_an_identifier(bad_name: object) -> None:
     assert spec_of(step) is None
 
 
-def test_decorating_a_vertex_again_is_rejected() -> None:
-    @vertex
+def test_vertex_on_a_vertex_makes_a_new_one_and_leaves_the_first_as_it_was() -> None:
+    @vertex(pure=True)
     def step() -> int:
         return 1
 
     first = spec_of(step)
-    for again in (vertex, vertex(name="other"), vertex(pure=True)):
-        with pytest.raises(InvalidVertexError, match="already a vertex") as info:
-            again(step)
-        assert info.value.vertex == "step"
-        assert info.value.location == here(step)
+    other = vertex(step, name="other", timeout=2)
+    again = vertex(pure=False)(step)
     assert spec_of(step) is first
+    other_spec, again_spec = spec_of(other), spec_of(again)
+    assert other_spec is not None
+    assert again_spec is not None
+    assert (other_spec.name, other_spec.options.pure, other_spec.options.timeout) == (
+        "other",
+        True,
+        2.0,
+    )
+    assert (again_spec.name, again_spec.options.pure) == ("step", False)
+    assert other() == again() == step() == 1
 
 
 @pytest.mark.parametrize(

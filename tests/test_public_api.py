@@ -38,6 +38,7 @@ EXPECTED_ALL = [
     "From",
     "Graph",
     "GroupError",
+    "Input",
     "InputConsumer",
     "InvalidVertexError",
     "IterationLimitError",

@@ -87,7 +87,9 @@ def _binding(binding: Binding) -> tuple[str, str]:
         parameter += f": {_type(binding.annotation)}"
     if binding.has_default:
         parameter += f" = {binding.default!r}"
-    if binding.is_input:
+    if binding.is_constant:
+        source = f"constant {binding.constant!r:.60}"
+    elif binding.is_input:
         source = f"flow input {binding.source!r}"
     elif binding.field is not None:
         source = f"field {binding.field!r} of vertex {binding.source!r}"

@@ -41,9 +41,9 @@ def compile_graph(*sources: object) -> Graph:
             signature = signatures[spec.name]
             bindings = bind_vertex(spec, signature, shapes, problems)
             condition = bind_condition(spec, shapes, problems)
-            vertices.append(
-                _node(spec, shapes[spec.name], bindings, condition, contracts, signature.hints)
-            )
+            node = _node(spec, shapes[spec.name], bindings, condition, contracts, signature.hints)
+            _check_constants(node, problems)
+            vertices.append(node)
         inputs = _flow_inputs(vertices, problems)
         _check_cycles(vertices, {spec.name: spec for spec in specs}, problems)
         vertices = order_groups(vertices, problems)
@@ -74,6 +74,27 @@ def _node(
         contracts=contracts.build(spec, bindings, hints.get("return", NO_DEFAULT)),
         condition=condition,
     )
+
+
+def _check_constants(node: VertexNode, problems: list[CompileError]) -> None:
+    # A constant meets its parameter's contract now, by the check a run would make.
+    if node.contracts is None:
+        return
+    for binding in node.bindings:
+        contract = node.contracts.parameters.get(binding.parameter)
+        if not binding.is_constant or contract is None:
+            continue
+        violation = contract.check(binding.constant, binding.parameter)
+        if violation is not None:
+            problems.append(
+                TypeMismatchError(
+                    f"the constant bound to {binding.parameter!r} breaks its annotation: at "
+                    f"{violation.path}, expected {violation.expected}, got {violation.actual}",
+                    vertex=node.name,
+                    parameter=binding.parameter,
+                    location=node.location,
+                )
+            )
 
 
 def _flow_inputs(vertices: Iterable[VertexNode], problems: list[CompileError]) -> list[FlowInput]:

@@ -1,7 +1,9 @@
 """Apply the binding rules to each parameter of each vertex (design card 1.1).
 
+0. ``vertex(fn, bind={...})`` binds a parameter to ``From(ref)``, ``Input(name)``
+   or a constant (so do a ``functools.partial``'s arguments).
 1. ``Annotated[T, From(ref)]`` binds to ``ref`` (a vertex, one of its fields,
-   or a decorated function).
+   or a decorated function); ``Annotated[T, Input(name)]`` to the input ``name``.
 2. Otherwise a parameter named after a vertex binds to its whole output.
 3. Otherwise the parameter is a flow input, required unless it has a default.
 """
@@ -17,7 +19,7 @@ from typing import Any, NamedTuple
 import attrs
 
 from .._dsl import VertexSpec, spec_of
-from .._markers import From, Previous, Transaction
+from .._markers import From, Input, Previous, Transaction
 from .._model.graph import NO_DEFAULT, Binding, FieldAccess
 from .._suggest import did_you_mean
 from .._typing import (
@@ -217,8 +219,8 @@ def output_shape(
     return OutputShape(returns, fields)
 
 
-def _from_marker(metadata: tuple[Any, ...]) -> list[From]:
-    return [m for m in metadata if isinstance(m, From)]
+def _from_marker(metadata: tuple[Any, ...]) -> list[From | Input]:
+    return [m for m in metadata if isinstance(m, (From, Input))]
 
 
 def _ref_text(ref: str | Callable[..., Any]) -> str:
@@ -305,6 +307,7 @@ def bind_vertex(
     def problem(cls: Callable[..., CompileError], message: str, parameter: str) -> None:
         problems.append(cls(message, vertex=spec.name, parameter=parameter, location=spec.location))
 
+    bound = spec.options.bound
     for param in signature.parameters:
         if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             star = "*" if param.kind is inspect.Parameter.VAR_POSITIONAL else "**"
@@ -325,8 +328,17 @@ def bind_vertex(
             "default": param.default,
             "keyword_only": param.kind is inspect.Parameter.KEYWORD_ONLY,
         }
+        if param.name in bound:  # bind= wins over the annotation's markers
+            value = bound[param.name]
+            if isinstance(value, (From, Input)):
+                markers, previous, transaction = [value], False, False
+            else:
+                bindings.append(Binding(source=param.name, constant=value, **common))
+                continue
         if len(markers) > 1:
-            problem(BindingError, "more than one From(...) on one parameter", param.name)
+            problem(
+                BindingError, "more than one From(...) or Input(...) on one parameter", param.name
+            )
             continue
         if transaction:
             if spec.options.group is None or markers or previous:
@@ -350,9 +362,13 @@ def bind_vertex(
                 continue
             bindings.append(Binding(source=spec.name, previous=True, **common))
         elif markers:
-            resolved = resolve_reference(markers[0].ref, shapes)
+            marker = markers[0]
+            if isinstance(marker, Input):
+                bindings.append(Binding(source=marker.name, is_input=True, **common))
+                continue
+            resolved = resolve_reference(marker.ref, shapes)
             if isinstance(resolved, str):
-                problem(BindingError, f"From({_ref_label(markers[0].ref)}): {resolved}", param.name)
+                problem(BindingError, f"From({_ref_label(marker.ref)}): {resolved}", param.name)
                 continue
             source, field, access = resolved
             bindings.append(Binding(source=source, field=field, access=access, **common))

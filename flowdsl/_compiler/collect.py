@@ -5,7 +5,7 @@ from __future__ import annotations
 import types
 from collections.abc import Iterable
 
-from .._dsl import VertexSpec, spec_of
+from .._dsl import ExpandedVertices, VertexSpec, spec_of
 from .._location import SourceLocation
 from ..errors import CompileError, DuplicateVertexError, InvalidVertexError
 
@@ -13,11 +13,20 @@ __all__ = ["collect_specs"]
 
 
 def _specs_in(source: object, problems: list[CompileError]) -> Iterable[VertexSpec]:
+    # A module's vertices are its module-level names that hold a vertex, or
+    # the mapping vertex.expand returned.
     if isinstance(source, types.ModuleType):
         for value in list(vars(source).values()):
+            if isinstance(value, ExpandedVertices):
+                yield from _specs_in(value, problems)
+                continue
             spec = spec_of(value)
             if spec is not None:
                 yield spec
+        return
+    if isinstance(source, ExpandedVertices):
+        for value in source.values():
+            yield from _specs_in(value, problems)
         return
     spec = spec_of(source)
     if spec is not None:
@@ -36,8 +45,9 @@ def _specs_in(source: object, problems: list[CompileError]) -> Iterable[VertexSp
 def collect_specs(sources: Iterable[object], problems: list[CompileError]) -> list[VertexSpec]:
     """Every distinct vertex in ``sources``; duplicate names go to ``problems``.
 
-    The same function reached twice (a vertex imported into a second module)
-    is one vertex; two different functions with one name are a duplicate.
+    The same vertex reached twice (imported into a second module, or held by
+    a name and by the mapping of ``vertex.expand``) is one vertex; two
+    different vertices with one name are a duplicate.
     """
     by_name: dict[str, VertexSpec] = {}
     for source in sources:
@@ -45,7 +55,7 @@ def collect_specs(sources: Iterable[object], problems: list[CompileError]) -> li
             known = by_name.get(spec.name)
             if known is None:
                 by_name[spec.name] = spec
-            elif known.function is not spec.function:
+            elif known is not spec:
                 problems.append(
                     DuplicateVertexError(
                         f"the name is already taken by the vertex defined at {known.location}; "

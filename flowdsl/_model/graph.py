@@ -42,7 +42,8 @@ class Binding:
 
     ``source`` is a vertex name (``is_input`` false) or a flow input name;
     for a ``previous`` binding (a loop's ``Previous()`` parameter) it is the
-    vertex's own name.
+    vertex's own name, and for a constant (``vertex(fn, bind={"p": 3})``)
+    the parameter's; ``constant`` is then the value.
     ``field`` selects one field of the source vertex's output; ``access`` says
     how: by key (``"item"``: TypedDict), by attribute (``"attr"``: attrs,
     dataclass, NamedTuple) or looked up at run time (``"lookup"``: a plain
@@ -70,12 +71,18 @@ class Binding:
     previous: bool = False
     # The parameter receives the live transaction of the vertex's atomic group.
     transaction: bool = False
+    constant: Any = attrs.field(default=NO_DEFAULT, eq=False)
+
+    @property
+    def is_constant(self) -> bool:
+        """Whether the parameter receives a constant given by ``bind=`` (or a partial)."""
+        return self.constant is not NO_DEFAULT
 
     @property
     def reads_vertex(self) -> bool:
         """Whether the value comes from another vertex's output (not an input, a loop's
-        previous output or a transaction)."""
-        return not (self.is_input or self.previous or self.transaction)
+        previous output, a transaction or a constant)."""
+        return not (self.is_input or self.previous or self.transaction or self.is_constant)
 
     @property
     def ref(self) -> str:

@@ -54,6 +54,14 @@ class VertexOptions:
     rate_limit: float | None = None
     group: AtomicGroup | None = attrs.field(default=None, eq=False)
     compensate: Callable[..., Any] | None = attrs.field(default=None, eq=False)
+    # Parameters bound by vertex(fn, bind=...) (or a partial's arguments):
+    # (parameter, From | Input | constant) pairs, in the order given.
+    bind: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def bound(self) -> dict[str, Any]:
+        """``bind`` as a dict: parameter to ``From``, ``Input`` or constant."""
+        return dict(self.bind)
 
 
 #: Every option at its default.

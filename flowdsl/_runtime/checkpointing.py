@@ -19,18 +19,24 @@ import attrs
 
 from .._model.graph import Graph, VertexNode
 from .._services.checkpoints import SERIALIZERS, CheckpointStore, StoredOutput
-from .._services.fingerprint import Unfingerprintable, fingerprint_code
+from .._services.fingerprint import Unfingerprintable, fingerprint_code, fingerprint_value
 from ..errors import CheckpointError
 
 __all__ = ["Checkpoint", "PreparedCheckpoint", "prepare_checkpoint"]
 
 
 def _code(node: VertexNode) -> str:
+    # The vertex's code, version and bind= constants: a change to any re-runs it.
     try:
         code = fingerprint_code(node.function)
+        constants = [
+            (b.parameter, fingerprint_value(b.constant)) for b in node.bindings if b.is_constant
+        ]
     except Unfingerprintable:
         # Never matches a recorded one: such a vertex always runs again.
         return f"unfingerprintable:{uuid.uuid4().hex}"
+    if constants:
+        code += ":" + hashlib.sha256(repr(constants).encode()).hexdigest()[:32]
     return f"{code}:{node.options.version or ''}"
 
 

@@ -177,8 +177,10 @@ class _Graph:
         # Keys computed from content (may be shared with another run's).
         self.shared: list[bool] = []
         key_of: dict[int, str] = {}
-        given = [(fill.slot, f"input-{fill.name}") for fill in plan.fills] + [
-            (slot, f"given-{name}") for name, slot in plan.overrides
+        given = [
+            *((fill.slot, f"input-{fill.name}") for fill in plan.fills),
+            *((slot, f"given-{name}") for name, slot in plan.overrides),
+            *((slot, "constant") for slot, _ in plan.constants),
         ]
         for slot, prefix in given:
             value = state.values[slot]

@@ -137,6 +137,8 @@ class Plan:
     # Flow inputs asked for in ``outputs=``: each gets a slot of its own,
     # filled like an argument (the given value, else the input's default).
     input_outputs: tuple[InputFill, ...] = ()
+    # Slots holding ``bind=`` constants, and their values.
+    constants: tuple[tuple[int, Any], ...] = ()
     # What runs derive from the plan once per option value (call modes per
     # backend, checked invokers per contracts mode), kept for the next run.
     memo: dict[Any, Any] = attrs.field(factory=dict, repr=False)
@@ -275,6 +277,7 @@ def _build_plan(
     given = [name for name in graph.order if name in selected and name in overridden]
     slot_of = {**position, **{name: none_slot + 1 + i for i, name in enumerate(given)}}
     fills: list[InputFill] = []
+    constants: list[tuple[int, Any]] = []
     first_fill = none_slot + 1 + len(given)
 
     def source(binding: Binding) -> ArgSource:
@@ -283,13 +286,16 @@ def _build_plan(
         if binding.is_input:
             fills.append(
                 InputFill(
-                    first_fill + len(fills),
+                    first_fill + len(fills) + len(constants),
                     binding.source,
                     binding.default,
                     not binding.has_default,
                 )
             )
             return (fills[-1].slot, None)
+        if binding.is_constant:
+            constants.append((first_fill + len(fills) + len(constants), binding.constant))
+            return (constants[-1][0], None)
         return (slot_of[binding.source], _reader(binding))
 
     arg_plans = []
@@ -299,7 +305,7 @@ def _build_plan(
         arg_plans.append((positional, keywords))
 
     asked = [
-        _input_output(graph, name, first_fill + len(fills) + i)
+        _input_output(graph, name, first_fill + len(fills) + len(constants) + i)
         for i, name in enumerate(dict.fromkeys(inputs_asked))
     ]
     fetchers = [argument_fetcher(positional, keywords) for positional, keywords in arg_plans]
@@ -347,12 +353,13 @@ def _build_plan(
         graph=graph,
         steps=steps,
         fills=tuple(fills),
-        slot_count=first_fill + len(fills) + len(asked),
+        slot_count=first_fill + len(fills) + len(constants) + len(asked),
         none_slot=none_slot,
         overrides=tuple((name, slot_of[name]) for name in given),
         outputs=requested,
         reader_counts=None if kept is None else _reader_counts(nodes, position, kept),
         input_outputs=tuple(asked),
+        constants=tuple(constants),
     )
 
 

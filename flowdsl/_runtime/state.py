@@ -125,6 +125,8 @@ class RunState:
             self.values[fill.slot] = inputs.get(fill.name, fill.default)
         for fill in plan.input_outputs:
             self.values[fill.slot] = inputs.get(fill.name, fill.default)
+        for slot, value in plan.constants:
+            self.values[slot] = value
         self.durations = [0.0] * len(plan.steps)
         # Where and when things ran, for the run's timeline (``_report.timeline``),
         # kept off the serial loop's fast path: ``began`` is the schedulers'

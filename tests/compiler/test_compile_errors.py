@@ -290,7 +290,7 @@ def save(user_id: Annotated[int, From("fetch_user.id"), From("fetch_user")]) -> 
     error = compile_error(module)
     assert type(error) is BindingError
     assert_context(error, module, "save", "user_id")
-    assert "more than one From(...) on one parameter" in str(error)
+    assert "more than one From(...) or Input(...) on one parameter" in str(error)
 
 
 def test_two_from_markers_in_nested_annotated(make_module) -> None:
