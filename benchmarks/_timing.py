@@ -66,21 +66,28 @@ def measure_side_by_side(
 
     Each round calls every action once, in an order rotated by one from the
     last round; ``warmup`` untimed rounds first. Returns ``measure``'s summary
-    per action name.
+    per action name, with ``cpu``: the same summary of the process's CPU time
+    per call (on a machine shared with other work, wall time also counts the
+    time the process waited for a core, and longer calls wait more often).
     """
     names = list(actions)
     for _ in range(warmup):
         for name in names:
             actions[name]()
     samples: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
     for round_ in range(repetitions):
         shift = round_ % len(names)
         for name in names[shift:] + names[:shift]:
             gc.collect()
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             actions[name]()
             samples[name].append(time.perf_counter() - start)
-    return {name: {**summarize(samples[name]), "warmup": warmup} for name in names}
+            cpu[name].append(time.process_time() - start_cpu)
+    return {
+        name: {**summarize(samples[name]), "warmup": warmup, "cpu": summarize(cpu[name])}
+        for name in names
+    }
 
 
 def machine() -> dict[str, Any]:

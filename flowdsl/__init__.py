@@ -42,16 +42,19 @@ from ._groups import AtomicGroup, MemoryTransaction, SQLiteTransaction, Transact
 from ._handle import RunHandle
 from ._lineage import Lineage, Trace, TraceEdge, TraceStep
 from ._location import SourceLocation
+from ._mapping import MapOver, product
 from ._markers import Check, From, Input, Previous, Transaction
 from ._metrics import RunMetrics, VertexMetrics
 from ._model.graph import Binding, FlowInput, Graph, InputConsumer, VertexNode
 from ._policies import RetryPolicy
 from ._report.timeline import Span, Timeline
 from ._result import RunResult, VertexState
+from ._run_keywords import RunKeywords
 from ._runtime.options import Settings
 from ._services.cache import CacheStats, CacheStore, MemoryCache, SQLiteCache
 from ._services.checkpoints import CheckpointStore, RunRecord
 from ._settings import EffectiveSettings, SettingValue, configure, settings
+from ._subflow import SubFlow
 from .errors import (
     ArgumentTypeError,
     BindingError,
@@ -118,6 +121,7 @@ __all__ = [
     "IterationLimitError",
     "Lineage",
     "Listener",
+    "MapOver",
     "MemoryCache",
     "MemoryTransaction",
     "MissingAndUnknownInputError",
@@ -127,6 +131,7 @@ __all__ = [
     "RollbackFailed",
     "RunEnded",
     "RunHandle",
+    "RunKeywords",
     "RunMetrics",
     "RunRecord",
     "RunResult",
@@ -139,6 +144,7 @@ __all__ = [
     "SourceLocation",
     "Span",
     "Timeline",
+    "SubFlow",
     "Trace",
     "TraceEdge",
     "TraceStep",
@@ -158,6 +164,7 @@ __all__ = [
     "VertexTimeout",
     "compile",
     "configure",
+    "product",
     "settings",
     "vertex",
 ]

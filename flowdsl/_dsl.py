@@ -20,6 +20,7 @@ from typing_extensions import ParamSpec, TypedDict, Unpack
 from . import _vertex_options as check
 from ._groups import AtomicGroup
 from ._location import SourceLocation
+from ._mapping import MapOver
 from ._model.options import DEFAULT_OPTIONS, ContractMode, VertexOptions
 from ._policies import RetryPolicy
 from .errors import InvalidVertexError
@@ -47,7 +48,7 @@ class VertexKeywords(TypedDict, total=False):
     retry: RetryPolicy | None
     fallback: Fallbacks | None
     when: str | Callable[..., Any] | None
-    map_over: str | None
+    map_over: str | tuple[str, ...] | MapOver | None
     until: Callable[[Any], bool] | None
     max_iterations: int | None
     max_concurrency: int | None
@@ -337,7 +338,9 @@ def _vertex(
             only when that value is truthy, else skip this vertex.
         map_over: a parameter bound to a sequence: call the function once per
             element (the parameter receives the element); the output is the
-            list of results, in order.
+            list of results, in order. A tuple of parameters zips their
+            sequences (of equal length); ``product("x", "y")`` calls once per
+            combination and gives a list of lists, the outer index over ``x``.
         until: re-run the vertex until ``until(output)`` is true; a parameter
             annotated ``Annotated[T | None, Previous()]`` receives the last
             output (``None`` the first time).

@@ -59,6 +59,11 @@ def _quote_mermaid(text: str) -> str:
     return '"' + text.replace('"', "#quot;") + '"'
 
 
+def _mermaid_id(name: str) -> str:
+    # A sub-flow's vertex is "sub/inner"; a Mermaid id takes no "/".
+    return "v_" + name.replace("/", "__")
+
+
 def to_mermaid(graph: Graph) -> str:
     """A Mermaid ``flowchart``: inputs as parallelograms, vertices as boxes, edges named."""
     lines = ["flowchart TD"]
@@ -66,12 +71,14 @@ def to_mermaid(graph: Graph) -> str:
         lines.append(f"    in_{name}[/{_quote_mermaid(name)}/]")
     for name, node in graph.vertices.items():
         label = "<br/>".join(_box_lines(name, node))
-        lines.append(f"    v_{name}[{_quote_mermaid(label)}]")
+        lines.append(f"    {_mermaid_id(name)}[{_quote_mermaid(label)}]")
     for name, node in graph.vertices.items():
         for b in _drawn(node):
-            origin = f"in_{b.source}" if b.is_input else f"v_{b.source}"
+            origin = f"in_{b.source}" if b.is_input else _mermaid_id(b.source)
             arrow = "-.->" if b is node.condition else "-->"
-            lines.append(f"    {origin} {arrow}|{_quote_mermaid(_edge_label(b))}| v_{name}")
+            lines.append(
+                f"    {origin} {arrow}|{_quote_mermaid(_edge_label(b))}| {_mermaid_id(name)}"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -158,12 +165,23 @@ def _control(node: VertexNode) -> dict[str, Any]:
         "retries": None if retry is None else retry.max_retries,
         "fallbacks": [getattr(f, "__qualname__", repr(f)) for f in options.fallbacks] or None,
         "when": None if node.condition is None else node.condition.ref,
-        "map_over": options.map_over,
+        "map_over": _map_over(node),
         "max_iterations": options.max_iterations,
         "max_concurrency": options.max_concurrency,
         "rate_limit": options.rate_limit,
     }
     return {key: value for key, value in control.items() if value is not None}
+
+
+def _map_over(node: VertexNode) -> str | list[str] | dict[str, list[str]] | None:
+    # One parameter: its name; zipped: their names; a product: {"product": names}.
+    map_over = node.options.map_over
+    if map_over is None:
+        return None
+    names = list(map_over.parameters)
+    if map_over.product:
+        return {"product": names}
+    return names[0] if len(names) == 1 else names
 
 
 def to_json(graph: Graph) -> str:

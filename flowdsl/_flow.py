@@ -4,25 +4,34 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import types
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import attrs
+from typing_extensions import Unpack
+
 from . import _export
-from ._arguments import Outputs, run_arguments
+from ._arguments import run_arguments
 from ._compiler import compile_graph
 from ._handle import RunHandle
+from ._location import SourceLocation
 from ._model.graph import FlowInput, Graph, VertexNode
-from ._policies import RetryPolicy
-from ._progress import progress_listener
+from ._progress import SweepProgress, progress_listener
 from ._result import RunResult
+from ._run_keywords import AsyncRunKeywords, RunKeywords, check_keywords
 from ._runtime.checkpointing import prepare_checkpoint
-from ._runtime.executor import execute, run_blocking
+from ._runtime.concurrent import DEFAULT_MAX_WORKERS
+from ._runtime.executor import execute, run_blocking, run_on_a_loop
+from ._runtime.options import Settings
 from ._runtime.plan import Plan, build_plan
-from ._runtime.state import RunState
-from ._services.cache import CacheStore
+from ._runtime.state import RunState, SharedWorkers
+from ._runtime.sweep import run_all
+from ._services.cache import MemoryCache
 from ._settings import resolve
+from ._subflow import SubFlow, sub_flow
 from .errors import (
     DataResolutionError,
     FlowDSLError,
@@ -35,7 +44,7 @@ __all__ = ["Flow", "compile"]
 
 
 def compile(
-    *sources: types.ModuleType | Callable[..., Any] | Mapping[str, Callable[..., Any]],
+    *sources: types.ModuleType | Callable[..., Any] | Mapping[str, Callable[..., Any]] | SubFlow,
 ) -> Graph:
     """Compile modules and ``@vertex`` functions into one immutable ``Graph``.
 
@@ -88,9 +97,9 @@ class Flow:
 
     @classmethod
     def from_functions(
-        cls, *functions: Callable[..., Any] | Mapping[str, Callable[..., Any]]
+        cls, *functions: Callable[..., Any] | Mapping[str, Callable[..., Any]] | SubFlow
     ) -> Flow:
-        """Compile the given vertices (and mappings from ``vertex.expand``) into a flow."""
+        """Compile the given vertices (mappings from ``vertex.expand``, sub-flows) into a flow."""
         return cls(compile_graph(*functions))
 
     @property
@@ -107,6 +116,58 @@ class Flow:
     def inputs(self) -> Mapping[str, FlowInput]:
         """Flow inputs by name (``.required`` says which must be given)."""
         return self._graph.inputs
+
+    def as_vertex(
+        self,
+        name: str,
+        *,
+        bind: Mapping[str, Any] | None = None,
+        outputs: str | Sequence[str] | None = None,
+    ) -> SubFlow:
+        """This whole flow as one vertex ``name`` of another flow.
+
+        The vertex's parameters are this flow's inputs, bound by ``bind=``
+        (``From(...)`` or a decorated function: that output; any other value:
+        a constant) or else by the usual rules where it is used (a vertex of
+        the same name, else a flow input of the same name). Its output is a
+        mapping of this flow's ``outputs`` (default: its sinks) to their
+        values, so ``"name.output"`` is addressable and readable with
+        ``From``. Its vertices run inside the outer run as ``"name/inner"``:
+        the same backend, loop, deadline, cancellation, listeners and
+        checkpoints. Used twice under two names, it is two independent
+        vertices. A module-level name holding it is collected by
+        ``Flow.from_module``.
+
+        >>> import flowdsl
+        >>> from flowdsl import From, vertex
+        >>> @vertex
+        ... def doubled(x: int) -> int:
+        ...     return 2 * x
+        >>> inner = flowdsl.Flow.from_functions(doubled)
+        >>> @vertex
+        ... def base() -> int:
+        ...     return 5
+        >>> @vertex
+        ... def total(a: dict, b: dict) -> int:
+        ...     return a["doubled"] + b["doubled"]
+        >>> outer = flowdsl.Flow.from_functions(
+        ...     base, total, inner.as_vertex("a", bind={"x": From("base")}),
+        ...     inner.as_vertex("b", bind={"x": 1}))
+        >>> result = outer.run()
+        >>> result["total"], result["a.doubled"], result["b/doubled"]
+        (12, 10, 2)
+
+        Raises:
+            InvalidVertexError: ``name`` is not a Python identifier.
+            BindingError: a ``bind`` key is not an input of this flow, or an
+                ``outputs`` name is not one of its vertices.
+        """
+        caller = sys._getframe(1)
+        location = SourceLocation(caller.f_code.co_filename, caller.f_lineno)
+        chosen = (
+            None if outputs is None else (outputs,) if isinstance(outputs, str) else tuple(outputs)
+        )
+        return sub_flow(self._graph, name, bind, chosen, location)
 
     def stages(self) -> list[list[str]]:
         """Vertex names grouped so that each group only reads from earlier groups."""
@@ -132,30 +193,7 @@ class Flow:
         return flow_mimebundle(self._graph)
 
     def run(
-        self,
-        inputs: Mapping[str, Any] | None = None,
-        *,
-        outputs: Outputs | None = None,
-        flow: str | None = None,
-        backend: str | None = None,
-        on_error: str | None = None,
-        max_workers: int | None = None,
-        max_concurrency: int | None = None,
-        timeout: float | None = None,
-        contracts: str | None = None,
-        cache: bool | str | os.PathLike[str] | CacheStore | None = None,
-        anyio_backend: str | None = None,
-        retry: RetryPolicy | int | None = None,
-        progress: bool | None = None,
-        checkpoint: str | os.PathLike[str] | None = None,
-        run_id: str | None = None,
-        resume: bool = False,
-        serializer: str = "pickle",
-        secret: str | bytes | None = None,
-        overrides: Mapping[str, Any] | None = None,
-        listeners: Sequence[object] = (),
-        dask_address: str | None = None,
-        dask_client: Any = None,
+        self, inputs: Mapping[str, Any] | None = None, **options: Unpack[RunKeywords]
     ) -> RunResult:
         """Run the flow and return its ``RunResult``.
 
@@ -247,34 +285,11 @@ class Flow:
                 is not in the output.
             SettingsError: an option has a bad value.
         """
-        state = self._prepare(locals())
+        state = self._prepare("run", inputs, options, RunKeywords)
         return _finish(run_blocking(state))
 
     def start(
-        self,
-        inputs: Mapping[str, Any] | None = None,
-        *,
-        outputs: Outputs | None = None,
-        flow: str | None = None,
-        backend: str | None = None,
-        on_error: str | None = None,
-        max_workers: int | None = None,
-        max_concurrency: int | None = None,
-        timeout: float | None = None,
-        contracts: str | None = None,
-        cache: bool | str | os.PathLike[str] | CacheStore | None = None,
-        anyio_backend: str | None = None,
-        retry: RetryPolicy | int | None = None,
-        progress: bool | None = None,
-        checkpoint: str | os.PathLike[str] | None = None,
-        run_id: str | None = None,
-        resume: bool = False,
-        serializer: str = "pickle",
-        secret: str | bytes | None = None,
-        overrides: Mapping[str, Any] | None = None,
-        listeners: Sequence[object] = (),
-        dask_address: str | None = None,
-        dask_client: Any = None,
+        self, inputs: Mapping[str, Any] | None = None, **options: Unpack[RunKeywords]
     ) -> RunHandle:
         """Start a run on a background thread and return its ``RunHandle`` at once.
 
@@ -282,33 +297,11 @@ class Flow:
         calling thread. Input and option errors are raised here, before the run
         starts; everything else comes from ``handle.result()``.
         """
-        state = self._prepare(locals())
+        state = self._prepare("start", inputs, options, RunKeywords)
         return RunHandle(state, _finish)
 
     async def arun(
-        self,
-        inputs: Mapping[str, Any] | None = None,
-        *,
-        outputs: Outputs | None = None,
-        flow: str | None = None,
-        backend: str | None = None,
-        on_error: str | None = None,
-        max_workers: int | None = None,
-        max_concurrency: int | None = None,
-        timeout: float | None = None,
-        contracts: str | None = None,
-        cache: bool | str | os.PathLike[str] | CacheStore | None = None,
-        retry: RetryPolicy | int | None = None,
-        progress: bool | None = None,
-        checkpoint: str | os.PathLike[str] | None = None,
-        run_id: str | None = None,
-        resume: bool = False,
-        serializer: str = "pickle",
-        secret: str | bytes | None = None,
-        overrides: Mapping[str, Any] | None = None,
-        listeners: Sequence[object] = (),
-        dask_address: str | None = None,
-        dask_client: Any = None,
+        self, inputs: Mapping[str, Any] | None = None, **options: Unpack[AsyncRunKeywords]
     ) -> RunResult:
         """``run`` as a coroutine, inside a running asyncio or trio event loop.
 
@@ -316,8 +309,88 @@ class Flow:
         running loop is used. Cancelling the caller cancels the run promptly
         and the loop's own cancellation propagates.
         """
-        state = self._prepare(locals())
+        state = self._prepare("arun", inputs, options, AsyncRunKeywords)
         return _finish(await execute(state))
+
+    def map(
+        self, inputs: Sequence[Mapping[str, Any] | None], **options: Unpack[RunKeywords]
+    ) -> list[RunResult]:
+        """Run the flow once per input set (a sweep); return their ``RunResult``s in order.
+
+        Takes the options of ``run``, for every run of the sweep. Under
+        ``serial`` the input sets run one after another; under the other
+        backends all at once, on one event loop (``thread``: sharing
+        ``max_workers`` worker threads among them; ``dask``: one client).
+
+        Identical pure calls across the sweep run once: when ``cache`` is not
+        given (and the settings name no cache), the sweep caches in a store
+        of its own, in memory, for its duration; a store (or ``True``, or a
+        path) given is shared by every run; ``cache=False`` turns it off.
+        Only calls whose arguments can be fingerprinted are shared.
+
+        With ``on_error="raise"``, the first run to fail (in time) cancels the
+        runs still going and its ``VertexFailed`` is raised, with ``.index``
+        the position of its input set. With ``"continue"``, every run
+        finishes and each result carries its own errors. ``progress=True``
+        shows the sweep's progress (runs done) on stderr. A ``run_id`` names
+        the runs ``"<run_id>-<index>"``.
+
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def square(x: int) -> int:
+        ...     return x * x
+        >>> results = flowdsl.Flow.from_functions(square).map([{"x": 2}, {"x": 3}])
+        >>> [r["square"] for r in results]
+        [4, 9]
+
+        Raises:
+            VertexFailed: a run failed (``on_error="raise"``); ``.index`` says which.
+            MissingInputError, UnknownInputError: an input set does not fit
+                the flow (raised before anything runs).
+            SettingsError: an option has a bad value.
+        """
+        call = check_keywords("map", options, RunKeywords)
+        settings = resolve(call)
+        if call["cache"] is None and not settings.cache and settings.backend != "dask":
+            # On Dask, a pure call's task key is its cache key: runs share it already.
+            call["cache"] = MemoryCache()
+            settings = resolve(call)
+        if settings.progress:
+            call["listeners"] = (*call["listeners"], SweepProgress(len(inputs)))
+            settings = attrs.evolve(settings, progress=False)
+        run_id = call["run_id"]
+        sweep = [
+            {**call, "inputs": given, "run_id": None if run_id is None else f"{run_id}-{i}"}
+            for i, given in enumerate(inputs)
+        ]
+        if settings.backend == "serial":
+            # One after another: each run is prepared as its turn comes.
+            return [
+                _indexed(i, functools.partial(self._run_blocking, run, settings))
+                for i, run in enumerate(sweep)
+            ]
+        states: list[RunState] = []
+        try:
+            for run in sweep:
+                states.append(self._state(run, settings))
+        except BaseException:
+            for state in states:
+                if state.checkpoint is not None:
+                    state.checkpoint.close()
+            raise
+        if settings.backend == "thread":
+            shared = SharedWorkers(settings.max_workers or DEFAULT_MAX_WORKERS)
+            for state in states:
+                state.shared_workers = shared
+        stop = settings.on_error == "raise"
+        first = run_on_a_loop(functools.partial(run_all, states, stop), settings.anyio_backend)
+        if first is not None:
+            _indexed(first, lambda: _finish(states[first]))
+        return [_indexed(i, functools.partial(_finish, state)) for i, state in enumerate(states)]
+
+    def _run_blocking(self, call: Mapping[str, Any], settings: Settings) -> RunResult:
+        return _finish(run_blocking(self._state(call, settings)))
 
     def resume(
         self,
@@ -335,15 +408,23 @@ class Flow:
         """
         return self.run(None, checkpoint=checkpoint, run_id=run_id, resume=True, **options)
 
-    def _prepare(self, call: Mapping[str, Any]) -> RunState:
-        """Check the inputs and options of a ``run``/``start``/``arun`` call (nothing runs yet).
-
-        ``call`` is the method's ``locals()``: its arguments by name, one list
-        for the three methods. Options resolve through ``flowdsl.settings``'
-        order: this call, then ``configure(...)``, the environment, defaults.
+    def _prepare(
+        self,
+        method: str,
+        inputs: Mapping[str, Any] | None,
+        keywords: Mapping[str, Any],
+        accepted: type,
+    ) -> RunState:
+        """Check the inputs and keywords of a ``run``/``start``/``arun`` call (nothing runs
+        yet). Options resolve through ``flowdsl.settings``' order: this call, then
+        ``configure(...)``, the environment, defaults.
         """
+        call = {**check_keywords(method, keywords, accepted), "inputs": inputs}
+        return self._state(call, resolve(call))
+
+    def _state(self, call: Mapping[str, Any], options: Settings) -> RunState:
+        # The run of one call whose keywords are all in ``call``, its options resolved.
         arguments = run_arguments(call, self._graph)
-        options = resolve(call)
         listeners = list(arguments.listeners)
         if options.progress:
             listeners.append(progress_listener(on_error=options.on_error))
@@ -392,6 +473,11 @@ class Flow:
             prepared.checkpoint.close()
             raise
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A flow travels (to a Dask worker, whose vertex runs it) as its graph;
+        # its plans are rebuilt there.
+        return (Flow, (self._graph,))
+
     def __repr__(self) -> str:
         return f"<Flow: {len(self._graph.vertices)} vertices, {len(self._graph.inputs)} inputs>"
 
@@ -425,19 +511,32 @@ def _failure(
     )
 
 
+def _indexed(index: int, finish: Callable[[], RunResult]) -> RunResult:
+    # A sweep's run: its failure says which input set it ran.
+    try:
+        return finish()
+    except VertexFailed as failure:
+        failure.index = index
+        raise
+
+
 def _finish(state: RunState) -> RunResult:
     """The result of a run; raises when it stopped at a failure or lacks a requested field."""
     result = RunResult(state)
     if state.failed_fast:
         position, error = next(iter(state.errors.items()))
-        if isinstance(error, VertexFailed):
+        node = state.plan.steps[position].node
+        if isinstance(error, VertexFailed) and error.result is None and error.vertex == node.name:
+            # The runtime's own report of this vertex (its timeout, its loop's
+            # limit, its group's rollback); a VertexFailed from a run inside
+            # the vertex's body is that vertex's failure, wrapped below.
             error.result = result
             error.attempts = state.attempts.get(position, error.attempts)
             elements = state.element_errors.get(position)
             if elements:
                 error.element = next(iter(elements))
             raise error
-        if isinstance(error, FlowDSLError):
+        if isinstance(error, FlowDSLError) and not isinstance(error, VertexFailed):
             raise error
         raise _failure(state, position, error, result) from error
     if state.timed_out:

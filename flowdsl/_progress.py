@@ -21,7 +21,7 @@ from ._events import (
     VertexStarted,
 )
 
-__all__ = ["progress_listener"]
+__all__ = ["SweepProgress", "progress_listener"]
 
 #: Seconds between two plain progress lines.
 PLAIN_INTERVAL = 2.0
@@ -162,3 +162,31 @@ def progress_listener(stream: TextIO | None = None, on_error: str = "raise") -> 
             return PlainProgress(stream, on_error=on_error)
         return RichProgress(stream, on_error=on_error)
     return PlainProgress(stream, on_error=on_error)
+
+
+class SweepProgress:
+    """``Flow.map(..., progress=True)``: runs done of the sweep, as plain lines on
+    ``stream`` (periodically, and once when the last run ends)."""
+
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        self.stream = sys.stderr if stream is None else stream
+        self.total = total
+        self.done = 0
+        self.failed = 0
+        self.started = time.monotonic()
+        self.last = self.started
+        self.lock = threading.Lock()
+
+    def on_run_end(self, event: RunEnded) -> None:
+        with self.lock:
+            self.done += 1
+            self.failed += event.outcome != "completed"
+            now = time.monotonic()
+            if self.done < self.total and now - self.last < PLAIN_INTERVAL:
+                return
+            self.last = now
+            self.stream.write(
+                f"flowdsl: sweep {self.done}/{self.total} runs done, {self.failed} not "
+                f"completed, {now - self.started:.1f}s\n"
+            )
+            self.stream.flush()

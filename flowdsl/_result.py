@@ -12,6 +12,7 @@ from typing import Any
 
 from ._checks import CheckOutcome
 from ._lineage import Lineage
+from ._mapping import ElementIndex
 from ._metrics import RunMetrics, VertexMetrics
 from ._report.timeline import Timeline, timeline_of
 from ._runtime.fields import field_reader
@@ -201,8 +202,9 @@ class RunResult(Mapping[str, Any]):
         )
 
     @cached_property
-    def element_errors(self) -> Mapping[str, Mapping[int, BaseException]]:
-        """Each failed mapped vertex to its failed elements: index to exception."""
+    def element_errors(self) -> Mapping[str, Mapping[ElementIndex, BaseException]]:
+        """Each failed mapped vertex to its failed elements: index to exception (a tuple
+        of indices for ``map_over=product(...)``)."""
         steps = self._state.plan.steps
         return MappingProxyType(
             {

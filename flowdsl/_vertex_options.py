@@ -16,6 +16,7 @@ import attrs
 
 from ._groups import AtomicGroup
 from ._location import SourceLocation
+from ._mapping import MapOver
 from ._model.options import CONTRACT_MODES, DEFAULT_OPTIONS, VertexOptions
 from ._policies import RetryPolicy, retry_policy
 from ._suggest import did_you_mean
@@ -159,22 +160,38 @@ def check_when(when: object, where: Where) -> str | Callable[..., Any] | None:
     return when
 
 
-def check_map_over(map_over: object, function: Callable[..., Any], where: Where) -> str | None:
-    """``map_over=``: the name of one of the function's named parameters."""
+def check_map_over(map_over: object, function: Callable[..., Any], where: Where) -> MapOver | None:
+    """``map_over=``: a parameter's name, a tuple of names (zipped) or ``product(...)``."""
     if map_over is None:
         return None
-    parameters = _parameters(function)
-    if not isinstance(map_over, str) or map_over not in parameters:
+    if isinstance(map_over, str):
+        spec = MapOver((map_over,))
+    elif isinstance(map_over, tuple):
+        spec = MapOver(map_over)
+    elif isinstance(map_over, MapOver):
+        spec = map_over
+    else:
         raise where.error(
-            f"map_over= names the parameter to map over; {map_over!r} is not one "
-            f"(parameters: {', '.join(parameters) or 'none'})"
+            "map_over= takes a parameter's name, a tuple of names (zipped) or "
+            f"product(name, ...); got {map_over!r}"
         )
-    if parameters[map_over].kind in (
-        inspect.Parameter.VAR_POSITIONAL,
-        inspect.Parameter.VAR_KEYWORD,
-    ):
-        raise where.error(f"map_over= cannot map over *{map_over} or **{map_over}")
-    return map_over
+    parameters = _parameters(function)
+    if not spec.parameters:
+        raise where.error("map_over= names no parameter")
+    for name in spec.parameters:
+        if not isinstance(name, str) or name not in parameters:
+            raise where.error(
+                f"map_over= names the parameter to map over; {name!r} is not one "
+                f"(parameters: {', '.join(parameters) or 'none'})"
+            )
+        if parameters[name].kind in (
+            inspect.Parameter.VAR_POSITIONAL,
+            inspect.Parameter.VAR_KEYWORD,
+        ):
+            raise where.error(f"map_over= cannot map over *{name} or **{name}")
+    if len(set(spec.parameters)) < len(spec.parameters):
+        raise where.error(f"map_over={spec!r} names a parameter twice")
+    return spec
 
 
 def check_group(group: object, where: Where) -> AtomicGroup | None:

@@ -248,7 +248,9 @@ class VertexFailed(FlowDSLError):
     ``result`` is the partial ``RunResult`` of the run (what completed before
     the failure), ``attempts`` how many times the vertex was called (retries
     included), ``element`` the index of the element that failed when the
-    vertex maps over a sequence (else ``None``).
+    vertex maps over a sequence (a tuple of indices over a ``product``; else
+    ``None``), ``index`` the position of the failed run's input set in a
+    sweep (``Flow.map``; else ``None``).
     """
 
     def __init__(
@@ -257,12 +259,13 @@ class VertexFailed(FlowDSLError):
         *,
         result: RunResult | None = None,
         attempts: int = 1,
-        element: int | None = None,
+        element: int | tuple[int, ...] | None = None,
         **context: Any,
     ) -> None:
         self.result = result
         self.attempts = attempts
         self.element = element
+        self.index: int | None = None
         super().__init__(message, **context)
 
 

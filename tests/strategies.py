@@ -73,7 +73,10 @@ __all__ = [
     "reference_outputs",
     "reference_run",
     "reference_states",
+    "reference_subflow_outputs",
+    "reference_subflow_states",
     "required_inputs",
+    "sinks",
     "shaped",
     "term_of",
     "to_plain",
@@ -640,6 +643,37 @@ def reference_states(
     return states
 
 
+def sinks(description: GraphDescription) -> tuple[str, ...]:
+    """The vertices nothing reads, in dependency order: a sub-flow's default outputs."""
+    read = {parent for v in description.vertices for parent in v.parents}
+    return tuple(v.name for v in description.vertices if v.name not in read)
+
+
+def reference_subflow_outputs(
+    description: GraphDescription, inputs: Mapping[str, int], name: str
+) -> dict[str, Any]:
+    """What ``flow.as_vertex(name)`` (inputs bound by name) adds to the flow holding it:
+    each inner name as ``"name/v"`` (``"name/v.total"``), and ``name`` with its fields,
+    the mapping of the sinks' outputs."""
+    inner = reference_outputs(description, inputs)
+    values = {f"{name}/{key}": value for key, value in inner.items()}
+    values[name] = {sink: inner[sink] for sink in sinks(description)}
+    values.update({f"{name}.{sink}": inner[sink] for sink in sinks(description)})
+    return values
+
+
+def reference_subflow_states(
+    description: GraphDescription, failing: Collection[str], name: str
+) -> dict[str, str]:
+    """Each vertex's state, as ``reference_states``, for sub-flow ``name``: ``"name/v"``,
+    and ``name`` itself, skipped when a sink failed or was skipped."""
+    inner = reference_states(description, failing)
+    states = {f"{name}/{vertex}": state for vertex, state in inner.items()}
+    done = all(inner[sink] == "completed" for sink in sinks(description))
+    states[name] = "completed" if done else "skipped"
+    return states
+
+
 @dataclasses.dataclass(frozen=True)
 class ReferenceRun:
     """What a full ``on_error="continue"`` run of a description gives (``reference_run``).
@@ -799,11 +833,12 @@ def reference_run(
 
 
 def to_plain(value: Any) -> Any:
-    """A result value in the reference's form: dataclass outputs become dicts."""
+    """A result value in the reference's form: dataclass outputs become dicts (also inside
+    a mapping: a sub-flow's output)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     if isinstance(value, Mapping):
-        return dict(value)
+        return {key: to_plain(item) for key, item in value.items()}
     return value
 
 

@@ -45,7 +45,8 @@ SIZES = {
 PROCESS = Path(__file__).resolve().parents[1] / "_cold_process.py"
 #: The figures each process reports, in seconds (``peak_rss_growth`` in bytes).
 FIGURES = ("vertex", "compile", "first_run", "cold_total", "warm_run", "plain_loop")
-RATIOS = ("cold_to_plain", "warm_to_plain")
+RATIOS = ("cold_to_plain", "warm_to_plain", "cold_to_plain_cpu", "warm_to_plain_cpu")
+CPU = ("cold_total_cpu", "warm_run_cpu", "plain_loop_cpu")
 
 
 def _spec(shape: str, size: int) -> _graphs.GraphSpec:
@@ -62,11 +63,11 @@ def write_modules(shape: str, size: int, directory: Path) -> None:
 
 def _median_cell(samples: list[dict[str, Any]]) -> dict[str, Any]:
     cell: dict[str, Any] = {"vertices": samples[0]["vertices"], "processes": len(samples)}
-    for name in (*FIGURES, *RATIOS, "peak_rss_growth"):
+    for name in (*FIGURES, *CPU, *RATIOS, "peak_rss_growth"):
         values = [sample[name] for sample in samples]
         cell[name] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
     size = cell["vertices"]
-    cell["per_vertex_us"] = {name: cell[name]["median"] / size * 1e6 for name in FIGURES}
+    cell["per_vertex_us"] = {name: cell[name]["median"] / size * 1e6 for name in (*FIGURES, *CPU)}
     cell["peak_rss_per_vertex_bytes"] = cell["peak_rss_growth"]["median"] / size
     return cell
 
@@ -79,8 +80,15 @@ def _quotients(sizes: dict[str, Any]) -> dict[str, float] | None:
     small, large = sizes[str(known[0])], sizes[str(known[-1])]
     return {
         "to": known[-1],
-        "cold": large["cold_to_plain"]["median"] / small["cold_to_plain"]["median"],
-        "warm": large["warm_to_plain"]["median"] / small["warm_to_plain"]["median"],
+        **{
+            name: large[f"{name}_to_plain"]["median"] / small[f"{name}_to_plain"]["median"]
+            for name in ("cold", "warm")
+        },
+        **{
+            f"{name}_cpu": large[f"{name}_to_plain_cpu"]["median"]
+            / small[f"{name}_to_plain_cpu"]["median"]
+            for name in ("cold", "warm")
+        },
     }
 
 
@@ -130,6 +138,7 @@ def detail(f: dict[str, Any]) -> str:
         "plain loop",
         "cold / plain",
         "warm / plain",
+        "CPU: cold, / plain",
         "peak RSS growth",
     ]
     rows = []
@@ -142,17 +151,24 @@ def detail(f: dict[str, Any]) -> str:
                     *(f"{per[name]:.2f} µs" for name in FIGURES),
                     f"{cell['cold_to_plain']['median']:.1f}x",
                     f"{cell['warm_to_plain']['median']:.2f}x",
+                    f"{per['cold_total_cpu']:.2f} µs, {cell['cold_to_plain_cpu']['median']:.1f}x",
                     f"{cell['peak_rss_growth']['median'] / 2**20:,.0f} MiB "
                     f"({cell['peak_rss_per_vertex_bytes']:,.0f} B/vertex)",
                 ]
             )
-    lines = ["Per vertex, medians over fresh processes:", "", table(header, rows)]
+    lines = [
+        "Per vertex, medians over fresh processes (wall time; CPU time of the cold path and "
+        "its ratio to the plain loop's CPU time in the last column but one):",
+        "",
+        table(header, rows),
+    ]
     for shape, entry in f["shapes"].items():
         quotients = entry["quotients"]
         if quotients is not None:
             lines.append(
                 f"\n{shape}: (per vertex / plain loop per vertex) at {quotients['to']:,} over "
-                f"at 1,000: cold {quotients['cold']:.2f}x, warm {quotients['warm']:.2f}x"
+                f"at 1,000: cold {quotients['cold']:.2f}x, warm {quotients['warm']:.2f}x "
+                f"(CPU time: cold {quotients['cold_cpu']:.2f}x, warm {quotients['warm_cpu']:.2f}x)"
             )
     return "\n".join(lines)
 

@@ -10,6 +10,7 @@ from .._dsl import VertexSpec
 from .._gc import collector_paused
 from .._model import topology
 from .._model.graph import NO_DEFAULT, Binding, FlowInput, Graph, InputConsumer, VertexNode
+from .._subflow import SubFlow
 from .._typing import type_name
 from ..errors import CompileError, CycleError, TypeMismatchError
 from .bindings import OutputShape, bind_condition, bind_vertex, output_shape, read_signature
@@ -17,6 +18,7 @@ from .collect import collect_specs
 from .compatibility import clearly_incompatible
 from .contracts import ContractCompiler
 from .groups import order_groups
+from .subflows import inline_subflow, subflow_shapes
 
 __all__ = ["compile_graph"]
 
@@ -30,11 +32,15 @@ def compile_graph(*sources: object) -> Graph:
     """
     with collector_paused():
         problems: list[CompileError] = []
-        specs = collect_specs(sources, problems)
+        parts = collect_specs(sources, problems)
+        specs = [part for part in parts if not isinstance(part, SubFlow)]
+        subflows = [part for part in parts if isinstance(part, SubFlow)]
         signatures = {spec.name: read_signature(spec, problems) for spec in specs}
         shapes = {
             spec.name: output_shape(spec, signatures[spec.name].hints, problems) for spec in specs
         }
+        for sub in subflows:
+            shapes.update(subflow_shapes(sub))
         contracts = ContractCompiler()
         vertices = []
         for spec in specs:
@@ -44,8 +50,10 @@ def compile_graph(*sources: object) -> Graph:
             node = _node(spec, shapes[spec.name], bindings, condition, contracts, signature.hints)
             _check_constants(node, problems)
             vertices.append(node)
+        for sub in subflows:
+            vertices.extend(inline_subflow(sub, shapes, problems))
         inputs = _flow_inputs(vertices, problems)
-        _check_cycles(vertices, {spec.name: spec for spec in specs}, problems)
+        _check_cycles(vertices, problems)
         vertices = order_groups(vertices, problems)
         if problems:
             raise CompileError.collect(problems)
@@ -103,7 +111,12 @@ def _flow_inputs(vertices: Iterable[VertexNode], problems: list[CompileError]) -
         for b in vertex.bindings:
             if b.is_input:
                 annotation = b.annotation
-                if b.parameter == vertex.options.map_over and annotation is not NO_DEFAULT:
+                map_over = vertex.options.map_over
+                if (
+                    map_over is not None
+                    and b.parameter in map_over
+                    and annotation is not NO_DEFAULT
+                ):
                     annotation = list[annotation]  # type: ignore[valid-type]
                 consumer = InputConsumer(vertex.name, b.parameter, annotation, b.default)
                 consumers.setdefault(b.source, []).append((vertex, consumer))
@@ -155,9 +168,7 @@ def _remember(first_of: dict[Any, Any], annotation: Any, reader: Any) -> None:
         first_of[id(annotation)] = reader
 
 
-def _check_cycles(
-    vertices: list[VertexNode], specs: dict[str, VertexSpec], problems: list[CompileError]
-) -> None:
+def _check_cycles(vertices: list[VertexNode], problems: list[CompileError]) -> None:
     by_name = {v.name: v for v in vertices}
     for cycle in topology.find_cycles({v.name: v.upstream for v in vertices}):
         steps = []
@@ -173,7 +184,7 @@ def _check_cycles(
                 cycle=cycle,
                 vertex=first.name,
                 parameter=parameter,
-                location=specs[first.name].location,
+                location=first.location,
             )
         )
 

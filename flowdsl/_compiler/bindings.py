@@ -198,8 +198,12 @@ def output_shape(
     """The output shape of ``spec``; unresolvable field annotations are problems."""
     returns = hints.get("return", NO_DEFAULT)
     if spec.options.map_over is not None:
-        # The calls' results, collected in order: a list, without fields.
-        return OutputShape(list if returns is NO_DEFAULT else list[returns], None)  # type: ignore[valid-type]
+        # The calls' results, collected in order: a list (of lists, for a
+        # product), without fields.
+        collected: Any = returns
+        for _ in range(spec.options.map_over.depth):
+            collected = list if collected is NO_DEFAULT else list[collected]
+        return OutputShape(collected, None)
     if returns is NO_DEFAULT:
         return OutputShape(NO_DEFAULT, None)
     try:
@@ -288,7 +292,7 @@ def _previous_problem(spec: VertexSpec, name: str, has_from: bool, seen: bool) -
             "Previous() feeds a loop its last output; make the vertex a loop with "
             "@vertex(until=..., max_iterations=...)"
         )
-    if name == spec.options.map_over:
+    if spec.options.map_over is not None and name in spec.options.map_over:
         return "the parameter mapped over cannot also be Previous()"
     if seen:
         return "only one parameter of a vertex can be Previous()"
@@ -391,7 +395,8 @@ def _check_types(
         return
     shape = shapes[binding.source]
     produced = shape.returns if binding.field is None else shape.field_annotation(binding.field)
-    if binding.parameter == spec.options.map_over and produced is not NO_DEFAULT:
+    map_over = spec.options.map_over
+    if map_over is not None and binding.parameter in map_over and produced is not NO_DEFAULT:
         # The parameter receives one element of the sequence at a time.
         produced = element_type(produced)
     if produced is NO_DEFAULT or not clearly_incompatible(produced, binding.annotation):

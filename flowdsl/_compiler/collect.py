@@ -1,4 +1,4 @@
-"""Find the vertices in modules and function lists, in declaration order."""
+"""Find the vertices (and sub-flows) in modules and function lists, in declaration order."""
 
 from __future__ import annotations
 
@@ -7,18 +7,25 @@ from collections.abc import Iterable
 
 from .._dsl import ExpandedVertices, VertexSpec, spec_of
 from .._location import SourceLocation
+from .._subflow import SubFlow
 from ..errors import CompileError, DuplicateVertexError, InvalidVertexError
 
 __all__ = ["collect_specs"]
 
 
-def _specs_in(source: object, problems: list[CompileError]) -> Iterable[VertexSpec]:
-    # A module's vertices are its module-level names that hold a vertex, or
-    # the mapping vertex.expand returned.
+Part = VertexSpec | SubFlow
+
+
+def _specs_in(source: object, problems: list[CompileError]) -> Iterable[Part]:
+    # A module's vertices are its module-level names that hold a vertex, a
+    # sub-flow (flow.as_vertex), or the mapping vertex.expand returned.
     if isinstance(source, types.ModuleType):
         for value in list(vars(source).values()):
             if isinstance(value, ExpandedVertices):
                 yield from _specs_in(value, problems)
+                continue
+            if isinstance(value, SubFlow):
+                yield value
                 continue
             spec = spec_of(value)
             if spec is not None:
@@ -28,6 +35,9 @@ def _specs_in(source: object, problems: list[CompileError]) -> Iterable[VertexSp
         for value in source.values():
             yield from _specs_in(value, problems)
         return
+    if isinstance(source, SubFlow):
+        yield source
+        return
     spec = spec_of(source)
     if spec is not None:
         yield spec
@@ -36,20 +46,21 @@ def _specs_in(source: object, problems: list[CompileError]) -> Iterable[VertexSp
     hint = " (decorate it with @vertex)" if callable(source) else ""
     problems.append(
         InvalidVertexError(
-            f"compile() takes modules and @vertex functions; got {source!r}{hint}",
+            f"compile() takes modules and @vertex functions (and sub-flows: "
+            f"flow.as_vertex); got {source!r}{hint}",
             location=location,
         )
     )
 
 
-def collect_specs(sources: Iterable[object], problems: list[CompileError]) -> list[VertexSpec]:
-    """Every distinct vertex in ``sources``; duplicate names go to ``problems``.
+def collect_specs(sources: Iterable[object], problems: list[CompileError]) -> list[Part]:
+    """Every distinct vertex and sub-flow in ``sources``; duplicate names go to ``problems``.
 
-    The same vertex reached twice (imported into a second module, or held by
-    a name and by the mapping of ``vertex.expand``) is one vertex; two
-    different vertices with one name are a duplicate.
+    The same vertex or sub-flow reached twice (imported into a second module,
+    or held by a name and by the mapping of ``vertex.expand``) is one vertex;
+    two different ones with one name are a duplicate.
     """
-    by_name: dict[str, VertexSpec] = {}
+    by_name: dict[str, Part] = {}
     for source in sources:
         for spec in _specs_in(source, problems):
             known = by_name.get(spec.name)

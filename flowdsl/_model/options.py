@@ -15,6 +15,7 @@ from typing import Any, Literal
 import attrs
 
 from .._groups import AtomicGroup
+from .._mapping import MapOver
 from .._policies import RetryPolicy
 
 __all__ = ["CONTRACT_MODES", "ContractMode", "VertexOptions"]
@@ -47,7 +48,7 @@ class VertexOptions:
     retry: RetryPolicy | None = None
     fallbacks: tuple[Callable[..., Any], ...] = attrs.field(default=(), eq=False)
     when: str | Callable[..., Any] | None = attrs.field(default=None, eq=False)
-    map_over: str | None = None
+    map_over: MapOver | None = None
     until: Callable[[Any], bool] | None = attrs.field(default=None, eq=False)
     max_iterations: int | None = None
     max_concurrency: int | None = None

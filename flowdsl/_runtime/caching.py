@@ -23,9 +23,10 @@ from typing import Any
 import anyio.to_thread
 
 from .._services.cache import CacheStore, MemoryCache, SQLiteCache
+from .._services.code_stamp import Stamp, code_stamp, same_stamp
 from .._services.fingerprint import (
     Unfingerprintable,
-    cache_key,
+    cache_keys,
     fingerprint_code,
     fingerprint_value,
 )
@@ -99,15 +100,75 @@ _FLIGHTS = _Flights()
 _RANK = {"hit": 0, "miss": 1, "uncacheable": 2}
 
 
-def _code_fingerprint(step: Step) -> str | None:
-    # Taken again for every run: the globals and closure cells a function
-    # reads may have changed since the last one (fingerprint_code keeps what
-    # depends only on the immutable code object).
+KeyMaker = Callable[[Sequence[bytes]], str]
+
+#: Exact types whose fingerprint is a function of the value alone, and whose
+#: equal values are the same value (unlike 0.0 and -0.0): their keys are kept.
+_SCALARS = frozenset({int, bool, type(None)})
+_TEXTS = frozenset({str, bytes})
+#: Longer texts are not kept (the kept keys hold their arguments).
+_KEPT_TEXT = 256
+_KEPT_KEYS = 4096
+
+
+def _keepable(value: Any) -> bool:
+    cls = type(value)
+    return cls in _SCALARS or (cls in _TEXTS and len(value) <= _KEPT_TEXT)
+
+
+class CallKeys:
+    """The cache keys of one step's calls, kept for small plain arguments.
+
+    A key is a hash of the step's code fingerprint and its arguments'
+    fingerprints; for arguments that are small ints, strings, bytes, bools or
+    None it is kept, keyed by their exact types and values, so a repeated call
+    skips fingerprinting and hashing.
+    """
+
+    def __init__(self, make: KeyMaker) -> None:
+        self.make = make
+        self.kept: dict[tuple[Any, ...], str] = {}
+
+    def of(self, arguments: tuple[Any, ...]) -> str:
+        """The key of a call with these arguments (raises ``Unfingerprintable``)."""
+        keep = all(map(_keepable, arguments))
+        if keep:
+            exact = (*map(type, arguments), *arguments)
+            found = self.kept.get(exact)
+            if found is not None:
+                return found
+        key = self.make([fingerprint_value(value) for value in arguments])
+        if keep:
+            if len(self.kept) >= _KEPT_KEYS:
+                self.kept.clear()
+            self.kept[exact] = key
+        return key
+
+
+def _call_keys(state: RunState, step: Step) -> CallKeys | None:
+    """How ``step``'s calls are keyed in this run: its code fingerprint taken
+    (``None``, with a warning, if it cannot be) and hashed with its identity."""
+    # The globals and closure cells a function reads may have changed since
+    # the last run: the fingerprint is reused only while its stamp (every
+    # object it read, none of which can change in place) is the same.
+    memo = state.plan.memo
+    memo_key = ("cache keys", step.position)
+    stamp = code_stamp(step.function)
+    known: tuple[Stamp, CallKeys] | None = memo.get(memo_key)
+    if known is not None and same_stamp(known[0], stamp):
+        return known[1]
+    function = step.function
     try:
-        return fingerprint_code(step.function)
+        code = fingerprint_code(function)
     except Unfingerprintable as exc:
         _warn(step, f"its code reads a {exc.type_name}, which cannot be fingerprinted")
         return None
+    identity = f"{function.__module__}.{function.__qualname__}:{step.node.name}"
+    names = [binding.parameter for binding in step.sources]
+    keys = CallKeys(cache_keys(identity, code, step.node.options.version, names))
+    if stamp is not None and same_stamp(stamp, code_stamp(function)):
+        memo[memo_key] = (stamp, keys)  # nothing changed while the fingerprint was taken
+    return keys
 
 
 def _warn(step: Step, why: str) -> None:
@@ -123,14 +184,11 @@ def _warn(step: Step, why: str) -> None:
 class CachedCall:
     """What one pure step needs to look itself up in the store."""
 
-    def __init__(self, state: RunState, step: Step, code: str, store: CacheStore) -> None:
-        function = step.function
+    def __init__(self, state: RunState, step: Step, keys: CallKeys, store: CacheStore) -> None:
         self.state = state
         self.step = step
         self.store = store
-        self.identity = f"{function.__module__}.{function.__qualname__}:{step.node.name}"
-        self.code = code
-        self.names = [binding.parameter for binding in step.sources]
+        self.keys = keys
 
     def key(self, values: list[Any]) -> str | None:
         """The cache key of this call, or ``None`` (with a warning) if it has none."""
@@ -139,10 +197,7 @@ class CachedCall:
     def key_of(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> str | None:
         """The cache key of a call with these arguments, or ``None`` (with a warning)."""
         try:
-            digests = [
-                (name, fingerprint_value(value))
-                for name, value in zip(self.names, [*args, *kwargs.values()], strict=True)
-            ]
+            return self.keys.of((*args, *kwargs.values()))
         except Unfingerprintable as exc:
             self.record("uncacheable")
             why = f": {exc.detail}" if exc.detail else ""
@@ -151,7 +206,6 @@ class CachedCall:
                 f"an argument holds a {exc.type_name}, which cannot be fingerprinted{why}",
             )
             return None
-        return cache_key(self.identity, self.code, self.step.node.options.version, digests)
 
     def lookup(self, key: str) -> tuple[bool, Any]:
         """The stored value of ``key``, recording a hit."""
@@ -225,11 +279,11 @@ def _cached_call(state: RunState, step: Step) -> CachedCall | None:
     store = state.cache_store
     if store is None or not step.node.options.pure:
         return None
-    code = _code_fingerprint(step)
-    if code is None:
+    keys = _call_keys(state, step)
+    if keys is None:
         state.cache_outcomes[step.position] = "uncacheable"
         return None
-    return CachedCall(state, step, code, store)
+    return CachedCall(state, step, keys, store)
 
 
 def run_invokers(

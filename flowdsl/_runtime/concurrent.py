@@ -196,7 +196,10 @@ class _Scheduler:
         self.values = state.values
         self.modes = plan.call_modes(options.backend)
         self.workers = options.max_workers or DEFAULT_MAX_WORKERS
-        self.thread_limiter = anyio.CapacityLimiter(self.workers)
+        shared = state.shared_workers
+        self.thread_limiter = (
+            anyio.CapacityLimiter(self.workers) if shared is None else shared.limiter
+        )
         self.task_limiter = (
             anyio.CapacityLimiter(options.max_concurrency) if options.max_concurrency else None
         )
@@ -398,7 +401,9 @@ class _Scheduler:
 
     def _submit(self, position: int) -> None:
         if self.crew is None:
-            self.crew = Crew(self.workers, self.chain, self.lock)
+            shared = self.state.shared_workers
+            budget = None if shared is None else shared.budget
+            self.crew = Crew(self.workers, self.chain, self.lock, budget)
         self.state.running.add(position)
         self.submitted[position] = time.perf_counter()
         self.crew.submit(position)

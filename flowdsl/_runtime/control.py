@@ -23,6 +23,8 @@ from __future__ import annotations
 import collections.abc
 import functools
 import inspect
+import itertools
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +32,7 @@ from typing import Any
 
 import anyio
 
+from .._mapping import ElementIndex
 from .._policies import RetryPolicy
 from .._typing import type_name
 from ..errors import ContractViolation, IterationLimitError
@@ -251,43 +254,94 @@ class StepRunner:
         return output
 
     async def _mapped_or_not(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        index = self.step.map_index
-        if index is None:
+        indices = self.step.map_indices
+        if indices is None:
             return await self._element(args, kwargs)
-        return await self._map(args, kwargs, index)
+        return await self._map(args, kwargs, indices)
 
-    async def _map(self, args: list[Any], kwargs: dict[str, Any], index: int) -> list[Any]:
-        elements = self._elements(self._get(args, kwargs, index))
-        self.state.elements[self.position] = len(elements)
+    async def _map(
+        self, args: list[Any], kwargs: dict[str, Any], indices: tuple[int, ...]
+    ) -> list[Any]:
+        map_over = self.step.node.options.map_over
+        assert map_over is not None
+        sequences = [
+            self._elements(self._get(args, kwargs, index), parameter)
+            for index, parameter in zip(indices, map_over.parameters, strict=True)
+        ]
+        # Each call's place: its index, or its indices in a product (the
+        # first sequence outermost), and the elements it takes.
+        keys: Sequence[ElementIndex]
+        if map_over.product:
+            keys = list(itertools.product(*(range(len(s)) for s in sequences)))
+            picks: Sequence[Sequence[int]] = keys  # type: ignore[assignment]
+        else:
+            self._check_lengths(sequences)
+            keys = range(len(sequences[0]))
+            picks = [(i,) * len(sequences) for i in keys]
+        count = len(keys)
+        self.state.elements[self.position] = count
         # Attempts count the elements' calls: none for an empty sequence.
         self.state.attempts.setdefault(self.position, 0)
-        results: list[Any] = [None] * len(elements)
+        results: list[Any] = [None] * count
         failures: dict[int, BaseException] = {}
         keep_going = self.state.options.on_error == "continue"
 
+        def placed(i: int) -> Arguments:
+            placed_args, placed_kwargs = args, kwargs
+            for index, sequence, pick in zip(indices, sequences, picks[i], strict=True):
+                placed_args, placed_kwargs = self._put(
+                    placed_args, placed_kwargs, index, sequence[pick]
+                )
+            return placed_args, placed_kwargs
+
         async def one(i: int, scope: anyio.CancelScope | None) -> None:
             try:
-                results[i] = await self.element(*self._put(args, kwargs, index, elements[i]))
+                results[i] = await self.element(*placed(i))
             except Exception as exc:  # recorded per element
                 failures[i] = exc
                 if scope is not None and not keep_going:
                     scope.cancel()
 
-        if self.spread and len(elements) > 1:
+        if self.spread and count > 1:
             async with anyio.create_task_group() as group:
-                for i in range(len(elements)):
+                for i in range(count):
                     group.start_soon(one, i, group.cancel_scope)
         else:
-            for i in range(len(elements)):
+            for i in range(count):
                 await one(i, None)
                 if failures and not keep_going:
                     break
         if failures:
-            self.state.element_errors[self.position] = dict(sorted(failures.items()))
+            self.state.element_errors[self.position] = {
+                keys[i]: failures[i] for i in sorted(failures)
+            }
             raise failures[min(failures)]
+        if map_over.product:
+            return _nested(results, [len(s) for s in sequences])
         return results
 
-    def _elements(self, sequence: Any) -> Sequence[Any]:
+    def _check_lengths(self, sequences: list[Sequence[Any]]) -> None:
+        # Zipped sequences of unequal lengths: an error before any call.
+        lengths = [len(s) for s in sequences]
+        if len(set(lengths)) <= 1:
+            return
+        node = self.step.node
+        assert node.options.map_over is not None
+        got = ", ".join(
+            f"{name} has {n} element{'' if n == 1 else 's'}"
+            for name, n in zip(node.options.map_over.parameters, lengths, strict=True)
+        )
+        raise ContractViolation(
+            f"map_over={node.options.map_over!r} zips sequences of equal length; {got}",
+            vertex=node.name,
+            parameter=node.options.map_over.parameters[lengths.index(min(lengths))],
+            location=node.location,
+            path=", ".join(node.options.map_over.parameters),
+            expected="sequences of equal length",
+            actual=got,
+        )
+
+    def _elements(self, sequence: Any, parameter: str) -> Sequence[Any]:
         # Elements are used as they are; only a non-sequence iterable is listed.
         if isinstance(sequence, collections.abc.Sequence) and not isinstance(
             sequence, (str, bytes, bytearray)
@@ -301,12 +355,12 @@ class StepRunner:
         node = self.step.node
         actual = f"{type_name(type(sequence))} {sequence!r:.60}"
         raise ContractViolation(
-            f"map_over={node.options.map_over!r} needs a list, tuple or other ordered sequence; "
-            f"got {actual}",
+            f"map_over={node.options.map_over!r} needs a list, tuple or other ordered sequence "
+            f"for {parameter!r}; got {actual}",
             vertex=node.name,
-            parameter=node.options.map_over,
+            parameter=parameter,
             location=node.location,
-            path=node.options.map_over or "",
+            path=parameter,
             expected="an ordered sequence",
             actual=actual,
         )
@@ -487,6 +541,14 @@ class StepRunner:
             args[index] = value
             return args, kwargs
         return args, {**kwargs, self.names[index]: value}
+
+
+def _nested(flat: list[Any], shape: list[int]) -> list[Any]:
+    """``flat`` (row-major) as nested lists of ``shape``: the outer index over the first."""
+    if len(shape) == 1:
+        return flat
+    size = math.prod(shape[1:])
+    return [_nested(flat[i * size : (i + 1) * size], shape[1:]) for i in range(shape[0])]
 
 
 def _traced(entry: list[Any], call: Callable[[], Any], is_async: bool) -> Callable[[], Any]:

@@ -55,7 +55,7 @@ from .plan import Plan, Step
 from .remote import Job, local_step, run_packed
 from .state import MISSING, RunState
 
-__all__ = ["run_dask"]
+__all__ = ["client_for", "run_dask"]
 
 logger = logging.getLogger("flowdsl")
 
@@ -88,7 +88,7 @@ def _check_supported(plan: Plan) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _client(state: RunState) -> AsyncIterator[Any]:
+async def client_for(state: RunState) -> AsyncIterator[Any]:
     """The caller's client; else one connected to ``dask_address``; else one on a
     local cluster started for the run. What is opened here is closed here."""
     if state.dask_client is not None:
@@ -117,7 +117,7 @@ async def _client(state: RunState) -> AsyncIterator[Any]:
 async def run_dask(state: RunState) -> None:
     """Run ``state.plan`` on a Dask cluster, recording outcomes in ``state``."""
     _check_supported(state.plan)
-    async with _client(state) as client:
+    async with client_for(state) as client:
         driver = _Driver(state, client)
         try:
             await anyio.to_thread.run_sync(driver.run, abandon_on_cancel=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
@@ -19,7 +21,9 @@ from .logs import current_run
 from .serial import run_serial
 from .state import RunState
 
-__all__ = ["execute", "run_blocking"]
+__all__ = ["alone_in", "execute", "run_blocking", "run_on_a_loop"]
+
+T = TypeVar("T")
 
 Scheduler = Callable[[RunState], Awaitable[None]]
 
@@ -86,17 +90,18 @@ async def _announced(state: RunState) -> RunState:
     except BaseException as error:
         # The task group wraps what the run raised (an error opening the
         # cache, Ctrl+C) in an exception group: callers expect it plain.
-        alone = _alone_in(error)
+        alone = alone_in(error)
         if alone is error:
             raise
         raise alone  # noqa: B904 - the group is noise; the error keeps its own cause
     return state
 
 
-def _alone_in(error: BaseException) -> BaseException:
+def alone_in(error: BaseException) -> BaseException:
+    """The one exception inside (nested) exception groups of one each, else ``error``."""
     inner = getattr(error, "exceptions", None)
     if inner is not None and len(inner) == 1:
-        return _alone_in(inner[0])
+        return alone_in(inner[0])
     return error
 
 
@@ -169,21 +174,62 @@ def run_blocking(state: RunState) -> RunState:
 
 
 def _run_on_a_loop(state: RunState) -> RunState:
-    # The loop's own entry point, not anyio.run: anyio's calls work on a loop
-    # started natively, and its wrapper costs about 40 us a run.
+    return run_on_a_loop(functools.partial(execute, state), state.options.anyio_backend)
+
+
+def run_on_a_loop(main: Callable[[], Coroutine[Any, Any, T]], anyio_backend: str) -> T:
+    """``await main()`` on an event loop started for it (``anyio_backend``: which one).
+
+    Inside a vertex whose thread runs a loop already, the loop is started on
+    a thread of its own; elsewhere on such a thread it is a ``RuntimeError``
+    pointing to ``arun``.
+    """
     running = running_loop()
-    if running is not None:
+    if running is None:
+        return _start_loop(main, anyio_backend)
+    if current_run.get() is None:
         raise RuntimeError(
             f"this run needs an event loop of its own, and {running} is running on this "
             "thread: inside a running loop, use `await flow.arun(...)`"
         )
-    if state.options.anyio_backend == "trio":
+    # A vertex body (a sync vertex inline on its run's loop, or a coroutine)
+    # runs a flow of its own: the vertex blocks its loop's thread for its
+    # whole call anyway, so the inner run gets a loop on a thread of its own.
+    return _on_a_thread_of_its_own(main, anyio_backend)
+
+
+def _on_a_thread_of_its_own(main: Callable[[], Coroutine[Any, Any, T]], anyio_backend: str) -> T:
+    outcome: list[T | BaseException] = []
+
+    def start() -> None:
+        try:
+            outcome.append(_start_loop(main, anyio_backend))
+        except BaseException as error:  # handed to the caller's thread
+            outcome.append(error)
+
+    # The caller's context goes along (its context variables, the log records' run id).
+    thread = threading.Thread(
+        target=contextvars.copy_context().run, args=(start,), name="flowdsl-nested-run"
+    )
+    thread.start()
+    thread.join()
+    (finished,) = outcome
+    if isinstance(finished, BaseException):
+        raise finished
+    return finished
+
+
+def _start_loop(main: Callable[[], Coroutine[Any, Any, T]], anyio_backend: str) -> T:
+    # The loop's own entry point, not anyio.run: anyio's calls work on a loop
+    # started natively, and its wrapper costs about 40 us a run.
+    if anyio_backend == "trio":
         import trio
 
-        return trio.run(execute, state)
+        result: T = trio.run(main)
+        return result
     import asyncio  # on first use: a serial run needs no loop, and asyncio is slow to import
 
-    return asyncio.run(execute(state))
+    return asyncio.run(main())
 
 
 def running_loop() -> str | None:

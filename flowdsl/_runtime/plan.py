@@ -67,7 +67,7 @@ class Step:
     # Every step this one runs after: those it reads, and those an atomic
     # group orders it after (``upstream`` is only the first kind).
     after: tuple[int, ...] = ()
-    map_index: int | None = None
+    map_indices: tuple[int, ...] | None = None
     previous_index: int | None = None
     transaction_index: int | None = None
 
@@ -343,7 +343,9 @@ def _build_plan(
             else (slot_of[node.condition.source], _reader(node.condition)),
             needs=_needed(node, position),
             after=afters[node.name],
-            map_index=_index_of(ordered[i], node.options.map_over),
+            map_indices=None
+            if node.options.map_over is None
+            else tuple(_index_of(ordered[i], p) for p in node.options.map_over.parameters),
             previous_index=next((j for j, b in enumerate(ordered[i]) if b.previous), None),
             transaction_index=next((j for j, b in enumerate(ordered[i]) if b.transaction), None),
         )
@@ -405,8 +407,8 @@ def _ordered_bindings(node: VertexNode) -> tuple[Binding, ...]:
     )
 
 
-def _index_of(bindings: Sequence[Binding], parameter: str | None) -> int | None:
-    return next((i for i, b in enumerate(bindings) if b.parameter == parameter), None)
+def _index_of(bindings: Sequence[Binding], parameter: str) -> int:
+    return next(i for i, b in enumerate(bindings) if b.parameter == parameter)
 
 
 def _needed(node: VertexNode, position: Mapping[str, int]) -> tuple[int, ...]:

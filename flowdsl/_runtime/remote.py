@@ -167,7 +167,7 @@ def run_step(job: Job, *values: Any, packed: bytes = b"") -> Any:
             for i in defaulted:
                 slots[i] = step.sources[i].default
             step = _plain(step, defaulted)
-        if step.map_index is None:
+        if step.map_indices is None:
             return _run_one(job, step, slots, report)
         import distributed
 
@@ -188,7 +188,7 @@ def run_element(data: bytes, args: list[Any], kwargs: dict[str, Any]) -> Element
     element = attrs.evolve(
         _plain(step, frozenset(range(count))),
         condition=None,
-        map_index=None,
+        map_indices=None,
         upstream=(),
         needs=(),
     )

@@ -7,7 +7,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
+import anyio
+
 from .._checks import CheckOutcome
+from .._mapping import ElementIndex
 from .._model.graph import NO_DEFAULT
 from .._services.cache import CacheStore
 from .._suggest import did_you_mean
@@ -17,6 +20,7 @@ from .checkpointing import Checkpoint
 from .emitter import Emitter
 from .options import RunOptions
 from .plan import Plan
+from .workers import WorkerBudget
 
 __all__ = ["MISSING", "ElementRunner", "RunState"]
 
@@ -35,6 +39,14 @@ class _Missing:
 
 #: A slot with no value: not computed yet, skipped, or released.
 MISSING: Any = _Missing()
+
+
+class SharedWorkers:
+    """The worker threads that the runs of one sweep share: ``max_workers`` in all."""
+
+    def __init__(self, size: int) -> None:
+        self.budget = WorkerBudget(size)
+        self.limiter = anyio.CapacityLimiter(size)
 
 
 class RunState:
@@ -77,6 +89,7 @@ class RunState:
         "rolled_back",
         "run_id",
         "running",
+        "shared_workers",
         "skip_reasons",
         "skip_times",
         "skipped",
@@ -163,7 +176,7 @@ class RunState:
         self.elements: dict[int, int] = {}
         self.fallbacks: dict[int, str] = {}
         self.fallback_errors: dict[int, list[tuple[str, BaseException]]] = {}
-        self.element_errors: dict[int, dict[int, BaseException]] = {}
+        self.element_errors: dict[int, dict[ElementIndex, BaseException]] = {}
         # Per step, what its checks found on each call (see check_log.py);
         # False on a Dask worker, whose driver announces failed warn-checks.
         self.check_outcomes: dict[int, list[CheckOutcome]] = {}
@@ -196,6 +209,8 @@ class RunState:
         # Set by a synchronous caller whose thread run needs no event loop
         # (``concurrent.runs_on_workers_alone``): its thread waits for the workers.
         self.loop_free = False
+        # The worker threads of the sweep this run is part of (None: the run's own).
+        self.shared_workers: SharedWorkers | None = None
 
     def must_stop(self, deadline: float | None, now: float) -> bool:
         """Whether a cancel request or the deadline says to stop now (and record which)."""

@@ -32,7 +32,7 @@ import queue
 import threading
 from collections.abc import Callable
 
-__all__ = ["IDLE_SECONDS", "Crew", "idle_threads"]
+__all__ = ["IDLE_SECONDS", "Crew", "WorkerBudget", "idle_threads"]
 
 #: Seconds an idle worker waits for a run to take it before it exits (anyio's figure).
 IDLE_SECONDS = 10.0
@@ -102,6 +102,42 @@ def idle_threads() -> list[threading.Thread]:
         return [worker.thread for worker in _IDLE.workers]
 
 
+class WorkerBudget:
+    """Worker threads shared by several runs (a sweep, ``Flow.map``): at most ``size`` of
+    their crews' workers busy at once.
+
+    A crew takes a slot for each worker it sets to work, or waits in line for
+    one; a worker that has nothing left of its run gives its slot to the
+    next crew in line. A crew's lock may be held while taking a slot, never
+    while giving one back.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._lock = threading.Lock()
+        self._free = size
+        self._waiting: collections.deque[Crew] = collections.deque()
+
+    def take(self, crew: Crew) -> bool:
+        """A slot for ``crew`` now, or False: ``crew`` is in line for the next one."""
+        with self._lock:
+            if self._free:
+                self._free -= 1
+                return True
+            self._waiting.append(crew)
+            return False
+
+    def give_back(self) -> None:
+        """Hand a slot to the next crew in line with work waiting, else free it."""
+        while True:
+            with self._lock:
+                if not self._waiting:
+                    self._free += 1
+                    return
+                crew = self._waiting.popleft()
+            if crew.resume():
+                return
+
+
 class Crew:
     """One run's share of the workers: at most ``size`` of them running ``run(position)``.
 
@@ -112,8 +148,15 @@ class Crew:
     otherwise stall every other worker and the loop.
     """
 
-    def __init__(self, size: int, run: Callable[[int], None], lock: threading.Lock) -> None:
+    def __init__(
+        self,
+        size: int,
+        run: Callable[[int], None],
+        lock: threading.Lock,
+        budget: WorkerBudget | None = None,
+    ) -> None:
         self._size = size
+        self._budget = budget
         self._run = run
         self._lock = lock
         self._queue: collections.deque[int] = collections.deque()
@@ -126,10 +169,24 @@ class Crew:
     def submit(self, position: int) -> None:
         """Run ``position`` on an idle worker, a new one, or the next of this run's
         workers to be free (lock held)."""
-        if self._busy == self._size:
+        if self._busy == self._size or (self._budget is not None and not self._budget.take(self)):
             self._queue.append(position)
             return
         self._busy += 1
+        self._hand_out(position)
+
+    def resume(self) -> bool:
+        """Set a worker to this crew's next queued step with a slot the budget gave it;
+        False when there is none to start (call without the lock held)."""
+        with self._lock:
+            if not self._queue or self._busy == self._size:
+                return False
+            self._busy += 1
+            self._hand_out(self._queue.popleft())
+        self.start_new()
+        return True
+
+    def _hand_out(self, position: int) -> None:
         job = functools.partial(self._context.copy().run, self._work, position)
         worker = _IDLE.take()
         if worker is None:
@@ -154,8 +211,10 @@ class Crew:
             with lock:
                 if not waiting:
                     self._busy -= 1
-                    return
+                    break
                 position = waiting.popleft()
+        if self._budget is not None:
+            self._budget.give_back()
 
     def shutdown(self) -> list[int]:
         """Drop the queued positions (returned): no worker starts them (lock held)."""

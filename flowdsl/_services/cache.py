@@ -191,6 +191,10 @@ CREATE INDEX IF NOT EXISTS flowdsl_cache_accessed ON flowdsl_cache (accessed);
 # Each write takes the next value of this shared counter, so least recently
 # used is exact across processes (a wall clock could go backwards).
 _NEXT_ACCESS = "(SELECT COALESCE(MAX(accessed), 0) + 1 FROM flowdsl_cache)"
+_TOUCH = f"UPDATE flowdsl_cache SET accessed = {_NEXT_ACCESS} WHERE key = ?"
+#: Hits whose use is written in one transaction: a hit itself only reads, so
+#: processes that share a warm file do not queue for its write lock.
+_USES_PER_WRITE = 256
 _BUSY_TIMEOUT = 10.0
 
 
@@ -237,7 +241,9 @@ class SQLiteCache:
     ``stats().errors``, reported by one :class:`CacheWarning` naming the key,
     and deleted. A value that cannot be pickled is not stored (one warning per
     type). ``max_entries`` bounds the file, evicting the least recently used
-    entries (a hit counts as a use).
+    entries (a hit counts as a use; uses are written in batches, at the latest
+    with the store's next write, its ``close`` or every 256 hits, so another
+    process sees them that late and the order is approximate between processes).
 
     One connection is shared by the threads of a process behind a lock. Call
     :meth:`close` (or use the store as a context manager) when done. A path
@@ -258,6 +264,10 @@ class SQLiteCache:
         self._misses = 0
         self._errors = 0
         self._unpicklable: set[str] = set()
+        # Keys hit since their uses were last written, least recent first, and
+        # how many hits that was.
+        self._used: dict[str, None] = {}
+        self._unwritten_hits = 0
         self._conn: sqlite3.Connection | None = self._open()
 
     def _open(self) -> sqlite3.Connection:
@@ -314,17 +324,26 @@ class SQLiteCache:
                 # Unpickling may fail in any way (a renamed class, a bad
                 # opcode); all of them make the entry unreadable, not the run.
                 return self._corrupt(conn, key, exc)
-            try:
-                with _transaction(conn):
-                    conn.execute(
-                        f"UPDATE flowdsl_cache SET accessed = {_NEXT_ACCESS} WHERE key = ?",
-                        (key,),
-                    )
-            except sqlite3.Error as exc:
-                # The value itself was read and checked; only its use time is lost.
-                self._database_error("record the use of an entry", exc)
+            self._used.pop(key, None)
+            self._used[key] = None
+            self._unwritten_hits += 1
+            if self._unwritten_hits >= _USES_PER_WRITE:
+                try:
+                    with _transaction(conn):
+                        self._write_uses(conn)
+                except sqlite3.Error as exc:
+                    # The values themselves were read and checked; only use times are lost.
+                    self._database_error("record the use of entries", exc)
             self._hits += 1
             return True, value
+
+    def _write_uses(self, conn: sqlite3.Connection) -> None:
+        # Inside a transaction: the pending uses, in the order they happened.
+        self._unwritten_hits = 0
+        if self._used:
+            keys = [(key,) for key in self._used]
+            self._used.clear()
+            conn.executemany(_TOUCH, keys)
 
     def _corrupt(self, conn: sqlite3.Connection, key: str, exc: Exception) -> tuple[bool, Any]:
         self._errors += 1
@@ -366,6 +385,8 @@ class SQLiteCache:
             conn = self._connection()
             try:
                 with _transaction(conn):
+                    # Uses first, so that eviction below sees them.
+                    self._write_uses(conn)
                     conn.execute(
                         "INSERT OR REPLACE INTO flowdsl_cache (key, value, checksum, accessed) "
                         f"VALUES (?, ?, ?, {_NEXT_ACCESS})",
@@ -400,6 +421,8 @@ class SQLiteCache:
             conn = self._connection()
             with _transaction(conn):
                 conn.execute("DELETE FROM flowdsl_cache")
+            self._used.clear()
+            self._unwritten_hits = 0
             self._hits = self._misses = self._errors = 0
 
     def stats(self) -> CacheStats:
@@ -417,8 +440,15 @@ class SQLiteCache:
         """Close the connection; the store cannot be used afterwards. Idempotent."""
         with self._lock:
             if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+                try:
+                    if self._used:
+                        with _transaction(self._conn):
+                            self._write_uses(self._conn)
+                except sqlite3.Error as exc:
+                    self._database_error("record the use of entries", exc)
+                finally:
+                    self._conn.close()
+                    self._conn = None
 
     def __enter__(self) -> SQLiteCache:
         return self

@@ -77,6 +77,7 @@ from ._fingerprint_hooks import handler_for
 __all__ = [
     "Unfingerprintable",
     "cache_key",
+    "cache_keys",
     "fingerprint_code",
     "fingerprint_value",
     "fingerprints_natively",
@@ -702,12 +703,44 @@ def cache_key(
     not matter. ``version`` (``None`` and ``""`` differ) lets users invalidate
     by hand what the code fingerprint cannot see.
     """
-    parts = [_FORMAT, _text(vertex), _text(code)]
-    parts.append(b"n" if version is None else b"v" + _text(version))
-    parts.append(_U64.pack(len(inputs)))
-    for name, digest in sorted(inputs):
-        parts += (_text(name), _blob(digest))
-    return _hash(parts).hex()
+    keys = cache_keys(vertex, code, version, [name for name, _ in inputs])
+    return keys([digest for _, digest in inputs])
+
+
+def cache_keys(
+    vertex: str, code: str, version: str | None, names: Sequence[str]
+) -> Callable[[Sequence[bytes]], str]:
+    """``cache_key`` for the calls of one vertex: a function of the inputs' digests.
+
+    Example::
+
+        key = cache_keys("validate", fingerprint_code(validate), None, ["normalize"])
+        key([fingerprint_value("alice")])  # == cache_key(..., [("normalize", ...)])
+
+    What does not change from call to call (the vertex, its code, its version,
+    the parameter names) is hashed once; each call hashes only its digests,
+    given in the order of ``names``.
+    """
+    prefix = hashlib.blake2b(digest_size=_DIGEST_SIZE)
+    for part in (
+        _FORMAT,
+        _text(vertex),
+        _text(code),
+        b"n" if version is None else b"v" + _text(version),
+        _U64.pack(len(names)),
+    ):
+        prefix.update(part)
+    labels = {name: _text(name) for name in names}
+
+    def key(digests: Sequence[bytes]) -> str:
+        hasher = prefix.copy()
+        for name, digest in sorted(zip(names, digests, strict=True)):
+            hasher.update(labels[name])
+            hasher.update(_U64.pack(len(digest)))
+            hasher.update(digest)
+        return hasher.hexdigest()
+
+    return key
 
 
 def fingerprints_natively(cls: type) -> bool:

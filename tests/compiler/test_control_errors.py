@@ -268,7 +268,7 @@ def test_options_are_recorded_in_the_model() -> None:
         options.max_concurrency,
         options.rate_limit,
     ) == (
-        "a",
+        flowdsl.MapOver(("a",)),
         4,
         3,
         2.5,

@@ -12,4 +12,6 @@ import threading
 from typing import Any
 
 calls: list[Any] = []
+#: Held while recording from several threads at once.
+lock = threading.Lock()
 release = threading.Event()

@@ -354,3 +354,70 @@ def test_the_process_wide_store_serves_cache_true() -> None:
     result = flow.run({"x": 123456789}, cache=True)
     assert calls == [123456789]
     assert result.metrics.vertices["square"].cache == "hit"
+
+
+def test_a_kept_code_fingerprint_sees_every_change_it_covers(make_module: ModuleMaker) -> None:
+    # One flow, many runs: the code fingerprint is reused between runs only
+    # while nothing it covers can have changed; every change below must miss.
+    module = make_module(
+        """
+        from flowdsl import vertex
+
+        FACTOR = 2
+        TABLE = {"offset": 0}
+        PAIR = (1, [0])
+
+        def helper(x):
+            return x * FACTOR
+
+        def other(x):
+            return x * 100
+
+        def make_adder():
+            amount = 0
+
+            def add(x):
+                return x + amount
+
+            def set_amount(value):
+                nonlocal amount
+                amount = value
+
+            return add, set_amount
+
+        add, set_amount = make_adder()
+
+        @vertex(pure=True)
+        def score(x: int) -> int:
+            return add(helper(x))
+
+        @vertex(pure=True)
+        def lookup(x: int) -> int:
+            return x + TABLE["offset"] + PAIR[1][0]
+        """
+    )
+    flow = flowdsl.Flow.from_module(module)
+    store = MemoryCache()
+
+    def outcome(name: str) -> tuple[int, str | None]:
+        result = flow.run({"x": 1}, cache=store, outputs=[name])
+        return result[name], result.metrics.vertices[name].cache
+
+    assert outcome("score") == (2, "miss")
+    assert outcome("score") == (2, "hit")
+    module.FACTOR = 3  # a global the helper reads, rebound
+    assert outcome("score") == (3, "miss")
+    assert outcome("score") == (3, "hit")
+    module.helper.__code__ = module.other.__code__  # the helper's code replaced
+    assert outcome("score") == (100, "miss")
+    module.set_amount(5)  # a closure cell of a function it calls
+    assert outcome("score") == (105, "miss")
+    assert outcome("score") == (105, "hit")
+
+    assert outcome("lookup") == (1, "miss")
+    assert outcome("lookup") == (1, "hit")
+    module.TABLE["offset"] = 7  # a mutable global, changed in place
+    assert outcome("lookup") == (8, "miss")
+    module.PAIR[1][0] = 1  # an immutable global holding a mutable value
+    assert outcome("lookup") == (9, "miss")
+    assert outcome("lookup") == (9, "hit")

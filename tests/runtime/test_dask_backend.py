@@ -684,3 +684,67 @@ def test_a_mapped_vertex_keeps_its_concurrency_limit_across_workers(
     # Elements run in other processes: their start and end times say how many overlapped.
     peak = max(sum(1 for s, e in intervals if s <= moment < e) for moment, _ in intervals)
     assert peak <= 2
+
+
+def test_a_vertex_on_a_worker_runs_a_flow_of_its_own(dask_client: Any) -> None:
+    inner = diamond()
+
+    @vertex
+    def nested(x: int) -> int:
+        return int(inner.run({"x": x}, backend="thread")["join"])
+
+    @vertex
+    async def awaiting(x: int) -> int:
+        return int(inner.run({"x": x}, backend="async", anyio_backend="trio")["join"])
+
+    result = on_dask(flowdsl.Flow.from_functions(nested, awaiting), dask_client, {"x": 1})
+    assert (result["nested"], result["awaiting"]) == (100, 100)
+
+
+def test_zipped_and_product_maps_run_each_call_as_a_task(dask_client: Any) -> None:
+    @vertex(map_over=flowdsl.product("x", "y"))
+    def times(x: int, y: int) -> int:
+        return x * y
+
+    @vertex(map_over=("x", "times"))
+    def scaled(x: int, times: list[int]) -> int:
+        return x * sum(times)
+
+    flow = flowdsl.Flow.from_functions(times, scaled)
+    result = on_dask(flow, dask_client, {"x": [1, 2], "y": [3, 4, 5]})
+    assert result["times"] == [[3, 4, 5], [6, 8, 10]]
+    assert result["scaled"] == [12, 48]
+    assert result.metrics.vertices["times"].elements == 6
+
+    @vertex(map_over=flowdsl.product("x", "y"))
+    def ratio(x: int, y: int) -> float:
+        return x / y
+
+    kept = on_dask(
+        flowdsl.Flow.from_functions(ratio),
+        dask_client,
+        {"x": [1], "y": [0, 1]},
+        on_error="continue",
+    )
+    assert list(kept.element_errors["ratio"]) == [(0, 0)]
+
+
+def test_a_sub_flows_vertices_are_tasks_of_the_cluster(dask_client: Any) -> None:
+    inner = diamond()
+    outer = flowdsl.Flow.from_functions(
+        inner.as_vertex("one"), inner.as_vertex("two", bind={"x": 2}, outputs="join")
+    )
+    result = on_dask(outer, dask_client, {"x": 1})
+    assert result["one.join"] == 100
+    assert result["two"] == {"join": 150}
+    assert result.states["two/left"] == "completed"
+
+
+def test_a_sweep_runs_on_one_client(dask_client: Any) -> None:
+    results = diamond().map([{"x": 1}, {"x": 2}, {"x": 3}], backend="dask", dask_client=dask_client)
+    assert [r["join"] for r in results] == [100, 150, 200]
+
+
+def test_a_sweep_without_a_client_starts_one_cluster_for_all_runs() -> None:
+    results = diamond().map([{"x": 1}, {"x": 2}], backend="dask")
+    assert [r["join"] for r in results] == [100, 150]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
 import math
+import typing
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
+import typing_extensions
 
 import flowdsl
 from flowdsl import Settings, SettingsError
@@ -25,21 +26,34 @@ def test_every_field_of_settings_is_an_option_with_its_variable() -> None:
     assert attrs.asdict(Settings()) == {opt.name: opt.default for opt in OPTIONS}
 
 
-@pytest.mark.parametrize("method", ["run", "start", "arun"])
-def test_run_start_and_arun_name_every_option_as_a_keyword(method: str) -> None:
-    parameters = inspect.signature(getattr(flowdsl.Flow, method)).parameters
+@pytest.mark.parametrize("method", ["run", "start", "arun", "map"])
+def test_run_start_arun_and_map_take_every_option_as_a_keyword(method: str) -> None:
+    hints = typing.get_type_hints(getattr(flowdsl.Flow, method), include_extras=True)
+    (keywords,) = typing_extensions.get_args(hints["options"])
     # arun runs on the caller's event loop, so it takes no anyio_backend.
     expected = [
         opt.name for opt in OPTIONS if not (method == "arun" and opt.name == "anyio_backend")
     ]
-    for name in expected:
-        assert parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
-        assert parameters[name].default is None
     # Besides the options: what to run, and how this one run is named, fed and watched.
-    per_call = {"self", "inputs", "outputs", "flow", "overrides", "listeners"}
+    per_call = {"outputs", "flow", "overrides", "listeners"}
     per_call |= {"run_id", "resume", "serializer", "secret", "dask_client"}
-    options = [p for p in parameters if p not in per_call]
-    assert sorted(options) == sorted(expected)
+    assert sorted(set(keywords.__annotations__) - per_call) == sorted(expected)
+    assert not keywords.__required_keys__
+
+
+def test_a_keyword_no_run_takes_is_a_type_error_with_a_suggestion() -> None:
+    flow = flowdsl.Flow.from_functions(_double)
+    with pytest.raises(TypeError, match="run\\(\\) got an unexpected keyword argument 'backnd'"):
+        flow.run({"x": 1}, backnd="thread")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="did you mean 'backend'"):
+        flow.start({"x": 1}, backnd="thread")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="arun\\(\\) got an unexpected keyword argument"):
+        flow.arun({"x": 1}, anyio_backend="trio").send(None)  # type: ignore[call-arg]
+
+
+@flowdsl.vertex
+def _double(x: int) -> int:
+    return 2 * x
 
 
 def test_the_settings_page_lists_every_option() -> None:

@@ -172,6 +172,54 @@ def test_sqlite_lru_eviction(db: pathlib.Path) -> None:
         assert store.stats().entries == 2
 
 
+def test_a_hit_only_reads_while_another_process_writes(
+    db: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another connection holds the write lock: a hit must not wait for it
+    # (with the lock taken per hit, it waited out the busy timeout and warned).
+    monkeypatch.setattr("flowdsl._services.cache._BUSY_TIMEOUT", 0.2)
+    with SQLiteCache(db) as store:
+        store.set("k", [1, 2])
+        writer = sqlite3.connect(db, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                assert store.get("k") == (True, [1, 2])
+                assert store.get("k") == (True, [1, 2])
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+        assert store.stats().hits == 2
+
+
+def test_sqlite_uses_are_written_on_close(db: pathlib.Path) -> None:
+    with SQLiteCache(db) as store:
+        store.set("a", 1)
+        store.set("b", 2)
+        assert store.get("a") == (True, 1)
+    # The hit on a reached the file on close: b is now the least recently used.
+    with SQLiteCache(db, max_entries=2) as store:
+        store.set("c", 3)
+        assert store.get("b") == (False, None)
+        assert store.get("a") == (True, 1)
+
+
+def test_sqlite_uses_are_written_every_batch_of_hits(db: pathlib.Path) -> None:
+    with SQLiteCache(db) as store:
+        store.set("a", 1)
+        store.set("b", 2)
+        for _ in range(256):
+            assert store.get("a") == (True, 1)
+        # Written while the store is open: another connection sees them.
+        assert _raw_rows(db, "SELECT key FROM flowdsl_cache ORDER BY accessed") == ["b", "a"]
+
+
+def _raw_rows(db: pathlib.Path, sql: str) -> list[Any]:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return [row[0] for row in conn.execute(sql)]
+
+
 @pytest.mark.parametrize("max_entries", [0, -1, True, 2.0])
 def test_sqlite_rejects_bad_max_entries(db: pathlib.Path, max_entries: Any) -> None:
     with pytest.raises(ValueError, match="max_entries"):
