@@ -12,6 +12,7 @@ The public API, by layer (each depends only on the ones above it)::
     settings   configure, settings, Settings       run options: call > configure > env > default
     caching    MemoryCache, SQLiteCache, CacheStore  where pure results are kept
     results    RunResult, VertexState, metrics     what a run returns
+               Timeline, Span                      what ran when and where (result.timeline)
                CheckOutcome                        what each Check found (result.checks)
     events     Listener, RunStarted, VertexEnded, ...  what a run tells its listeners
     errors     FlowDSLError and its tree           see ``flowdsl.errors``
