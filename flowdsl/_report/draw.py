@@ -8,6 +8,7 @@ which the page's script reads on hover and click.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Collection, Mapping
 from html import escape
@@ -57,6 +58,8 @@ BAR_HEIGHT = 10
 LANE_GAP = 6
 #: The narrowest bar drawn (a cache hit takes microseconds).
 MIN_BAR = 1.5
+#: Rows of one lane at most: past that many overlapping calls, bars overlap.
+MAX_ROWS = 32
 
 
 def _n(value: float) -> str:
@@ -140,20 +143,19 @@ def seconds_text(value: float) -> str:
 
 
 def _rows(spans: list[Span]) -> list[int]:
-    # Each span's row within its lane: the first row free at its start (overlapping
-    # calls, such as coroutines on one event loop, get rows of their own).
-    ends: list[float] = []
+    # Each span's row within its lane (spans by start): a row free at its start
+    # (overlapping calls, such as coroutines on one event loop, get rows of their
+    # own), up to MAX_ROWS rows; past that, the row that frees first, overlapped.
+    free: list[tuple[float, int]] = []  # (when the row frees, row), a heap
     rows = []
     for span in spans:
         begin = span.start - span.waited
-        for row, end in enumerate(ends):
-            if end <= begin:
-                ends[row] = span.end
-                rows.append(row)
-                break
+        if free and (free[0][0] <= begin or len(free) == MAX_ROWS):
+            _, row = heapq.heappop(free)
         else:
-            ends.append(span.end)
-            rows.append(len(ends) - 1)
+            row = len(free)
+        heapq.heappush(free, (span.end, row))
+        rows.append(row)
     return rows
 
 

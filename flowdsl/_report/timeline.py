@@ -116,8 +116,9 @@ def _step_times(state: RunState) -> dict[int, tuple[float, float]]:
     durations = state.durations
     ran = sorted({*state.completed, *state.errors})
     if state.starts is not None:
+        # A step with no start never began (a Dask task cancelled on the cluster).
         starts = state.starts
-        return {p: (starts[p], starts[p] + durations[p]) for p in ran}
+        return {p: (starts[p], starts[p] + durations[p]) for p in ran if starts[p]}
     # The serial loop: each step starts where the one before it ended.
     times: dict[int, tuple[float, float]] = {}
     cursor = state.began

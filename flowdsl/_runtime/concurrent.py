@@ -393,6 +393,7 @@ class _Scheduler:
             return False
         if verdict is Verdict.FAIL:
             assert gates.error is not None
+            self.starts[position] = time.perf_counter()  # failed as it became ready
             self._record_live(position, None, 0.0, gates.error)  # type: ignore[arg-type]
             return False
         if verdict is Verdict.DEFAULTS:

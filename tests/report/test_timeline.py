@@ -247,3 +247,27 @@ def test_dask_runs_place_steps_by_the_time_the_workers_report(dask_client: objec
     spans = _by_vertex(result.timeline)
     assert spans["root"][0].end <= spans["slow"][0].start + 0.05
     assert spans["slow"][0].duration >= 0.035
+
+
+@vertex
+def settings_of(x: int) -> dict[str, bool]:
+    return {"other": True}
+
+
+@vertex(when="settings_of.enabled")
+def gated(x: int) -> int:
+    return x
+
+
+@every_mode
+def test_a_vertex_whose_condition_cannot_be_read_fails_at_a_time_within_the_run(
+    mode: tuple[str, str],
+) -> None:
+    flow = flowdsl.Flow.from_functions(settings_of, gated)
+    result = flow.run({"x": 1}, backend=mode[0], anyio_backend=mode[1], on_error="continue")
+    assert "gated" in result.errors
+    spans = _by_vertex(result.timeline)
+    (span,) = spans["gated"]
+    assert span.outcome == "failed"
+    assert spans["settings_of"][0].end <= span.start + 1e-9
+    assert span.end <= result.timeline.makespan + 1e-6
