@@ -11,6 +11,7 @@ import functools
 import inspect
 import sys
 import types
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, cast, overload
 
@@ -56,6 +57,10 @@ class VertexKeywords(TypedDict, total=False):
     group: AtomicGroup | None
     compensate: Callable[..., Any] | None
     bind: Mapping[str, Any]
+    config: Mapping[str, Any]
+    unpack: bool | Sequence[str]
+    after: Iterable[str | Callable[..., Any]] | str | Callable[..., Any]
+    tags: Mapping[str, Any]
 
 
 @attrs.frozen(kw_only=True)
@@ -133,6 +138,15 @@ def _vertex_name(fn: types.FunctionType, name: str | None, location: SourceLocat
         raise InvalidVertexError(
             f"a vertex name must be a Python identifier; got {vertex_name!r}", location=location
         )
+    normal = unicodedata.normalize("NFKC", vertex_name)
+    if normal != vertex_name:
+        # Python reads identifiers in code in this form, so a parameter written
+        # with this name would read another one (and become a flow input).
+        raise InvalidVertexError(
+            f"the vertex name {vertex_name!r} reads as {normal!r} in Python code "
+            f"(Unicode NFKC); name it {normal!r}",
+            location=location,
+        )
     return vertex_name
 
 
@@ -185,17 +199,21 @@ def _made(
     if base is not None:
         function: Any = base.function
         call = fn.call if isinstance(fn, MadeVertex) else fn
-        local_names = base.local_names if local_names is None else local_names
     elif isinstance(fn, functools.partial):
         function, bound = _partial_arguments(fn, location)
         call = fn
         base = spec_of(function)  # a partial of a vertex keeps its options
         if base is not None:
             function = base.function
-            local_names = base.local_names if local_names is None else local_names
     else:
         function = call = fn
     function = _checked_function(function, location)
+    # Annotations resolve where the function was defined: a vertex's own
+    # names, or the caller's when it defined the function (in a function).
+    if base is not None:
+        local_names = base.local_names
+    elif "<locals>" not in function.__qualname__:
+        local_names = None
     vertex_name = _vertex_name(function, name, location)
     where = check.Where(vertex_name, location)
     if bound:
@@ -313,6 +331,19 @@ def _vertex(
             ``Input("name")`` (a flow input under another name) or any other
             value (a constant, checked against the parameter's annotation at
             compile time, and part of the cache key and the checkpoint).
+        config: make this vertex a config variant: it exists only when the
+            compile config (``Flow.from_module(..., config=...)``) gives every
+            key this value, or one of the values of a tuple, list or set.
+        unpack: ``True``: each field of a structured return (TypedDict,
+            attrs class, dataclass, NamedTuple) becomes a vertex of its own
+            name; ``("a", "b")``: these keys of any output read with
+            ``[key]`` (a dict, a DataFrame), or the positions of a tuple. The
+            whole output keeps the vertex's name.
+        after: vertices (names or the vertices themselves) this one runs after
+            without reading their output: pruning keeps them, and when one
+            fails or is skipped, this vertex is skipped.
+        tags: metadata (``{"owner": "growth"}``), shown by the exports and
+            ``flowdsl explain``; ``flow.select(tags=...)`` finds vertices by it.
         pure: the result depends only on the inputs, so it may be cached
             (``run(cache=...)``).
         flows: names of the flows this vertex belongs to (``run(flow=...)``).

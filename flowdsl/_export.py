@@ -30,9 +30,10 @@ def _constant_text(binding: Binding) -> str:
 
 
 def _box_lines(name: str, node: VertexNode) -> list[str]:
-    # A vertex's box: its name (and "async"), then its constants.
+    # A vertex's box: its name (and "async"), then its constants and its tags.
     head = f"{name} (async)" if node.is_async else name
-    return [head, *(_constant_text(b) for b in node.bindings if b.is_constant)]
+    tags = [f"{key}: {value}" for key, value in node.options.tags]
+    return [head, *(_constant_text(b) for b in node.bindings if b.is_constant), *tags]
 
 
 def _kind(binding: Binding, node: VertexNode) -> str:
@@ -79,6 +80,8 @@ def to_mermaid(graph: Graph) -> str:
             lines.append(
                 f"    {origin} {arrow}|{_quote_mermaid(_edge_label(b))}| {_mermaid_id(name)}"
             )
+        for before in node.requires:
+            lines.append(f'    {_mermaid_id(before)} -.->|"after"| {_mermaid_id(name)}')
     return "\n".join(lines) + "\n"
 
 
@@ -106,6 +109,10 @@ def to_dot(graph: Graph) -> str:
             lines.append(
                 f"    {origin} -> {_quote_dot(name)} [label={_quote_dot(_edge_label(b))}{style}];"
             )
+        for before in node.requires:
+            lines.append(
+                f'    {_quote_dot(before)} -> {_quote_dot(name)} [label="after", style=dotted];'
+            )
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -122,6 +129,8 @@ def graph_data(graph: Graph) -> dict[str, Any]:
                 "pure": node.options.pure,
                 "blocking": node.options.blocking,
                 "flows": list(node.options.flows),
+                "tags": node.tags,
+                "after": list(node.requires),
                 "returns": _annotation(node.returns),
                 "fields": [
                     {"name": f.name, "type": _annotation(f.annotation)} for f in node.fields or ()
@@ -163,7 +172,7 @@ def _control(node: VertexNode) -> dict[str, Any]:
     control: dict[str, Any] = {
         "timeout": options.timeout,
         "retries": None if retry is None else retry.max_retries,
-        "fallbacks": [getattr(f, "__qualname__", repr(f)) for f in options.fallbacks] or None,
+        "fallbacks": list(options.fallback_names) or None,
         "when": None if node.condition is None else node.condition.ref,
         "map_over": _map_over(node),
         "max_iterations": options.max_iterations,

@@ -45,11 +45,14 @@ __all__ = ["Flow", "compile"]
 
 def compile(
     *sources: types.ModuleType | Callable[..., Any] | Mapping[str, Callable[..., Any]] | SubFlow,
+    config: Mapping[str, Any] | None = None,
 ) -> Graph:
     """Compile modules and ``@vertex`` functions into one immutable ``Graph``.
 
     Every problem in the sources is reported at once. A source is a module,
-    a vertex, or the mapping ``vertex.expand`` returns.
+    a vertex, or the mapping ``vertex.expand`` returns. ``config`` selects
+    the config variants (``@vertex(config={...})``) that exist; keys no
+    variant uses are allowed.
 
     >>> import flowdsl
     >>> from flowdsl import vertex
@@ -64,7 +67,7 @@ def compile(
             ``BindingError``, ``DuplicateVertexError``, ``TypeMismatchError``,
             ``InvalidVertexError``), or a ``CompileError`` listing them all.
     """
-    return compile_graph(*sources)
+    return compile_graph(*sources, config=config)
 
 
 class Flow:
@@ -91,16 +94,22 @@ class Flow:
         )
 
     @classmethod
-    def from_module(cls, *modules: types.ModuleType) -> Flow:
-        """Compile the ``@vertex`` functions of one or more modules into one flow."""
-        return cls(compile_graph(*modules))
+    def from_module(
+        cls, *modules: types.ModuleType, config: Mapping[str, Any] | None = None
+    ) -> Flow:
+        """Compile the vertices of one or more modules into one flow (``config``: see
+        ``flowdsl.compile``)."""
+        return cls(compile_graph(*modules, config=config))
 
     @classmethod
     def from_functions(
-        cls, *functions: Callable[..., Any] | Mapping[str, Callable[..., Any]] | SubFlow
+        cls,
+        *functions: Callable[..., Any] | Mapping[str, Callable[..., Any]] | SubFlow,
+        config: Mapping[str, Any] | None = None,
     ) -> Flow:
-        """Compile the given vertices (mappings from ``vertex.expand``, sub-flows) into a flow."""
-        return cls(compile_graph(*functions))
+        """Compile the given vertices (mappings from ``vertex.expand``, sub-flows) into a
+        flow (``config``: see ``flowdsl.compile``)."""
+        return cls(compile_graph(*functions, config=config))
 
     @property
     def graph(self) -> Graph:
@@ -116,6 +125,29 @@ class Flow:
     def inputs(self) -> Mapping[str, FlowInput]:
         """Flow inputs by name (``.required`` says which must be given)."""
         return self._graph.inputs
+
+    def select(self, *, tags: Mapping[str, Any]) -> list[str]:
+        """The names of the vertices whose tags hold every pair of ``tags``, in topological
+        order.
+
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex(tags={"owner": "growth", "tier": 1})
+        ... def signups(day: int) -> int:
+        ...     return 3 * day
+        >>> @vertex(tags={"owner": "finance"})
+        ... def revenue(signups: int) -> float:
+        ...     return 9.5 * signups
+        >>> flow = flowdsl.Flow.from_functions(signups, revenue)
+        >>> flow.select(tags={"owner": "growth"}), flow.select(tags={})
+        (['signups'], ['signups', 'revenue'])
+        """
+        wanted = list(tags.items())
+        return [
+            name
+            for name, node in self._graph.vertices.items()
+            if all(pair in node.options.tags for pair in wanted)
+        ]
 
     def as_vertex(
         self,
@@ -224,7 +256,8 @@ class Flow:
             max_concurrency: upper bound on coroutine vertices in flight
                 (default: unbounded).
             timeout: seconds for the whole run; past it the run stops and
-                raises ``VertexTimeout`` with the partial result.
+                raises ``VertexTimeout`` with the partial result (``math.inf``:
+                no limit, whatever is configured).
             contracts: ``"strict"`` (default) checks every argument against
                 its parameter's annotation before a call, and the result
                 against the return annotation after it, raising

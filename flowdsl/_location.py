@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import inspect
 import linecache
+import os
+import sys
+import typing
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 
 _DECORATOR_LINES = 50
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 @attrs.frozen
@@ -26,6 +30,22 @@ class SourceLocation:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}"
+
+    @classmethod
+    def of_caller(cls) -> SourceLocation | None:
+        """The line of user code that called into flowdsl (``From(...)``, ``vertex(...)``).
+
+        ``None`` when that call is an annotation being evaluated by
+        ``typing.get_type_hints`` (postponed annotations): the compiler then
+        reports the vertex and its line itself.
+        """
+        frame = sys._getframe(1)
+        while frame.f_back is not None and _is_internal(frame.f_code.co_filename):
+            frame = frame.f_back
+        back = frame.f_back
+        if back is not None and back.f_code.co_filename == typing.__file__:
+            return None
+        return cls(frame.f_code.co_filename, frame.f_lineno)
 
     @classmethod
     def of(cls, obj: Callable[..., Any]) -> SourceLocation:
@@ -47,3 +67,8 @@ def _def_line(file: str, first_line: int) -> int:
         if text.startswith(("def ", "async def ")):
             return line
     return first_line
+
+
+def _is_internal(file: str) -> bool:
+    # flowdsl's own modules, and the __init__ that attrs generates for its classes.
+    return file.startswith((_PACKAGE, "<attrs generated"))

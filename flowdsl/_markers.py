@@ -13,7 +13,15 @@ from typing import Any
 
 import attrs
 
+from ._location import SourceLocation
+from .errors import BindingError
+
 __all__ = ["Check", "From", "Input", "Previous", "Transaction"]
+
+
+def marker_error(message: str) -> BindingError:
+    """A marker made with a bad argument: a ``BindingError`` at the line that made it."""
+    return BindingError(message, location=SourceLocation.of_caller())
 
 
 @attrs.frozen
@@ -35,12 +43,14 @@ class From:
     def __attrs_post_init__(self) -> None:
         if isinstance(self.ref, str):
             if not self.ref or any(not part.isidentifier() for part in self.ref.split(".")):
-                raise ValueError(
+                raise marker_error(
                     f"From({self.ref!r}): a reference is 'vertex' or 'vertex.field', "
                     "each part a Python identifier"
                 )
         elif not callable(self.ref):
-            raise TypeError(f"From() takes a vertex name or a decorated function, not {self.ref!r}")
+            raise marker_error(
+                f"From({self.ref!r}): From() takes a vertex name or a decorated function"
+            )
 
 
 _IMPORTANCES = ("fail", "warn")
@@ -68,7 +78,7 @@ class Input:
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
-            raise ValueError(f"Input({self.name!r}): an input name is a Python identifier")
+            raise marker_error(f"Input({self.name!r}): an input name is a Python identifier")
 
 
 @attrs.frozen

@@ -27,6 +27,7 @@ __all__ = [
     "Where",
     "checked_options",
     "check_compensate",
+    "check_flag",
     "check_group",
     "check_fallbacks",
     "check_flows",
@@ -65,6 +66,13 @@ def check_flows(flows: object, where: Where) -> tuple[str, ...]:
         if not isinstance(name, str) or not name:
             raise where.error(f"flows= takes non-empty strings; got {name!r}")
     return names
+
+
+def check_flag(option: str, value: object, where: Where) -> bool:
+    """``True`` or ``False``, nothing else: ``pure="false"`` is a mistake, not a true value."""
+    if not isinstance(value, bool):
+        raise where.error(f"{option}= takes True or False; got {value!r}")
+    return value
 
 
 def check_seconds(option: str, value: object, where: Where) -> float | None:
@@ -273,6 +281,65 @@ def check_bound_parameters(
     return tuple(bound.items())
 
 
+def check_config(config: object, where: Where) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """``config=``: keys to the value (or a tuple/list/set of values) the vertex exists for."""
+    if not isinstance(config, Mapping):
+        raise where.error(f"config= takes a mapping of config keys to values; got {config!r}")
+    variant = []
+    for key, value in config.items():
+        if not isinstance(key, str) or not key:
+            raise where.error(f"config= keys are non-empty strings; got {key!r}")
+        accepted = tuple(value) if isinstance(value, (tuple, list, set, frozenset)) else (value,)
+        if not accepted:
+            raise where.error(f"config={{{key!r}: ...}} accepts no value: give at least one")
+        variant.append((key, accepted))
+    return tuple(variant)
+
+
+def check_unpack(unpack: object, where: Where) -> bool | tuple[str, ...]:
+    """``unpack=``: ``True``/``False``, or the names of the keys to unpack."""
+    if isinstance(unpack, bool):
+        return unpack
+    keys = (unpack,) if isinstance(unpack, str) else unpack
+    if not isinstance(keys, (tuple, list)) or not keys:
+        raise where.error(f"unpack= takes True or a tuple of key names; got {unpack!r}")
+    for key in keys:
+        if not isinstance(key, str) or not key.isidentifier():
+            raise where.error(f"unpack= names keys that are Python identifiers; got {key!r}")
+    if len(set(keys)) != len(keys):
+        raise where.error(f"unpack= names a key twice: {unpack!r}")
+    return tuple(keys)
+
+
+def check_after(after: object, where: Where) -> tuple[str | Callable[..., Any], ...]:
+    """``after=``: vertex names or vertices (resolved when the graph compiles)."""
+    entries = (after,) if isinstance(after, str) or callable(after) else after
+    if not isinstance(entries, Iterable):
+        raise where.error(f"after= takes vertices or vertex names; got {after!r}")
+    entries = tuple(entries)
+    for entry in entries:
+        if isinstance(entry, str):
+            if not entry.isidentifier():
+                raise where.error(f"after= takes vertex names; got {entry!r}")
+        elif getattr(entry, "__flowdsl_vertex__", None) is None:
+            raise where.error(f"after= takes vertices or vertex names; got {entry!r}")
+    return entries
+
+
+def check_tags(tags: object, where: Where) -> tuple[tuple[str, Any], ...]:
+    """``tags=``: a mapping of names to plain values (text, numbers, booleans)."""
+    if not isinstance(tags, Mapping):
+        raise where.error(f"tags= takes a mapping of tag names to values; got {tags!r}")
+    for key, value in tags.items():
+        if not isinstance(key, str) or not key:
+            raise where.error(f"tags= keys are non-empty strings; got {key!r}")
+        if not isinstance(value, (str, int, float, bool)) and value is not None:
+            raise where.error(
+                f"tags={{{key!r}: ...}} takes text, a number, a boolean or None; got {value!r}"
+            )
+    return tuple(tags.items())
+
+
 def check_loop(
     until: object, max_iterations: object, where: Where
 ) -> tuple[Callable[[Any], bool] | None, int | None]:
@@ -294,6 +361,8 @@ def _stored_as_keywords(options: VertexOptions) -> dict[str, Any]:
     keywords = {field.name: getattr(options, field.name) for field in attrs.fields(VertexOptions)}
     keywords["fallback"] = keywords.pop("fallbacks") or None
     keywords["bind"] = dict(keywords["bind"])
+    keywords["config"] = dict(keywords["config"])
+    keywords["tags"] = dict(keywords["tags"])
     return keywords
 
 
@@ -332,9 +401,9 @@ def checked_options(
     until, max_iterations = check_loop(option("until"), option("max_iterations"), where)
     group = check_group(option("group"), where)
     return VertexOptions(
-        pure=bool(option("pure", False)),
+        pure=check_flag("pure", option("pure", False), where),
         flows=check_flows(option("flows", ()), where),
-        blocking=bool(option("blocking", False)),
+        blocking=check_flag("blocking", option("blocking", False), where),
         timeout=check_seconds("timeout", option("timeout"), where),
         contracts=contracts,
         version=version,
@@ -349,4 +418,8 @@ def checked_options(
         group=group,
         compensate=check_compensate(option("compensate"), function, group, where),
         bind=check_bound_parameters(bound, function, where),
+        config=check_config(option("config", {}), where),
+        unpack=check_unpack(option("unpack", False), where),
+        after=check_after(option("after", ()), where),
+        tags=check_tags(option("tags", {}), where),
     )

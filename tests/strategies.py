@@ -7,6 +7,12 @@ defaults), what it computes (a weighted sum modulo a prime plus a constant) and
 how it is written (sync or ``async def``, output kind, keyword-only
 parameters, ``@vertex(name=...)``, flow tags, declaration order).
 
+``graphs(reuse=True)`` also draws how vertices are reused (``VertexDesc``
+says how): plain functions made vertices by ``vertex(fn, ...)`` or
+``vertex.expand`` with their constant bound as ``bind=``, ``after=`` edges,
+config variants (a decoy that the compile config leaves out) and one
+structured output unpacked (``unpack=True``), its fields read by name.
+
 ``graphs(control=True)`` also draws control flow (``VertexDesc`` says how):
 bool, flag (``{"total", "ok"}``) and list outputs, ``when=`` conditions on a
 bool or a flag's ``ok``, vertex-bound parameters with defaults, ``map_over=``
@@ -55,6 +61,7 @@ __all__ = [
     "FIELDS",
     "FLAG_FIELDS",
     "PRIME",
+    "CONFIG",
     "BuiltGraph",
     "FallbackDesc",
     "GraphDescription",
@@ -99,7 +106,10 @@ STRUCTURED: tuple[OutputKind, ...] = ("typeddict", "dataclass", "dict")
 CONTROL_OUTPUTS: tuple[OutputKind, ...] = ("bool", "bool", "flag", "list", "list")
 FLOW_TAGS = ("fa", "fb")
 RetrySpelling = Literal["retries", "policy", "policy_other"]
-VertexBinding = Literal["name", "from", "from_function"]
+VertexBinding = Literal["name", "from", "from_function", "unpacked"]
+MadeBy = Literal["decorated", "vertex", "expand"]
+#: The compile config of every generated graph: config variants match it, decoys do not.
+CONFIG = {"variant": "main"}
 VERTEX_BINDINGS: tuple[VertexBinding, ...] = ("name", "from", "from_function")
 
 
@@ -153,7 +163,7 @@ class ParamDesc:
     source: str
     weight: int
     field: str | None = None
-    binding: Literal["name", "from", "from_function", "input"] = "input"
+    binding: Literal["name", "from", "from_function", "unpacked", "input"] = "input"
     #: A flow input's default or (``control=True`` only) a default for a
     #: vertex-bound parameter whose term is a plain int, which stands in when
     #: its producer is skipped by a condition.
@@ -218,14 +228,32 @@ class VertexDesc:
     retries: int | None = None
     retry_spelling: RetrySpelling = "retries"
     fallbacks: tuple[FallbackDesc, ...] = ()
+    #: Reuse (only ``graphs(reuse=True)`` draws it): how the vertex is made (a
+    #: made vertex's function takes its constant as a bound parameter), the
+    #: vertices it runs after without reading them, whether a decoy config
+    #: variant of its name exists, and whether its fields are unpacked.
+    made: MadeBy = "decorated"
+    after: tuple[str, ...] = ()
+    variant: bool = False
+    unpack: bool = False
 
     @property
     def parents(self) -> tuple[str, ...]:
-        """The vertices this one reads (its condition's last), each once, in parameter order."""
+        """The vertices this one reads (its condition's last), then those it runs after,
+        each once, in parameter order."""
         sources = [p.source for p in self.params if p.kind == "vertex"]
         if self.when is not None:
             sources.append(self.when.partition(".")[0])
-        return tuple(dict.fromkeys(sources))
+        return tuple(dict.fromkeys((*sources, *self.after)))
+
+    @property
+    def reference(self) -> str:
+        """The expression naming the vertex object in the generated module."""
+        if self.made == "vertex":
+            return f"made_{self.name}"
+        if self.made == "expand":
+            return f"family_{self.name}[{self.name!r}]"
+        return self.function_name
 
     @property
     def mapped(self) -> ParamDesc | None:
@@ -324,6 +352,7 @@ def _vertex(
     input_count: int,
     max_parents: int,
     control: bool = False,
+    reuse: bool = False,
 ) -> VertexDesc:
     name = f"v{index}"
     renamed = draw(st.booleans())
@@ -381,9 +410,12 @@ def _vertex(
                 choices.append("from_function")
                 if r == 0:
                     choices.append("name")
+            elif parent.unpack and all(q.name != field for q in params):
+                choices.append("unpacked")  # the unpacked field's vertex, by its name
             binding = draw(st.sampled_from(choices))
+            named = {"name": parent.name, "unpacked": field}.get(binding)
             param = ParamDesc(
-                name=parent.name if binding == "name" else f"a{next(counter)}",
+                name=named or f"a{next(counter)}",
                 kind="vertex",
                 source=parent.name,
                 weight=draw(st.integers(1, 97)),
@@ -428,7 +460,28 @@ def _vertex(
         blocking=(not is_async) and draw(st.integers(0, 4)) == 0,
         flows=tuple(t for t in FLOW_TAGS if draw(st.integers(0, 3)) == 0),
     )
+    if reuse:
+        vertex = draw(_reuse(vertex, earlier))
     return draw(_control(vertex, when)) if control else vertex
+
+
+@st.composite
+def _reuse(draw: st.DrawFn, vertex: VertexDesc, earlier: Sequence[VertexDesc]) -> VertexDesc:
+    """``vertex`` maybe made from a plain function, after earlier vertices it does not
+    read, with a decoy config variant, and (the first structured one) unpacked."""
+    others = [v.name for v in earlier if v.name not in vertex.parents]
+    unpacked_yet = any(v.unpack for v in earlier)
+    return dataclasses.replace(
+        vertex,
+        made=draw(st.sampled_from(("decorated", "vertex", "expand"))),
+        after=tuple(draw(st.lists(st.sampled_from(others), unique=True, max_size=2)))
+        if others
+        else (),
+        variant=draw(st.integers(0, 3)) == 0,
+        unpack=vertex.output in ("typeddict", "dataclass")
+        and not unpacked_yet
+        and draw(st.booleans()),
+    )
 
 
 @st.composite
@@ -491,6 +544,7 @@ def graphs(
     max_parents: int = 4,
     shuffle_declaration: bool = True,
     control: bool = False,
+    reuse: bool = False,
 ) -> GraphDescription:
     """A random valid graph description (see the module docstring).
 
@@ -502,7 +556,7 @@ def graphs(
     input_count = draw(st.integers(0, max_inputs))
     vertices: list[VertexDesc] = []
     for index in range(count):
-        vertices.append(draw(_vertex(index, vertices, input_count, max_parents, control)))
+        vertices.append(draw(_vertex(index, vertices, input_count, max_parents, control, reuse)))
     names = [v.name for v in vertices]
     declaration = tuple(draw(st.permutations(names))) if shuffle_declaration else tuple(names)
     return GraphDescription(tuple(vertices), declaration)
@@ -956,9 +1010,11 @@ def _param_source(p: ParamDesc, by_name: Mapping[str, VertexDesc]) -> str:
     value_type = _value_type(p, by_name)
     if p.binding == "name":
         return (f"{p.name}: {value_type}" if p.annotated else p.name) + default
+    if p.binding == "unpacked":
+        return f"{p.name}: {value_type}" + default
     if p.binding == "from_function":
-        # A string annotation: resolved at compile time, so the function may be defined later.
-        return f'{p.name}: "Annotated[{value_type}, From({parent.function_name})]"' + default
+        # A string annotation: resolved at compile time, so the vertex may be defined later.
+        return f'{p.name}: "Annotated[{value_type}, From({parent.reference})]"' + default
     ref = p.source if p.field is None else f"{p.source}.{p.field}"
     return f'{p.name}: Annotated[{value_type}, From("{ref}")]' + default
 
@@ -992,8 +1048,14 @@ def _shape_source(kind: OutputKind) -> str:
 
 def _options_source(v: VertexDesc) -> list[str]:
     options = []
-    if v.function_name != v.name:
+    if v.function_name != v.name or v.made == "vertex":
         options.append(f"name={v.name!r}")
+    if v.after:
+        options.append(f"after={v.after!r}")
+    if v.variant:
+        options.append(f"config={CONFIG!r}")
+    if v.unpack:
+        options.append("unpack=True")
     if v.blocking:
         options.append("blocking=True")
     if v.flows:
@@ -1025,12 +1087,15 @@ def _vertex_source(v: VertexDesc, by_name: Mapping[str, VertexDesc]) -> str:
     positional.sort(key=lambda p: p.default is not None)
     keyword = [p for p in v.params if p.keyword_only]
     parts = [_param_source(p, by_name) for p in positional]
+    # A made vertex's function takes its constant as a parameter, bound by bind=.
+    constant = str(v.constant)
+    if v.made != "decorated":
+        parts.insert(0, "k_const: int")
+        constant = "k_const"
     if keyword:
         parts.append("*")
         parts.extend(_param_source(p, by_name) for p in keyword)
-    terms = " + ".join(
-        [str(v.constant), *(f"{p.weight} * {_term_source(p, by_name)}" for p in v.params)]
-    )
+    terms = " + ".join([constant, *(f"{p.weight} * {_term_source(p, by_name)}" for p in v.params)])
     mapped = v.mapped
     element = "" if mapped is None else f", {mapped.name}"
     body = [f"    _enter({v.name!r}{element})"]
@@ -1039,8 +1104,26 @@ def _vertex_source(v: VertexDesc, by_name: Mapping[str, VertexDesc]) -> str:
     body.append(f"    value = ({terms}) % PRIME")
     body.append(f"    {_shape_source(v.output)}")
     keyword_def = "async def" if v.is_async else "def"
-    signature = f"{keyword_def} {v.function_name}({', '.join(parts)}) -> {_OUTPUT_TYPE[v.output]}:"
-    return "\n".join([decorator, signature, *body])
+    returns = _OUTPUT_TYPE[v.output]
+    signature = f"{keyword_def} {v.function_name}({', '.join(parts)}) -> {returns}:"
+    decoy = []
+    if v.variant:  # a config variant of the same name that the compile config leaves out
+        decoy = [
+            f"@vertex(name={v.name!r}, config={{'variant': ('other', 'spare')}})",
+            f"def decoy_{v.name}() -> {returns}:",
+            "    raise AssertionError('a decoy config variant ran')",
+            "",
+            "",
+        ]
+    if v.made == "decorated":
+        return "\n".join([*decoy, decorator, signature, *body])
+    bind = f"{{'k_const': {v.constant}}}"
+    if v.made == "vertex":
+        made = f"made_{v.name} = vertex({v.function_name}, bind={bind}, {', '.join(options)})"
+    else:
+        rest = "".join(f", {o}" for o in options if not o.startswith("name="))
+        made = f"family_{v.name} = vertex.expand({v.function_name}, {{{v.name!r}: {bind}}}{rest})"
+    return "\n".join([*decoy, signature, *body, "", "", made])
 
 
 def _fallback_source(
@@ -1209,7 +1292,7 @@ def build_graph(
     source = graph_source(description)
     module, path = load_module(source, directory)
     module.FAILING = frozenset(failing)
-    flow = flowdsl.Flow.from_module(module)
+    flow = flowdsl.Flow.from_module(module, config=CONFIG)
     return BuiltGraph(description, module, flow, path, source)
 
 

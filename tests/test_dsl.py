@@ -360,3 +360,47 @@ def test_bad_flows_are_rejected(flows: object, shown: str) -> None:
     assert info.value.vertex == "step"
     assert info.value.location == here(step)
     assert spec_of(step) is None
+
+
+@pytest.mark.parametrize("option", ["pure", "blocking"])
+@pytest.mark.parametrize("value", ["false", "true", 0, 1, None])
+def test_a_flag_takes_only_a_bool(option: str, value: object) -> None:
+    def step() -> int:
+        return 1
+
+    with pytest.raises(InvalidVertexError) as info:
+        vertex(**{option: value})(step)  # type: ignore[call-overload]
+    assert str(info.value) == (
+        f"vertex 'step' ({here(step)}): {option}= takes True or False; got {value!r}"
+    )
+    assert spec_of(step) is None
+
+
+def test_a_vertex_name_python_would_read_as_another_is_refused() -> None:
+    def step() -> int:
+        return 1
+
+    ligature = "\ufb01le"  # "file" written with the "fi" ligature
+    with pytest.raises(InvalidVertexError) as info:
+        vertex(name=ligature)(step)
+    assert str(info.value) == (
+        f"{here(step)}: the vertex name {ligature!r} reads as 'file' in Python code "
+        "(Unicode NFKC); name it 'file'"
+    )
+    assert spec_of(step) is None
+    with pytest.raises(InvalidVertexError, match="reads as 'file'"):
+        vertex(step, name=ligature)
+
+
+class _CallableThing:
+    def __call__(self, x: int) -> int:
+        return x
+
+
+def test_a_callable_instance_is_refused_at_the_line_that_decorates_it() -> None:
+    thing = _CallableThing()
+    with pytest.raises(InvalidVertexError, match="defined with def or async def") as info:
+        vertex(pure=True)(thing)  # type: ignore[arg-type]
+    line = inspect.currentframe().f_lineno - 1  # type: ignore[union-attr]
+    assert info.value.location == SourceLocation(HERE, line)
+    assert str(info.value).startswith(f"{HERE}:{line}: ")

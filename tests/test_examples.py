@@ -198,3 +198,39 @@ def test_run_report_writes_the_report_where_told(tmp_path: Path) -> None:
     text = target.read_text(encoding="utf-8")
     assert 'class="fd-b fd-retried' in text
     assert 'class="fd-b fd-hit' in text
+
+
+# --------------------------------------------------------------------------- reuse
+
+
+def test_reuse_example_makes_many_vertices_from_one_function() -> None:
+    out = run_example(EXAMPLES / "reuse.py")
+    assert "visits_lag_3  [None, None, None, 100.0]" in out
+    assert "in_thousands  [1.5, 2.5]" in out
+    assert "inputs: ['days', 'raw']" in out
+
+
+@pytest.mark.parametrize(("region", "rate"), [("EU", 0.20), ("US", 0.07)])
+def test_coming_from_hamilton_computes_what_a_plain_loop_does(region: str, rate: float) -> None:
+    module = import_file(EXAMPLES / "coming_from_hamilton.py")
+    out = run_example(EXAMPLES / "coming_from_hamilton.py", region)
+    weeks = {column: values[-4:] for column, values in module.WEEKS.items()}
+    # The same figures, computed without flowdsl.
+    revenue_avg_2 = [sum(weeks["revenue"][i - 2 : i]) / 2 for i in range(2, 5)]
+    orders_avg_2 = [sum(weeks["orders"][i - 2 : i]) / 2 for i in range(2, 5)]
+    assert f"region: {region}" in out
+    assert f"revenue_avg_2: {revenue_avg_2}" in out
+    assert f"net_revenue:   {round(sum(weeks['revenue']) * (1 - rate), 2)}" in out
+    assert f"order_trend:   {round(orders_avg_2[-1] - orders_avg_2[0], 2)}" in out
+    assert "weekly report vertices: ['net_revenue', 'order_trend']" in out
+
+
+def test_coming_from_pipefunc_computes_what_a_plain_loop_does() -> None:
+    module = import_file(EXAMPLES / "coming_from_pipefunc.py")
+    out = run_example(EXAMPLES / "coming_from_pipefunc.py")
+    cleaned = [v for v in module.READINGS if v != -999.0]
+    median = sorted(cleaned)[len(cleaned) // 2]
+    low, high = median - 3.0, median + 3.0
+    assert f"cleaned: {cleaned}" in out
+    assert f"band:    {low} to {high}" in out
+    assert f"flagged: {[v for v in cleaned if not low <= v <= high]}" in out

@@ -76,6 +76,8 @@ def test_json_round_trips(flow: flowdsl.Flow, pipeline: types.ModuleType) -> Non
             "pure": pure,
             "blocking": False,
             "flows": [],
+            "tags": {},
+            "after": [],
             "returns": returns,
             "fields": [{"name": n, "type": t} for n, t in fields],
             "bindings": [

@@ -126,8 +126,9 @@ def test_input_renames_a_flow_input_in_bind_and_in_annotated() -> None:
 
 
 def test_input_names_must_be_identifiers() -> None:
-    with pytest.raises(ValueError, match="identifier"):
+    with pytest.raises(flowdsl.BindingError, match="identifier") as caught:
         Input("not a name")
+    assert caught.value.location is not None  # the line that wrote it
 
 
 def test_bind_wins_over_the_annotation_and_the_name_rule() -> None:

@@ -16,7 +16,7 @@ __all__ = ["main"]
 def main(args: argparse.Namespace) -> int:
     """List the compile problems of the target; 1 if there is any, else 0."""
     try:
-        flow = load_flow(args.target)
+        flow = load_flow(args.target, args.config)
     except CompileError as error:
         problems = [_problem(p) for p in error.problems]
     else:

@@ -17,7 +17,7 @@ __all__ = ["describe", "explain", "stages"]
 
 def stages(args: argparse.Namespace) -> int:
     """Print the stages, one numbered line each: vertices in a stage need nothing of each other."""
-    flow = load_flow(args.target)
+    flow = load_flow(args.target, args.config)
     if args.json:
         write_json(flow.stages())
     elif flow.stages():
@@ -29,7 +29,7 @@ def stages(args: argparse.Namespace) -> int:
 
 def explain(args: argparse.Namespace) -> int:
     """Print what one vertex reads, what reads it, and how it runs."""
-    flow = load_flow(args.target)
+    flow = load_flow(args.target, args.config)
     if args.vertex not in flow.vertices:
         names = list(flow.vertices)
         raise UsageError(
@@ -66,6 +66,8 @@ def describe(graph: Graph, node: VertexNode) -> str:
         ("timeout", "-" if options.timeout is None else f"{options.timeout:g}s"),
         ("version", options.version or "-"),
         ("flows", ", ".join(options.flows) or "-"),
+        ("after", ", ".join(node.requires) or "-"),
+        ("tags", ", ".join(f"{key}={value!r}" for key, value in options.tags) or "-"),
     ]
     width = max(len(label) for label, _ in head + tail)
     lines = [f"{label:<{width}}  {value}" for label, value in head]

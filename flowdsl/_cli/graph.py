@@ -21,7 +21,7 @@ _DOT_TIMEOUT = 60
 
 def main(args: argparse.Namespace) -> int:
     """Write the graph in ``args.format`` to ``args.output`` or stdout."""
-    flow = load_flow(args.target)
+    flow = load_flow(args.target, args.config)
     if args.format in _TEXT:
         text = _TEXT[args.format](flow.graph)
         text = text if text.endswith("\n") else text + "\n"

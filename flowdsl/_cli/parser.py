@@ -66,6 +66,18 @@ def _add_option_flags(parser: argparse.ArgumentParser) -> None:
             )
 
 
+def _add_target(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", metavar="TARGET", help=_TARGET_HELP)
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a compile config entry choosing @vertex(config=...) variants; VALUE is JSON "
+        "when it parses as JSON, else a string (repeat for more)",
+    )
+
+
 def _command(
     commands: Any, name: str, handler: Handler, help: str, common: argparse.ArgumentParser
 ) -> argparse.ArgumentParser:
@@ -92,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = _command(commands, "run", run.main, "run a flow and print its outputs", common)
-    p.add_argument("target", metavar="TARGET", help=_TARGET_HELP)
+    _add_target(p)
     p.add_argument(
         "--input",
         "-i",
@@ -128,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_option_flags(p)
 
     p = _command(commands, "graph", graph.main, "draw the graph", common)
-    p.add_argument("target", metavar="TARGET", help=_TARGET_HELP)
+    _add_target(p)
     p.add_argument(
         "--format",
         "-f",
@@ -139,15 +151,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
 
     p = _command(commands, "check", check.main, "compile and list every problem", common)
-    p.add_argument("target", metavar="TARGET", help=_TARGET_HELP)
+    _add_target(p)
     p.add_argument("--json", action="store_true", help="print the problems as a JSON list")
 
     p = _command(commands, "stages", explain.stages, "list the execution stages", common)
-    p.add_argument("target", metavar="TARGET", help=_TARGET_HELP)
+    _add_target(p)
     p.add_argument("--json", action="store_true", help="print the stages as a JSON list")
 
     p = _command(commands, "explain", explain.explain, "describe one vertex", common)
-    p.add_argument("target", metavar="TARGET", help=_TARGET_HELP)
+    _add_target(p)
     p.add_argument("vertex", metavar="VERTEX", help="the vertex's name")
 
     p = _command(commands, "cache", cache.main, "look at or clear a SQLite cache file", common)

@@ -15,6 +15,7 @@ from ..errors import FlowDSLError
 from .errors import CommandError, UsageError
 from .inputs import collect_inputs
 from .output import write_json, write_text
+from .runs import require_run
 from .target import load_flow
 
 __all__ = ["main"]
@@ -24,12 +25,15 @@ _CHECKPOINT = "FLOWDSL_CHECKPOINT"
 
 def main(args: argparse.Namespace) -> int:
     """Run the target; 1 when a vertex failed (its error goes to stderr), else 0."""
-    flow = load_flow(args.target)
+    flow = load_flow(args.target, args.config)
     inputs = collect_inputs(flow.inputs, args.input, args.inputs)
     _check_selection(flow, args.output, args.flow)
     options = {opt.name: getattr(args, opt.name) for opt in OPTIONS}
-    if args.resume and not (args.run_id and (args.checkpoint or os.environ.get(_CHECKPOINT))):
-        raise UsageError("--resume needs --run-id and --checkpoint (the run to resume)")
+    checkpoint = args.checkpoint or os.environ.get(_CHECKPOINT)
+    if args.resume:
+        if not (args.run_id and checkpoint):
+            raise UsageError("--resume needs --run-id and --checkpoint (the run to resume)")
+        require_run(checkpoint, args.run_id)
     try:
         result = flow.run(
             None if args.resume and not inputs else inputs,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
+from collections.abc import Iterator
 
 from .._services.checkpoints import CheckpointStore, RunRecord
 from ..errors import CheckpointError
@@ -16,18 +18,39 @@ __all__ = ["main"]
 
 def main(args: argparse.Namespace) -> int:
     """``list`` every run, ``show`` one, or ``delete`` one."""
-    if not os.path.isfile(args.checkpoint):
-        raise UsageError(f"no checkpoint file at {args.checkpoint}")
     if args.action != "list" and args.run_id is None:
         raise UsageError(f"runs {args.action} needs a RUN_ID")
+    with _opened(args.checkpoint) as store:
+        return _act(store, args)
+
+
+def require_run(path: str, run_id: str) -> None:
+    """Refuse, as ``runs show`` does, a run that checkpoint file ``path`` does not hold."""
+    with _opened(path) as store:
+        _find({run.run_id: run for run in store.runs()}, run_id, path)
+
+
+@contextlib.contextmanager
+def _opened(path: str) -> Iterator[CheckpointStore]:
+    # A missing file is a usage error (status 2); one flowdsl cannot use, status 1.
+    if not os.path.isfile(path):
+        raise UsageError(f"no checkpoint file at {path}")
     try:
-        store = CheckpointStore(args.checkpoint)
+        store = CheckpointStore(path)
         try:
-            return _act(store, args)
+            yield store
         finally:
             store.close()
     except CheckpointError as exc:
         raise CommandError(str(exc)) from exc
+
+
+def _find(runs: dict[str, RunRecord], run_id: str, path: str) -> RunRecord:
+    run = runs.get(run_id)
+    if run is None:
+        known = ", ".join(runs) or "none"
+        raise UsageError(f"no run {run_id!r} in {path}", hint=f"runs: {known}")
+    return run
 
 
 def _act(store: CheckpointStore, args: argparse.Namespace) -> int:
@@ -43,10 +66,7 @@ def _act(store: CheckpointStore, args: argparse.Namespace) -> int:
             ]
             write_text("\n".join(lines))
         return 0
-    run = runs.get(args.run_id)
-    if run is None:
-        known = ", ".join(runs) or "none"
-        raise UsageError(f"no run {args.run_id!r} in {args.checkpoint}", hint=f"runs: {known}")
+    run = _find(runs, args.run_id, args.checkpoint)
     if args.action == "delete":
         store.delete(run.run_id)
         write_text(f"deleted run {run.run_id!r} from {args.checkpoint}")

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import os
 import re
 import sys
 import types
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._dsl import spec_of
+from .._dsl import ExpandedVertices, spec_of
 from .._flow import Flow
 from .._model.graph import Graph
 from .._suggest import did_you_mean
@@ -33,13 +35,32 @@ _ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _HINT = "TARGET is a .py file, a module importable from here, or either of them followed by :name"
 
 
-def load_flow(target: str) -> Flow:
-    """The flow ``target`` names; ``UsageError`` if it names nothing usable."""
+def load_flow(target: str, config: Sequence[str] = ()) -> Flow:
+    """The flow ``target`` names, compiled with the ``--config KEY=VALUE`` entries given;
+    ``UsageError`` if it names nothing usable."""
     source, attribute = _split(target)
     module = _import(source)
+    compile_config = parse_config(config)
     if attribute is None:
-        return _flow_of_module(module, source)
-    return _flow_of(_attribute(module, source, attribute), target)
+        return _flow_of_module(module, source, compile_config)
+    return _flow_of(_attribute(module, source, attribute), target, compile_config)
+
+
+def parse_config(pairs: Sequence[str]) -> dict[str, Any] | None:
+    """``--config KEY=VALUE`` entries as a config (``None`` when none is given): a VALUE
+    that parses as JSON is that value, any other is the string itself."""
+    if not pairs:
+        return None
+    config: dict[str, Any] = {}
+    for pair in pairs:
+        key, equals, text = pair.partition("=")
+        if not equals or not key:
+            raise UsageError(f"--config takes KEY=VALUE, got {pair!r}")
+        try:
+            config[key] = json.loads(text)
+        except ValueError:
+            config[key] = text
+    return config
 
 
 def _split(target: str) -> tuple[str, str | None]:
@@ -116,24 +137,34 @@ def _attribute(module: types.ModuleType, source: str, attribute: str) -> Any:
     return value
 
 
-def _flow_of(value: Any, target: str) -> Flow:
+def _flow_of(value: Any, target: str, config: Mapping[str, Any] | None) -> Flow:
+    if isinstance(value, (Flow, Graph)) and config is not None:
+        raise UsageError(
+            f"{target} is already compiled, so --config cannot choose its variants",
+            hint="name the module instead, or compile it with flowdsl.compile(..., config=...)",
+        )
     if isinstance(value, Flow):
         return value
     if isinstance(value, Graph):
         return Flow(value)
     if isinstance(value, types.ModuleType):
-        return _flow_of_module(value, target)
-    if spec_of(value) is not None:
-        return Flow.from_functions(value)
+        return _flow_of_module(value, target, config)
+    if spec_of(value) is not None or isinstance(value, ExpandedVertices):
+        return Flow.from_functions(value, config=config)
     raise UsageError(
         f"{target} is a {type(value).__name__}, not a Flow, a graph, a module or a @vertex function"
     )
 
 
-def _flow_of_module(module: types.ModuleType, source: str) -> Flow:
+def _flow_of_module(
+    module: types.ModuleType, source: str, config: Mapping[str, Any] | None
+) -> Flow:
     members = vars(module)
-    if any(spec_of(value) is not None for value in members.values()):
-        return Flow.from_module(module)
+    if any(
+        spec_of(value) is not None or isinstance(value, ExpandedVertices)
+        for value in members.values()
+    ):
+        return Flow.from_module(module, config=config)
     flows = [name for name, value in members.items() if isinstance(value, Flow)]
     if len(flows) == 1:
         flow: Flow = members[flows[0]]

@@ -6,6 +6,8 @@ import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import attrs
+
 from .._dsl import VertexSpec
 from .._gc import collector_paused
 from .._model import topology
@@ -13,18 +15,28 @@ from .._model.graph import NO_DEFAULT, Binding, FlowInput, Graph, InputConsumer,
 from .._subflow import SubFlow
 from .._typing import type_name
 from ..errors import CompileError, CycleError, TypeMismatchError
-from .bindings import OutputShape, bind_condition, bind_vertex, output_shape, read_signature
+from .bindings import (
+    OutputShape,
+    VertexSignature,
+    bind_after,
+    bind_condition,
+    bind_vertex,
+    output_shape,
+    read_signature,
+)
 from .collect import collect_specs
 from .compatibility import clearly_incompatible
 from .contracts import ContractCompiler
 from .groups import order_groups
 from .subflows import inline_subflow, subflow_shapes
+from .unpack import unpacked_shapes, unpacked_vertices
 
 __all__ = ["compile_graph"]
 
 
-def compile_graph(*sources: object) -> Graph:
-    """Compile modules and ``@vertex`` functions into one ``Graph``.
+def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> Graph:
+    """Compile modules and vertices into one ``Graph``, with the config variants that
+    ``config`` selects.
 
     Raises:
         CompileError: one of its subclasses for a single problem, or a
@@ -32,24 +44,29 @@ def compile_graph(*sources: object) -> Graph:
     """
     with collector_paused():
         problems: list[CompileError] = []
-        parts = collect_specs(sources, problems)
-        specs = [part for part in parts if not isinstance(part, SubFlow)]
-        subflows = [part for part in parts if isinstance(part, SubFlow)]
-        signatures = {spec.name: read_signature(spec, problems) for spec in specs}
+        collected = collect_specs(sources, problems, config)
+        absent = collected.absent
+        specs = [part for part in collected.parts if not isinstance(part, SubFlow)]
+        subflows = [part for part in collected.parts if isinstance(part, SubFlow)]
+        signatures = _signatures(specs, problems)
         shapes = {
             spec.name: output_shape(spec, signatures[spec.name].hints, problems) for spec in specs
         }
         for sub in subflows:
             shapes.update(subflow_shapes(sub))
+        unpacked = unpacked_shapes(specs, shapes, problems)
         contracts = ContractCompiler()
         vertices = []
         for spec in specs:
             signature = signatures[spec.name]
-            bindings = bind_vertex(spec, signature, shapes, problems)
-            condition = bind_condition(spec, shapes, problems)
+            bindings = bind_vertex(spec, signature, shapes, problems, absent)
+            condition = bind_condition(spec, shapes, problems, absent)
             node = _node(spec, shapes[spec.name], bindings, condition, contracts, signature.hints)
+            node = attrs.evolve(node, requires=bind_after(spec, shapes, problems, absent))
             _check_constants(node, problems)
             vertices.append(node)
+            if spec.name in unpacked:
+                vertices.extend(unpacked_vertices(node, unpacked[spec.name]))
         for sub in subflows:
             vertices.extend(inline_subflow(sub, shapes, problems))
         inputs = _flow_inputs(vertices, problems)
@@ -59,6 +76,27 @@ def compile_graph(*sources: object) -> Graph:
             raise CompileError.collect(problems)
         contracts.warn()
         return Graph.build(vertices, inputs)
+
+
+def _signatures(
+    specs: list[VertexSpec], problems: list[CompileError]
+) -> dict[str, VertexSignature]:
+    # Vertices made from one function (vertex.expand) share its signature: it
+    # is read once, unless reading it found problems (each vertex reports its own).
+    read: dict[tuple[int, int], VertexSignature] = {}
+    signatures = {}
+    for spec in specs:
+        key = (id(spec.function), id(spec.local_names))
+        signature = read.get(key)
+        if signature is None:
+            found: list[CompileError] = []
+            signature = read_signature(spec, found)
+            if found:
+                problems.extend(found)
+            else:
+                read[key] = signature
+        signatures[spec.name] = signature
+    return signatures
 
 
 def _node(
@@ -190,8 +228,11 @@ def _check_cycles(vertices: list[VertexNode], problems: list[CompileError]) -> N
 
 
 def _reader_of(vertex: VertexNode, producer: str) -> str:
-    """The first parameter of ``vertex`` reading ``producer`` (``"when"`` for a condition)."""
+    """The first parameter of ``vertex`` reading ``producer`` (``"when"`` for a condition,
+    ``"after"`` for an ``after=`` entry)."""
     for b in vertex.bindings:
         if b.source == producer and b.reads_vertex:
             return b.parameter
-    return "when"
+    if vertex.condition is not None and vertex.condition.source == producer:
+        return "when"
+    return "after"

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import inspect
 import sys
+import types
 import typing
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import attrs
+import typing_extensions
 
 from .._dsl import VertexSpec, spec_of
 from .._markers import From, Input, Previous, Transaction
@@ -36,12 +39,17 @@ from .compatibility import clearly_incompatible
 __all__ = [
     "OutputShape",
     "VertexSignature",
+    "bind_after",
     "bind_condition",
     "bind_vertex",
     "output_shape",
     "read_signature",
     "resolve_reference",
 ]
+
+
+#: No config variant left out.
+_NONE_ABSENT: Mapping[str, str] = MappingProxyType({})
 
 
 class _AnnotationHolder:
@@ -158,6 +166,20 @@ def read_signature(spec: VertexSpec, problems: list[CompileError]) -> VertexSign
     return VertexSignature(parameters, hints)
 
 
+def _subscriptable(annotation: Any) -> bool:
+    # An output read with [key] at run time (a DataFrame, a Series...); sequences
+    # are indexed by position, so a field name cannot read them.
+    base, _ = annotated_parts(annotation)
+    cls = typing_extensions.get_origin(base) or base
+    if cls in (typing.Union, types.UnionType):  # one alternative with keys is enough
+        return any(_subscriptable(a) for a in typing_extensions.get_args(base))
+    if not isinstance(cls, type):
+        return True  # a type variable, a string...: the run decides
+    return hasattr(cls, "__getitem__") and not issubclass(
+        cls, (str, bytes, bytearray, list, tuple, range)
+    )
+
+
 @attrs.frozen
 class OutputShape:
     """What a vertex returns: its annotation and, if structured, its fields."""
@@ -177,11 +199,12 @@ class OutputShape:
             )
         if self.returns is NO_DEFAULT or annotated_parts(self.returns)[0] is Any:
             return "lookup"
-        if is_mapping_type(self.returns):
+        if is_mapping_type(self.returns) or _subscriptable(self.returns):
             return "lookup"
         return (
             f"returns {type_name(self.returns)}, which has no fields; fields can be read from "
-            "a TypedDict, attrs class, dataclass or NamedTuple, or looked up in a dict"
+            "a TypedDict, attrs class, dataclass or NamedTuple, or looked up with [key] "
+            "(a dict, a DataFrame)"
         )
 
     def field_annotation(self, field: str) -> Any:
@@ -240,7 +263,9 @@ def _ref_label(ref: str | Callable[..., Any]) -> str:
 
 
 def resolve_reference(
-    ref: str | Callable[..., Any], shapes: Mapping[str, OutputShape]
+    ref: str | Callable[..., Any],
+    shapes: Mapping[str, OutputShape],
+    absent: Mapping[str, str] = _NONE_ABSENT,
 ) -> tuple[str, str | None, FieldAccess | None] | str:
     """``(vertex, field, access)`` of a ``"u"``/``"u.field"``/function reference, or a problem.
 
@@ -249,6 +274,8 @@ def resolve_reference(
     if not isinstance(ref, str) and spec_of(ref) is None:
         return "names a function that is not a @vertex"
     source, _, field = _ref_text(ref).partition(".")
+    if source in absent:
+        return absent[source]
     if source not in shapes:
         return f"there is no vertex named {source!r}{did_you_mean(source, shapes)}"
     if not field:
@@ -262,12 +289,15 @@ def resolve_reference(
 
 
 def bind_condition(
-    spec: VertexSpec, shapes: Mapping[str, OutputShape], problems: list[CompileError]
+    spec: VertexSpec,
+    shapes: Mapping[str, OutputShape],
+    problems: list[CompileError],
+    absent: Mapping[str, str] = _NONE_ABSENT,
 ) -> Binding | None:
     """What ``@vertex(when=...)`` reads, as a binding of the pseudo-parameter ``"when"``."""
     if spec.options.when is None:
         return None
-    resolved = resolve_reference(spec.options.when, shapes)
+    resolved = resolve_reference(spec.options.when, shapes, absent)
     if not isinstance(resolved, str) and resolved[0] == spec.name:
         resolved = "a vertex cannot be conditional on its own output"
     if isinstance(resolved, str):
@@ -282,6 +312,34 @@ def bind_condition(
         return None
     source, field, access = resolved
     return Binding(parameter="when", source=source, field=field, access=access)
+
+
+def bind_after(
+    spec: VertexSpec,
+    shapes: Mapping[str, OutputShape],
+    problems: list[CompileError],
+    absent: Mapping[str, str] = _NONE_ABSENT,
+) -> tuple[str, ...]:
+    """The names of the vertices ``@vertex(after=...)`` names; each unknown one is a problem."""
+    names = []
+    for ref in spec.options.after:
+        resolved = resolve_reference(ref, shapes, absent)
+        if not isinstance(resolved, str) and resolved[1] is not None:
+            resolved = "after= names vertices, not fields"
+        elif not isinstance(resolved, str) and resolved[0] == spec.name:
+            resolved = "a vertex cannot run after itself"
+        if isinstance(resolved, str):
+            problems.append(
+                BindingError(
+                    f"after={_ref_label(ref)}: {resolved}",
+                    vertex=spec.name,
+                    parameter="after",
+                    location=spec.location,
+                )
+            )
+            continue
+        names.append(resolved[0])
+    return tuple(dict.fromkeys(names))
 
 
 def _previous_problem(spec: VertexSpec, name: str, has_from: bool, seen: bool) -> str | None:
@@ -304,6 +362,7 @@ def bind_vertex(
     signature: VertexSignature,
     shapes: Mapping[str, OutputShape],
     problems: list[CompileError],
+    absent: Mapping[str, str] = _NONE_ABSENT,
 ) -> tuple[Binding, ...]:
     """The bindings of every parameter of ``spec``; each problem found is appended."""
     bindings: list[Binding] = []
@@ -370,7 +429,7 @@ def bind_vertex(
             if isinstance(marker, Input):
                 bindings.append(Binding(source=marker.name, is_input=True, **common))
                 continue
-            resolved = resolve_reference(marker.ref, shapes)
+            resolved = resolve_reference(marker.ref, shapes, absent)
             if isinstance(resolved, str):
                 problem(BindingError, f"From({_ref_label(marker.ref)}): {resolved}", param.name)
                 continue
@@ -378,6 +437,8 @@ def bind_vertex(
             bindings.append(Binding(source=source, field=field, access=access, **common))
         elif param.name in shapes:
             bindings.append(Binding(source=param.name, **common))
+        elif param.name in absent:
+            problem(BindingError, absent[param.name], param.name)
         else:
             bindings.append(Binding(source=param.name, is_input=True, **common))
     for binding in bindings:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import types
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
 
 from .._dsl import ExpandedVertices, VertexSpec, spec_of
 from .._location import SourceLocation
 from .._subflow import SubFlow
 from ..errors import CompileError, DuplicateVertexError, InvalidVertexError
 
-__all__ = ["collect_specs"]
+__all__ = ["Collected", "collect_specs"]
 
 
 Part = VertexSpec | SubFlow
@@ -53,26 +56,72 @@ def _specs_in(source: object, problems: list[CompileError]) -> Iterable[Part]:
     )
 
 
-def collect_specs(sources: Iterable[object], problems: list[CompileError]) -> list[Part]:
-    """Every distinct vertex and sub-flow in ``sources``; duplicate names go to ``problems``.
+@attrs.frozen
+class Collected:
+    """The vertices and sub-flows of a compile, and the config variants left out (by name)."""
+
+    parts: list[Part]
+    # Names that only config variants define, none of which matched: reading
+    # one is an error that shows the config, never a flow input.
+    absent: Mapping[str, str]
+
+
+def collect_specs(
+    sources: Iterable[object],
+    problems: list[CompileError],
+    config: Mapping[str, Any] | None = None,
+) -> Collected:
+    """Every distinct vertex and sub-flow in ``sources`` that exists under ``config``;
+    duplicate names go to ``problems``.
 
     The same vertex or sub-flow reached twice (imported into a second module,
     or held by a name and by the mapping of ``vertex.expand``) is one vertex;
-    two different ones with one name are a duplicate.
+    two different ones with one name are a duplicate, config variants that
+    both match included.
     """
     by_name: dict[str, Part] = {}
+    left_out: dict[str, list[VertexSpec]] = {}
     for source in sources:
         for spec in _specs_in(source, problems):
+            if isinstance(spec, VertexSpec) and not spec.options.matches(config):
+                variants = left_out.setdefault(spec.name, [])
+                if all(v is not spec for v in variants):
+                    variants.append(spec)
+                continue
             known = by_name.get(spec.name)
             if known is None:
                 by_name[spec.name] = spec
             elif known is not spec:
-                problems.append(
-                    DuplicateVertexError(
-                        f"the name is already taken by the vertex defined at {known.location}; "
-                        "rename one with @vertex(name=...)",
-                        vertex=spec.name,
-                        location=spec.location,
-                    )
-                )
-    return list(by_name.values())
+                problems.append(_duplicate(known, spec, config))
+    absent = {
+        name: _absence(name, variants, config)
+        for name, variants in left_out.items()
+        if name not in by_name
+    }
+    return Collected(list(by_name.values()), absent)
+
+
+def _duplicate(known: Part, spec: Part, config: Mapping[str, Any] | None) -> DuplicateVertexError:
+    if (
+        isinstance(known, VertexSpec)
+        and isinstance(spec, VertexSpec)
+        and known.options.config
+        and spec.options.config
+    ):
+        message = (
+            f"two config variants of {spec.name!r} match the config {dict(config or {})!r}: "
+            f"the one defined at {known.location} ({known.options.config_text}) and this one "
+            f"({spec.options.config_text}); make their config= exclusive"
+        )
+    else:
+        message = (
+            f"the name is already taken by the vertex defined at {known.location}; "
+            "rename one with @vertex(name=...)"
+        )
+    return DuplicateVertexError(message, vertex=spec.name, location=spec.location)
+
+
+def _absence(name: str, variants: list[VertexSpec], config: Mapping[str, Any] | None) -> str:
+    needs = "; ".join(f"{v.options.config_text} ({v.location})" for v in variants)
+    given = "no config" if config is None else f"the config {dict(config)!r}"
+    return f"vertex {name!r} exists only under config {needs}, and {given} matches none"

@@ -26,7 +26,7 @@ class ContractCompiler:
     """
 
     def __init__(self) -> None:
-        self._memo: dict[Any, Contract | None] = {}
+        self._memo: dict[tuple[Any, int | None], Contract | None] = {}
         self._warnings: list[tuple[str, VertexSpec]] = []
 
     def warn(self) -> None:
@@ -36,15 +36,17 @@ class ContractCompiler:
         self._warnings.clear()
 
     def _contract(self, spec: VertexSpec, annotation: Any) -> Contract | None:
-        if spec.local_names:  # the same annotation may mean other classes elsewhere
-            return compile_contract(annotation, spec.local_names)
+        # The same annotation may mean other classes where other local names are
+        # seen: the memo is per local namespace (vertices made from one local
+        # function by vertex.expand share theirs).
+        key = (annotation, id(spec.local_names) if spec.local_names else None)
         try:
-            return self._memo[annotation]
+            return self._memo[key]
         except KeyError:
-            contract = self._memo[annotation] = compile_contract(annotation)
+            contract = self._memo[key] = compile_contract(annotation, spec.local_names or None)
             return contract
         except TypeError:  # an unhashable annotation (Annotated with unhashable metadata)
-            return compile_contract(annotation)
+            return compile_contract(annotation, spec.local_names or None)
 
     def _checked(self, spec: VertexSpec, name: str, annotation: Any) -> Contract | None:
         if annotation is NO_DEFAULT:

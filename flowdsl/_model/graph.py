@@ -140,14 +140,23 @@ class VertexNode:
     # The vertices it must run after because of its atomic group (the group's
     # order and its commit), besides those it reads.
     after: tuple[str, ...] = ()
+    # The vertices ``after=`` names: needed like a read without a default
+    # (kept by pruning; their failure or skip skips this one), never passed.
+    requires: tuple[str, ...] = ()
 
     @functools.cached_property
     def upstream(self) -> tuple[str, ...]:
-        """Names of the vertices this one reads from, each once, in parameter order."""
+        """Names of the vertices this one reads from (or runs after with ``after=``), each
+        once, in parameter order."""
         sources = [b.source for b in self.bindings if b.reads_vertex]
         if self.condition is not None:
             sources.append(self.condition.source)
-        return tuple(dict.fromkeys(sources))
+        return tuple(dict.fromkeys((*sources, *self.requires)))
+
+    @property
+    def tags(self) -> dict[str, Any]:
+        """The vertex's ``tags=`` as a dict."""
+        return dict(self.options.tags)
 
     @property
     def field_names(self) -> tuple[str, ...]:

@@ -25,9 +25,10 @@ import anyio.to_thread
 from .._services.cache import CacheStore, MemoryCache, SQLiteCache
 from .._services.code_stamp import Stamp, code_stamp, same_stamp
 from .._services.fingerprint import (
+    CodeFingerprint,
     Unfingerprintable,
     cache_keys,
-    fingerprint_code,
+    code_fingerprint,
     fingerprint_value,
 )
 from ..errors import CacheWarning
@@ -125,9 +126,13 @@ class CallKeys:
     skips fingerprinting and hashing.
     """
 
-    def __init__(self, make: KeyMaker) -> None:
+    def __init__(self, make: KeyMaker, code: CodeFingerprint, stamp: Stamp | None) -> None:
         self.make = make
         self.kept: dict[tuple[Any, ...], str] = {}
+        # The code fingerprint the keys hash, with the values it read, and the
+        # stamp it was taken under (to tell cheaply that none was rebound since).
+        self.code = code
+        self.stamp = stamp
 
     def of(self, arguments: tuple[Any, ...]) -> str:
         """The key of a call with these arguments (raises ``Unfingerprintable``)."""
@@ -159,13 +164,15 @@ def _call_keys(state: RunState, step: Step) -> CallKeys | None:
         return known[1]
     function = step.function
     try:
-        code = fingerprint_code(function)
+        code = code_fingerprint(function)
     except Unfingerprintable as exc:
         _warn(step, f"its code reads a {exc.type_name}, which cannot be fingerprinted")
         return None
     identity = f"{function.__module__}.{function.__qualname__}:{step.node.name}"
     names = [binding.parameter for binding in step.sources]
-    keys = CallKeys(cache_keys(identity, code, step.node.options.version, names))
+    keys = CallKeys(
+        cache_keys(identity, code.digest, step.node.options.version, names), code, stamp
+    )
     if stamp is not None and same_stamp(stamp, code_stamp(function)):
         memo[memo_key] = (stamp, keys)  # nothing changed while the fingerprint was taken
     return keys
@@ -189,6 +196,9 @@ class CachedCall:
         self.step = step
         self.store = store
         self.keys = keys
+        # Whether to look, once in this run, after the first call computed,
+        # for a value the code reads that the call changed.
+        self.watching = bool(keys.code.reads)
 
     def key(self, values: list[Any]) -> str | None:
         """The cache key of this call, or ``None`` (with a warning) if it has none."""
@@ -220,6 +230,9 @@ class CachedCall:
         """Store a freshly computed value, recording a miss; return the value."""
         self.store.set(key, value)
         self.record("miss")
+        if self.watching:
+            self.watching = False
+            _warn_changed_reads(self.step, self.keys)
         return value
 
     def record(self, outcome: str) -> None:
@@ -228,6 +241,42 @@ class CachedCall:
         current = outcomes.get(position)
         if current is None or _RANK[outcome] > _RANK[current]:
             outcomes[position] = outcome
+
+
+#: (vertex identity, value) pairs already warned about as changed by their own call.
+_CHANGED_READS: set[tuple[str, str]] = set()
+_changed_lock = threading.Lock()
+
+
+def _warn_changed_reads(step: Step, keys: CallKeys) -> None:
+    """Warn (once per vertex and value, per process) when a value the code reads changed
+    during its call: the keys cover it, so what the call stored is keyed by a state that
+    is gone, and later runs will never find it."""
+    function = step.function
+    if keys.stamp is not None and same_stamp(keys.stamp, code_stamp(function)):
+        return  # only immutable values read, and none rebound
+    try:
+        after = code_fingerprint(function)
+    except Unfingerprintable:
+        return  # the next run reports it
+    if after.digest == keys.code.digest:
+        return
+    identity = f"{function.__module__}.{function.__qualname__}:{step.node.name}"
+    before = keys.code.reads
+    changed = [name for name, digest in before.items() if after.reads.get(name) != digest]
+    with _changed_lock:
+        fresh = [name for name in changed if (identity, name) not in _CHANGED_READS]
+        _CHANGED_READS.update((identity, name) for name in fresh)
+    node = step.node
+    for name in fresh:
+        warnings.warn_explicit(
+            f"vertex {node.name!r} reads the {name}, which changed while the vertex ran "
+            f"(does it change it?): the cache key covers that value, so what it cached will "
+            f"never be found again. Keep such state out of a pure vertex, or drop pure=True",
+            CacheWarning,
+            node.location.file,
+            node.location.line,
+        )
 
 
 def _cached(cached: CachedCall, inner: Invoker) -> Invoker:

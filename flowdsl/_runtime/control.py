@@ -163,9 +163,9 @@ class RunCalls:
 class _Fallback:
     """One fallback function: where it runs and which of the vertex's arguments it takes."""
 
-    def __init__(self, function: Callable[..., Any], step: Step, backend: str) -> None:
+    def __init__(self, function: Callable[..., Any], name: str, step: Step, backend: str) -> None:
         self.function = function
-        self.name = getattr(function, "__qualname__", repr(function))
+        self.name = name
         self.is_async = inspect.iscoroutinefunction(function)
         self.mode = call_mode(self.is_async, step.node, backend)
 
@@ -195,7 +195,10 @@ class StepRunner:
         self.cached = cached if group_run is None else None
         self.group_run = group_run
         self.policy = _policy(step, options.retry)
-        self.fallbacks = [_Fallback(f, step, options.backend) for f in own.fallbacks]
+        self.fallbacks = [
+            _Fallback(f, name, step, options.backend)
+            for f, name in zip(own.fallbacks, own.fallback_names, strict=True)
+        ]
         self.concurrent = options.backend != "serial"
         self.places = places
         self.limiter = anyio.CapacityLimiter(own.max_concurrency) if own.max_concurrency else None

@@ -193,6 +193,8 @@ class _Graph:
                 slots.append(step.condition[0])
             read = [key_of.get(slot) for slot in slots]  # None: the constant None slot
             digest = _pure_digest(step, read, options.contracts)
+            # The vertices after= names: dependencies for the order, values for their skips.
+            read += [key_of[p] for p in step.needs if plan.steps[p].name in step.node.requires]
             key = f"{step.name}-{digest or run_token}"
             key_of[step.position] = key
             job = Job(local_step(step), step.position, options, state.run_id, topic)

@@ -11,10 +11,16 @@ __all__ = ["FieldReader", "field_reader"]
 FieldReader = Callable[[Any], Any]
 
 
+# Read by position, not by key: a field of these is an attribute (a NamedTuple's).
+_SEQUENCES = (str, bytes, bytearray, list, tuple, range)
+
+
 def _lookup(field: str) -> FieldReader:
     def read(value: Any) -> Any:
         if isinstance(value, Mapping):
             return value[field]
+        if hasattr(type(value), "__getitem__") and not isinstance(value, _SEQUENCES):
+            return value[field]  # a DataFrame's column, a structured array's field
         return getattr(value, field)
 
     return read

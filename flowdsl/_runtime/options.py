@@ -82,8 +82,9 @@ def _seconds(value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise Invalid("must be a positive number of seconds")
-    return float(value)
+        raise Invalid("must be a positive number of seconds, or inf")
+    # Infinite seconds is no limit, whether given as math.inf or as the text "inf".
+    return None if value == math.inf else float(value)
 
 
 def _cache(value: Any) -> CacheOption:
@@ -146,8 +147,10 @@ def _whole_text(text: str) -> int:
 
 
 def _seconds_text(text: str) -> float:
-    if not _NUMBER.fullmatch(text) or not math.isfinite(float(text)):
-        raise Invalid("must be a positive number of seconds")
+    if text.lower() in ("inf", "infinity"):
+        return math.inf
+    if not _NUMBER.fullmatch(text):
+        raise Invalid("must be a positive number of seconds, or inf")
     return float(text)
 
 

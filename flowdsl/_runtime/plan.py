@@ -412,14 +412,10 @@ def _index_of(bindings: Sequence[Binding], parameter: str) -> int:
 
 
 def _needed(node: VertexNode, position: Mapping[str, int]) -> tuple[int, ...]:
-    # Planned producers some parameter cannot do without (it has no default).
-    return tuple(
-        dict.fromkeys(
-            position[b.source]
-            for b in node.bindings
-            if b.reads_vertex and not b.has_default and b.source in position
-        )
-    )
+    # Planned producers some parameter cannot do without (it has no default),
+    # and those ``after=`` names.
+    needed = [b.source for b in node.bindings if b.reads_vertex and not b.has_default]
+    return tuple(dict.fromkeys(position[n] for n in (*needed, *node.requires) if n in position))
 
 
 def argument_fetcher(

@@ -156,7 +156,13 @@ def run_step(job: Job, *values: Any, packed: bytes = b"") -> Any:
     }
     try:
         step = job.step
+        # After the values it reads come those of the vertices after= names
+        # (Dask dependencies, for the order): a skipped one skips this step.
+        reads = len(step.sources) + (step.condition is not None)
+        values, required = values[:reads], values[reads:]
         reason = _skip_reason(step, values)
+        if reason is None and any(value is MISSING for value in required):
+            reason = "a vertex it runs after (after=) was skipped"
         if reason is not None:
             report["skip"] = reason
             return MISSING

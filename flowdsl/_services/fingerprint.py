@@ -67,7 +67,7 @@ from array import array
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from types import BuiltinFunctionType, CodeType, FunctionType, MethodType, ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 from typing_extensions import Buffer
@@ -75,9 +75,11 @@ from typing_extensions import Buffer
 from ._fingerprint_hooks import handler_for
 
 __all__ = [
+    "CodeFingerprint",
     "Unfingerprintable",
     "cache_key",
     "cache_keys",
+    "code_fingerprint",
     "fingerprint_code",
     "fingerprint_value",
     "fingerprints_natively",
@@ -560,6 +562,9 @@ class _CodeEncoder:
         self.root = root
         self.active: dict[int, str] = {}
         self.done: dict[int, bytes] = {}
+        # What the code reads that can change between calls, by name: the
+        # digest of each global and closure value (see ``CodeFingerprint``).
+        self.reads: dict[str, bytes] = {}
 
     def callable(self, fn: Any) -> bytes:
         if isinstance(fn, FunctionType):
@@ -603,19 +608,22 @@ class _CodeEncoder:
             parts.append(_U64.pack(len(kwdefaults)))
             parts += [_text(k) + self.reference(kwdefaults[k], True) for k in sorted(kwdefaults)]
             # Closure cells are paired with co_freevars, already in the code digest.
-            for cell in fn.__closure__ or ():
+            for name, cell in zip(code.co_freevars, fn.__closure__ or (), strict=True):
                 try:
                     contents = cell.cell_contents
                 except ValueError:
                     parts.append(b"-")
                     continue
-                parts.append(self.reference(contents, False))
+                parts.append(self.read(f"closure variable {name!r}", contents))
             namespace = fn.__globals__
+            module = namespace.get("__name__")
             names = _global_names(code)
             parts.append(_U64.pack(len(names)))
             for name in names:
                 if name in namespace:
-                    parts.append(_text(name) + self.reference(namespace[name], False))
+                    where = name if module == self.module else f"{module}.{name}"
+                    label = f"module-level value {where!r}"
+                    parts.append(_text(name) + self.read(label, namespace[name]))
                 elif hasattr(builtins, name):
                     parts.append(_text(name) + b"b")
                 else:
@@ -624,6 +632,16 @@ class _CodeEncoder:
         finally:
             del self.active[key]
         self.done[key] = digest
+        return digest
+
+    @functools.cached_property
+    def module(self) -> object:
+        return getattr(self.root, "__module__", None)
+
+    def read(self, label: str, value: Any) -> bytes:
+        """The digest of a global or closure value the code reads, noted under ``label``."""
+        digest = self.reference(value, False)
+        self.reads[label] = digest
         return digest
 
     def follows(self, fn: FunctionType) -> bool:
@@ -685,8 +703,26 @@ def fingerprint_code(fn: Callable[..., Any]) -> str:
     the function's result may depend on state flowdsl cannot see, so it must
     not be cached.
     """
+    return code_fingerprint(fn).digest
+
+
+class CodeFingerprint(NamedTuple):
+    """``fingerprint_code``'s digest, and the digest of each value the code reads.
+
+    ``reads`` maps each global the function (or a helper it follows) reads
+    (``"module-level value 'NAME'"``, ``'module.NAME'`` outside the function's
+    own module) and each closure variable (``"closure variable 'NAME'"``) to
+    its digest, so that a changed fingerprint can say which value changed.
+    """
+
+    digest: str
+    reads: dict[str, bytes]
+
+
+def code_fingerprint(fn: Callable[..., Any]) -> CodeFingerprint:
+    """``fingerprint_code(fn)`` with the values it covers: see :class:`CodeFingerprint`."""
     encoder = _CodeEncoder(fn.__func__ if isinstance(fn, MethodType) else fn)
-    return _hash([_FORMAT, encoder.callable(fn)]).hex()
+    return CodeFingerprint(_hash([_FORMAT, encoder.callable(fn)]).hex(), encoder.reads)
 
 
 def cache_key(

@@ -478,6 +478,20 @@ def test_runs_and_resume_usage_errors(cli: Cli) -> None:
     assert "--resume needs --run-id and --checkpoint" in no_id.stderr
 
 
+def test_an_unknown_run_id_is_the_same_usage_error_for_resume_and_runs_show(cli: Cli) -> None:
+    recorded = cli("run", "shop.py", *SHOP_INPUTS, "--checkpoint", "runs.db", "--run-id", "n1")
+    assert recorded.returncode == 0, recorded.stderr
+    shown = cli("runs", "show", "runs.db", "n2")
+    resumed = cli("run", "shop.py", "--checkpoint", "runs.db", "--run-id", "n2", "--resume")
+    for done in (shown, resumed):
+        assert done.returncode == 2
+        assert one_error_line(done.stderr) == "flowdsl: error: no run 'n2' in runs.db"
+        assert done.stderr.splitlines()[1] == "hint: runs: n1"
+    nowhere = cli("run", "shop.py", "--checkpoint", "none.db", "--run-id", "n1", "--resume")
+    assert nowhere.returncode == 2
+    assert one_error_line(nowhere.stderr) == "flowdsl: error: no checkpoint file at none.db"
+
+
 # --- settings ---------------------------------------------------------------------------------
 
 

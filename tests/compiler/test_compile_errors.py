@@ -368,13 +368,49 @@ def save(initial: Annotated[str, From("fetch_user.name.first")]) -> str:
     assert "From('fetch_user.name.first'): a reference reads one level of fields" in str(error)
 
 
+def _make_from(ref: object) -> flowdsl.From:
+    return flowdsl.From(ref)  # type: ignore[arg-type]  # the line the errors point at
+
+
+def _make_input(name: object) -> flowdsl.Input:
+    return flowdsl.Input(name)  # type: ignore[arg-type]  # the line the errors point at
+
+
 def test_bad_from_reference_text_fails_where_it_is_written() -> None:
-    with pytest.raises(ValueError, match="each part a Python identifier"):
-        flowdsl.From("fetch_user..id")
-    with pytest.raises(ValueError, match="each part a Python identifier"):
-        flowdsl.From("")
-    with pytest.raises(TypeError, match="not 42"):
-        flowdsl.From(42)  # type: ignore[arg-type]
+    line = _make_from.__code__.co_firstlineno + 1
+    for ref, problem in [
+        ("fetch_user..id", "a reference is 'vertex' or 'vertex.field', each part a Python"),
+        ("", "a reference is 'vertex' or 'vertex.field', each part a Python"),
+        (42, "From() takes a vertex name or a decorated function"),
+    ]:
+        with pytest.raises(BindingError) as caught:
+            _make_from(ref)
+        error = caught.value
+        assert error.location == flowdsl.SourceLocation(__file__, line)
+        assert str(error).startswith(f"{__file__}:{line}: From({ref!r}): {problem}")
+    line = _make_input.__code__.co_firstlineno + 1
+    for name in ("", 7, "a.b"):
+        with pytest.raises(BindingError) as caught:
+            _make_input(name)
+        assert str(caught.value) == (
+            f"{__file__}:{line}: Input({name!r}): an input name is a Python identifier"
+        )
+
+
+def test_a_bad_from_in_a_postponed_annotation_names_the_vertex(make_module) -> None:
+    module = make_module(
+        "from __future__ import annotations\n"
+        + HEADER
+        + """
+@vertex
+def use(good: int, bad: Annotated[int, From(5)]) -> int:
+    return good
+"""
+    )
+    error = compile_error(module)
+    assert type(error) is BindingError
+    assert_context(error, module, "use", "bad")
+    assert "From(5): From() takes a vertex name or a decorated function" in str(error)
 
 
 def test_unresolvable_parameter_annotation_names_it(make_module) -> None:

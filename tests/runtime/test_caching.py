@@ -110,6 +110,85 @@ def test_a_changed_global_or_closure_value_misses() -> None:
     assert shifting.run({"x": 1}, cache=store)["shifted"] == 11
 
 
+_SEEN: list[int] = []
+
+
+def test_a_pure_vertex_that_changes_a_global_it_reads_is_warned_about_once() -> None:
+    @vertex(pure=True)
+    def remember(x: int) -> int:
+        _SEEN.append(x)  # changes what its own cache key covers
+        return x
+
+    flow = flowdsl.Flow.from_functions(remember)
+    store = MemoryCache()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        outcomes = [flow.run({"x": 1}, cache=store).metrics.vertices["remember"].cache]
+        outcomes += [flow.run({"x": 1}, cache=store).metrics.vertices["remember"].cache]
+    assert outcomes == ["miss", "miss"]  # never a hit: the key changes with _SEEN
+    messages = [str(w.message) for w in caught if issubclass(w.category, flowdsl.CacheWarning)]
+    assert messages == [
+        "vertex 'remember' reads the module-level value '_SEEN', which changed while the vertex "
+        "ran (does it change it?): the cache key covers that value, so what it cached will never "
+        "be found again. Keep such state out of a pure vertex, or drop pure=True"
+    ]
+    assert caught[0].filename == __file__
+
+
+def test_a_closure_variable_changed_by_the_call_is_named() -> None:
+    counts = {"calls": 0}
+
+    @vertex(pure=True)
+    def counted(x: int) -> int:
+        counts["calls"] += 1
+        return x
+
+    with pytest.warns(flowdsl.CacheWarning, match="reads the closure variable 'counts'"):
+        flowdsl.Flow.from_functions(counted).run({"x": 1}, cache=MemoryCache())
+
+
+def test_a_global_changed_between_runs_is_not_warned_about() -> None:
+    global RATE
+
+    @vertex(pure=True)
+    def rated(x: int) -> int:
+        return x * RATE
+
+    flow = flowdsl.Flow.from_functions(rated)
+    store = MemoryCache()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        flow.run({"x": 1}, cache=store)
+        RATE = 5
+        try:
+            assert flow.run({"x": 1}, cache=store)["rated"] == 5
+        finally:
+            RATE = 2
+
+
+def test_a_lambda_held_in_a_global_is_cached_and_invalidated_by_its_code(
+    make_module: ModuleMaker,
+) -> None:
+    module = make_module(
+        """
+from flowdsl import vertex
+
+scale = lambda x: 2 * x
+
+@vertex(pure=True)
+def scaled(x: int) -> int:
+    return scale(x)
+"""
+    )
+    flow = flowdsl.Flow.from_module(module)
+    store = MemoryCache()
+    assert flow.run({"x": 3}, cache=store)["scaled"] == 6
+    assert flow.run({"x": 3}, cache=store).metrics.vertices["scaled"].cache == "hit"
+    module.scale = lambda x: 3 * x
+    changed = flow.run({"x": 3}, cache=store)
+    assert (changed["scaled"], changed.metrics.vertices["scaled"].cache) == (9, "miss")
+
+
 def test_equal_looking_values_of_other_types_never_share_an_entry() -> None:
     @vertex(pure=True)
     def echo(x: Any) -> Any:

@@ -114,6 +114,9 @@ def _option(name: str) -> Any:
         ("cache", "0", False),
         ("cache", "/tmp/cache.db", "/tmp/cache.db"),
         ("anyio_backend", "trio", "trio"),
+        ("timeout", "inf", None),
+        ("timeout", "Infinity", None),
+        ("timeout", "1e999", None),
     ],
 )
 def test_texts_convert(name: str, text: str, value: Any) -> None:
@@ -137,8 +140,6 @@ def test_texts_convert(name: str, text: str, value: Any) -> None:
         ("timeout", "-1", "must be a positive number of seconds"),
         ("timeout", "soon", "must be a positive number of seconds"),
         ("timeout", "nan", "must be a positive number of seconds"),
-        ("timeout", "inf", "must be a positive number of seconds"),
-        ("timeout", "1e999", "must be a positive number of seconds"),
         ("contracts", "loose", "is not one of: strict, warn, off"),
     ],
 )
@@ -155,6 +156,26 @@ def test_a_bad_environment_text_names_the_variable_and_the_value() -> None:
     assert isinstance(caught.value, ValueError)
 
 
-def test_a_given_infinite_timeout_is_still_accepted_as_an_argument() -> None:
-    # Only the texts are strict about it; a float('inf') argument means "no limit" as before.
-    assert math.isinf(_option("timeout").check(math.inf, "argument"))
+def test_an_infinite_timeout_is_no_limit_however_it_is_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert _option("timeout").check(math.inf, "argument") is None
+    assert _option("timeout").from_environment("inf") is None
+    assert flowdsl.settings(timeout=math.inf)["timeout"].value is None
+    with flowdsl.configure(timeout=5):
+        # An argument of inf lifts a configured limit for this call.
+        assert flowdsl.settings(timeout=math.inf)["timeout"] == flowdsl.SettingValue(
+            "timeout", None, "argument"
+        )
+    monkeypatch.setenv("FLOWDSL_TIMEOUT", "inf")
+    assert flowdsl.settings()["timeout"] == flowdsl.SettingValue(
+        "timeout", None, "environment FLOWDSL_TIMEOUT"
+    )
+
+    @flowdsl.vertex
+    def double(x: int) -> int:
+        return 2 * x
+
+    flow = flowdsl.Flow.from_functions(double)
+    assert flow.run({"x": 2})["double"] == 4
+    assert flow.run({"x": 2}, timeout=math.inf)["double"] == 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import time
 from typing import Any
@@ -428,3 +429,23 @@ def test_a_fallback_result_is_not_cached() -> None:
     assert flow.run({"item": "x"}, cache=store)["price"] == 1.0
     assert probe.calls == ["x", "x"]
     assert store.stats().entries == 0
+
+
+def test_a_fallback_is_named_by_its_functions_name_not_its_qualname() -> None:
+    def build() -> flowdsl.Flow:
+        def last_known_price(item: str) -> float:
+            return 9.99
+
+        @vertex(fallback=last_known_price)
+        def price(item: str) -> float:
+            raise ConnectionError("down")
+
+        return flowdsl.Flow.from_functions(price)
+
+    flow = build()
+    result = flow.run({"item": "tea"})
+    assert result.metrics.vertices["price"].fallback == "last_known_price"
+    assert result.lineage.trace("price").steps[-1].fallback == "last_known_price"
+    assert "fallback last_known_price used" in str(result.lineage.trace("price"))
+    exported = json.loads(flow.to_json())["vertices"]
+    assert exported[0]["control"]["fallbacks"] == ["last_known_price"]

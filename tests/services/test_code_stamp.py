@@ -56,9 +56,10 @@ def test_cache_keys_match_cache_key_and_the_pinned_format() -> None:
 
 def test_kept_call_keys_are_the_computed_keys_and_never_mix_types() -> None:
     from flowdsl._runtime.caching import CallKeys
+    from flowdsl._services.fingerprint import CodeFingerprint
 
     make = cache_keys("v", "abc", None, ["x"])
-    keys = CallKeys(make)
+    keys = CallKeys(make, CodeFingerprint("abc", {}), None)
     values: list[Any] = [1, True, 1.0, 0.0, -0.0, "1", b"1", None, "x" * 1000, (1,)]
     for _ in range(2):  # computed, then (for the small plain ones) kept
         found = [keys.of((value,)) for value in values]
