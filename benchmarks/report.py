@@ -41,7 +41,8 @@ DRAWN = (
 
 
 def write_reports(directory: Path, repetitions: int) -> dict[int, dict[str, Any]]:
-    """Per size: the report's path, its size, and the time ``result.report`` takes."""
+    """Per size: the report's size, the time ``result.report`` takes, and (not kept in
+    the JSON: the folder is temporary) its path."""
     figures: dict[int, dict[str, Any]] = {}
     for size in SIZES:
         graph = _graphs.layered(size, directory)
@@ -99,7 +100,10 @@ def main() -> None:
         "quick": args.quick,
         "machine": machine(),
         "command": " ".join(["python", *sys.argv]),
-        "written": {str(size): figures for size, figures in written.items()},
+        "written": {
+            str(size): {k: v for k, v in figures.items() if k != "path"}
+            for size, figures in written.items()
+        },
         "opened": opened if isinstance(opened, str) else {str(s): o for s, o in opened.items()},
     }
     print(f"Measured {report['date']} on {machine_line(report)}.\n")
