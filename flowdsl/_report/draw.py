@@ -146,11 +146,12 @@ def _rows(spans: list[Span]) -> list[int]:
     # Each span's row within its lane (spans by start): a row free at its start
     # (overlapping calls, such as coroutines on one event loop, get rows of their
     # own), up to MAX_ROWS rows; past that, the row that frees first, overlapped.
+    # A call's wait for a worker does not hold a row (the worker was busy with
+    # the call before it): its dotted line is drawn under the bars.
     free: list[tuple[float, int]] = []  # (when the row frees, row), a heap
     rows = []
     for span in spans:
-        begin = span.start - span.waited
-        if free and (free[0][0] <= begin or len(free) == MAX_ROWS):
+        if free and (free[0][0] <= span.start or len(free) == MAX_ROWS):
             _, row = heapq.heappop(free)
         else:
             row = len(free)

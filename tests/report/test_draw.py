@@ -42,3 +42,12 @@ def test_rows_are_bounded() -> None:
 def test_durations_read_as_people_write_them() -> None:
     shown = [seconds_text(s) for s in (0, 850e-6, 0.0125, 3.2)]
     assert shown == ["0", "850 µs", "12.5 ms", "3.2 s"]
+
+
+def test_a_wait_for_a_worker_does_not_take_a_row() -> None:
+    # A worker runs one call after another; the second waited for it meanwhile.
+    first = Span("a", 1, 0.0, 0.5, "worker 1", "completed")
+    second = Span("b", 1, 0.5, 1.0, "worker 1", "completed", waited=0.4)
+    svg = timeline_svg(_timeline([first, second]), {"a": 0, "b": 1})
+    assert len(_rows(svg)) == 1
+    assert 'class="fd-wait"' in svg
