@@ -50,6 +50,19 @@ def build(database: Path) -> flowdsl.Flow:
     return flowdsl.Flow.from_functions(order, debit, credit, receipt)
 
 
+def bulk_load(database: Path) -> flowdsl.Flow:
+    # A member that outlives its timeout: interrupted, waited for, rolled back.
+    bulk = AtomicGroup("bulk", backend=SQLiteTransaction(database))
+
+    @vertex(group=bulk, timeout=0.05)
+    def load(count: int, db: Db) -> int:
+        for n in range(count):
+            db.execute("INSERT INTO ledger (customer, amount) VALUES ('bulk', ?)", (n,))
+        return count
+
+    return flowdsl.Flow.from_functions(load)
+
+
 def ledger(database: Path) -> list[tuple[str, int]]:
     with sqlite3.connect(database) as connection:
         return connection.execute("SELECT customer, amount FROM ledger").fetchall()
@@ -68,6 +81,13 @@ def main() -> None:
         result = flow.run({"customer": "bob", "amount": 500}, on_error="continue")
         print("states:", {name: str(state) for name, state in result.states.items()})
         print("ledger:", ledger(database), "(bob's debit was rolled back)")
+
+        try:
+            bulk_load(database).run({"count": 10_000_000})
+        except flowdsl.VertexTimeout as error:
+            states = {} if error.result is None else error.result.states
+            print("bulk load:", type(error).__name__, states["load"])
+        print("ledger:", ledger(database), "(the interrupted load left nothing)")
 
 
 if __name__ == "__main__":

@@ -353,7 +353,8 @@ def _vertex(
             fails with ``VertexTimeout``. A coroutine is cancelled at the
             deadline; a sync function runs on a worker thread so the run can
             stop waiting (a thread cannot be interrupted: it finishes in the
-            background and its late result is discarded).
+            background and its late result is discarded; in an atomic group
+            its backend interrupts it, and the run waits for it).
         contracts: ``"strict"``, ``"warn"`` or ``"off"`` for this vertex's
             contract checks, whatever the run says (default: the run's mode).
         version: part of a pure vertex's cache key: change it when the result

@@ -35,6 +35,7 @@ from ._subflow import SubFlow, sub_flow
 from .errors import (
     DataResolutionError,
     FlowDSLError,
+    RollbackFailed,
     SettingsError,
     VertexFailed,
     VertexTimeout,
@@ -556,8 +557,13 @@ def _indexed(index: int, finish: Callable[[], RunResult]) -> RunResult:
 def _finish(state: RunState) -> RunResult:
     """The result of a run; raises when it stopped at a failure or lacks a requested field."""
     result = RunResult(state)
-    if state.failed_fast:
-        position, error = next(iter(state.errors.items()))
+    # A group that could not be undone is raised under every on_error: it
+    # left something behind that the caller must know about.
+    undo = next(
+        (item for item in state.errors.items() if isinstance(item[1], RollbackFailed)), None
+    )
+    if state.failed_fast or undo is not None:
+        position, error = undo or next(iter(state.errors.items()))
         node = state.plan.steps[position].node
         if isinstance(error, VertexFailed) and error.result is None and error.vertex == node.name:
             # The runtime's own report of this vertex (its timeout, its loop's

@@ -2,13 +2,15 @@
 
 ``AtomicGroup`` is a plain value at the bottom of the layering (``@vertex``
 takes it); its backend is anything with ``begin``, ``commit`` and
-``rollback`` (plain or coroutine methods). Two backends ship:
+``rollback`` (plain or coroutine methods), and optionally ``interrupt``.
+Two backends ship:
 ``SQLiteTransaction`` (a real SQLite connection per transaction) and
 ``MemoryTransaction`` (a dict, for tests).
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 from collections.abc import Iterator, MutableMapping
@@ -31,6 +33,17 @@ class TransactionBackend(Protocol):
     """Begins, commits and rolls back the transactions of an atomic group.
 
     Each method may be a coroutine function; flowdsl awaits it then.
+
+    A backend may also have ``interrupt(transaction)``, a plain method (not
+    one of the protocol's required methods). When the group is undone while
+    a member runs on a worker thread (its timeout, a cancellation, a failure
+    elsewhere), flowdsl calls it once, from the event loop's thread, waits
+    for the member to return, and only then rolls back: a transaction is
+    never touched by two threads at once. ``interrupt`` must return at once,
+    be safe to call from any thread, and make the transaction refuse further
+    work, so that the member fails soon. Without it, the group waits for the
+    member to finish; ``result.metrics.vertices[name].stop_wait`` says how
+    long it waited.
     """
 
     def begin(self, group: AtomicGroup) -> Any:
@@ -85,6 +98,14 @@ class AtomicGroup:
             raise ValueError(
                 f"AtomicGroup({name!r}): backend={backend!r} has no begin, commit and rollback"
             )
+        interrupt = getattr(backend, "interrupt", None)
+        if interrupt is not None and (
+            not callable(interrupt) or inspect.iscoroutinefunction(interrupt)
+        ):
+            raise ValueError(
+                f"AtomicGroup({name!r}): backend={backend!r} has an interrupt that is not a "
+                "plain method (it is called while a member runs, and must return at once)"
+            )
         self.name = name
         self.backend = backend
         self.on_failure: OnFailure = on_failure
@@ -100,6 +121,15 @@ class SQLiteTransaction:
     ``Annotated[sqlite3.Connection, flowdsl.Transaction()]``; commit and
     rollback end the transaction and close the connection.
 
+    ``interrupt`` stops the statement the connection runs
+    (``sqlite3.Connection.interrupt``), and statements after it fail the
+    same way (``sqlite3.OperationalError: interrupted``; the connection's
+    progress handler looks at a stop flag), so that a member looping over
+    statements stops too. An interrupted write makes SQLite roll back and
+    leave the transaction; a write that still comes begins a new one
+    (``isolation_level="IMMEDIATE"``), which the group's rollback undoes:
+    nothing is ever written outside the transaction.
+
     >>> import sqlite3, tempfile, os
     >>> from flowdsl import AtomicGroup, SQLiteTransaction
     >>> path = os.path.join(tempfile.mkdtemp(), "shop.db")
@@ -114,12 +144,18 @@ class SQLiteTransaction:
     def __init__(self, path: str | os.PathLike[str], timeout: float = 30.0) -> None:
         self.path = os.fspath(path)
         self.timeout = timeout
+        # Per open transaction (by its connection's id), the flag that stops it.
+        self._stops: dict[int, threading.Event] = {}
 
     def begin(self, group: AtomicGroup) -> sqlite3.Connection:
         """Open a connection and begin an immediate (write-locking) transaction."""
         connection = sqlite3.connect(
-            self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            self.path, timeout=self.timeout, isolation_level="IMMEDIATE", check_same_thread=False
         )
+        stop = self._stops[id(connection)] = threading.Event()
+        # A statement under way when the stop comes is interrupted at once; one
+        # that starts later fails at its next look at the flag.
+        connection.set_progress_handler(stop.is_set, _PROGRESS_OPS)
         connection.execute("BEGIN IMMEDIATE")
         return connection
 
@@ -128,14 +164,34 @@ class SQLiteTransaction:
         try:
             transaction.execute("COMMIT")
         finally:
-            transaction.close()
+            self._close(transaction)
 
     def rollback(self, transaction: sqlite3.Connection) -> None:
-        """Roll back, then close the connection."""
+        """Roll back (unless SQLite already did, after an interrupt), then close the connection."""
         try:
-            transaction.execute("ROLLBACK")
+            # The member has returned: the flag must not stop the rollback.
+            transaction.set_progress_handler(None, 0)
+            if transaction.in_transaction:
+                transaction.execute("ROLLBACK")
         finally:
-            transaction.close()
+            self._close(transaction)
+
+    def interrupt(self, transaction: sqlite3.Connection) -> None:
+        """Stop the statement the connection runs, and those after it (safe from any thread)."""
+        stop = self._stops.get(id(transaction))
+        if stop is not None:
+            stop.set()
+        transaction.interrupt()
+
+    def _close(self, transaction: sqlite3.Connection) -> None:
+        self._stops.pop(id(transaction), None)
+        transaction.close()
+
+
+#: VM operations between two looks of a transaction's connection at its stop flag:
+#: rare enough to cost nothing (each look takes the GIL), often enough that a
+#: member looping over small statements stops within milliseconds.
+_PROGRESS_OPS = 100_000
 
 
 class _Staged(MutableMapping[str, Any]):

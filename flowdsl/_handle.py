@@ -83,7 +83,9 @@ class RunHandle:
         """Ask the run to stop; it stops within a few tens of milliseconds, keeping what completed.
 
         Coroutine vertices are cancelled; a sync vertex already running (on a
-        worker thread or inline) finishes, and its result is dropped.
+        worker thread or inline) finishes, and its result is dropped (a member
+        of an atomic group is interrupted, and the run waits for it before
+        rolling the group back).
         """
         self._state.cancel_requested = True
 

@@ -25,7 +25,12 @@ class VertexMetrics:
     loop (``until=``) ran, ``elements`` how many elements a mapped vertex
     (``map_over=``) had, ``fallback`` the fallback that stood in for it; each
     ``None`` where it does not apply. ``waited`` is the time its calls
-    spent waiting for a worker thread (0 for calls that need none). ``cache``
+    spent waiting for a worker thread (0 for calls that need none).
+    ``stop_wait`` is the time the run waited for its call to return after
+    stopping it: a member of an atomic group on a worker thread, stopped by
+    its timeout, a cancellation or a failure elsewhere, is interrupted (or,
+    when its group's backend cannot interrupt, runs to its end) before the
+    group rolls back (0 when it was not stopped). ``cache``
     is ``"hit"`` (the stored value was used, the function not called:
     ``attempts`` is 0), ``"miss"`` (computed and stored),
     ``"uncacheable"`` (pure, but a value or its code could not be
@@ -43,6 +48,7 @@ class VertexMetrics:
     elements: int | None = None
     fallback: str | None = None
     waited: float = 0.0
+    stop_wait: float = 0.0
 
     @property
     def cache_hit(self) -> bool:
@@ -120,4 +126,6 @@ def _notes(m: VertexMetrics) -> str:
         notes.append(f"{m.iterations} iterations")
     if m.fallback is not None:
         notes.append(f"fallback {m.fallback}")
+    if m.stop_wait:
+        notes.append(f"stopped, returned after {m.stop_wait * 1e3:.3f} ms")
     return ", ".join(notes)

@@ -25,6 +25,20 @@ __all__ = ["RunResult", "VertexState"]
 class VertexState(str, enum.Enum):
     """Where a vertex ended up in a run; a ``str`` enum.
 
+    - ``pending``: never started (the run stopped first);
+    - ``running``: in flight when a cancelled or timed-out run stopped;
+    - ``completed``: ran, and its output is in the result;
+    - ``failed``: raised (``result.errors`` has what), or, in an atomic group,
+      what it did could not be undone (its compensation or the rollback
+      raised: the run raises ``RollbackFailed``);
+    - ``skipped``: not run: its condition was false, or something it needs
+      failed or was skipped (as the members after a failed one in an atomic
+      group);
+    - ``overridden``: not run, its output was given (``run(overrides=...)``);
+    - ``restored``: not run, its output was loaded from the run's checkpoint;
+    - ``rolled_back``: ran in an atomic group that failed or was stopped, and
+      what it did was undone (its output is not in the result).
+
     >>> from flowdsl import VertexState
     >>> VertexState.COMPLETED == "completed", str(VertexState.SKIPPED)
     (True, 'skipped')
@@ -35,9 +49,9 @@ class VertexState(str, enum.Enum):
     COMPLETED = "completed"
     FAILED = "failed"
     SKIPPED = "skipped"
-    OVERRIDDEN = "overridden"  # not run: its output was given (``run(overrides=...)``)
-    RESTORED = "restored"  # not run: its output was loaded from the run's checkpoint
-    ROLLED_BACK = "rolled_back"  # in an atomic group that failed: undone, or never run
+    OVERRIDDEN = "overridden"
+    RESTORED = "restored"
+    ROLLED_BACK = "rolled_back"
 
     def __str__(self) -> str:
         return self.value
@@ -237,7 +251,10 @@ class RunResult(Mapping[str, Any]):
         and the run's total time."""
         state = self._state
         steps = state.plan.steps
-        ran = [*state.completed, *state.errors]
+        # Also the atomic group members that ran and were undone.
+        ran = dict.fromkeys(
+            [*state.completed, *state.errors, *sorted(state.rolled_back), *state.stop_waits]
+        )
         outcomes = state.cache_outcomes
         return RunMetrics(
             vertices={
@@ -249,6 +266,7 @@ class RunResult(Mapping[str, Any]):
                     elements=state.elements.get(p),
                     fallback=state.fallbacks.get(p),
                     waited=state.waits.get(p, 0.0),
+                    stop_wait=state.stop_waits.get(p, 0.0),
                 )
                 for p in ran
             },

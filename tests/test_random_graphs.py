@@ -98,6 +98,62 @@ def test_outputs_subset_holds_exactly_the_requested_names(data: st.DataObject) -
     assert set(result.states) == needed
 
 
+def _input_value(description: GraphDescription, name: str, given: dict[str, int]) -> object:
+    """What ``outputs=[name]`` gives for flow input ``name``: the value given, else the one
+    default its readers agree on; ``MissingInputError`` when there is none."""
+    if name in given:
+        return given[name]
+    defaults = {
+        p.default
+        for v in description.vertices
+        for p in v.params
+        if p.kind == "input" and p.source == name and p.default is not None
+    }
+    return defaults.pop() if len(defaults) == 1 else MissingInputError
+
+
+@SETTINGS
+@given(data=st.data())
+def test_outputs_take_functions_and_flow_inputs(data: st.DataObject) -> None:
+    description = data.draw(graphs())
+    names = data.draw(
+        st.lists(
+            st.sampled_from(description.readable_names() + description.input_names),
+            min_size=1,
+            max_size=6,
+        )
+    )
+    inputs = data.draw(inputs_for(description))
+    built = build_graph(description)
+    # A vertex may be asked for by its decorated function instead of its name.
+    by_function = data.draw(st.lists(st.booleans(), min_size=len(names), max_size=len(names)))
+    requested = [
+        getattr(built.module, description.by_name[name].function_name)
+        if use and name in description.by_name
+        else name
+        for name, use in zip(names, by_function, strict=True)
+    ]
+    asked_inputs = {n: _input_value(description, n, inputs) for n in description.input_names}
+    missing = [n for n in names if asked_inputs.get(n) is MissingInputError]
+    if missing:
+        with pytest.raises(MissingInputError) as caught:
+            built.flow.run(inputs, outputs=requested)
+        assert set(missing) <= set(caught.value.missing)
+        assert built.calls == []
+        return
+
+    result = built.flow.run(inputs, outputs=requested)
+
+    expected = {**reference_outputs(description, inputs), **asked_inputs}
+    assert list(result) == list(dict.fromkeys(names))
+    for name in names:
+        assert to_plain(result[name]) == expected[name]
+    vertices = [n.partition(".")[0] for n in names if n.partition(".")[0] in description.by_name]
+    assert built.calls == list(
+        reference_order(description, upstream_closure(description, vertices))
+    )
+
+
 @SETTINGS
 @given(data=st.data())
 def test_missing_inputs_are_reported_together_before_anything_runs(data: st.DataObject) -> None:

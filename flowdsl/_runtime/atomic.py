@@ -5,8 +5,16 @@ The plan orders a group's vertices one after another (see
 begins the transaction, the last commits it, and a failure in any rolls it
 back (or runs the compensations, newest first). Then nothing the group made
 stays in the run: its completed vertices' outputs are removed and they show
-``rolled_back``, as do the ones that never ran. An error while undoing is
-raised with the original (``RollbackFailed``), never hidden.
+``rolled_back``; those that never ran are skipped like any dependent of a
+failure. An error while undoing is raised with the original
+(``RollbackFailed``), never hidden, and the vertex it left undone shows
+``failed``.
+
+The transaction is touched by one thread at a time. A member running on a
+worker thread when the group is undone (its timeout, a cancellation, a
+failure elsewhere) is interrupted through the backend's ``interrupt``, if
+it has one, and waited for (``calls.Holder``); only then does the group roll
+back.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import attrs
 from .._groups import AtomicGroup
 from ..errors import RollbackFailed
 from .calls import Places, call_placed, named_call
+from .logs import log_extra, logger
 from .plan import Step, call_mode
 from .state import MISSING, RunState
 
@@ -46,7 +55,12 @@ class _Done:
 
 
 class GroupRun:
-    """The transaction of one group in one run, and the members done in it."""
+    """The transaction of one group in one run, and the members done in it.
+
+    It is the ``Holder`` of its members' calls on worker threads: it
+    interrupts them through the backend and records how long they took to
+    return.
+    """
 
     def __init__(
         self, state: RunState, group: AtomicGroup, members: tuple[int, ...], places: Places
@@ -58,6 +72,7 @@ class GroupRun:
         self.transaction: Any = None
         self.open = False
         self.done: list[_Done] = []
+        self._interrupt: Callable[[Any], Any] | None = getattr(group.backend, "interrupt", None)
 
     async def begin(self, position: int) -> Any:
         """Before a member runs: the live transaction (begun by the first member)."""
@@ -92,18 +107,10 @@ class GroupRun:
 
     async def fail(self, position: int, error: BaseException) -> BaseException:
         """Member ``position`` failed with ``error``: undo the group, and return what to raise."""
-        problems = await self._undo()
-        state = self.state
-        for member in self.members:
-            if member == position:
-                continue
-            state.rolled_back.add(member)
-            if member in state.completed:
-                state.completed.remove(member)
-            state.values[member] = MISSING
+        problems = await self._undo(position)
         if not problems:
             return error
-        node = state.plan.steps[position].node
+        node = self.state.plan.steps[position].node
         how = "rolling back" if self.group.on_failure == "rollback" else "compensating"
         failed = RollbackFailed(
             f"atomic group {self.group.name!r} failed ({type(error).__name__}: {error}), and "
@@ -115,26 +122,92 @@ class GroupRun:
         failed.__cause__ = error
         return failed
 
-    async def abandon(self) -> None:
-        """The run stopped (cancelled, timed out) with the group open: roll it back."""
-        with anyio.CancelScope(shield=True):
-            await self._undo()
+    async def abandon(self, position: int | None = None) -> None:
+        """The run stopped (cancelled, timed out) with the group open, while member
+        ``position`` ran (None: between two members): undo the group.
 
-    async def _undo(self) -> list[BaseException]:
-        problems: list[BaseException] = []
-        if self.group.on_failure == "compensate":
-            for done in reversed(self.done):
+        The cancellation goes on, so an error while undoing is logged, and the
+        vertex it left undone shows ``failed``.
+        """
+        problems = await self._undo(position)
+        if position is not None and not problems:
+            self.state.rolled_back.add(position)
+        for problem in problems:
+            logger.error(
+                "atomic group %r: undoing it after the run stopped failed: %s: %s",
+                self.group.name,
+                type(problem).__name__,
+                problem,
+                extra=log_extra(None),
+            )
+
+    def interrupt(self) -> None:
+        """Ask the backend to interrupt the member running in the transaction (if it can)."""
+        interrupt = self._interrupt
+        if interrupt is None or not self.open:
+            return
+        try:
+            interrupt(self.transaction)
+        except Exception as exc:
+            self._interrupt = None  # the member is still waited for
+            logger.warning(
+                "atomic group %r: interrupt() raised %s: %s; waiting for the member to return",
+                self.group.name,
+                type(exc).__name__,
+                exc,
+                extra=log_extra(None),
+            )
+
+    def stopped(self, position: int, waited: float) -> None:
+        """Member ``position`` returned ``waited`` seconds after it was stopped."""
+        waits = self.state.stop_waits
+        waits[position] = waits.get(position, 0.0) + waited
+        name = self.state.plan.steps[position].name
+        if getattr(self.group.backend, "interrupt", None) is None:
+            how = "its backend cannot interrupt it"
+        else:
+            how = "interrupted"
+        logger.info(
+            "atomic group %r: waited %.3fs for %r to return (%s) before undoing the group",
+            self.group.name,
+            waited,
+            name,
+            how,
+            extra=log_extra(name),
+        )
+
+    async def _undo(self, failing: int | None) -> list[BaseException]:
+        # Once begun, an undo finishes, whatever else the run is told.
+        with anyio.CancelScope(shield=True):
+            done, self.done = self.done, []
+            problems: list[BaseException] = []
+            left: dict[int, BaseException] = {}  # member -> the error that left it undone
+            if self.group.on_failure == "compensate":
+                for member in reversed(done):
+                    try:
+                        await self._compensate(member)
+                    except Exception as exc:
+                        problems.append(exc)
+                        left[member.position] = exc
+            if self.open and self.group.backend is not None:
+                self.open = False
                 try:
-                    await self._compensate(done)
+                    await _backend_call(self.group.backend.rollback, self.transaction)
                 except Exception as exc:
                     problems.append(exc)
-            self.done.clear()
-        if self.open and self.group.backend is not None:
-            self.open = False
-            try:
-                await _backend_call(self.group.backend.rollback, self.transaction)
-            except Exception as exc:
-                problems.append(exc)
+                    left.update((member.position, exc) for member in done)
+        state = self.state
+        for member in done:
+            position = member.position
+            if position in state.completed:
+                state.completed.remove(position)
+            state.values[position] = MISSING
+            if position == failing:
+                continue  # the scheduler records its failure
+            if position in left:
+                state.errors[position] = left[position]
+            else:
+                state.rolled_back.add(position)
         return problems
 
     async def _compensate(self, done: _Done) -> None:
@@ -146,4 +219,4 @@ class GroupRun:
             inspect.iscoroutinefunction(compensate), step.node, self.state.options.backend
         )
         named = {**done.arguments, step.name: done.output}
-        await call_placed(step, mode, named_call(compensate, named), self.places)
+        await call_placed(step, mode, named_call(compensate, named), self.places, self)

@@ -3,6 +3,12 @@
 The serial loop and the concurrent scheduler call inline steps themselves
 (``Step.invoke``); everything with a deadline, a coroutine or a thread goes
 through here, for every backend.
+
+A call on a worker thread is abandoned when the run stops waiting for it (its
+deadline, a cancellation): it finishes in the background, its result
+dropped. A call that holds something only its thread may touch while it runs
+(an atomic group's transaction: its ``Holder``) is never abandoned: the
+holder is asked to interrupt it, and the run waits for it to return.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import inspect
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
@@ -21,7 +27,10 @@ from ..errors import VertexTimeout
 from .checking import Invoker
 from .plan import CallMode, Step
 
-__all__ = ["Places", "awaited_directly", "call_placed", "call_step", "named_call"]
+__all__ = ["Holder", "Places", "awaited_directly", "call_placed", "call_step", "named_call"]
+
+#: Seconds between two looks at whether a stopped held call has returned.
+_RETURN_POLL = 0.005
 
 
 def _timeout_error(step: Step) -> VertexTimeout:
@@ -31,6 +40,20 @@ def _timeout_error(step: Step) -> VertexTimeout:
         vertex=node.name,
         location=node.location,
     )
+
+
+class Holder(Protocol):
+    """What a call on a worker thread holds while it runs (an atomic group's transaction).
+
+    Nothing else may touch it until the call returns, so the call's thread is
+    never abandoned; stopped, the call is interrupted and waited for.
+    """
+
+    def interrupt(self) -> None:
+        """Ask the running call to stop (called once, on the event loop's thread)."""
+
+    def stopped(self, position: int, waited: float) -> None:
+        """Step ``position``'s call returned ``waited`` seconds after it was stopped."""
 
 
 class Places:
@@ -86,25 +109,34 @@ async def call_step(
     return output, time.perf_counter() - start
 
 
-async def call_placed(step: Step, mode: CallMode, call: Callable[[], Any], places: Places) -> Any:
+async def call_placed(
+    step: Step,
+    mode: CallMode,
+    call: Callable[[], Any],
+    places: Places,
+    holder: Holder | None = None,
+) -> Any:
     """``call()`` (awaited in ``AWAIT`` mode) where ``mode`` says, under the step's timeout.
 
-    A call with a timeout is abandoned at its deadline (``VertexTimeout``): a
+    A call with a timeout is stopped at its deadline (``VertexTimeout``): a
     coroutine is cancelled; a worker thread cannot be, so it finishes in the
-    background and its result is dropped here, never stored.
+    background and its result is dropped here, never stored. With a
+    ``holder``, the thread is interrupted and waited for instead.
     """
     timeout = step.node.options.timeout
     if timeout is None:
         # A cancel scope costs tens of microseconds on asyncio: only a deadline needs one.
-        return await _place(call, mode, places, step.position)
+        return await _place(call, mode, places, step.position, holder)
     with anyio.move_on_after(timeout) as deadline:
-        output = await _place(call, mode, places, step.position)
+        output = await _place(call, mode, places, step.position, holder)
     if deadline.cancelled_caught:
         raise _timeout_error(step)
     return output
 
 
-async def _place(call: Callable[[], Any], mode: CallMode, places: Places, position: int) -> Any:
+async def _place(
+    call: Callable[[], Any], mode: CallMode, places: Places, position: int, holder: Holder | None
+) -> Any:
     if mode is CallMode.AWAIT:
         if places.tasks is None:
             return await call()
@@ -120,5 +152,65 @@ async def _place(call: Callable[[], Any], mode: CallMode, places: Places, positi
             placed[position] = (threading.get_ident(), began)
             return call()
 
+        if holder is not None:
+            return await _HeldCall(timed).run(places.threads, holder, position)
         return await anyio.to_thread.run_sync(timed, limiter=places.threads, abandon_on_cancel=True)
     return call()
+
+
+class _HeldCall:
+    """A call on a worker thread that is never left running behind the run's back."""
+
+    __slots__ = ("call", "lock", "returned", "started", "withdrawn")
+
+    def __init__(self, call: Callable[[], Any]) -> None:
+        self.call = call
+        self.lock = threading.Lock()
+        self.started = self.withdrawn = False
+        self.returned = threading.Event()
+
+    def _body(self) -> Any:
+        with self.lock:
+            if self.withdrawn:  # stopped before a worker took it: it never starts
+                return None
+            self.started = True
+        try:
+            return self.call()
+        finally:
+            self.returned.set()
+
+    async def run(
+        self, limiter: anyio.CapacityLimiter | None, holder: Holder, position: int
+    ) -> Any:
+        """The call's output; stopped (a cancellation, Ctrl+C), it returns first, then what
+        stopped it goes on."""
+        try:
+            return await anyio.to_thread.run_sync(
+                self._body, limiter=limiter, abandon_on_cancel=True
+            )
+        except BaseException:
+            with self.lock:
+                self.withdrawn = True
+                running = self.started and not self.returned.is_set()
+            if running:
+                start = time.perf_counter()
+                holder.interrupt()
+                try:
+                    await self._returned()
+                finally:
+                    holder.stopped(position, time.perf_counter() - start)
+            raise
+
+    async def _returned(self) -> None:
+        # Polled: the thread cannot wake the loop once the call was abandoned.
+        pressed: KeyboardInterrupt | None = None
+        with anyio.CancelScope(shield=True):
+            while not self.returned.is_set():
+                try:
+                    await anyio.sleep(_RETURN_POLL)
+                except anyio.get_cancelled_exc_class():
+                    continue  # asyncio's Task.cancel() passes a shield: wait on
+                except KeyboardInterrupt as exc:
+                    pressed = exc  # raised once the call no longer holds anything
+        if pressed is not None:
+            raise pressed

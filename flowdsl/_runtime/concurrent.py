@@ -157,11 +157,14 @@ def _setter(event: threading.Event) -> Callable[[Callable[[], object]], object]:
 
 def asyncio_loop() -> asyncio.AbstractEventLoop | None:
     """The asyncio loop running on this thread, or None (no loop, or trio)."""
-    module = sys.modules.get("asyncio")  # not imported: no asyncio loop can be running
-    if module is None:
+    # asyncio not imported, or being imported by another thread at this
+    # moment (a half-initialized module may lack the function): no asyncio
+    # loop can have started yet.
+    get_running_loop = getattr(sys.modules.get("asyncio"), "get_running_loop", None)
+    if get_running_loop is None:
         return None
     try:
-        loop: asyncio.AbstractEventLoop = module.get_running_loop()
+        loop: asyncio.AbstractEventLoop = get_running_loop()
         return loop
     except RuntimeError:
         return None

@@ -250,7 +250,7 @@ class StepRunner:
                 raise
             raise failure from error
         except BaseException:  # cancelled in the middle of the group
-            await group_run.abandon()
+            await group_run.abandon(self.position)
             raise
         named = dict(zip(self.names, [*args, *kwargs.values()], strict=True))
         await group_run.completed(self.step, named, output)
@@ -511,12 +511,12 @@ class StepRunner:
     async def _limited(self, mode: CallMode, call: Callable[[], Any]) -> Any:
         if self.limiter is None:
             await self.wait_turn()
-            return await call_placed(self.step, mode, call, self.places)
+            return await call_placed(self.step, mode, call, self.places, self.group_run)
         async with self.limiter:
             # Spaced once it holds its slot, so that calls start the interval
             # apart however the slots free up.
             await self.wait_turn()
-            return await call_placed(self.step, mode, call, self.places)
+            return await call_placed(self.step, mode, call, self.places, self.group_run)
 
     async def wait_turn(self) -> None:
         """Wait until the vertex's ``rate_limit`` lets its next call start."""

@@ -236,11 +236,10 @@ def running_loop() -> str | None:
     """The event loop running on this thread, if any."""
     if asyncio_loop() is not None:
         return "asyncio"
-    trio = sys.modules.get("trio")  # not imported: no trio loop can be running
-    if trio is None:
-        return None
-    try:
-        trio.lowlevel.current_trio_token()
-    except RuntimeError:
-        return None
-    return "trio"
+    # trio marks the thread its loop runs on in sniffio's thread-local, which
+    # it imports before anything else. trio itself is not looked at: another
+    # thread may be importing it at this moment, and a half-initialized
+    # module has no ``lowlevel`` yet (while sniffio, not imported or half
+    # imported, means that no trio loop has run).
+    marker = getattr(sys.modules.get("sniffio"), "thread_local", None)
+    return "trio" if getattr(marker, "name", None) == "trio" else None

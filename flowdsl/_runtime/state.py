@@ -95,6 +95,7 @@ class RunState:
         "skipped",
         "started_at",
         "starts",
+        "stop_waits",
         "timed_out",
         "total",
         "values",
@@ -181,8 +182,11 @@ class RunState:
         # False on a Dask worker, whose driver announces failed warn-checks.
         self.check_outcomes: dict[int, list[CheckOutcome]] = {}
         self.announces_checks = True
-        # Vertices of a failed atomic group that were undone (or never ran).
+        # Vertices of a failed atomic group that were undone, and per member
+        # stopped on a worker thread, the seconds the group waited for it to
+        # return before undoing (see ``calls.Holder``).
         self.rolled_back: set[int] = set()
+        self.stop_waits: dict[int, float] = {}
         # The run's cache store (opened by the executor) and, per pure step,
         # "hit", "miss" or "uncacheable".
         self.cache_store: CacheStore | None = None

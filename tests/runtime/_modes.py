@@ -1,10 +1,13 @@
-"""Every way to run a flow (each backend on each event loop), a small flow to run, and a
-bounded wait for what a run leaves to finish after it returns."""
+"""Every way to run a flow (each backend on each event loop, or a script in a fresh process),
+a small flow to run, and a bounded wait for what a run leaves to finish after it returns."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -37,14 +40,29 @@ def run_in(
     return flow.run(inputs, backend=backend, anyio_backend=loop, **options)
 
 
-def diamond() -> flowdsl.Flow:
-    """base -> (left: a coroutine, right) -> join; ``{"x": 1}`` gives join == 100."""
+def in_fresh_process(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m module *args`` from the repository's root (output as text): what must
+    start in a process of its own, or may crash it."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
-    @vertex
+
+def diamond(pure: bool = False) -> flowdsl.Flow:
+    """base -> (left: a coroutine, right) -> join; ``{"x": 1}`` gives join == 100.
+
+    ``pure``: ``base`` and ``left`` are pure (cached).
+    """
+
+    @vertex(pure=pure)
     def base(x: int) -> int:
         return x + 1
 
-    @vertex
+    @vertex(pure=pure)
     async def left(base: int) -> int:
         await anyio.sleep(0)
         return base * 2

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +23,10 @@ from flowdsl import (
     Transaction,
     vertex,
 )
-from tests.runtime._modes import every_mode, run_in
+from tests.runtime._modes import every_mode, in_fresh_process, run_in
+from tests.runtime._stopped_members import MODES
+
+PATIENCE = 10.0  # seconds any wait may take before the test fails instead of hanging
 
 
 def _payment_flow(
@@ -40,6 +47,8 @@ def _payment_flow(
 
     @vertex(group=group, compensate=release if on_failure == "compensate" else None)
     def reserve(order: int, tx: Annotated[Any, Transaction()]) -> str:
+        if fail.get("reserve"):
+            raise RuntimeError("out of stock")
         tx["reserved"] = order
         events.append("reserve")
         return "r1"
@@ -302,6 +311,11 @@ def test_bad_group_options(options: dict[str, Any], message: str) -> None:
         vertex(**options)(target)
 
 
+class _AsyncInterrupt(MemoryTransaction):
+    async def interrupt(self, transaction: Any) -> None:
+        """Not allowed: it is called while a member runs, and must return at once."""
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
@@ -309,6 +323,7 @@ def test_bad_group_options(options: dict[str, Any], message: str) -> None:
         ({"name": "g", "on_failure": "retry"}, "is not 'rollback' or 'compensate'"),
         ({"name": "g"}, "needs a backend to roll back"),
         ({"name": "g", "backend": object()}, "has no begin, commit and rollback"),
+        ({"name": "g", "backend": _AsyncInterrupt()}, "interrupt that is not a plain method"),
     ],
 )
 def test_bad_groups(arguments: dict[str, Any], message: str) -> None:
@@ -412,3 +427,213 @@ def test_a_failing_commit_is_undone_and_a_failing_undo_is_not_hidden() -> None:
         flow.run({"amount": 1})
     assert str(failed.value.__cause__) == "commit refused"
     assert [str(e) for e in failed.value.errors] == ["rollback refused"]
+
+
+# --------------------------------------------------------------------------- stopped members
+
+
+@pytest.mark.parametrize("trigger", ["timeout", "cancel", "failure"])
+def test_a_member_stopped_on_a_worker_thread_is_interrupted_and_waited_for(
+    trigger: str, tmp_path: Path
+) -> None:
+    # A segfault must not take pytest down: the scenarios run in a subprocess.
+    done = in_fresh_process("tests.runtime._stopped_members", trigger, str(tmp_path))
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0, f"exit {done.returncode} after {lines[-1:]}\n{done.stderr}"
+    reports = [json.loads(line) for line in lines if line.startswith("{")]
+    assert [report["mode"] for report in reports] == [list(m) for m in MODES[trigger]]
+    expected = {"timeout": "VertexTimeout", "cancel": "FlowCancelled", "failure": "VertexFailed"}
+    for report in reports:
+        assert report["outcome"] == expected[trigger], report
+        # The member had returned before the run ended (and the group rolled back) ...
+        assert report["returned_at_end"], report
+        # ... and nothing of the group is in the file, which is sound.
+        assert (report["rows"], report["integrity"]) == (0, "ok"), report
+        states = report["states"]
+        assert states["first"] == "rolled_back", report
+        assert states["writer"] == ("failed" if trigger == "timeout" else "rolled_back"), report
+        assert report["stop_wait"] > 0, report
+
+
+class _Recording(MemoryTransaction):
+    """A memory backend that logs its rollbacks, and cannot interrupt."""
+
+    def __init__(self, log: list[str]) -> None:
+        super().__init__()
+        self.log = log
+        self.stop = threading.Event()
+
+    def rollback(self, transaction: Any) -> None:
+        self.log.append("rollback")
+        super().rollback(transaction)
+
+
+class _Interrupting(_Recording):
+    """A memory backend whose ``interrupt`` tells the member to stop (or raises)."""
+
+    def __init__(self, log: list[str], raises: bool) -> None:
+        super().__init__(log)
+        self.raises = raises
+
+    def interrupt(self, transaction: Any) -> None:
+        self.log.append("interrupt")
+        if self.raises:
+            raise OSError("cannot interrupt")
+        self.stop.set()
+
+
+@pytest.mark.parametrize("how", ["works", "none", "raises"])
+@every_mode
+def test_the_group_waits_for_a_timed_out_member_before_rolling_back(
+    mode: tuple[str, str], how: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    log: list[str] = []
+    backend = _Recording(log) if how == "none" else _Interrupting(log, how == "raises")
+    group = AtomicGroup("g", backend=backend)
+
+    @vertex(group=group)
+    def first(x: int, tx: Annotated[Any, Transaction()]) -> int:
+        tx["first"] = x
+        return x
+
+    @vertex(group=group, timeout=0.05)
+    def slow(first: int, tx: Annotated[Any, Transaction()]) -> int:
+        # Stops when interrupted; without an interrupt, runs to its end.
+        backend.stop.wait(0.5)
+        tx["slow"] = first
+        log.append("slow returned")
+        return first
+
+    flow = flowdsl.Flow.from_functions(first, slow)
+    with caplog.at_level("INFO", logger="flowdsl"), pytest.raises(flowdsl.VertexTimeout) as caught:
+        run_in(mode, flow, {"x": 1})
+    expected = {"works": ["interrupt"], "none": [], "raises": ["interrupt"]}[how]
+    assert log == [*expected, "slow returned", "rollback"]
+    assert backend.data == {}
+    partial = caught.value.result
+    assert partial is not None
+    assert {name: str(state) for name, state in partial.states.items()} == {
+        "first": "rolled_back",
+        "slow": "failed",
+    }
+    metrics = partial.metrics.vertices
+    assert metrics["slow"].stop_wait > 0
+    assert metrics["first"].stop_wait == 0
+    if how == "none":
+        assert "its backend cannot interrupt it" in caplog.text
+    if how == "raises":
+        assert "interrupt() raised OSError: cannot interrupt" in caplog.text
+
+
+# --------------------------------------------------------------------------- under continue
+
+
+@every_mode
+def test_a_failing_compensation_is_raised_under_continue_and_its_vertex_failed(
+    mode: tuple[str, str],
+) -> None:
+    backend = MemoryTransaction()
+    group = AtomicGroup("g", backend=backend, on_failure="compensate")
+
+    def undo_a(a: int) -> None:
+        raise OSError("cannot undo a")
+
+    @vertex(group=group, compensate=undo_a)
+    def a(x: int) -> int:
+        return x
+
+    @vertex(group=group, compensate=lambda b: None)
+    def b(a: int) -> int:
+        return a
+
+    @vertex(group=group)
+    def c(b: int) -> int:
+        raise ValueError("c failed")
+
+    @vertex(group=group)
+    def d(c: int) -> int:
+        return c
+
+    @vertex
+    def other(x: int) -> int:
+        return x
+
+    flow = flowdsl.Flow.from_functions(a, b, c, d, other)
+    for on_error in ("continue", "raise"):
+        with pytest.raises(RollbackFailed) as caught:
+            run_in(mode, flow, {"x": 1}, on_error=on_error)
+        error = caught.value
+        assert isinstance(error.__cause__, ValueError)
+        assert [str(e) for e in error.errors] == ["cannot undo a"]
+        assert error.vertex == "c"
+        partial = error.result
+        assert partial is not None
+        states = {name: str(state) for name, state in partial.states.items()}
+        assert states["a"] == "failed"  # its compensation failed: what it did remains
+        assert states["b"] == "rolled_back"
+        assert states["c"] == "failed"
+        assert str(partial.errors["a"]) == "cannot undo a"
+        assert "a" not in partial
+        assert "b" not in partial
+        if on_error == "continue":
+            assert states["d"] == "skipped"  # it never ran
+            assert partial["other"] == 1
+        assert backend.rollbacks == (1 if on_error == "continue" else 2)
+
+
+@every_mode
+def test_a_member_that_never_ran_is_skipped(mode: tuple[str, str]) -> None:
+    backend = MemoryTransaction()
+    flow, events = _payment_flow(backend, fail={"reserve": True})
+    result = run_in(mode, flow, {"amount": 7}, on_error="continue")
+    assert {name: str(state) for name, state in result.states.items()} == {
+        "order": "completed",
+        "reserve": "failed",
+        "capture": "skipped",
+        "notify": "skipped",
+        "receipt": "skipped",
+        "other": "completed",
+    }
+    assert result.skip_reasons["capture"] == "'reserve' failed"
+    assert events == []
+    assert (backend.commits, backend.rollbacks) == (0, 1)
+
+
+def test_a_failing_rollback_under_continue_is_raised_and_leaves_its_members_failed() -> None:
+    class BrokenRollback(MemoryTransaction):
+        def rollback(self, transaction: Any) -> None:
+            raise OSError("disk gone")
+
+    flow, _ = _payment_flow(BrokenRollback(), fail={"notify": True})
+    with pytest.raises(RollbackFailed) as caught:
+        flow.run({"amount": 1}, on_error="continue")
+    partial = caught.value.result
+    assert partial is not None
+    states = {name: str(state) for name, state in partial.states.items()}
+    assert (states["reserve"], states["capture"], states["notify"]) == ("failed",) * 3
+    assert str(partial.errors["reserve"]) == "disk gone"
+    assert partial["other"] == 2
+
+
+@every_mode
+def test_ctrl_c_waits_for_the_member_on_a_worker_thread_before_rolling_back(
+    mode: tuple[str, str],
+) -> None:
+    log: list[str] = []
+    backend = _Interrupting(log, raises=False)
+    group = AtomicGroup("g", backend=backend)
+
+    @vertex(group=group, blocking=True, timeout=PATIENCE if mode[0] == "serial" else None)
+    def presses_ctrl_c(x: int, tx: Annotated[Any, Transaction()]) -> int:
+        tx["x"] = x
+        os.kill(os.getpid(), signal.SIGINT)  # a real signal, as Ctrl+C sends
+        # An idle asyncio loop may see the signal only once this returns.
+        backend.stop.wait(0.5)
+        log.append("returned")
+        return x
+
+    flow = flowdsl.Flow.from_functions(presses_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        run_in(mode, flow, {"x": 1})
+    assert log in (["interrupt", "returned", "rollback"], ["returned", "rollback"])
+    assert backend.data == {}
