@@ -22,7 +22,7 @@ from ._model.graph import FlowInput, Graph, VertexNode
 from ._progress import SweepProgress, progress_listener
 from ._result import RunResult
 from ._run_keywords import AsyncRunKeywords, RunKeywords, check_keywords
-from ._runtime.checkpointing import prepare_checkpoint
+from ._runtime.checkpointing import resume_checkpoint, start_checkpoint
 from ._runtime.concurrent import DEFAULT_MAX_WORKERS
 from ._runtime.executor import execute, run_blocking, run_on_a_loop
 from ._runtime.options import Settings
@@ -287,12 +287,15 @@ class Flow:
             run_id: the run's id (default: a new random one); with
                 ``checkpoint``, the name to resume it by.
             resume: load what run ``run_id`` completed from ``checkpoint``
-                and run only the rest (a vertex whose code changed re-runs,
-                and what depends on it).
+                and run only the rest (a vertex whose code, bindings or
+                annotations changed re-runs, and what depends on it; so
+                does an overridden one's).
             serializer: how checkpointed values are stored: ``"pickle"``
                 (default; the file is trusted input) or ``"json"`` (data only).
-            secret: sign every checkpoint record (HMAC-SHA256); a record
-                that fails verification is refused.
+            secret: sign every checkpoint record (HMAC-SHA256), bound to
+                this run's inputs and start; a record that fails
+                verification (changed, or copied from another run) is
+                refused.
             overrides: outputs to use instead of running those vertices
                 (vertex name to value); what only they needed is not run.
                 Each value is checked against its vertex's return annotation.
@@ -464,15 +467,10 @@ class Flow:
             listeners.append(progress_listener(on_error=options.on_error))
         overrides = arguments.overrides
         outputs, flow = arguments.outputs, arguments.flow
-        if options.checkpoint is None:
-            if arguments.resume:
-                raise SettingsError(
-                    "resume=True needs checkpoint= (the file the run was recorded in)",
-                    source="argument resume",
-                )
-            plan = self._plan(outputs, flow, frozenset(overrides))
-            return RunState(
-                plan,
+        if not arguments.resume:
+            # Inputs and overrides are checked before a stored run is replaced.
+            state = RunState(
+                self._plan(outputs, flow, frozenset(overrides)),
                 arguments.inputs or {},
                 options,
                 overrides,
@@ -480,13 +478,28 @@ class Flow:
                 run_id=arguments.run_id,
                 dask_client=call["dask_client"],
             )
+            if options.checkpoint is not None:
+                state.checkpoint = start_checkpoint(
+                    self._graph,
+                    options.checkpoint,
+                    state.run_id,
+                    state.inputs,
+                    serializer=arguments.serializer,
+                    secret=arguments.secret,
+                )
+            return state
+        if options.checkpoint is None:
+            raise SettingsError(
+                "resume=True needs checkpoint= (the file the run was recorded in)",
+                source="argument resume",
+            )
         run_id = arguments.run_id or uuid.uuid4().hex
-        prepared = prepare_checkpoint(
+        prepared = resume_checkpoint(
             self._graph,
             options.checkpoint,
             run_id,
-            resume=arguments.resume,
             inputs=arguments.inputs,
+            overridden=overrides.keys(),
             serializer=arguments.serializer,
             secret=arguments.secret,
         )
@@ -500,7 +513,7 @@ class Flow:
                 listeners,
                 run_id=run_id,
                 checkpoint=prepared.checkpoint,
-                restored=prepared.restored.keys() - overrides.keys(),
+                restored=prepared.restored.keys(),
                 dask_client=call["dask_client"],
             )
         except BaseException:

@@ -35,6 +35,9 @@ class VertexMetrics:
     ``attempts`` is 0), ``"miss"`` (computed and stored),
     ``"uncacheable"`` (pure, but a value or its code could not be
     fingerprinted) or ``None`` (not cached: not pure, or no cache).
+    ``restored`` says that its output was loaded from the run's checkpoint
+    (``resume=True``): it was not called, so ``duration`` and ``attempts``
+    are 0.
 
     >>> from flowdsl import VertexMetrics
     >>> VertexMetrics(0.002, attempts=0, cache="hit").cache_hit
@@ -49,6 +52,7 @@ class VertexMetrics:
     fallback: str | None = None
     waited: float = 0.0
     stop_wait: float = 0.0
+    restored: bool = False
 
     @property
     def cache_hit(self) -> bool:
@@ -128,4 +132,6 @@ def _notes(m: VertexMetrics) -> str:
         notes.append(f"fallback {m.fallback}")
     if m.stop_wait:
         notes.append(f"stopped, returned after {m.stop_wait * 1e3:.3f} ms")
+    if m.restored:
+        notes.append("restored")
     return ", ".join(notes)

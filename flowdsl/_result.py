@@ -256,8 +256,14 @@ class RunResult(Mapping[str, Any]):
             [*state.completed, *state.errors, *sorted(state.rolled_back), *state.stop_waits]
         )
         outcomes = state.cache_outcomes
+        restored = {
+            name: VertexMetrics(0.0, attempts=0, restored=True)
+            for name, _ in state.plan.overrides
+            if name in state.restored
+        }
         return RunMetrics(
-            vertices={
+            vertices=restored
+            | {
                 steps[p].name: VertexMetrics(
                     state.durations[p],
                     attempts=state.attempts.get(p, 0 if outcomes.get(p) == "hit" else 1),

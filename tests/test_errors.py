@@ -385,7 +385,7 @@ def test_cache_file_error(tmp_path: Path) -> None:
     assert isinstance(error, FlowDSLError)
     assert isinstance(error, ValueError)  # what it was before it joined the tree
     assert error.path == str(tmp_path / "notes.txt")
-    assert str(error).startswith(f"{tmp_path / 'notes.txt'}: not a usable flowdsl cache file")
+    assert str(error).startswith(f"{tmp_path / 'notes.txt'} is not a SQLite database")
 
 
 def test_group_error() -> None:

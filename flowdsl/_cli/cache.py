@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import pathlib
-import sqlite3
 
 from .._services.cache import CacheFileError, SQLiteCache
+from .._services.sqlite_files import CACHE_FILE, inspect_file
 from .errors import CommandError, UsageError
 from .output import write_json, write_text
 
@@ -38,21 +37,9 @@ def main(args: argparse.Namespace) -> int:
 
 def _check_is_cache(path: str) -> None:
     """Refuse, without changing it, a file that is missing or not a flowdsl cache."""
-    if not os.path.isfile(path):
-        raise UsageError(f"no cache file at {path}")
-    uri = pathlib.Path(path).resolve().as_uri() + "?mode=ro"
-    try:
-        conn = sqlite3.connect(uri, uri=True)
-        try:
-            row = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'flowdsl_cache'"
-            ).fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        raise CommandError(f"{path} is not a SQLite database ({exc})") from exc
-    if row is None:
-        raise CommandError(f"{path} is a SQLite database but not a flowdsl cache")
+    if not os.path.exists(path):
+        raise UsageError(f"{path} does not exist")
+    inspect_file(path, CACHE_FILE, CommandError)
 
 
 def _size(size: int) -> str:

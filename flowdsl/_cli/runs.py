@@ -33,8 +33,8 @@ def require_run(path: str, run_id: str) -> None:
 @contextlib.contextmanager
 def _opened(path: str) -> Iterator[CheckpointStore]:
     # A missing file is a usage error (status 2); one flowdsl cannot use, status 1.
-    if not os.path.isfile(path):
-        raise UsageError(f"no checkpoint file at {path}")
+    if not os.path.exists(path):
+        raise UsageError(f"{path} does not exist")
     try:
         store = CheckpointStore(path)
         try:

@@ -7,7 +7,8 @@ function that cannot be fingerprinted reliably is never cached: the vertex
 runs, and one ``CacheWarning`` names the vertex and the type.
 
 Identical keys computed at the same time, in this process, run once (single
-flight): the others wait for the first and take its stored value.
+flight): the others wait for the first and take its stored value. Runs that
+each open a SQLite cache by path share their flights through the file.
 """
 
 from __future__ import annotations
@@ -69,17 +70,26 @@ def _nothing() -> None:
     return None
 
 
+def _flight_of(store: CacheStore) -> object:
+    # Runs given one path each open their own SQLiteCache: their flights are
+    # shared through the file. Other stores are shared by being one object.
+    if isinstance(store, SQLiteCache):
+        return os.path.realpath(store.path)
+    return id(store)
+
+
 class _Flights:
     """Keys being computed right now in this process, each with an event set when done."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._running: dict[tuple[int, str], threading.Event] = {}
+        self._running: dict[tuple[object, str], threading.Event] = {}
 
     @contextmanager
-    def claim(self, store: CacheStore, key: str) -> Iterator[threading.Event | None]:
-        """Yield ``None`` to the caller that computes ``key``, else the event to wait on."""
-        flight = (id(store), key)
+    def claim(self, store: object, key: str) -> Iterator[threading.Event | None]:
+        """Yield ``None`` to the caller that computes ``key`` in ``store`` (a file or an
+        object, see ``_flight_of``), else the event to wait on."""
+        flight = (store, key)
         with self._lock:
             running = self._running.get(flight)
             if running is None:
@@ -195,6 +205,7 @@ class CachedCall:
         self.state = state
         self.step = step
         self.store = store
+        self.flight = _flight_of(store)
         self.keys = keys
         # Whether to look, once in this run, after the first call computed,
         # for a value the code reads that the call changed.
@@ -287,7 +298,7 @@ def _cached(cached: CachedCall, inner: Invoker) -> Invoker:
         hit, value = cached.lookup(key)
         if hit:
             return value
-        with _FLIGHTS.claim(cached.store, key) as running:
+        with _FLIGHTS.claim(cached.flight, key) as running:
             if running is not None:
                 running.wait()
                 hit, value = cached.lookup(key)
@@ -303,7 +314,7 @@ async def through_cache(cached: CachedCall, key: str, compute: Callable[[], Awai
     hit, value = cached.lookup(key)
     if hit:
         return value
-    with _FLIGHTS.claim(cached.store, key) as running:
+    with _FLIGHTS.claim(cached.flight, key) as running:
         if running is not None:
             # Wait on a worker thread: the loop keeps running meanwhile.
             await anyio.to_thread.run_sync(running.wait, abandon_on_cancel=True)

@@ -13,7 +13,7 @@ from typing import Any
 from .._checks import CheckOutcome
 from .._gc import collector_paused
 from .._model.graph import NO_DEFAULT, VertexContracts, VertexNode
-from .._services.contracts import Contract, Violation
+from .._services.contracts import Contract, Violation, describe
 from ..errors import ContractViolation
 from .check_log import record_checks
 from .logs import log_extra, logger
@@ -120,11 +120,19 @@ class StepChecks:
 
 
 def check_given_output(node: VertexNode, value: Any, mode: str) -> None:
-    """Check a value given for ``node``'s output (``run(overrides=...)``) like a result."""
+    """Check a value given for ``node``'s output (``run(overrides=...)``, a restored one)
+    like a result: for a mapped vertex, each element of the list its calls make."""
     mode = node.options.contracts or mode
     if mode == "off" or node.contracts is None or node.contracts.returns is None:
         return
-    violation = node.contracts.returns.check(value, "return")
+    returns = node.contracts.returns
+    if node.options.map_over is None:
+        violation = returns.check(value, "return")
+    elif not isinstance(value, list):
+        violation = Violation("return", "list (one result per element)", describe(value))
+    else:
+        found = (returns.check(element, f"return[{i}]") for i, element in enumerate(value))
+        violation = next((v for v in found if v is not None), None)
     if violation is not None:
         _reporter(node, mode)(violation, "return")
 

@@ -235,8 +235,14 @@ class RunState:
             self.emitter.skipped(self.plan.steps[position].name, reason)
 
     def given_inputs(self) -> dict[str, Any]:
-        """The flow inputs the caller gave that this run read."""
-        return {name: self.inputs[name] for name in self.plan.input_names if name in self.inputs}
+        """The flow inputs the caller gave (or a resumed run stored) that this run read,
+        restored vertices included."""
+        names = set(self.plan.input_names)
+        for name in self.restored.intersection(name for name, _ in self.plan.overrides):
+            node = self.plan.graph.vertices[name]
+            bindings = (*node.bindings, *([node.condition] if node.condition else []))
+            names.update(b.source for b in bindings if b.is_input)
+        return {name: value for name, value in self.inputs.items() if name in names}
 
 
 def check_inputs(plan: Plan, inputs: Mapping[str, Any]) -> None:

@@ -20,6 +20,7 @@ from an untrusted source. The checksum kept with each entry detects damage
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import threading
@@ -33,6 +34,7 @@ import cachetools
 
 from .._lazy import lazy_module
 from ..errors import CacheFileError, CacheWarning
+from .sqlite_files import CACHE_FILE, open_database
 
 if TYPE_CHECKING:
     import pickle
@@ -179,15 +181,6 @@ class MemoryCache:
             return CacheStats(self._hits, self._misses, len(self._data), 0)
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS flowdsl_cache (
-    key TEXT PRIMARY KEY NOT NULL,
-    value BLOB NOT NULL,
-    checksum BLOB NOT NULL,
-    accessed INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS flowdsl_cache_accessed ON flowdsl_cache (accessed);
-"""
 # Each write takes the next value of this shared counter, so least recently
 # used is exact across processes (a wall clock could go backwards).
 _NEXT_ACCESS = "(SELECT COALESCE(MAX(accessed), 0) + 1 FROM flowdsl_cache)"
@@ -246,8 +239,11 @@ class SQLiteCache:
     process sees them that late and the order is approximate between processes).
 
     One connection is shared by the threads of a process behind a lock. Call
-    :meth:`close` (or use the store as a context manager) when done. A path
-    that is not a SQLite database raises :class:`CacheFileError`.
+    :meth:`close` (or use the store as a context manager) when done. A new
+    path (or an empty file) becomes a new cache file. Any other file that is
+    not a flowdsl cache file (another application's database, a checkpoint
+    file, not a database at all) raises :class:`CacheFileError` naming it,
+    and is left unchanged.
     """
 
     def __init__(self, path: str | os.PathLike[str], max_entries: int | None = None) -> None:
@@ -271,29 +267,15 @@ class SQLiteCache:
         self._conn: sqlite3.Connection | None = self._open()
 
     def _open(self) -> sqlite3.Connection:
-        try:
-            conn = sqlite3.connect(
-                self.path, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as exc:
-            raise CacheFileError(
-                f"{self.path}: cannot open the cache file: {exc}", path=self.path
-            ) from exc
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            # WAL stays consistent with NORMAL; only the last commits before a
-            # power loss can be lost, which for a cache is a miss.
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
-            conn.execute("SELECT key, value, checksum, accessed FROM flowdsl_cache LIMIT 1")
-        except sqlite3.Error as exc:
-            conn.close()
-            raise CacheFileError(
-                f"{self.path}: not a usable flowdsl cache file ({exc}); "
-                "if it is a damaged cache, delete it to start a new one",
-                path=self.path,
-            ) from exc
-        return conn
+        # WAL stays consistent with synchronous=NORMAL; only the last commits
+        # before a power loss can be lost, which for a cache is a miss.
+        return open_database(
+            self.path,
+            CACHE_FILE,
+            functools.partial(CacheFileError, path=self.path),
+            create=True,
+            timeout=_BUSY_TIMEOUT,
+        )
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:

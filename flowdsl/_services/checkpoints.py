@@ -1,16 +1,23 @@
 """Checkpoints: each completed vertex's output, written to SQLite the moment it completes.
 
-One file holds many runs, each under its run id: the run's inputs, a
-fingerprint of its graph, and per vertex the output and a fingerprint of the
-vertex's code. Every write is its own transaction (WAL mode, synchronous
-``NORMAL``), so a killed process loses at most the vertex it was writing;
-a record is never half-written.
+One file holds many runs, each under its run id: the run's inputs, when it
+started, a random nonce drawn when it started, a fingerprint of its graph,
+and per vertex the output and the vertex's fingerprint (see
+``vertex_fingerprint``). Every write is its own transaction (WAL mode,
+synchronous ``NORMAL``), so a killed process loses at most the vertex it was
+writing; a record is never half-written.
+
+Each record is signed over everything it depends on: the run's record over
+its id, nonce, start time, graph, serializer and inputs; each output over
+the run's id, nonce and inputs, the vertex, its fingerprint and the value.
+So an output copied from another run, or from an earlier run under the same
+id, does not verify. With a ``secret`` the signature is an HMAC-SHA256 and a
+record that fails verification is refused; without one it is a checksum that
+detects damage, not tampering.
 
 A checkpoint file is trusted input with the ``"pickle"`` serializer:
 unpickling runs code chosen by whoever wrote the file. ``"json"`` stores data
-only. With a ``secret`` every record is signed (HMAC-SHA256) and a record that
-fails verification is refused; without one, a checksum detects damage (not
-tampering).
+only, and refuses a value that would not come back exactly as it was.
 """
 
 from __future__ import annotations
@@ -19,7 +26,10 @@ import contextlib
 import hashlib
 import hmac
 import json
+import logging
+import math
 import os
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -29,6 +39,7 @@ import attrs
 
 from .._lazy import lazy_module
 from ..errors import CheckpointError
+from .sqlite_files import CHECKPOINT_FILE, open_database
 
 if TYPE_CHECKING:
     import pickle
@@ -40,30 +51,44 @@ else:
 __all__ = ["SERIALIZERS", "CheckpointStore", "RunRecord", "StoredOutput"]
 
 _BUSY_TIMEOUT = 30.0
+# Signatures of this format start with it; 0.1.0's runs have none (no nonce).
+_FORMAT = b"flowdsl-checkpoint-2"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    graph TEXT NOT NULL,
-    serializer TEXT NOT NULL,
-    inputs BLOB NOT NULL,
-    mac TEXT NOT NULL,
-    started REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS outputs (
-    run_id TEXT NOT NULL,
-    vertex TEXT NOT NULL,
-    code TEXT NOT NULL,
-    value BLOB NOT NULL,
-    mac TEXT NOT NULL,
-    completed REAL NOT NULL,
-    PRIMARY KEY (run_id, vertex)
-);
-"""
+logger = logging.getLogger("flowdsl")
 
 
 def _json_dumps(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True).encode("utf-8")
+    data = json.dumps(value).encode("utf-8")
+    difference = _json_difference(value, json.loads(data), "")
+    if difference is not None:
+        raise ValueError(f"{difference}, so it would not come back as it was")
+    return data
+
+
+def _json_difference(value: Any, back: Any, path: str) -> str | None:
+    # Where ``value`` and its JSON round trip ``back`` first differ, if anywhere.
+    where = path or "the value"
+    if type(value) is not type(back):
+        return f"{where} is a {type(value).__name__}, read back as a {type(back).__name__}"
+    if isinstance(value, dict):
+        if len(value) != len(back):
+            return f"{where} has keys that are read back as one (such as 1 and '1')"
+        for key, key_back in zip(value, back, strict=True):
+            if type(key) is not type(key_back) or key != key_back:
+                return f"{where} has the key {key!r}, read back as {key_back!r}"
+        pairs = [(value[key], back[key], f"{path}[{key!r}]") for key in value]
+    elif isinstance(value, list):
+        pairs = [(v, b, f"{path}[{i}]") for i, (v, b) in enumerate(zip(value, back, strict=True))]
+    elif isinstance(value, float):
+        same = value == back or (math.isnan(value) and math.isnan(back))
+        return None if same else f"{where} is {value!r}, read back as {back!r}"
+    else:
+        return None if value == back else f"{where} is {value!r}, read back as {back!r}"
+    for inner, inner_back, inner_path in pairs:
+        difference = _json_difference(inner, inner_back, inner_path)
+        if difference is not None:
+            return difference
+    return None
 
 
 def _json_loads(data: bytes) -> Any:
@@ -108,6 +133,13 @@ class RunRecord:
     vertices: tuple[str, ...]
 
 
+@attrs.frozen
+class _Seal:
+    # What binds an output record to one run instance.
+    nonce: str
+    inputs: bytes  # the digest of the run's stored inputs
+
+
 class CheckpointStore:
     """A checkpoint file; one connection shared by a process's threads behind a lock.
 
@@ -116,15 +148,21 @@ class CheckpointStore:
 
     >>> import os, tempfile
     >>> from flowdsl import CheckpointStore
-    >>> store = CheckpointStore(os.path.join(tempfile.mkdtemp(), "runs.db"))
+    >>> path = os.path.join(tempfile.mkdtemp(), "runs.db")
+    >>> store = CheckpointStore(path, create=True)
     >>> store.start("nightly", graph="g", inputs={"day": "mon"})
     >>> [run.run_id for run in store.runs()], store.delete("nightly"), store.runs()
     (['nightly'], True, [])
     >>> store.close()
 
-    Raises ``CheckpointError`` when the file cannot be used (not a database,
-    damaged, truncated), a value cannot be serialized, or a record fails
-    verification.
+    The file must exist and be a flowdsl checkpoint file, unless ``create``
+    is true: then a missing path or an empty file becomes a new one. Files
+    written by flowdsl 0.1.0 are opened (and brought up to date).
+
+    Raises ``CheckpointError`` when the file cannot be used (missing, not a
+    database, another application's database, a cache file, damaged,
+    truncated; such a file is left unchanged), a value cannot be
+    serialized, or a record fails verification.
     """
 
     def __init__(
@@ -132,6 +170,8 @@ class CheckpointStore:
         path: str | os.PathLike[str],
         serializer: str = "pickle",
         secret: str | bytes | None = None,
+        *,
+        create: bool = False,
     ) -> None:
         if serializer not in SERIALIZERS:
             raise CheckpointError(
@@ -142,17 +182,11 @@ class CheckpointStore:
         self._dumps, self._loads = SERIALIZERS[serializer]
         self._secret = secret.encode("utf-8") if isinstance(secret, str) else secret
         self._lock = threading.Lock()
-        try:
-            self._conn = sqlite3.connect(
-                self.path, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
-            )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise CheckpointError(
-                f"{self.path}: cannot use it as a checkpoint file: {exc}"
-            ) from exc
+        # The runs this store started or loaded, which it may record outputs of.
+        self._seals: dict[str, _Seal] = {}
+        self._conn = open_database(
+            self.path, CHECKPOINT_FILE, CheckpointError, create=create, timeout=_BUSY_TIMEOUT
+        )
 
     def close(self) -> None:
         """Close the file (idempotent)."""
@@ -162,13 +196,25 @@ class CheckpointStore:
     # Signing: an HMAC with a secret, a plain digest without one.
 
     def _mac(self, *parts: str | bytes) -> str:
-        message = b"\x1f".join(p.encode("utf-8") if isinstance(p, str) else p for p in parts)
+        message = bytearray(_FORMAT)
+        for part in parts:
+            data = part.encode("utf-8") if isinstance(part, str) else part
+            message += len(data).to_bytes(8, "little") + data
+        return self._sign(bytes(message))
+
+    def _legacy_mac(self, *parts: str | bytes) -> str:
+        # How flowdsl 0.1.0 signed a run's record.
+        return self._sign(
+            b"\x1f".join(p.encode("utf-8") if isinstance(p, str) else p for p in parts)
+        )
+
+    def _sign(self, message: bytes) -> str:
         if self._secret is None:
             return "sha256:" + hashlib.sha256(message).hexdigest()
         return "hmac:" + hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
-    def _verify(self, mac: str, what: str, *parts: str | bytes) -> None:
-        if not hmac.compare_digest(mac, self._mac(*parts)):
+    def _verify(self, mac: str, expected: str, what: str) -> None:
+        if not hmac.compare_digest(mac, expected):
             how = (
                 "does not verify with the given secret (written with another secret, without "
                 "one, or changed since)"
@@ -202,58 +248,95 @@ class CheckpointStore:
     def start(self, run_id: str, graph: str, inputs: Mapping[str, Any]) -> None:
         """Begin run ``run_id`` afresh: what was recorded under that id is replaced."""
         data = self._dump(dict(inputs), "the run's inputs")
-        mac = self._mac(run_id, graph, data)
+        nonce, started = secrets.token_hex(16), time.time()
+        mac = self._mac(run_id, nonce, repr(started), graph, self.serializer, data)
         with self._database(), self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.execute("DELETE FROM outputs WHERE run_id = ?", (run_id,))
             self._conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
             self._conn.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
-                (run_id, graph, self.serializer, data, mac, time.time()),
+                "INSERT INTO runs (run_id, graph, serializer, inputs, mac, started, nonce) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (run_id, graph, self.serializer, data, mac, started, nonce),
             )
+            self._seals[run_id] = _Seal(nonce, hashlib.sha256(data).digest())
 
     def load(self, run_id: str) -> tuple[dict[str, Any], dict[str, StoredOutput]]:
-        """The inputs and recorded outputs of run ``run_id``, every record verified first."""
+        """The inputs and recorded outputs of run ``run_id``, every record verified first.
+
+        A run recorded by flowdsl 0.1.0 gives its inputs and no outputs: its
+        records do not say what each vertex read, so none can be restored. It
+        is started again, with the same inputs, so that it records anew.
+        """
         with self._database():
             run = self._conn.execute(
-                "SELECT graph, serializer, inputs, mac FROM runs WHERE run_id = ?", (run_id,)
+                "SELECT graph, serializer, inputs, mac, started, nonce FROM runs WHERE run_id = ?",
+                (run_id,),
             ).fetchone()
             rows = self._conn.execute(
                 "SELECT vertex, code, value, mac FROM outputs WHERE run_id = ?", (run_id,)
             ).fetchall()
         if run is None:
             raise CheckpointError(f"{self.path}: no checkpointed run {run_id!r} to resume")
-        graph, serializer, data, mac = run
+        graph, serializer, data, mac, started, nonce = run
         if serializer != self.serializer:
             raise CheckpointError(
                 f"{self.path}: run {run_id!r} was written with serializer={serializer!r}, "
                 f"not {self.serializer!r}"
             )
-        self._verify(mac, f"run {run_id!r}", run_id, graph, data)
-        for vertex, code, value, row_mac in rows:
-            self._verify(
-                row_mac, f"vertex {vertex!r} of run {run_id!r}", run_id, vertex, code, value
+        what = f"run {run_id!r}"
+        if nonce is None:
+            self._verify(mac, self._legacy_mac(run_id, graph, data), what)
+            inputs = self._read(run_id, data)
+            logger.warning(
+                "%s: run %r was recorded by flowdsl 0.1.0, which did not record what each "
+                "vertex read: it starts again, with its stored inputs",
+                self.path,
+                run_id,
             )
+            self.start(run_id, graph, inputs)
+            return inputs, {}
+        self._verify(mac, self._mac(run_id, nonce, repr(started), graph, serializer, data), what)
+        seal = _Seal(nonce, hashlib.sha256(data).digest())
+        for vertex, code, value, row_mac in rows:
+            expected = self._mac(run_id, seal.nonce, seal.inputs, vertex, code, value)
+            self._verify(row_mac, expected, f"vertex {vertex!r} of run {run_id!r}")
+        inputs = self._read(run_id, data)
+        outputs = {
+            vertex: StoredOutput(code, self._read(run_id, value)) for vertex, code, value, _ in rows
+        }
+        with self._lock:
+            self._seals[run_id] = seal
+        return inputs, outputs
+
+    def _read(self, run_id: str, data: bytes) -> Any:
         try:
-            inputs = self._loads(data)
-            outputs = {
-                vertex: StoredOutput(code, self._loads(value)) for vertex, code, value, _ in rows
-            }
+            return self._loads(data)
         except Exception as exc:  # verified, yet unreadable: written by another version
             raise CheckpointError(
                 f"{self.path}: run {run_id!r} has a record that cannot be read: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
-        return inputs, outputs
 
     def record(self, run_id: str, vertex: str, code: str, value: Any) -> None:
-        """Write ``vertex``'s output, in its own transaction."""
+        """Write ``vertex``'s output, in its own transaction, to a run this store started
+        or loaded; ``code`` is the vertex's fingerprint."""
         data = self._dump(value, f"the output of vertex {vertex!r}")
-        mac = self._mac(run_id, vertex, code, data)
         with self._database(), self._conn:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?)",
-                (run_id, vertex, code, data, mac, time.time()),
+            seal = self._seals.get(run_id)
+            if seal is None:
+                raise CheckpointError(f"run {run_id!r} was not started or loaded by this store")
+            mac = self._mac(run_id, seal.nonce, seal.inputs, vertex, code, data)
+            # Written only while the run is still the one this store holds.
+            written = self._conn.execute(
+                "INSERT OR REPLACE INTO outputs SELECT ?, ?, ?, ?, ?, ? "
+                "WHERE EXISTS (SELECT 1 FROM runs WHERE run_id = ? AND nonce = ?)",
+                (run_id, vertex, code, data, mac, time.time(), run_id, seal.nonce),
+            ).rowcount
+        if not written:
+            raise CheckpointError(
+                f"{self.path}: run {run_id!r} was started again or deleted meanwhile (by "
+                "another run or process under the same run id); this output is not recorded"
             )
 
     def runs(self) -> list[RunRecord]:

@@ -61,6 +61,7 @@ from flowdsl._services._contract_checkers import (
     TypeUnionChecker,
     UnionChecker,
     Violation,
+    describe,
     evaluate,
 )
 from flowdsl._typing import (
@@ -71,7 +72,7 @@ from flowdsl._typing import (
     type_name,
 )
 
-__all__ = ["Contract", "Violation", "compile_contract"]
+__all__ = ["Contract", "Violation", "compile_contract", "describe"]
 
 
 @attrs.frozen(eq=False)

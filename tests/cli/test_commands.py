@@ -419,14 +419,14 @@ def test_cache_info_and_clear(cli: Cli, tmp_path: Path) -> None:
 def test_cache_refuses_what_is_not_a_cache_and_leaves_it_alone(cli: Cli, tmp_path: Path) -> None:
     missing = cli("cache", "info", "nope.db")
     assert missing.returncode == 2
-    assert one_error_line(missing.stderr) == "flowdsl: error: no cache file at nope.db"
+    assert one_error_line(missing.stderr) == "flowdsl: error: nope.db does not exist"
     other = tmp_path / "other.db"
     with sqlite3.connect(other) as conn:
         conn.execute("CREATE TABLE t (x)")
     before = other.read_bytes()
     done = cli("cache", "clear", "other.db")
     assert done.returncode == 1
-    assert "other.db is a SQLite database but not a flowdsl cache" in done.stderr
+    assert "other.db is a SQLite database of another application (tables: t)" in done.stderr
     assert other.read_bytes() == before
     (tmp_path / "notes.txt").write_text("hello")
     text = cli("cache", "info", "notes.txt")
@@ -440,7 +440,7 @@ def test_run_with_a_cache_path_that_is_a_folder_is_one_error_line(cli: Cli, tmp_
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     line = one_error_line(done.stderr)
-    assert line.startswith("flowdsl: error: adir: cannot open the cache file")
+    assert line == "flowdsl: error: adir is a directory, not a cache file"
     assert list((tmp_path / "adir").iterdir()) == []
 
 
@@ -472,10 +472,27 @@ def test_runs_list_show_delete_and_resume(cli: Cli) -> None:
 
 
 def test_runs_and_resume_usage_errors(cli: Cli) -> None:
-    assert cli("runs", "list", "missing.db").returncode == 2
+    missing = cli("runs", "list", "missing.db")
+    assert missing.returncode == 2
+    assert one_error_line(missing.stderr) == "flowdsl: error: missing.db does not exist"
     no_id = cli("run", "shop.py", "--resume")
     assert no_id.returncode == 2
     assert "--resume needs --run-id and --checkpoint" in no_id.stderr
+
+
+def test_runs_refuses_what_is_not_a_checkpoint_file_and_leaves_it_alone(
+    cli: Cli, tmp_path: Path
+) -> None:
+    other = tmp_path / "app.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE runs (id INTEGER, day TEXT)")
+    before = other.read_bytes()
+    for action in (("list",), ("delete", "nightly")):
+        done = cli("runs", action[0], "app.db", *action[1:])
+        assert done.returncode == 1
+        assert "app.db is a SQLite database of another application (tables: runs)" in done.stderr
+    assert other.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("app.db")) == ["app.db"]
 
 
 def test_an_unknown_run_id_is_the_same_usage_error_for_resume_and_runs_show(cli: Cli) -> None:
@@ -489,7 +506,7 @@ def test_an_unknown_run_id_is_the_same_usage_error_for_resume_and_runs_show(cli:
         assert done.stderr.splitlines()[1] == "hint: runs: n1"
     nowhere = cli("run", "shop.py", "--checkpoint", "none.db", "--run-id", "n1", "--resume")
     assert nowhere.returncode == 2
-    assert one_error_line(nowhere.stderr) == "flowdsl: error: no checkpoint file at none.db"
+    assert one_error_line(nowhere.stderr) == "flowdsl: error: none.db does not exist"
 
 
 # --- settings ---------------------------------------------------------------------------------

@@ -435,6 +435,46 @@ def test_the_process_wide_store_serves_cache_true() -> None:
     assert result.metrics.vertices["square"].cache == "hit"
 
 
+def test_runs_given_one_cache_path_compute_a_key_once(tmp_path: Path) -> None:
+    # Each run opens its own store on the file: the flight is the file's.
+    path = tmp_path / "cache.db"
+    SQLiteCache(path).close()  # created up front: this test is about the flights
+    calls = probe.calls
+    started = threading.Semaphore(0)
+
+    class Started(flowdsl.Listener):
+        def on_vertex_start(self, event: Any) -> None:
+            started.release()
+
+    @vertex(pure=True)
+    def expensive(x: int) -> int:
+        probe.calls.append(x)
+        probe.release.wait(PATIENCE)
+        return x * 2
+
+    flow = flowdsl.Flow.from_functions(expensive)
+    results: list[flowdsl.RunResult] = []
+    runs = [
+        threading.Thread(
+            target=lambda: results.append(
+                flow.run({"x": 5}, cache=path, backend="thread", listeners=[Started()])
+            )
+        )
+        for _ in range(8)
+    ]
+    for run in runs:
+        run.start()
+    for _ in runs:  # every run is at the vertex before the first one finishes it
+        assert started.acquire(timeout=PATIENCE)
+    probe.release.set()
+    for run in runs:
+        run.join(PATIENCE)
+    assert calls == [5]
+    outcomes = sorted(r.metrics.vertices["expensive"].cache or "" for r in results)
+    assert outcomes == ["hit"] * 7 + ["miss"]
+    assert {r["expensive"] for r in results} == {10}
+
+
 def test_a_kept_code_fingerprint_sees_every_change_it_covers(make_module: ModuleMaker) -> None:
     # One flow, many runs: the code fingerprint is reused between runs only
     # while nothing it covers can have changed; every change below must miss.

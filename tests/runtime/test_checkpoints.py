@@ -158,8 +158,13 @@ def test_resuming_with_other_inputs_is_an_error(tmp_path: Path) -> None:
 
 def test_resuming_a_run_that_is_not_there_is_an_error(tmp_path: Path) -> None:
     module, _ = _module(tmp_path)
+    database = tmp_path / "runs.db"
+    with pytest.raises(CheckpointError, match=r"runs\.db does not exist"):
+        module.flow.resume("nope", checkpoint=database)
+    assert not database.exists()  # resuming never creates the file
+    module.flow.run({"x": 1}, checkpoint=database, run_id="nightly")
     with pytest.raises(CheckpointError, match="no checkpointed run 'nope' to resume"):
-        module.flow.resume("nope", checkpoint=tmp_path / "runs.db")
+        module.flow.resume("nope", checkpoint=database)
     with pytest.raises(flowdsl.SettingsError, match="resume=True needs checkpoint="):
         module.flow.run({"x": 1}, run_id="nightly", resume=True)
 
@@ -288,7 +293,7 @@ def test_a_file_that_is_not_a_database_is_a_checkpoint_error(tmp_path: Path) -> 
     module, _ = _module(tmp_path)
     junk = tmp_path / "notes.txt"
     junk.write_text("not a database " * 100)
-    with pytest.raises(CheckpointError, match="cannot use it as a checkpoint file"):
+    with pytest.raises(CheckpointError, match=r"notes\.txt is not a SQLite database"):
         module.flow.run({"x": 1}, checkpoint=junk)
 
 
