@@ -101,8 +101,10 @@ def _local_names(frame_depth: int) -> Mapping[str, Any] | None:
     return dict(frame.f_locals)
 
 
-def _call_site(frame_depth: int) -> SourceLocation:
-    frame = sys._getframe(frame_depth + 1)
+def _call_site(frame: types.FrameType) -> SourceLocation:
+    # Read only where a location is used: a frame's f_lineno is found by
+    # walking its code's line table, which in a module defining thousands of
+    # vertices is long (read for every @vertex, decorating them was quadratic).
     return SourceLocation(frame.f_code.co_filename, frame.f_lineno)
 
 
@@ -394,7 +396,7 @@ def _vertex(
         BindingError: a ``bind=`` key is not a parameter (with "did you mean").
     """
     local_names = _local_names(1)
-    location = _call_site(1)
+    caller = sys._getframe(1)
 
     def decorate(function: Callable[P, R]) -> Callable[P, R]:
         if (
@@ -404,7 +406,7 @@ def _vertex(
         ):
             setattr(function, _SPEC_ATTRIBUTE, _mark(function, name, options, local_names))
             return function
-        made: Callable[P, R] = _made(function, name, options, local_names, location)
+        made: Callable[P, R] = _made(function, name, options, local_names, _call_site(caller))
         return made
 
     return decorate if fn is None else decorate(fn)
@@ -442,7 +444,7 @@ def _expand(
             mapping of names to mappings.
         BindingError: a ``bind`` key is not a parameter of ``fn``.
     """
-    location = _call_site(1)
+    location = _call_site(sys._getframe(1))
     local_names = _local_names(1)
     if not isinstance(variants, Mapping):
         raise InvalidVertexError(

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 import attrs
 import pytest
 
+import flowdsl
+import flowdsl._dsl
 from flowdsl import From, InvalidVertexError, SourceLocation, vertex
 from flowdsl._dsl import VertexSpec, spec_of
 
@@ -360,6 +362,25 @@ def test_bad_flows_are_rejected(flows: object, shown: str) -> None:
     assert info.value.vertex == "step"
     assert info.value.location == here(step)
     assert spec_of(step) is None
+
+
+def test_a_plain_vertex_does_not_read_its_callers_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A frame's line is found by walking its code's line table: read for every
+    # @vertex, decorating thousands of functions in one module was quadratic.
+    def refuse(frame: object) -> None:
+        raise AssertionError("the call site was read")
+
+    monkeypatch.setattr(flowdsl._dsl, "_call_site", refuse)
+
+    @vertex
+    def one(x: int) -> int:
+        return x
+
+    @vertex(pure=True)
+    def two(one: int) -> int:
+        return one
+
+    assert flowdsl.Flow.from_functions(one, two).run({"x": 1})["two"] == 1
 
 
 @pytest.mark.parametrize("option", ["pure", "blocking"])

@@ -52,3 +52,10 @@ def test_compiling_and_running_leave_the_collector_enabled() -> None:
 
     flowdsl.Flow.from_functions(fine).run({"x": 1}, outputs=["fine"])
     assert gc.isenabled()
+
+
+def test_the_collector_is_restored_after_an_interrupt_or_a_cancellation() -> None:
+    for stop in (KeyboardInterrupt, SystemExit, GeneratorExit):
+        with pytest.raises(stop), collector_paused():
+            raise stop()
+        assert gc.isenabled()

@@ -49,8 +49,9 @@ class Step:
     upstream: tuple[int, ...]
     downstream: tuple[int, ...]
     release: tuple[int, ...]
-    # Per argument (positional, then keyword): the binding it came from, and
-    # the vertices it reads, to explain a failed field read.
+    # Per argument (positional, then keyword): the binding it came from; and
+    # the graph's vertices (shared by every step, not copied per step), where
+    # those it reads are found to explain a failed field read.
     sources: tuple[Binding, ...]
     producers: Mapping[str, VertexNode]
     # When every argument is a whole value taken positionally from a slot (the
@@ -335,7 +336,7 @@ def _build_plan(
             downstream=tuple(followers[node.name]),
             release=releases[i],
             sources=ordered[i],
-            producers={name: graph.vertices[name] for name in node.upstream},
+            producers=graph.vertices,
             fetch=fetchers[i],
             unary=len(arg_plans[i][0]) == 1,
             condition=None
