@@ -4,6 +4,7 @@ The public API, by layer (each depends only on the ones above it)::
 
     dsl        vertex, From, Input, Check, Previous  mark functions and bindings
                vertex(fn, bind=...), vertex.expand  many vertices from one function
+               Columns                             a DataFrame's columns and dtypes
                RetryPolicy                         how a failing vertex is retried
                AtomicGroup, Transaction            vertices that commit or roll back together
     compiler   compile, Flow.from_module           build and check the graph
@@ -24,6 +25,7 @@ import contextlib
 
 from . import fingerprint as fingerprint
 from ._checks import CheckOutcome
+from ._columns import Columns
 from ._dsl import vertex
 from ._events import (
     CacheHit,
@@ -98,6 +100,7 @@ __all__ = [
     "CheckOutcome",
     "CheckpointError",
     "CheckpointStore",
+    "Columns",
     "CompileError",
     "ContractViolation",
     "ContractWarning",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
 from ._checks import CheckOutcome
+from ._frame_result import to_frame
 from ._lineage import Lineage
 from ._mapping import ElementIndex
 from ._metrics import RunMetrics, VertexMetrics
@@ -277,6 +278,45 @@ class RunResult(Mapping[str, Any]):
             started_at=self._state.started_at,
             backend=self._state.options.backend,
         )
+
+    def to_dict(self, names: Iterable[str] | None = None) -> dict[str, Any]:
+        """The outputs as a plain ``dict`` of name to value (all of them, or ``names``).
+
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> flowdsl.Flow.from_functions(double).run({"x": 2}).to_dict()
+        {'double': 4}
+        """
+        return {name: self[name] for name in (self if names is None else names)}
+
+    def to_frame(self, names: Iterable[str] | None = None) -> Any:
+        """The outputs that are columns or scalars as one pandas DataFrame (needs pandas).
+
+        ``names`` picks and orders the outputs (default: all of this result's).
+        A pandas Series is a column, aligned on its index; a polars Series, a
+        one-dimensional array, a list or a tuple is a column by position; a
+        scalar is repeated down its column; a DataFrame output gives one column
+        per column of its own, named ``"output.column"``. Any other output is a
+        ``TypeError`` naming it; columns of different lengths are a ``ValueError``.
+
+        >>> import flowdsl, pandas as pd
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def spend(days: int) -> pd.Series:
+        ...     return pd.Series([10.0 * d for d in range(days)])
+        >>> @vertex
+        ... def total(spend: pd.Series) -> float:
+        ...     return float(spend.sum())
+        >>> flowdsl.Flow.from_functions(spend, total).run({"days": 3}).to_frame()
+           spend  total
+        0    0.0   30.0
+        1   10.0   30.0
+        2   20.0   30.0
+        """
+        return to_frame(self, self if names is None else names)
 
     @cached_property
     def lineage(self) -> Lineage:

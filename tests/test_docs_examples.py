@@ -12,6 +12,7 @@ EXPECTED_PAGES = {
     "atomic-groups.md",
     "checkpoints.md",
     "conditions.md",
+    "dataframes.md",
     "fallbacks.md",
     "limits.md",
     "listeners.md",

@@ -22,6 +22,7 @@ EXPECTED_ALL = [
     "CheckOutcome",
     "CheckpointError",
     "CheckpointStore",
+    "Columns",
     "CompileError",
     "ContractViolation",
     "ContractWarning",
