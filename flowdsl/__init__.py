@@ -4,6 +4,7 @@ The public API, by layer (each depends only on the ones above it)::
 
     dsl        vertex, From, Input, Check, Previous  mark functions and bindings
                vertex(fn, bind=...), vertex.expand  many vertices from one function
+               Columns                             a DataFrame's columns and dtypes
                RetryPolicy                         how a failing vertex is retried
                AtomicGroup, Transaction            vertices that commit or roll back together
     compiler   compile, Flow.from_module           build and check the graph
@@ -12,6 +13,7 @@ The public API, by layer (each depends only on the ones above it)::
     settings   configure, settings, Settings       run options: call > configure > env > default
     caching    MemoryCache, SQLiteCache, CacheStore  where pure results are kept
     results    RunResult, VertexState, metrics     what a run returns
+               Timeline, Span                      what ran when and where (result.timeline)
                CheckOutcome                        what each Check found (result.checks)
     events     Listener, RunStarted, VertexEnded, ...  what a run tells its listeners
     errors     FlowDSLError and its tree           see ``flowdsl.errors``
@@ -24,6 +26,7 @@ import contextlib
 
 from . import fingerprint as fingerprint
 from ._checks import CheckOutcome
+from ._columns import Columns
 from ._dsl import vertex
 from ._events import (
     CacheHit,
@@ -47,6 +50,7 @@ from ._markers import Check, From, Input, Previous, Transaction
 from ._metrics import RunMetrics, VertexMetrics
 from ._model.graph import Binding, FlowInput, Graph, InputConsumer, VertexNode
 from ._policies import RetryPolicy
+from ._report.timeline import Span, Timeline
 from ._result import RunResult, VertexState
 from ._run_keywords import RunKeywords
 from ._runtime.options import Settings
@@ -98,6 +102,7 @@ __all__ = [
     "CheckOutcome",
     "CheckpointError",
     "CheckpointStore",
+    "Columns",
     "CompileError",
     "ContractViolation",
     "ContractWarning",
@@ -141,7 +146,9 @@ __all__ = [
     "Settings",
     "SettingsError",
     "SourceLocation",
+    "Span",
     "SubFlow",
+    "Timeline",
     "Trace",
     "TraceEdge",
     "TraceStep",

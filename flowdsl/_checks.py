@@ -18,8 +18,8 @@ class CheckOutcome:
     the check's message; all three are ``None`` when it held.
 
     >>> from flowdsl import CheckOutcome
-    >>> outcome = CheckOutcome("clean", "return", "ages are positive", "warn", passed=False,
-    ...                        path="return['age'][3]", actual="-2 (int)")
+    >>> outcome = CheckOutcome("clean", "ages", "ages are positive", "warn", passed=False,
+    ...                        path="ages", actual="-2 (int)")
     >>> outcome.failed, outcome.warned
     (True, True)
     """

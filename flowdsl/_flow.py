@@ -218,6 +218,13 @@ class Flow:
         """The graph as JSON: vertices, bindings, inputs, order, stages, flows."""
         return _export.to_json(self._graph)
 
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
+        # Jupyter's rich display: the graph as SVG (Graphviz when installed, else
+        # flowdsl's own layout) and as Mermaid.
+        from ._report.notebook import flow_mimebundle
+
+        return flow_mimebundle(self._graph)
+
     def run(
         self, inputs: Mapping[str, Any] | None = None, **options: Unpack[RunKeywords]
     ) -> RunResult:

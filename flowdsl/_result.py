@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+import os
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cached_property
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from ._checks import CheckOutcome
+from ._frame_result import to_frame
 from ._lineage import Lineage
 from ._mapping import ElementIndex
 from ._metrics import RunMetrics, VertexMetrics
+from ._report.timeline import Timeline, timeline_of
 from ._runtime.fields import field_reader
 from ._runtime.state import MISSING, RunState
 from ._suggest import did_you_mean
@@ -278,10 +282,84 @@ class RunResult(Mapping[str, Any]):
             backend=self._state.options.backend,
         )
 
+    def to_dict(self, names: Iterable[str] | None = None) -> dict[str, Any]:
+        """The outputs as a plain ``dict`` of name to value (all of them, or ``names``).
+
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> flowdsl.Flow.from_functions(double).run({"x": 2}).to_dict()
+        {'double': 4}
+        """
+        return {name: self[name] for name in (self if names is None else names)}
+
+    def to_frame(self, names: Iterable[str] | None = None) -> Any:
+        """The outputs that are columns or scalars as one pandas DataFrame (needs pandas).
+
+        ``names`` picks and orders the outputs (default: all of this result's).
+        A pandas Series is a column, aligned on its index; a polars Series, a
+        one-dimensional array, a list or a tuple is a column by position; a
+        scalar is repeated down its column; a DataFrame output gives one column
+        per column of its own, named ``"output.column"``. Any other output is a
+        ``TypeError`` naming it; columns of different lengths are a ``ValueError``.
+
+        >>> import flowdsl, pandas as pd
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def spend(days: int) -> pd.Series:
+        ...     return pd.Series([10.0 * d for d in range(days)])
+        >>> @vertex
+        ... def total(spend: pd.Series) -> float:
+        ...     return float(spend.sum())
+        >>> flowdsl.Flow.from_functions(spend, total).run({"days": 3}).to_frame()
+           spend  total
+        0    0.0   30.0
+        1   10.0   30.0
+        2   20.0   30.0
+        """
+        return to_frame(self, self if names is None else names)
+
+    @cached_property
+    def timeline(self) -> Timeline:
+        """What ran when and where: each call on its thread or event loop, the skips,
+        and the critical path against the run's wall time (see ``Timeline``)."""
+        return timeline_of(self._state)
+
     @cached_property
     def lineage(self) -> Lineage:
         """Where each output came from: ``result.lineage.trace("save")``."""
         return Lineage(self._graph, self, self.inputs)
+
+    def report(self, path: str | os.PathLike[str]) -> Path:
+        """Write an HTML report of this run to ``path`` and return the path.
+
+        One self-contained file that opens offline in any browser: the graph
+        colored by state, a timeline with a bar per call on the thread or event
+        loop it ran on (waits, retries, cache hits, skips), the critical path
+        against the run's wall time, and each vertex's details on hover or
+        click. The file is written whole or not at all.
+
+        >>> import flowdsl, pathlib, tempfile
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> result = flowdsl.Flow.from_functions(double).run({"x": 2})
+        >>> path = result.report(pathlib.Path(tempfile.mkdtemp()) / "run.html")
+        >>> path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+        True
+        """
+        from ._report.page import write_report
+
+        return write_report(self, path)
+
+    def _repr_html_(self) -> str:
+        # Jupyter's rich display: states and timings, and the graph colored by state.
+        from ._report.notebook import result_html
+
+        return result_html(self)
 
     def __repr__(self) -> str:
         counts: dict[str, int] = {}

@@ -12,12 +12,14 @@ EXPECTED_PAGES = {
     "atomic-groups.md",
     "checkpoints.md",
     "conditions.md",
+    "dataframes.md",
     "fallbacks.md",
     "limits.md",
     "listeners.md",
     "loops.md",
     "mapping.md",
     "retries.md",
+    "seeing-a-run.md",
     "testing.md",
 }
 

@@ -186,6 +186,35 @@ def test_csv_report_script_takes_the_path_from_the_environment(tmp_path: Path) -
     assert "## Revenue by region" in target.read_text(encoding="utf-8")
 
 
+# --------------------------------------------------------------------------- the run report
+
+
+def test_run_report_writes_the_report_where_told(tmp_path: Path) -> None:
+    target = tmp_path / "sales.html"
+    out = run_example(EXAMPLES / "run_report.py", str(target))
+    assert "  fetch_prices: completed (calls: retried, completed)" in out.splitlines()
+    assert "  revenue: completed (calls: cache hit)" in out.splitlines()
+    assert "critical path: fetch_prices -> revenue -> summary" in out.splitlines()
+    text = target.read_text(encoding="utf-8")
+    assert 'class="fd-b fd-retried' in text
+    assert 'class="fd-b fd-hit' in text
+
+
+# --------------------------------------------------------------------------- the feature pipeline
+
+
+def test_feature_pipeline_builds_features_warns_and_caches() -> None:
+    pytest.importorskip("pandas")
+    out = run_example(EXAMPLES / "feature_pipeline.py")
+    header = out.splitlines()[0].split()
+    assert header == ["age_band", "income_z", "spend_per_visit", "mean_income"]
+    assert len([line for line in out.splitlines() if line.startswith("c0")]) == 8
+    assert "check 'no negative spend' failed at return['c004']: got -1.25 (float)" in out
+    assert "'within 3 standard deviations' (fail): passed" in out
+    assert "second run, from the cache: age_band, clean, income_z, mean_income" in out
+    assert "a frame without the columns: customers | no column 'age'" in out
+
+
 # --------------------------------------------------------------------------- reuse
 
 

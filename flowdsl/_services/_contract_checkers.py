@@ -27,6 +27,7 @@ from flowdsl._services._arraylike import first_false, holds, missing, summary
 from flowdsl._typing import type_name
 
 __all__ = [
+    "AllOfChecker",
     "CallableChecker",
     "Checker",
     "ClassChecker",
@@ -617,6 +618,32 @@ class StructChecker(Checker):
     def shape_ok(self, value: Any) -> bool:
         """``isinstance`` of the class."""
         return isinstance(value, self.cls)
+
+
+class AllOfChecker(Checker):
+    """``Annotated[pd.DataFrame, Columns(...)]``: the type's checker, then each schema's."""
+
+    __slots__ = ("members",)
+
+    def __init__(self, expected: str, members: Sequence[Checker]) -> None:
+        super().__init__(expected)
+        self.members = tuple(members)
+
+    def ok(self, value: Any) -> bool:
+        """Whether every member accepts the value."""
+        return all(member.ok(value) for member in self.members)
+
+    def find(self, value: Any, path: str) -> Violation | None:
+        """The first member's violation."""
+        for member in self.members:
+            found = member.find(value, path)
+            if found is not None:
+                return found
+        return None
+
+    def shape_ok(self, value: Any) -> bool:
+        """The first member's (the type's) shape."""
+        return self.members[0].shape_ok(value)
 
 
 class Constraint(NamedTuple):

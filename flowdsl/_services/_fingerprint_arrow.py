@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from ._fingerprint_hooks import Encoder, add_buffer, bytes_of, register_handler
 
-__all__: list[str] = []
+__all__ = ["is_binary"]
 
 
 def _fixed_width(chunk: pa.Array) -> np.ndarray[Any, Any]:
@@ -52,7 +52,8 @@ def _is_fixed_width(kind: pa.DataType) -> bool:
     )
 
 
-def _is_binary(kind: pa.DataType) -> bool:
+def is_binary(kind: pa.DataType) -> bool:
+    """Whether ``kind`` is a string or binary type (of either offset width)."""
     return bool(
         pa.types.is_string(kind)
         or pa.types.is_large_string(kind)
@@ -77,7 +78,7 @@ def _binary(chunk: pa.Array, lengths: Any, data: Any) -> None:
 def _column(encoder: Encoder, kind: pa.DataType, chunks: Iterable[pa.Array], depth: int) -> None:
     encoder.encode(str(kind), depth + 1)
     chunks = list(chunks)
-    fixed, binary = _is_fixed_width(kind), _is_binary(kind)
+    fixed, binary = _is_fixed_width(kind), is_binary(kind)
     if not (fixed or binary):
         encoder.out.append(b"l")
         encoder.encode([item for chunk in chunks for item in chunk.to_pylist()], depth + 1)

@@ -95,14 +95,10 @@ def _values(encoder: Encoder, column: pd.Series[Any] | pd.Index[Any], depth: int
 def _flat_arrow(dtype: pd.ArrowDtype) -> bool:
     import pyarrow as pa
 
+    from ._fingerprint_arrow import is_binary
+
     kind = dtype.pyarrow_dtype
-    return bool(
-        pa.types.is_primitive(kind)
-        or pa.types.is_string(kind)
-        or pa.types.is_large_string(kind)
-        or pa.types.is_binary(kind)
-        or pa.types.is_large_binary(kind)
-    )
+    return bool(pa.types.is_primitive(kind) or is_binary(kind))
 
 
 def _index(encoder: Encoder, index: pd.Index[Any], depth: int) -> None:

@@ -43,6 +43,7 @@ import typing_extensions
 
 from flowdsl._markers import Check, From
 from flowdsl._services._contract_checkers import (
+    AllOfChecker,
     CallableChecker,
     Checker,
     ClassChecker,
@@ -64,6 +65,7 @@ from flowdsl._services._contract_checkers import (
     describe,
     evaluate,
 )
+from flowdsl._services._frame_schemas import generic_schema, schema_checker
 from flowdsl._typing import (
     StructuredField,
     annotated_parts,
@@ -316,6 +318,11 @@ class _Compiler:
             own_checks.extend(meta for meta in metadata if isinstance(meta, Check))
             metadata = tuple(meta for meta in metadata if not isinstance(meta, Check))
         base = self._compile_bare(bare)
+        schemas = [(meta, schema_checker(meta)) for meta in metadata]
+        if any(checker is not None for _, checker in schemas):
+            members = [base] + [checker for _, checker in schemas if checker is not None]
+            base = AllOfChecker(type_name(bare), [m for m in members if m is not None])
+            metadata = tuple(meta for meta, checker in schemas if checker is None)
         constraints = self._constraints(metadata)
         if not constraints:
             return base
@@ -433,6 +440,9 @@ class _Compiler:
 
     def _compile_generic(self, tp: Any, origin: type, args: tuple[Any, ...]) -> Checker | None:
         name = type_name(tp)
+        schema = generic_schema(origin, args)  # pandera.typing.DataFrame[Model]
+        if schema is not None:
+            return schema
         # A TypedDict is a dict and a NamedTuple a tuple, but their fields are what matters.
         structured = is_typeddict(origin) or issubclass(origin, tuple)
         if issubclass(origin, Mapping) and len(args) == 2 and not structured:

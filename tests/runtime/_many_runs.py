@@ -22,6 +22,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +136,7 @@ def _stress(folder: Path, modes: list[tuple[str, str]], **options: Any) -> tuple
             f"resume/{loop}", x, FLOW.resume, run_id, checkpoint=checkpoint, anyio_backend=loop
         )
         runs += 1
-    with sqlite3.connect(checkpoint) as check:
+    with closing(sqlite3.connect(checkpoint)) as check, check:
         if check.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
             failures.append("the checkpoint file is damaged")
     return runs, failures

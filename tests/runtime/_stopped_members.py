@@ -15,6 +15,7 @@ import sqlite3
 import sys
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -60,7 +61,7 @@ PATIENCE = 20.0
 def scenario(trigger: str, backend: str, loop: str, stubborn: bool, folder: Path) -> dict[str, Any]:
     """Stop a writing member by ``trigger``; report the file and the member afterwards."""
     database = folder / f"{trigger}-{backend}-{loop}-{stubborn}.db"
-    with sqlite3.connect(database) as setup:
+    with closing(sqlite3.connect(database)) as setup, setup:
         setup.execute("CREATE TABLE t (who TEXT, n INTEGER)")
     group = AtomicGroup("g", backend=SQLiteTransaction(database))
     started, returned = threading.Event(), threading.Event()
@@ -122,7 +123,7 @@ def scenario(trigger: str, backend: str, loop: str, stubborn: bool, folder: Path
         outcome, partial = type(error).__name__, error.result
     returned_at_end = returned.is_set()
     took = time.monotonic() - began
-    with sqlite3.connect(database) as check:
+    with closing(sqlite3.connect(database)) as check, check:
         rows = check.execute("SELECT count(*) FROM t").fetchone()[0]
         integrity = check.execute("PRAGMA integrity_check").fetchone()[0]
     report: dict[str, Any] = {

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -128,7 +129,7 @@ def test_under_continue_the_rest_of_the_flow_goes_on(mode: tuple[str, str]) -> N
 
 def test_a_real_sqlite_transaction(tmp_path: Path) -> None:
     database = tmp_path / "shop.db"
-    with sqlite3.connect(database) as setup:
+    with closing(sqlite3.connect(database)) as setup, setup:
         setup.execute("CREATE TABLE ledger (entry TEXT)")
     group = AtomicGroup("ledger", backend=SQLiteTransaction(database))
     fail = {"second": False}
@@ -148,7 +149,7 @@ def test_a_real_sqlite_transaction(tmp_path: Path) -> None:
     flow = flowdsl.Flow.from_functions(first, second)
 
     def rows() -> list[str]:
-        with sqlite3.connect(database) as reader:
+        with closing(sqlite3.connect(database)) as reader, reader:
             return [row[0] for row in reader.execute("SELECT entry FROM ledger")]
 
     flow.run({"n": 1}, backend="thread")
@@ -344,7 +345,7 @@ def test_the_group_orders_the_plan() -> None:
 
 
 def _dump(database: Path) -> list[Any]:
-    with sqlite3.connect(database) as connection:
+    with closing(sqlite3.connect(database)) as connection, connection:
         tables = connection.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall()
         rows = [
             (name, connection.execute(f"SELECT * FROM {name} ORDER BY rowid").fetchall())
@@ -359,7 +360,7 @@ def test_a_failure_anywhere_in_a_group_leaves_the_database_as_it_was(
     mode: tuple[str, str], failing: int | None, tmp_path: Path
 ) -> None:
     database = tmp_path / "shop.db"
-    with sqlite3.connect(database) as setup:
+    with closing(sqlite3.connect(database)) as setup, setup:
         setup.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT)")
         setup.execute("CREATE TABLE stock (item TEXT, count INTEGER)")
         setup.execute("INSERT INTO stock VALUES ('tea', 10), ('jam', 3)")

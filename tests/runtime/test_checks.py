@@ -7,10 +7,12 @@ import warnings
 from typing import Annotated, Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import flowdsl
 from flowdsl import Check, CheckOutcome, ContractViolation, ContractWarning, vertex
-from tests.runtime._modes import every_mode, run_in
+from tests.runtime._modes import MODES, every_mode, run_in
 
 Positive = Check(lambda xs: all(x > 0 for x in xs), "all positive")
 Short = Check(lambda xs: len(xs) < 3, "fewer than 3", importance="warn")
@@ -217,3 +219,56 @@ def test_checks_on_dask_are_recorded_and_warned_on_the_driver(dask_client: Any) 
     assert [o.passed for o in result.checks["numbers"]] == [False]
     assert sorted(o.passed for o in result.checks["doubled"]) == [False, True, True]
     assert len([w for w in caught if issubclass(w.category, ContractWarning)]) == 2
+
+
+def _random_flow(thresholds: list[tuple[int, str]]) -> flowdsl.Flow:
+    # A fan of vertices over one input, each adding its index and checking its own output.
+    vertices = []
+    for index, (threshold, importance) in enumerate(thresholds):
+
+        def make(i: int, t: int, how: str) -> Any:
+            @vertex(name=f"v{i}")
+            def step(
+                x: int,
+            ) -> Annotated[int, Check(lambda v, t=t: v > t, f"above {t}", importance=how)]:
+                return x + i
+
+            return step
+
+        vertices.append(make(index, threshold, importance))
+
+    @vertex
+    def total(v0: int) -> int:
+        return v0
+
+    return flowdsl.Flow.from_functions(*vertices, total)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    x=st.integers(-3, 3),
+    thresholds=st.lists(
+        st.tuples(st.integers(-4, 6), st.sampled_from(["warn", "warn", "fail"])),
+        min_size=1,
+        max_size=5,
+    ),
+)
+def test_random_checks_give_the_reference_outcomes_on_every_mode(
+    x: int, thresholds: list[tuple[int, str]]
+) -> None:
+    flow = _random_flow(thresholds)
+    # The reference: vertex i outputs x + i; its check holds when that exceeds its threshold.
+    expected = {f"v{i}": [(f"above {t}", how, x + i > t)] for i, (t, how) in enumerate(thresholds)}
+    failing = sorted(n for n, [(_, how, ok)] in expected.items() if how == "fail" and not ok)
+    warned = sum(1 for [(_, how, ok)] in expected.values() if how == "warn" and not ok)
+    for mode in MODES:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = run_in(mode, flow, {"x": x}, on_error="continue")
+        got = {
+            n: [(o.message, o.importance, o.passed) for o in v] for n, v in result.checks.items()
+        }
+        assert got == expected, mode
+        assert sorted(result.errors) == failing, mode
+        ours = [w for w in caught if issubclass(w.category, ContractWarning)]
+        assert len(ours) == warned, mode
