@@ -53,18 +53,19 @@ class Layout:
     """Boxes by vertex name (in topological order), the edges between them, and the
     drawing's size.
 
-    >>> import flowdsl
-    >>> from flowdsl import vertex
-    >>> from flowdsl._report.layout import layered
-    >>> @vertex
-    ... def a(x: int) -> int:
-    ...     return x
-    >>> @vertex
-    ... def b(a: int) -> int:
-    ...     return a
-    >>> layout = layered(flowdsl.compile(a, b))
-    >>> layout.boxes["a"].x < layout.boxes["b"].x, layout.edges
-    (True, (('a', 'b'),))
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> from flowdsl._report.layout import layered
+        >>> @vertex
+        ... def a(x: int) -> int:
+        ...     return x
+        >>> @vertex
+        ... def b(a: int) -> int:
+        ...     return a
+        >>> layout = layered(flowdsl.compile(a, b))
+        >>> layout.boxes["a"].x < layout.boxes["b"].x, layout.edges
+        (True, (('a', 'b'),))
     """
 
     boxes: Mapping[str, Box] = attrs.field(converter=_read_only)

@@ -30,10 +30,11 @@ class Span:
     waited for a worker thread just before ``start``; ``fallback`` names the
     fallback function this call was, if it was one.
 
-    >>> from flowdsl import Span
-    >>> span = Span("load", 1, 0.5, 0.75, "worker 1", "completed")
-    >>> span.duration
-    0.25
+    Examples:
+        >>> from flowdsl import Span
+        >>> span = Span("load", 1, 0.5, 0.75, "worker 1", "completed")
+        >>> span.duration
+        0.25
     """
 
     vertex: str
@@ -67,14 +68,15 @@ class Timeline:
     durations: no scheduler can finish the run sooner than that, so
     ``makespan`` (the run's wall time) against it shows what scheduling cost.
 
-    >>> import flowdsl
-    >>> from flowdsl import vertex
-    >>> @vertex
-    ... def double(x: int) -> int:
-    ...     return 2 * x
-    >>> timeline = flowdsl.Flow.from_functions(double).run({"x": 1}).timeline
-    >>> [span.vertex for span in timeline.spans], timeline.critical_path
-    (['double'], ('double',))
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> timeline = flowdsl.Flow.from_functions(double).run({"x": 1}).timeline
+        >>> [span.vertex for span in timeline.spans], timeline.critical_path
+        (['double'], ('double',))
     """
 
     spans: tuple[Span, ...]
