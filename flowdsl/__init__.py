@@ -13,6 +13,7 @@ The public API, by layer (each depends only on the ones above it)::
     settings   configure, settings, Settings       run options: call > configure > env > default
     caching    MemoryCache, SQLiteCache, CacheStore  where pure results are kept
     results    RunResult, VertexState, metrics     what a run returns
+               Timeline, Span                      what ran when and where (result.timeline)
                CheckOutcome                        what each Check found (result.checks)
     events     Listener, RunStarted, VertexEnded, ...  what a run tells its listeners
     errors     FlowDSLError and its tree           see ``flowdsl.errors``
@@ -49,6 +50,7 @@ from ._markers import Check, From, Input, Previous, Transaction
 from ._metrics import RunMetrics, VertexMetrics
 from ._model.graph import Binding, FlowInput, Graph, InputConsumer, VertexNode
 from ._policies import RetryPolicy
+from ._report.timeline import Span, Timeline
 from ._result import RunResult, VertexState
 from ._run_keywords import RunKeywords
 from ._runtime.options import Settings
@@ -144,7 +146,9 @@ __all__ = [
     "Settings",
     "SettingsError",
     "SourceLocation",
+    "Span",
     "SubFlow",
+    "Timeline",
     "Trace",
     "TraceEdge",
     "TraceStep",

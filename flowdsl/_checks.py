@@ -17,11 +17,12 @@ class CheckOutcome:
     for a frame's column and row), ``actual`` shows it, and ``expected`` is
     the check's message; all three are ``None`` when it held.
 
-    >>> from flowdsl import CheckOutcome
-    >>> outcome = CheckOutcome("clean", "ages", "ages are positive", "warn", passed=False,
-    ...                        path="ages", actual="-2 (int)")
-    >>> outcome.failed, outcome.warned
-    (True, True)
+    Examples:
+        >>> from flowdsl import CheckOutcome
+        >>> outcome = CheckOutcome("clean", "ages", "ages are positive", "warn", passed=False,
+        ...                        path="ages", actual="-2 (int)")
+        >>> outcome.failed, outcome.warned
+        (True, True)
     """
 
     vertex: str

@@ -54,13 +54,14 @@ def _pairs(spec: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
 class Columns:
     """A DataFrame (pandas or polars) must have these columns, of these types.
 
-    >>> from typing import Annotated, Optional
-    >>> import pandas as pd
-    >>> from flowdsl import Columns, vertex
-    >>> @vertex
-    ... def adults(people: Annotated[pd.DataFrame, Columns({"age": int, "income": Optional[float]})]
-    ...            ) -> pd.DataFrame:
-    ...     return people[people["age"] >= 18]
+    Examples:
+        >>> from typing import Annotated, Optional
+        >>> import pandas as pd
+        >>> from flowdsl import Columns, vertex
+        >>> schema = Columns({"age": int, "income": Optional[float]})
+        >>> @vertex
+        ... def adults(people: Annotated[pd.DataFrame, schema]) -> pd.DataFrame:
+        ...     return people[people["age"] >= 18]
 
     Each type is ``int``, ``float`` (integers pass too, as for a ``float``
     parameter), ``bool``, ``str``, ``complex``, ``datetime.datetime``,

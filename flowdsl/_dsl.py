@@ -235,12 +235,13 @@ class MadeVertex:
     """A vertex made by ``vertex(fn, ...)`` or ``vertex.expand``: a plain callable with
     ``fn``'s signature that calls ``fn`` (``bind=`` constants are not applied).
 
-    >>> from flowdsl import vertex
-    >>> def scale(x: float, factor: float) -> float:
-    ...     return x * factor
-    >>> double = vertex(scale, name="double", bind={"factor": 2.0})
-    >>> double(3.0, 10.0), double.__name__
-    (30.0, 'double')
+    Examples:
+        >>> from flowdsl import vertex
+        >>> def scale(x: float, factor: float) -> float:
+        ...     return x * factor
+        >>> double = vertex(scale, name="double", bind={"factor": 2.0})
+        >>> double(3.0, 10.0), double.__name__
+        (30.0, 'double')
     """
 
     def __init__(self, call: Callable[..., Any], spec: VertexSpec) -> None:
@@ -306,12 +307,13 @@ def _vertex(
     function itself is returned unchanged, so it still calls as a plain
     function.
 
-    >>> from flowdsl import vertex
-    >>> @vertex
-    ... def normalize(name: str) -> str:
-    ...     return name.strip().lower()
-    >>> normalize(" Alice ")
-    'alice'
+    Examples:
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def normalize(name: str) -> str:
+        ...     return name.strip().lower()
+        >>> normalize(" Alice ")
+        'alice'
 
     Called on a function that is already a vertex, on a ``functools.partial``
     (its arguments become constants), or with ``bind=``, it returns a NEW
@@ -319,13 +321,14 @@ def _vertex(
     signature, taking ``fn``'s options (if ``fn`` is a vertex) overridden by
     those given. ``vertex.expand(fn, {name: bind, ...})`` makes many at once.
 
-    >>> import flowdsl
-    >>> from flowdsl import From, Input
-    >>> def scale(value: float, factor: float) -> float:
-    ...     return value * factor
-    >>> double = vertex(scale, name="double", bind={"value": Input("x"), "factor": 2.0})
-    >>> flowdsl.Flow.from_functions(double).run({"x": 4.0})["double"], scale(4.0, 3.0)
-    (8.0, 12.0)
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import From, Input
+        >>> def scale(value: float, factor: float) -> float:
+        ...     return value * factor
+        >>> double = vertex(scale, name="double", bind={"value": Input("x"), "factor": 2.0})
+        >>> flowdsl.Flow.from_functions(double).run({"x": 4.0})["double"], scale(4.0, 3.0)
+        (8.0, 12.0)
 
     Args:
         name: the vertex name (default: the function's ``__name__``).
@@ -424,20 +427,21 @@ def _expand(
     ``options`` apply to every new vertex; a ``bind=`` among them is merged
     under each entry's own.
 
-    >>> import flowdsl
-    >>> from flowdsl import From, vertex
-    >>> @vertex
-    ... def base(x: int) -> int:
-    ...     return x
-    >>> def scale(value: int, factor: int) -> int:
-    ...     return value * factor
-    >>> scaled = vertex.expand(scale, {
-    ...     f"times_{k}": {"value": From("base"), "factor": k} for k in (2, 3)})
-    >>> sorted(scaled)
-    ['times_2', 'times_3']
-    >>> result = flowdsl.Flow.from_functions(base, *scaled.values()).run({"x": 5})
-    >>> result["times_2"], result["times_3"]
-    (10, 15)
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import From, vertex
+        >>> @vertex
+        ... def base(x: int) -> int:
+        ...     return x
+        >>> def scale(value: int, factor: int) -> int:
+        ...     return value * factor
+        >>> scaled = vertex.expand(scale, {
+        ...     f"times_{k}": {"value": From("base"), "factor": k} for k in (2, 3)})
+        >>> sorted(scaled)
+        ['times_2', 'times_3']
+        >>> result = flowdsl.Flow.from_functions(base, *scaled.values()).run({"x": 5})
+        >>> result["times_2"], result["times_3"]
+        (10, 15)
 
     Raises:
         InvalidVertexError: ``fn`` cannot be a vertex, or ``variants`` is not a

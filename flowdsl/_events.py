@@ -37,9 +37,10 @@ class Event:
 class RunStarted(Event):
     """A run began: its backend and the vertices it plans to run, in order.
 
-    >>> from flowdsl import RunStarted
-    >>> RunStarted(run_id="1f", time=0.0, backend="serial", vertices=("a",)).vertices
-    ('a',)
+    Examples:
+        >>> from flowdsl import RunStarted
+        >>> RunStarted(run_id="1f", time=0.0, backend="serial", vertices=("a",)).vertices
+        ('a',)
     """
 
     backend: str
@@ -51,10 +52,11 @@ class RunEnded(Event):
     """A run is over. ``outcome`` is ``"completed"``, ``"failed"``, ``"timed out"`` or
     ``"cancelled"``; the counts are of vertices.
 
-    >>> from flowdsl import RunEnded
-    >>> RunEnded(run_id="1f", time=0.0, duration=0.1, outcome="completed",
-    ...          completed=3, failed=0, skipped=0).outcome
-    'completed'
+    Examples:
+        >>> from flowdsl import RunEnded
+        >>> RunEnded(run_id="1f", time=0.0, duration=0.1, outcome="completed",
+        ...          completed=3, failed=0, skipped=0).outcome
+        'completed'
     """
 
     duration: float
@@ -68,9 +70,10 @@ class RunEnded(Event):
 class VertexStarted(Event):
     """A call of ``vertex`` began: ``attempt`` counts its calls in this run (1, 2, ...).
 
-    >>> from flowdsl import VertexStarted
-    >>> VertexStarted(run_id="1f", time=0.0, vertex="save", attempt=1).attempt
-    1
+    Examples:
+        >>> from flowdsl import VertexStarted
+        >>> VertexStarted(run_id="1f", time=0.0, vertex="save", attempt=1).attempt
+        1
     """
 
     vertex: str
@@ -81,9 +84,10 @@ class VertexStarted(Event):
 class VertexEnded(Event):
     """``vertex`` completed, ``duration`` seconds after it started (all its calls).
 
-    >>> from flowdsl import VertexEnded
-    >>> VertexEnded(run_id="1f", time=0.0, vertex="save", attempt=1, duration=0.5).duration
-    0.5
+    Examples:
+        >>> from flowdsl import VertexEnded
+        >>> VertexEnded(run_id="1f", time=0.0, vertex="save", attempt=1, duration=0.5).duration
+        0.5
     """
 
     vertex: str
@@ -95,11 +99,12 @@ class VertexEnded(Event):
 class VertexErrored(Event):
     """``vertex`` failed with ``error`` (after its retries and fallbacks).
 
-    >>> from flowdsl import VertexErrored
-    >>> event = VertexErrored(run_id="1f", time=0.0, vertex="save", attempt=2,
-    ...                       duration=0.1, error=ValueError("bad"))
-    >>> type(event.error).__name__
-    'ValueError'
+    Examples:
+        >>> from flowdsl import VertexErrored
+        >>> event = VertexErrored(run_id="1f", time=0.0, vertex="save", attempt=2,
+        ...                       duration=0.1, error=ValueError("bad"))
+        >>> type(event.error).__name__
+        'ValueError'
     """
 
     vertex: str
@@ -112,10 +117,11 @@ class VertexErrored(Event):
 class VertexRetrying(Event):
     """Call ``attempt`` of ``vertex`` failed with ``error``; the next starts in ``delay`` s.
 
-    >>> from flowdsl import VertexRetrying
-    >>> VertexRetrying(run_id="1f", time=0.0, vertex="fetch", attempt=1,
-    ...                error=OSError(), delay=0.5).delay
-    0.5
+    Examples:
+        >>> from flowdsl import VertexRetrying
+        >>> VertexRetrying(run_id="1f", time=0.0, vertex="fetch", attempt=1,
+        ...                error=OSError(), delay=0.5).delay
+        0.5
     """
 
     vertex: str
@@ -128,10 +134,11 @@ class VertexRetrying(Event):
 class VertexSkipped(Event):
     """``vertex`` was skipped, for ``reason``.
 
-    >>> from flowdsl import VertexSkipped
-    >>> VertexSkipped(run_id="1f", time=0.0, vertex="review",
-    ...               reason="condition 'large' was false").reason
-    "condition 'large' was false"
+    Examples:
+        >>> from flowdsl import VertexSkipped
+        >>> VertexSkipped(run_id="1f", time=0.0, vertex="review",
+        ...               reason="condition 'large' was false").reason
+        "condition 'large' was false"
     """
 
     vertex: str
@@ -142,9 +149,10 @@ class VertexSkipped(Event):
 class CacheHit(Event):
     """``vertex`` took its result from the cache instead of being called.
 
-    >>> from flowdsl import CacheHit
-    >>> CacheHit(run_id="1f", time=0.0, vertex="price").vertex
-    'price'
+    Examples:
+        >>> from flowdsl import CacheHit
+        >>> CacheHit(run_id="1f", time=0.0, vertex="price").vertex
+        'price'
     """
 
     vertex: str
@@ -156,17 +164,18 @@ class Listener:
 
     A listener that raises is logged (logger ``"flowdsl"``) and never breaks the run.
 
-    >>> import flowdsl
-    >>> from flowdsl import Listener, vertex
-    >>> class Printer(Listener):
-    ...     def on_vertex_end(self, event):
-    ...         print(event.vertex, "done")
-    >>> @vertex
-    ... def double(x: int) -> int:
-    ...     return 2 * x
-    >>> flowdsl.Flow.from_functions(double).run({"x": 1}, listeners=[Printer()])["double"]
-    double done
-    2
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import Listener, vertex
+        >>> class Printer(Listener):
+        ...     def on_vertex_end(self, event):
+        ...         print(event.vertex, "done")
+        >>> @vertex
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> flowdsl.Flow.from_functions(double).run({"x": 1}, listeners=[Printer()])["double"]
+        double done
+        2
     """
 
     def on_run_start(self, event: RunStarted) -> Any:

@@ -55,13 +55,14 @@ def compile(
     the config variants (``@vertex(config={...})``) that exist; keys no
     variant uses are allowed.
 
-    >>> import flowdsl
-    >>> from flowdsl import vertex
-    >>> @vertex
-    ... def double(x: int) -> int:
-    ...     return 2 * x
-    >>> flowdsl.compile(double).order
-    ('double',)
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> flowdsl.compile(double).order
+        ('double',)
 
     Raises:
         CompileError: a subclass for a single problem (``CycleError``,
@@ -74,17 +75,18 @@ def compile(
 class Flow:
     """A compiled dataflow graph, ready to run.
 
-    >>> import flowdsl
-    >>> from flowdsl import vertex
-    >>> @vertex
-    ... def normalize(name: str) -> str:
-    ...     return name.strip().lower()
-    >>> @vertex
-    ... def greet(normalize: str) -> str:
-    ...     return f"hello {normalize}"
-    >>> flow = flowdsl.Flow.from_functions(normalize, greet)
-    >>> flow.run({"name": " Ada "})["greet"]
-    'hello ada'
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def normalize(name: str) -> str:
+        ...     return name.strip().lower()
+        >>> @vertex
+        ... def greet(normalize: str) -> str:
+        ...     return f"hello {normalize}"
+        >>> flow = flowdsl.Flow.from_functions(normalize, greet)
+        >>> flow.run({"name": " Ada "})["greet"]
+        'hello ada'
     """
 
     def __init__(self, graph: Graph) -> None:
@@ -131,17 +133,18 @@ class Flow:
         """The names of the vertices whose tags hold every pair of ``tags``, in topological
         order.
 
-        >>> import flowdsl
-        >>> from flowdsl import vertex
-        >>> @vertex(tags={"owner": "growth", "tier": 1})
-        ... def signups(day: int) -> int:
-        ...     return 3 * day
-        >>> @vertex(tags={"owner": "finance"})
-        ... def revenue(signups: int) -> float:
-        ...     return 9.5 * signups
-        >>> flow = flowdsl.Flow.from_functions(signups, revenue)
-        >>> flow.select(tags={"owner": "growth"}), flow.select(tags={})
-        (['signups'], ['signups', 'revenue'])
+        Examples:
+            >>> import flowdsl
+            >>> from flowdsl import vertex
+            >>> @vertex(tags={"owner": "growth", "tier": 1})
+            ... def signups(day: int) -> int:
+            ...     return 3 * day
+            >>> @vertex(tags={"owner": "finance"})
+            ... def revenue(signups: int) -> float:
+            ...     return 9.5 * signups
+            >>> flow = flowdsl.Flow.from_functions(signups, revenue)
+            >>> flow.select(tags={"owner": "growth"}), flow.select(tags={})
+            (['signups'], ['signups', 'revenue'])
         """
         wanted = list(tags.items())
         return [
@@ -171,24 +174,25 @@ class Flow:
         vertices. A module-level name holding it is collected by
         ``Flow.from_module``.
 
-        >>> import flowdsl
-        >>> from flowdsl import From, vertex
-        >>> @vertex
-        ... def doubled(x: int) -> int:
-        ...     return 2 * x
-        >>> inner = flowdsl.Flow.from_functions(doubled)
-        >>> @vertex
-        ... def base() -> int:
-        ...     return 5
-        >>> @vertex
-        ... def total(a: dict, b: dict) -> int:
-        ...     return a["doubled"] + b["doubled"]
-        >>> outer = flowdsl.Flow.from_functions(
-        ...     base, total, inner.as_vertex("a", bind={"x": From("base")}),
-        ...     inner.as_vertex("b", bind={"x": 1}))
-        >>> result = outer.run()
-        >>> result["total"], result["a.doubled"], result["b/doubled"]
-        (12, 10, 2)
+        Examples:
+            >>> import flowdsl
+            >>> from flowdsl import From, vertex
+            >>> @vertex
+            ... def doubled(x: int) -> int:
+            ...     return 2 * x
+            >>> inner = flowdsl.Flow.from_functions(doubled)
+            >>> @vertex
+            ... def base() -> int:
+            ...     return 5
+            >>> @vertex
+            ... def total(a: dict, b: dict) -> int:
+            ...     return a["doubled"] + b["doubled"]
+            >>> outer = flowdsl.Flow.from_functions(
+            ...     base, total, inner.as_vertex("a", bind={"x": From("base")}),
+            ...     inner.as_vertex("b", bind={"x": 1}))
+            >>> result = outer.run()
+            >>> result["total"], result["a.doubled"], result["b/doubled"]
+            (12, 10, 2)
 
         Raises:
             InvalidVertexError: ``name`` is not a Python identifier.
@@ -217,6 +221,13 @@ class Flow:
     def to_json(self) -> str:
         """The graph as JSON: vertices, bindings, inputs, order, stages, flows."""
         return _export.to_json(self._graph)
+
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
+        # Jupyter's rich display: the graph as SVG (Graphviz when installed, else
+        # flowdsl's own layout) and as Mermaid.
+        from ._report.notebook import flow_mimebundle
+
+        return flow_mimebundle(self._graph)
 
     def run(
         self, inputs: Mapping[str, Any] | None = None, **options: Unpack[RunKeywords]
@@ -365,14 +376,15 @@ class Flow:
         shows the sweep's progress (runs done) on stderr. A ``run_id`` names
         the runs ``"<run_id>-<index>"``.
 
-        >>> import flowdsl
-        >>> from flowdsl import vertex
-        >>> @vertex
-        ... def square(x: int) -> int:
-        ...     return x * x
-        >>> results = flowdsl.Flow.from_functions(square).map([{"x": 2}, {"x": 3}])
-        >>> [r["square"] for r in results]
-        [4, 9]
+        Examples:
+            >>> import flowdsl
+            >>> from flowdsl import vertex
+            >>> @vertex
+            ... def square(x: int) -> int:
+            ...     return x * x
+            >>> results = flowdsl.Flow.from_functions(square).map([{"x": 2}, {"x": 3}])
+            >>> [r["square"] for r in results]
+            [4, 9]
 
         Raises:
             VertexFailed: a run failed (``on_error="raise"``); ``.index`` says which.

@@ -67,11 +67,12 @@ class AtomicGroup:
     produced stays in the run. A group is identified by the object, not its
     name.
 
-    >>> from flowdsl import AtomicGroup, MemoryTransaction, vertex
-    >>> payment = AtomicGroup("payment", backend=MemoryTransaction())
-    >>> @vertex(group=payment)
-    ... def charge(amount: int) -> int:
-    ...     return amount
+    Examples:
+        >>> from flowdsl import AtomicGroup, MemoryTransaction, vertex
+        >>> payment = AtomicGroup("payment", backend=MemoryTransaction())
+        >>> @vertex(group=payment)
+        ... def charge(amount: int) -> int:
+        ...     return amount
     """
 
     def __init__(
@@ -130,15 +131,16 @@ class SQLiteTransaction:
     (``isolation_level="IMMEDIATE"``), which the group's rollback undoes:
     nothing is ever written outside the transaction.
 
-    >>> import sqlite3, tempfile, os
-    >>> from flowdsl import AtomicGroup, SQLiteTransaction
-    >>> path = os.path.join(tempfile.mkdtemp(), "shop.db")
-    >>> group = AtomicGroup("order", backend=SQLiteTransaction(path))
-    >>> connection = group.backend.begin(group)
-    >>> _ = connection.execute("CREATE TABLE t (x)")
-    >>> group.backend.rollback(connection)
-    >>> sqlite3.connect(path).execute("SELECT name FROM sqlite_master").fetchall()
-    []
+    Examples:
+        >>> import sqlite3, tempfile, os
+        >>> from flowdsl import AtomicGroup, SQLiteTransaction
+        >>> path = os.path.join(tempfile.mkdtemp(), "shop.db")
+        >>> group = AtomicGroup("order", backend=SQLiteTransaction(path))
+        >>> connection = group.backend.begin(group)
+        >>> _ = connection.execute("CREATE TABLE t (x)")
+        >>> group.backend.rollback(connection)
+        >>> sqlite3.connect(path).execute("SELECT name FROM sqlite_master").fetchall()
+        []
     """
 
     def __init__(self, path: str | os.PathLike[str], timeout: float = 30.0) -> None:
@@ -223,14 +225,15 @@ class MemoryTransaction:
     A vertex receives a mapping to write to; it reaches ``data`` on commit
     and vanishes on rollback.
 
-    >>> from flowdsl import AtomicGroup, MemoryTransaction
-    >>> backend = MemoryTransaction()
-    >>> group = AtomicGroup("g", backend=backend)
-    >>> staged = backend.begin(group)
-    >>> staged["x"] = 1
-    >>> backend.commit(staged)
-    >>> backend.data, backend.commits, backend.rollbacks
-    ({'x': 1}, 1, 0)
+    Examples:
+        >>> from flowdsl import AtomicGroup, MemoryTransaction
+        >>> backend = MemoryTransaction()
+        >>> group = AtomicGroup("g", backend=backend)
+        >>> staged = backend.begin(group)
+        >>> staged["x"] = 1
+        >>> backend.commit(staged)
+        >>> backend.data, backend.commits, backend.rollbacks
+        ({'x': 1}, 1, 0)
     """
 
     def __init__(self) -> None:

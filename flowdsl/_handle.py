@@ -22,14 +22,15 @@ _WATCH_INTERVAL = 0.02
 class RunHandle:
     """A run started with ``flow.start(...)``: poll it, wait for it, or cancel it.
 
-    >>> import flowdsl
-    >>> from flowdsl import vertex
-    >>> @vertex
-    ... def double(x: int) -> int:
-    ...     return 2 * x
-    >>> handle = flowdsl.Flow.from_functions(double).start({"x": 4})
-    >>> handle.result(timeout=10)["double"]
-    8
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> handle = flowdsl.Flow.from_functions(double).start({"x": 4})
+        >>> handle.result(timeout=10)["double"]
+        8
     """
 
     def __init__(self, state: RunState, finish: Callable[[RunState], RunResult]) -> None:

@@ -40,8 +40,9 @@ class _LazyModule:
 def lazy_module(name: str) -> Any:
     """A proxy of the module ``name`` that imports it on first attribute access.
 
-    >>> json = lazy_module("json")
-    >>> json.dumps([1])
-    '[1]'
+    Examples:
+        >>> json = lazy_module("json")
+        >>> json.dumps([1])
+        '[1]'
     """
     return _LazyModule(name)

@@ -26,15 +26,16 @@ class TraceEdge:
     ``value`` is what it received when the result still holds it, else ``MISSING``
     (``has_value`` tells which).
 
-    >>> import flowdsl
-    >>> from flowdsl import vertex
-    >>> @vertex
-    ... def double(x: int) -> int:
-    ...     return 2 * x
-    >>> trace = flowdsl.Flow.from_functions(double).run({"x": 3}).lineage.trace("double")
-    >>> edge = trace.steps[0].edges[0]
-    >>> edge.parameter, edge.source, edge.is_input, edge.value
-    ('x', 'x', True, 3)
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> trace = flowdsl.Flow.from_functions(double).run({"x": 3}).lineage.trace("double")
+        >>> edge = trace.steps[0].edges[0]
+        >>> edge.parameter, edge.source, edge.is_input, edge.value
+        ('x', 'x', True, 3)
     """
 
     parameter: str
@@ -59,15 +60,16 @@ class TraceStep:
     ``"when"`` for its condition; a loop's ``Previous()`` parameter an edge
     whose source is the vertex itself.
 
-    >>> import flowdsl
-    >>> from flowdsl import vertex
-    >>> @vertex
-    ... def double(x: int) -> int:
-    ...     return 2 * x
-    >>> trace = flowdsl.Flow.from_functions(double).run({"x": 3}).lineage.trace("double")
-    >>> step = trace.steps[0]
-    >>> step.vertex, step.state, len(step.edges)
-    ('double', 'completed', 1)
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> trace = flowdsl.Flow.from_functions(double).run({"x": 3}).lineage.trace("double")
+        >>> step = trace.steps[0]
+        >>> step.vertex, step.state, len(step.edges)
+        ('double', 'completed', 1)
     """
 
     vertex: str
@@ -83,14 +85,15 @@ class TraceStep:
 class Trace:
     """Everything an output came from, upstream vertices first, the output's vertex last.
 
-    >>> import flowdsl
-    >>> from flowdsl import vertex
-    >>> @vertex
-    ... def double(x: int) -> int:
-    ...     return 2 * x
-    >>> trace = flowdsl.Flow.from_functions(double).run({"x": 3}).lineage.trace("double")
-    >>> trace.vertices, trace.inputs
-    (('double',), ('x',))
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> trace = flowdsl.Flow.from_functions(double).run({"x": 3}).lineage.trace("double")
+        >>> trace.vertices, trace.inputs
+        (('double',), ('x',))
     """
 
     output: str
@@ -135,17 +138,18 @@ class Trace:
 class Lineage:
     """Traces outputs of one run back to its inputs.
 
-    >>> import flowdsl
-    >>> from flowdsl import vertex
-    >>> @vertex
-    ... def double(x: int) -> int:
-    ...     return 2 * x
-    >>> @vertex
-    ... def inc(double: int) -> int:
-    ...     return double + 1
-    >>> result = flowdsl.Flow.from_functions(double, inc).run({"x": 2})
-    >>> result.lineage.trace("inc").vertices
-    ('double', 'inc')
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> @vertex
+        ... def inc(double: int) -> int:
+        ...     return double + 1
+        >>> result = flowdsl.Flow.from_functions(double, inc).run({"x": 2})
+        >>> result.lineage.trace("inc").vertices
+        ('double', 'inc')
     """
 
     def __init__(self, graph: Graph, result: RunResult, inputs: Mapping[str, Any]) -> None:

@@ -20,9 +20,10 @@ _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 class SourceLocation:
     """A file and line in user code, printed as ``file:line``.
 
-    >>> from flowdsl import SourceLocation
-    >>> str(SourceLocation("pipeline.py", 12))
-    'pipeline.py:12'
+    Examples:
+        >>> from flowdsl import SourceLocation
+        >>> str(SourceLocation("pipeline.py", 12))
+        'pipeline.py:12'
     """
 
     file: str

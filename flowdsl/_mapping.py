@@ -18,11 +18,12 @@ class MapOver:
     sequences must be of equal length), or their ``product`` (a call per
     combination, collected in nested lists, the outer one over the first).
 
-    >>> from flowdsl import product
-    >>> product("x", "y")
-    product('x', 'y')
-    >>> product("x", "y").parameters
-    ('x', 'y')
+    Examples:
+        >>> from flowdsl import product
+        >>> product("x", "y")
+        product('x', 'y')
+        >>> product("x", "y").parameters
+        ('x', 'y')
     """
 
     parameters: tuple[str, ...]
@@ -50,12 +51,13 @@ def product(*parameters: str) -> MapOver:
     Three or more parameters nest deeper. A vertex that maps over such an
     output (``map_over="grid"``) maps over its outer list.
 
-    >>> import flowdsl
-    >>> from flowdsl import product, vertex
-    >>> @vertex(map_over=product("x", "y"))
-    ... def times(x: int, y: int) -> int:
-    ...     return x * y
-    >>> flowdsl.Flow.from_functions(times).run({"x": [1, 2], "y": [10, 20, 30]})["times"]
-    [[10, 20, 30], [20, 40, 60]]
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import product, vertex
+        >>> @vertex(map_over=product("x", "y"))
+        ... def times(x: int, y: int) -> int:
+        ...     return x * y
+        >>> flowdsl.Flow.from_functions(times).run({"x": [1, 2], "y": [10, 20, 30]})["times"]
+        [[10, 20, 30], [20, 40, 60]]
     """
     return MapOver(tuple(parameters), product=len(parameters) > 1)

@@ -31,11 +31,12 @@ class From:
     ``ref`` is ``"u"`` (the whole output of vertex ``u``), ``"u.field"`` (one
     field of a structured output), or the decorated function ``u`` itself.
 
-    >>> from typing import Annotated
-    >>> from flowdsl import From, vertex
-    >>> @vertex
-    ... def save(user_id: Annotated[int, From("fetch_user.id")]) -> int:
-    ...     return user_id
+    Examples:
+        >>> from typing import Annotated
+        >>> from flowdsl import From, vertex
+        >>> @vertex
+        ... def save(user_id: Annotated[int, From("fetch_user.id")]) -> int:
+        ...     return user_id
     """
 
     ref: str | Callable[..., Any]
@@ -64,14 +65,15 @@ class Input:
     ``Annotated[T, Input("name")]``, which wins over the name rule, like ``From``.
     A parameter with a default keeps the input optional.
 
-    >>> from typing import Annotated
-    >>> import flowdsl
-    >>> from flowdsl import Input, vertex
-    >>> @vertex
-    ... def greet(who: Annotated[str, Input("user_name")]) -> str:
-    ...     return f"hello {who}"
-    >>> flowdsl.Flow.from_functions(greet).run({"user_name": "Ada"})["greet"]
-    'hello Ada'
+    Examples:
+        >>> from typing import Annotated
+        >>> import flowdsl
+        >>> from flowdsl import Input, vertex
+        >>> @vertex
+        ... def greet(who: Annotated[str, Input("user_name")]) -> str:
+        ...     return f"hello {who}"
+        >>> flowdsl.Flow.from_functions(greet).run({"user_name": "Ada"})["greet"]
+        'hello Ada'
     """
 
     name: str
@@ -85,14 +87,16 @@ class Input:
 class Check:
     """A custom check: ``predicate(value)`` must be true, else ``message`` is reported.
 
-    >>> from typing import Annotated
-    >>> from flowdsl import Check, vertex
-    >>> @vertex
-    ... def area(side: Annotated[float, Check(lambda s: s >= 0, "never negative")]) -> float:
-    ...     return side * side
-    >>> @vertex
-    ... def ages(raw: list[int]) -> Annotated[list[int], Check(all, "no zero", importance="warn")]:
-    ...     return raw
+    Examples:
+        >>> from typing import Annotated
+        >>> from flowdsl import Check, vertex
+        >>> @vertex
+        ... def area(side: Annotated[float, Check(lambda s: s >= 0, "never negative")]) -> float:
+        ...     return side * side
+        >>> no_zero = Check(all, "no zero", importance="warn")
+        >>> @vertex
+        ... def ages(raw: list[int]) -> Annotated[list[int], no_zero]:
+        ...     return raw
 
     ``importance="fail"`` (the default) makes a failure a contract violation:
     it raises under ``contracts="strict"`` and is logged under ``"warn"``.
@@ -122,11 +126,12 @@ class Previous:
 
     The first iteration receives ``None``; so annotate it ``T | None``.
 
-    >>> from typing import Annotated, Optional
-    >>> from flowdsl import Previous, vertex
-    >>> @vertex(until=lambda n: n >= 8, max_iterations=10)
-    ... def doubled(start: int, last: Annotated[Optional[int], Previous()]) -> int:
-    ...     return start if last is None else 2 * last
+    Examples:
+        >>> from typing import Annotated, Optional
+        >>> from flowdsl import Previous, vertex
+        >>> @vertex(until=lambda n: n >= 8, max_iterations=10)
+        ... def doubled(start: int, last: Annotated[Optional[int], Previous()]) -> int:
+        ...     return start if last is None else 2 * last
     """
 
 
@@ -134,11 +139,12 @@ class Previous:
 class Transaction:
     """Marks the parameter of a vertex in an ``AtomicGroup`` that receives the live transaction.
 
-    >>> from typing import Annotated
-    >>> from flowdsl import AtomicGroup, MemoryTransaction, Transaction, vertex
-    >>> ledger = AtomicGroup("ledger", backend=MemoryTransaction())
-    >>> @vertex(group=ledger)
-    ... def book(amount: int, tx: Annotated[dict, Transaction()]) -> int:
-    ...     tx["booked"] = amount
-    ...     return amount
+    Examples:
+        >>> from typing import Annotated
+        >>> from flowdsl import AtomicGroup, MemoryTransaction, Transaction, vertex
+        >>> ledger = AtomicGroup("ledger", backend=MemoryTransaction())
+        >>> @vertex(group=ledger)
+        ... def book(amount: int, tx: Annotated[dict, Transaction()]) -> int:
+        ...     tx["booked"] = amount
+        ...     return amount
     """

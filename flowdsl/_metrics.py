@@ -39,9 +39,10 @@ class VertexMetrics:
     (``resume=True``): it was not called, so ``duration`` and ``attempts``
     are 0.
 
-    >>> from flowdsl import VertexMetrics
-    >>> VertexMetrics(0.002, attempts=0, cache="hit").cache_hit
-    True
+    Examples:
+        >>> from flowdsl import VertexMetrics
+        >>> VertexMetrics(0.002, attempts=0, cache="hit").cache_hit
+        True
     """
 
     duration: float
@@ -64,14 +65,15 @@ class VertexMetrics:
 class RunMetrics:
     """Per-vertex metrics and run totals.
 
-    >>> import flowdsl
-    >>> from flowdsl import vertex
-    >>> @vertex
-    ... def double(x: int) -> int:
-    ...     return 2 * x
-    >>> result = flowdsl.Flow.from_functions(double).run({"x": 2})
-    >>> result.metrics.vertices["double"].attempts
-    1
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> result = flowdsl.Flow.from_functions(double).run({"x": 2})
+        >>> result.metrics.vertices["double"].attempts
+        1
     """
 
     vertices: Mapping[str, VertexMetrics] = attrs.field(converter=_read_only)

@@ -62,12 +62,13 @@ class RetryPolicy:
     violations and missing fields are never retried: the same inputs would
     break them again.
 
-    >>> from flowdsl import RetryPolicy
-    >>> policy = RetryPolicy(max_retries=3, delay=0.5, backoff=2.0, max_delay=1.5)
-    >>> [policy.delay_before(n) for n in (1, 2, 3)]
-    [0.5, 1.0, 1.5]
-    >>> policy.retries(ConnectionError("reset"))
-    True
+    Examples:
+        >>> from flowdsl import RetryPolicy
+        >>> policy = RetryPolicy(max_retries=3, delay=0.5, backoff=2.0, max_delay=1.5)
+        >>> [policy.delay_before(n) for n in (1, 2, 3)]
+        [0.5, 1.0, 1.5]
+        >>> policy.retries(ConnectionError("reset"))
+        True
     """
 
     max_retries: int = attrs.field(default=0, validator=_non_negative_int)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cached_property
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -13,6 +15,7 @@ from ._frame_result import to_frame
 from ._lineage import Lineage
 from ._mapping import ElementIndex
 from ._metrics import RunMetrics, VertexMetrics
+from ._report.timeline import Timeline, timeline_of
 from ._runtime.fields import field_reader
 from ._runtime.state import MISSING, RunState
 from ._suggest import did_you_mean
@@ -37,9 +40,10 @@ class VertexState(str, enum.Enum):
     - ``rolled_back``: ran in an atomic group that failed or was stopped, and
       what it did was undone (its output is not in the result).
 
-    >>> from flowdsl import VertexState
-    >>> VertexState.COMPLETED == "completed", str(VertexState.SKIPPED)
-    (True, 'skipped')
+    Examples:
+        >>> from flowdsl import VertexState
+        >>> VertexState.COMPLETED == "completed", str(VertexState.SKIPPED)
+        (True, 'skipped')
     """
 
     PENDING = "pending"
@@ -63,14 +67,15 @@ class RunResult(Mapping[str, Any]):
     names (a flow input's name holds the input's value). ``"u.key"`` also
     reads a key of a plain ``dict`` output.
 
-    >>> import flowdsl
-    >>> from flowdsl import vertex
-    >>> @vertex
-    ... def double(x: int) -> int:
-    ...     return 2 * x
-    >>> result = flowdsl.Flow.from_functions(double).run({"x": 21})
-    >>> result["double"], str(result.states["double"])
-    (42, 'completed')
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> result = flowdsl.Flow.from_functions(double).run({"x": 21})
+        >>> result["double"], str(result.states["double"])
+        (42, 'completed')
     """
 
     def __init__(self, state: RunState) -> None:
@@ -282,13 +287,14 @@ class RunResult(Mapping[str, Any]):
     def to_dict(self, names: Iterable[str] | None = None) -> dict[str, Any]:
         """The outputs as a plain ``dict`` of name to value (all of them, or ``names``).
 
-        >>> import flowdsl
-        >>> from flowdsl import vertex
-        >>> @vertex
-        ... def double(x: int) -> int:
-        ...     return 2 * x
-        >>> flowdsl.Flow.from_functions(double).run({"x": 2}).to_dict()
-        {'double': 4}
+        Examples:
+            >>> import flowdsl
+            >>> from flowdsl import vertex
+            >>> @vertex
+            ... def double(x: int) -> int:
+            ...     return 2 * x
+            >>> flowdsl.Flow.from_functions(double).run({"x": 2}).to_dict()
+            {'double': 4}
         """
         return {name: self[name] for name in (self if names is None else names)}
 
@@ -302,26 +308,63 @@ class RunResult(Mapping[str, Any]):
         per column of its own, named ``"output.column"``. Any other output is a
         ``TypeError`` naming it; columns of different lengths are a ``ValueError``.
 
-        >>> import flowdsl, pandas as pd
-        >>> from flowdsl import vertex
-        >>> @vertex
-        ... def spend(days: int) -> pd.Series:
-        ...     return pd.Series([10.0 * d for d in range(days)])
-        >>> @vertex
-        ... def total(spend: pd.Series) -> float:
-        ...     return float(spend.sum())
-        >>> flowdsl.Flow.from_functions(spend, total).run({"days": 3}).to_frame()
-           spend  total
-        0    0.0   30.0
-        1   10.0   30.0
-        2   20.0   30.0
+        Examples:
+            >>> import flowdsl, pandas as pd
+            >>> from flowdsl import vertex
+            >>> @vertex
+            ... def spend(days: int) -> pd.Series:
+            ...     return pd.Series([10.0 * d for d in range(days)])
+            >>> @vertex
+            ... def total(spend: pd.Series) -> float:
+            ...     return float(spend.sum())
+            >>> flowdsl.Flow.from_functions(spend, total).run({"days": 3}).to_frame()
+               spend  total
+            0    0.0   30.0
+            1   10.0   30.0
+            2   20.0   30.0
         """
         return to_frame(self, self if names is None else names)
+
+    @cached_property
+    def timeline(self) -> Timeline:
+        """What ran when and where: each call on its thread or event loop, the skips,
+        and the critical path against the run's wall time (see ``Timeline``)."""
+        return timeline_of(self._state)
 
     @cached_property
     def lineage(self) -> Lineage:
         """Where each output came from: ``result.lineage.trace("save")``."""
         return Lineage(self._graph, self, self.inputs)
+
+    def report(self, path: str | os.PathLike[str]) -> Path:
+        """Write an HTML report of this run to ``path`` and return the path.
+
+        One self-contained file that opens offline in any browser: the graph
+        colored by state, a timeline with a bar per call on the thread or event
+        loop it ran on (waits, retries, cache hits, skips), the critical path
+        against the run's wall time, and each vertex's details on hover or
+        click. The file is written whole or not at all.
+
+        Examples:
+            >>> import flowdsl, pathlib, tempfile
+            >>> from flowdsl import vertex
+            >>> @vertex
+            ... def double(x: int) -> int:
+            ...     return 2 * x
+            >>> result = flowdsl.Flow.from_functions(double).run({"x": 2})
+            >>> path = result.report(pathlib.Path(tempfile.mkdtemp()) / "run.html")
+            >>> path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+            True
+        """
+        from ._report.page import write_report
+
+        return write_report(self, path)
+
+    def _repr_html_(self) -> str:
+        # Jupyter's rich display: states and timings, and the graph colored by state.
+        from ._report.notebook import result_html
+
+        return result_html(self)
 
     def __repr__(self) -> str:
         counts: dict[str, int] = {}

@@ -131,12 +131,13 @@ def configure(**options: Any) -> AbstractContextManager[None]:
     ``name=None`` takes an option back to its environment variable or default.
     A call's own arguments still win over what is configured here.
 
-    >>> import flowdsl
-    >>> with flowdsl.configure(backend="thread", max_workers=4):
-    ...     flowdsl.settings()["backend"]
-    SettingValue(name='backend', value='thread', source='configure')
-    >>> flowdsl.settings()["backend"].source
-    'default'
+    Examples:
+        >>> import flowdsl
+        >>> with flowdsl.configure(backend="thread", max_workers=4):
+        ...     flowdsl.settings()["backend"]
+        SettingValue(name='backend', value='thread', source='configure')
+        >>> flowdsl.settings()["backend"].source
+        'default'
 
     Raises:
         SettingsError: an unknown option or a bad value, naming
@@ -216,9 +217,10 @@ class SettingValue:
     ``source`` is ``"argument"``, ``"configure"``, ``"environment FLOWDSL_<NAME>"``
     or ``"default"``.
 
-    >>> import flowdsl
-    >>> flowdsl.settings(timeout=5)["timeout"]
-    SettingValue(name='timeout', value=5.0, source='argument')
+    Examples:
+        >>> import flowdsl
+        >>> flowdsl.settings(timeout=5)["timeout"]
+        SettingValue(name='timeout', value=5.0, source='argument')
     """
 
     name: str
@@ -233,24 +235,25 @@ class EffectiveSettings:
     ``values`` holds the values (a ``Settings``), ``records`` one
     ``SettingValue`` per option, and ``report[name]`` the one of an option.
 
-    >>> import flowdsl
-    >>> report = flowdsl.settings(backend="thread")
-    >>> report.values.backend, report["backend"].source
-    ('thread', 'argument')
-    >>> print(report)
-    option           value      source
-    backend          'thread'   argument
-    on_error         'raise'    default
-    max_workers      None       default
-    max_concurrency  None       default
-    timeout          None       default
-    contracts        'strict'   default
-    cache            False      default
-    anyio_backend    'asyncio'  default
-    retry            None       default
-    checkpoint       None       default
-    progress         False      default
-    dask_address     None       default
+    Examples:
+        >>> import flowdsl
+        >>> report = flowdsl.settings(backend="thread")
+        >>> report.values.backend, report["backend"].source
+        ('thread', 'argument')
+        >>> print(report)
+        option           value      source
+        backend          'thread'   argument
+        on_error         'raise'    default
+        max_workers      None       default
+        max_concurrency  None       default
+        timeout          None       default
+        contracts        'strict'   default
+        cache            False      default
+        anyio_backend    'asyncio'  default
+        retry            None       default
+        checkpoint       None       default
+        progress         False      default
+        dask_address     None       default
     """
 
     values: Settings
@@ -281,9 +284,10 @@ def settings(**arguments: Any) -> EffectiveSettings:
 
     Give options as keywords to see what a call with those arguments would use.
 
-    >>> import flowdsl
-    >>> flowdsl.settings()["contracts"]
-    SettingValue(name='contracts', value='strict', source='default')
+    Examples:
+        >>> import flowdsl
+        >>> flowdsl.settings()["contracts"]
+        SettingValue(name='contracts', value='strict', source='default')
 
     Raises:
         SettingsError: an unknown option or a bad value (in an argument,

@@ -3,23 +3,24 @@
 Needs the ``otel`` extra (``pip install "flowdsl[otel]"``, which installs
 ``opentelemetry-api``); spans go wherever the tracer provider sends them.
 
->>> import flowdsl
->>> from flowdsl import vertex
->>> from flowdsl.otel import OpenTelemetryListener
->>> from opentelemetry.sdk.trace import TracerProvider
->>> from opentelemetry.sdk.trace.export import SimpleSpanProcessor
->>> from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
->>> exporter = InMemorySpanExporter()
->>> provider = TracerProvider()
->>> provider.add_span_processor(SimpleSpanProcessor(exporter))
->>> @vertex
-... def double(x: int) -> int:
-...     return 2 * x
->>> flow = flowdsl.Flow.from_functions(double)
->>> flow.run({"x": 2}, listeners=[OpenTelemetryListener(provider)])["double"]
-4
->>> sorted(span.name for span in exporter.get_finished_spans())
-['flowdsl.run', 'flowdsl.vertex double']
+Examples:
+    >>> import flowdsl
+    >>> from flowdsl import vertex
+    >>> from flowdsl.otel import OpenTelemetryListener
+    >>> from opentelemetry.sdk.trace import TracerProvider
+    >>> from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    >>> from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    >>> exporter = InMemorySpanExporter()
+    >>> provider = TracerProvider()
+    >>> provider.add_span_processor(SimpleSpanProcessor(exporter))
+    >>> @vertex
+    ... def double(x: int) -> int:
+    ...     return 2 * x
+    >>> flow = flowdsl.Flow.from_functions(double)
+    >>> flow.run({"x": 2}, listeners=[OpenTelemetryListener(provider)])["double"]
+    4
+    >>> sorted(span.name for span in exporter.get_finished_spans())
+    ['flowdsl.run', 'flowdsl.vertex double']
 """
 
 from __future__ import annotations

@@ -1,20 +1,21 @@
 """Helpers for testing flows and vertices: call one vertex under its contracts, check what ran.
 
->>> import flowdsl
->>> from flowdsl import vertex
->>> from flowdsl.testing import assert_ran, call_vertex
->>> @vertex
-... def double(x: int) -> int:
-...     return 2 * x
->>> @vertex
-... def inc(double: int) -> int:
-...     return double + 1
->>> call_vertex(inc, double=4)
-5
->>> result = flowdsl.Flow.from_functions(double, inc).run({"x": 1}, overrides={"double": 10})
->>> assert_ran(result, "inc")
->>> result["inc"], str(result.states["double"])
-(11, 'overridden')
+Examples:
+    >>> import flowdsl
+    >>> from flowdsl import vertex
+    >>> from flowdsl.testing import assert_ran, call_vertex
+    >>> @vertex
+    ... def double(x: int) -> int:
+    ...     return 2 * x
+    >>> @vertex
+    ... def inc(double: int) -> int:
+    ...     return double + 1
+    >>> call_vertex(inc, double=4)
+    5
+    >>> result = flowdsl.Flow.from_functions(double, inc).run({"x": 1}, overrides={"double": 10})
+    >>> assert_ran(result, "inc")
+    >>> result["inc"], str(result.states["double"])
+    (11, 'overridden')
 """
 
 from __future__ import annotations
@@ -84,13 +85,14 @@ def call_vertex(
     Each parameter is given by name, whatever it is bound to in a flow. What
     the function raises is raised as it is (not wrapped in ``VertexFailed``).
 
-    >>> from flowdsl import vertex
-    >>> from flowdsl.testing import call_vertex
-    >>> @vertex(map_over="items")
-    ... def square(items: int) -> int:
-    ...     return items * items
-    >>> call_vertex(square, items=[1, 2, 3])
-    [1, 4, 9]
+    Examples:
+        >>> from flowdsl import vertex
+        >>> from flowdsl.testing import call_vertex
+        >>> @vertex(map_over="items")
+        ... def square(items: int) -> int:
+        ...     return items * items
+        >>> call_vertex(square, items=[1, 2, 3])
+        [1, 4, 9]
 
     Raises:
         ContractViolation: an argument or the result breaks its annotation.
@@ -110,14 +112,15 @@ def call_vertex(
 def ran(result: RunResult) -> frozenset[str]:
     """The vertices a run called (completed or failed), not those skipped, overridden or pending.
 
-    >>> import flowdsl
-    >>> from flowdsl import vertex
-    >>> from flowdsl.testing import ran
-    >>> @vertex
-    ... def one() -> int:
-    ...     return 1
-    >>> sorted(ran(flowdsl.Flow.from_functions(one).run()))
-    ['one']
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> from flowdsl.testing import ran
+        >>> @vertex
+        ... def one() -> int:
+        ...     return 1
+        >>> sorted(ran(flowdsl.Flow.from_functions(one).run()))
+        ['one']
     """
     called = (VertexState.COMPLETED, VertexState.FAILED)
     return frozenset(name for name, state in result.states.items() if state in called)
@@ -126,13 +129,14 @@ def ran(result: RunResult) -> frozenset[str]:
 def assert_ran(result: RunResult, *vertices: str) -> None:
     """Fail unless every one of ``vertices`` was called in the run.
 
-    >>> import flowdsl
-    >>> from flowdsl import vertex
-    >>> from flowdsl.testing import assert_ran
-    >>> @vertex
-    ... def one() -> int:
-    ...     return 1
-    >>> assert_ran(flowdsl.Flow.from_functions(one).run(), "one")
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> from flowdsl.testing import assert_ran
+        >>> @vertex
+        ... def one() -> int:
+        ...     return 1
+        >>> assert_ran(flowdsl.Flow.from_functions(one).run(), "one")
     """
     _check(result, vertices, expected=True)
 
@@ -140,17 +144,18 @@ def assert_ran(result: RunResult, *vertices: str) -> None:
 def assert_not_ran(result: RunResult, *vertices: str) -> None:
     """Fail unless none of ``vertices`` was called in the run (skipped, overridden, pruned).
 
-    >>> import flowdsl
-    >>> from flowdsl import vertex
-    >>> from flowdsl.testing import assert_not_ran
-    >>> @vertex
-    ... def one() -> int:
-    ...     return 1
-    >>> @vertex
-    ... def two(one: int) -> int:
-    ...     return one + 1
-    >>> flow = flowdsl.Flow.from_functions(one, two)
-    >>> assert_not_ran(flow.run(overrides={"one": 5}), "one")
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> from flowdsl.testing import assert_not_ran
+        >>> @vertex
+        ... def one() -> int:
+        ...     return 1
+        >>> @vertex
+        ... def two(one: int) -> int:
+        ...     return one + 1
+        >>> flow = flowdsl.Flow.from_functions(one, two)
+        >>> assert_not_ran(flow.run(overrides={"one": 5}), "one")
     """
     _check(result, vertices, expected=False)
 

@@ -20,6 +20,7 @@ EXPECTED_PAGES = {
     "loops.md",
     "mapping.md",
     "retries.md",
+    "seeing-a-run.md",
     "testing.md",
 }
 

@@ -186,6 +186,20 @@ def test_csv_report_script_takes_the_path_from_the_environment(tmp_path: Path) -
     assert "## Revenue by region" in target.read_text(encoding="utf-8")
 
 
+# --------------------------------------------------------------------------- the run report
+
+
+def test_run_report_writes_the_report_where_told(tmp_path: Path) -> None:
+    target = tmp_path / "sales.html"
+    out = run_example(EXAMPLES / "run_report.py", str(target))
+    assert "  fetch_prices: completed (calls: retried, completed)" in out.splitlines()
+    assert "  revenue: completed (calls: cache hit)" in out.splitlines()
+    assert "critical path: fetch_prices -> revenue -> summary" in out.splitlines()
+    text = target.read_text(encoding="utf-8")
+    assert 'class="fd-b fd-retried' in text
+    assert 'class="fd-b fd-hit' in text
+
+
 # --------------------------------------------------------------------------- the feature pipeline
 
 

@@ -125,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--json", action="store_true", help="print outputs, states, errors and metrics as JSON"
     )
+    p.add_argument(
+        "--report",
+        metavar="FILE",
+        help="write an HTML report of the run to FILE (graph, timeline, critical path), "
+        "also when it fails",
+    )
     p.add_argument("--run-id", metavar="ID", help="the run's id (with --checkpoint: its name)")
     p.add_argument(
         "--resume",

@@ -12,7 +12,7 @@ from .._result import RunResult
 from .._runtime.options import OPTIONS
 from .._suggest import did_you_mean
 from ..errors import FlowDSLError
-from .errors import UsageError
+from .errors import CommandError, UsageError
 from .inputs import collect_inputs
 from .output import write_json, write_text
 from .runs import require_run
@@ -47,7 +47,11 @@ def main(args: argparse.Namespace) -> int:
         partial: RunResult | None = getattr(error, "result", None)
         if args.json and partial is not None:
             write_json({**_report(partial), "error": str(error)})
+        if args.report and partial is not None:
+            _write_report(partial, args.report)
         raise
+    if args.report:
+        _write_report(result, args.report)
     if args.json:
         write_json(_report(result))
     elif result:
@@ -55,6 +59,14 @@ def main(args: argparse.Namespace) -> int:
     for vertex, exc in result.errors.items():
         sys.stderr.write(f"flowdsl: vertex {vertex!r} failed: {type(exc).__name__}: {exc}\n")
     return 1 if result.errors else 0
+
+
+def _write_report(result: RunResult, path: str) -> None:
+    # The HTML report of the run, partial or not (a failed run is when it helps most).
+    try:
+        result.report(path)
+    except OSError as exc:
+        raise CommandError(f"cannot write the report {path}: {exc.strerror or exc}") from exc
 
 
 def _check_selection(flow: Flow, outputs: list[str], flow_name: str | None) -> None:

@@ -49,15 +49,16 @@ class Binding:
     dataclass, NamedTuple) or looked up at run time (``"lookup"``: a plain
     ``dict`` or unannotated output).
 
-    >>> import flowdsl
-    >>> from flowdsl import vertex
-    >>> @vertex
-    ... def double(x: int) -> int:
-    ...     return 2 * x
-    >>> graph = flowdsl.compile(double)
-    >>> binding = graph.vertices["double"].bindings[0]
-    >>> binding.parameter, binding.ref, binding.is_input
-    ('x', 'x', True)
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> graph = flowdsl.compile(double)
+        >>> binding = graph.vertices["double"].bindings[0]
+        >>> binding.parameter, binding.ref, binding.is_input
+        ('x', 'x', True)
     """
 
     parameter: str
@@ -113,15 +114,16 @@ class VertexContracts:
 class VertexNode:
     """One vertex of the graph: its function, flags, bindings and output shape.
 
-    >>> import flowdsl
-    >>> from flowdsl import vertex
-    >>> @vertex
-    ... def double(x: int) -> int:
-    ...     return 2 * x
-    >>> graph = flowdsl.compile(double)
-    >>> node = graph.vertices["double"]
-    >>> node.name, node.upstream, node.is_async, node.returns, node.options.pure
-    ('double', (), False, <class 'int'>, False)
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> graph = flowdsl.compile(double)
+        >>> node = graph.vertices["double"]
+        >>> node.name, node.upstream, node.is_async, node.returns, node.options.pure
+        ('double', (), False, <class 'int'>, False)
     """
 
     name: str
@@ -168,15 +170,16 @@ class VertexNode:
 class InputConsumer:
     """One parameter that reads a flow input.
 
-    >>> import flowdsl
-    >>> from flowdsl import vertex
-    >>> @vertex
-    ... def double(x: int) -> int:
-    ...     return 2 * x
-    >>> graph = flowdsl.compile(double)
-    >>> consumer = graph.inputs["x"].consumers[0]
-    >>> consumer.vertex, consumer.parameter, consumer.annotation
-    ('double', 'x', <class 'int'>)
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> graph = flowdsl.compile(double)
+        >>> consumer = graph.inputs["x"].consumers[0]
+        >>> consumer.vertex, consumer.parameter, consumer.annotation
+        ('double', 'x', <class 'int'>)
     """
 
     vertex: str
@@ -189,14 +192,15 @@ class InputConsumer:
 class FlowInput:
     """A value the caller provides; required unless every consumer has a default.
 
-    >>> import flowdsl
-    >>> from flowdsl import vertex
-    >>> @vertex
-    ... def double(x: int) -> int:
-    ...     return 2 * x
-    >>> graph = flowdsl.compile(double)
-    >>> graph.inputs["x"].required, graph.inputs["x"].annotation
-    (True, <class 'int'>)
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> graph = flowdsl.compile(double)
+        >>> graph.inputs["x"].required, graph.inputs["x"].annotation
+        (True, <class 'int'>)
     """
 
     name: str
@@ -226,14 +230,15 @@ class Graph:
     ``vertices`` maps names to vertices in topological order; ``inputs`` maps
     flow input names to their consumers. Build one with ``flowdsl.compile``.
 
-    >>> import flowdsl
-    >>> from flowdsl import vertex
-    >>> @vertex
-    ... def double(x: int) -> int:
-    ...     return 2 * x
-    >>> graph = flowdsl.compile(double)
-    >>> graph.order, list(graph.inputs), graph.stages
-    (('double',), ['x'], (('double',),))
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> graph = flowdsl.compile(double)
+        >>> graph.order, list(graph.inputs), graph.stages
+        (('double',), ['x'], (('double',),))
     """
 
     vertices: Mapping[str, VertexNode] = attrs.field(converter=_frozen_mapping)

@@ -28,14 +28,15 @@ CONTRACT_MODES: tuple[str, ...] = ("strict", "warn", "off")
 class VertexOptions:
     """What ``@vertex(...)`` was told, checked (see ``vertex`` for each option's meaning).
 
-    >>> import flowdsl
-    >>> from flowdsl import vertex
-    >>> @vertex(pure=True, flows="daily")
-    ... def double(x: int) -> int:
-    ...     return 2 * x
-    >>> options = flowdsl.compile(double).vertices["double"].options
-    >>> options.pure, options.flows, options.timeout
-    (True, ('daily',), None)
+    Examples:
+        >>> import flowdsl
+        >>> from flowdsl import vertex
+        >>> @vertex(pure=True, flows="daily")
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> options = flowdsl.compile(double).vertices["double"].options
+        >>> options.pure, options.flows, options.timeout
+        (True, ('daily',), None)
     """
 
     pure: bool = False

@@ -57,18 +57,21 @@ class Holder(Protocol):
 
 
 class Places:
-    """Where one run's calls go: its worker-thread and coroutine limits, and, per step,
-    the seconds its calls waited for a worker thread (``waits``)."""
+    """Where one run's calls go: its worker-thread and coroutine limits; per step, the
+    seconds its calls waited for a worker thread (``waits``), and the thread and time
+    its last call there began (``placed``)."""
 
-    __slots__ = ("tasks", "threads", "waits")
+    __slots__ = ("placed", "tasks", "threads", "waits")
 
     def __init__(
         self,
         waits: dict[int, float],
+        placed: dict[int, tuple[int, float]],
         threads: anyio.CapacityLimiter | None = None,
         tasks: anyio.CapacityLimiter | None = None,
     ) -> None:
         self.waits = waits
+        self.placed = placed
         self.threads = threads
         self.tasks = tasks
 
@@ -141,11 +144,12 @@ async def _place(
             return await call()
     if mode is CallMode.THREAD:
         dispatched = time.perf_counter()
-        waits = places.waits
+        waits, placed = places.waits, places.placed
 
         def timed() -> Any:
-            waited = time.perf_counter() - dispatched
-            waits[position] = waits.get(position, 0.0) + waited
+            began = time.perf_counter()
+            waits[position] = waits.get(position, 0.0) + began - dispatched
+            placed[position] = (threading.get_ident(), began)
             return call()
 
         if holder is not None:

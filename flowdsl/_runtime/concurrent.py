@@ -206,7 +206,7 @@ class _Scheduler:
         self.task_limiter = (
             anyio.CapacityLimiter(options.max_concurrency) if options.max_concurrency else None
         )
-        self.places = Places(state.waits, self.thread_limiter, self.task_limiter)
+        self.places = Places(state.waits, state.placed, self.thread_limiter, self.task_limiter)
         self.calls = RunCalls(state, self.places)
         self.invokers = self.calls.invokers
         self.controlled = self.calls.controlled
@@ -235,6 +235,8 @@ class _Scheduler:
         self.crew: Crew | None = None
         # When each step went to the crew (its wait for a worker ends when one takes it).
         self.submitted = [0.0] * len(self.steps)
+        # When each step began, for the run's timeline (where: ``state.lanes``).
+        self.starts = state.starts = [0.0] * len(self.steps)
         # ``run`` waits for ``woken``: set when the run is over, or by a worker
         # through ``call_soon`` when the loop has something to do (at most one
         # such call in flight, ``wake_pending``; none once ``closed``).
@@ -328,9 +330,12 @@ class _Scheduler:
         steps, invokers, values, clock = self.steps, self.invokers, self.values, time.perf_counter
         fused, state = self.fused, self.state
         running, gates = state.running, self.gates
+        starts, lanes, here = self.starts, state.lanes, threading.get_ident()
         end = clock()
         while True:
             invoke = invokers[position] or steps[position].invoke
+            starts[position] = end
+            lanes[position] = here
             try:
                 output = invoke(values)
             except Exception as exc:  # recorded as the vertex's failure
@@ -391,6 +396,7 @@ class _Scheduler:
             return False
         if verdict is Verdict.FAIL:
             assert gates.error is not None
+            self.starts[position] = time.perf_counter()  # failed as it became ready
             self._record_live(position, None, 0.0, gates.error)  # type: ignore[arg-type]
             return False
         if verdict is Verdict.DEFAULTS:
@@ -515,7 +521,7 @@ class _Scheduler:
         own deadline."""
         try:
             step, invoke, values = self.steps[position], self.invokers[position], self.values
-            start = time.perf_counter()
+            start = self.starts[position] = time.perf_counter()
             try:
                 if self.controlled[position] or position in self.on_defaults:
                     output = await self.calls.runner(position).run(

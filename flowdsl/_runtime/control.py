@@ -25,6 +25,7 @@ import functools
 import inspect
 import itertools
 import math
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -415,13 +416,17 @@ class StepRunner:
     async def _retried(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
         policy = self.policy
         retry = 0
+        # This chain's entries in the run's attempt log (a failed one followed by a retry
+        # is marked as such).
+        tried: list[list[Any]] = []
         while True:
             try:
-                return await self._attempt(args, kwargs)
+                return await self._attempt(args, kwargs, tried)
             except Exception as error:
                 if policy is None or retry >= policy.max_retries or not policy.retries(error):
                     raise
                 retry += 1
+                tried[-1][7] = True
                 wait = policy.delay_before(retry)
                 logger.info(
                     "vertex %r failed (attempt %d: %s: %s); retrying in %.3gs",
@@ -440,16 +445,16 @@ class StepRunner:
                 if wait > 0:
                     await anyio.sleep(wait)
 
-    async def _attempt(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    async def _attempt(
+        self, args: list[Any], kwargs: dict[str, Any], tried: list[list[Any]]
+    ) -> Any:
         function = self.step.function
         attempts = self.state.attempts
         attempt = attempts[self.position] = attempts.get(self.position, 0) + 1
         if self.state.emitter is not None:
             self.state.emitter.vertex_started(self.step.name, attempt)
-        output = await self._limited(self.mode, functools.partial(function, *args, **kwargs))
-        if self.checks is not None:
-            self.checks.result(output)
-        return output
+        call = functools.partial(function, *args, **kwargs)
+        return await self._logged(self.mode, call, tried=tried)
 
     async def _fall_back(
         self, args: list[Any], kwargs: dict[str, Any], error: BaseException
@@ -458,9 +463,8 @@ class StepRunner:
         failed: list[tuple[str, BaseException]] = []
         for fallback in self.fallbacks:
             try:
-                output = await self._limited(fallback.mode, named_call(fallback.function, named))
-                if self.checks is not None:
-                    self.checks.result(output)
+                call = named_call(fallback.function, named)
+                output = await self._logged(fallback.mode, call, fallback.name)
             except Exception as exc:  # the next fallback may do better
                 failed.append((fallback.name, exc))
                 continue
@@ -468,6 +472,41 @@ class StepRunner:
             return output
         self.state.fallback_errors[self.position] = failed
         raise error
+
+    async def _logged(
+        self,
+        mode: CallMode,
+        call: Callable[[], Any],
+        fallback: str | None = None,
+        tried: list[list[Any]] | None = None,
+    ) -> Any:
+        # One call and the check of its result, entered in the run's attempt log
+        # (``RunState.attempt_log``) with where and when it really ran.
+        state = self.state
+        entry: list[Any] = [
+            self.position,
+            state.attempts.get(self.position, 0),
+            None,
+            None,
+            0,
+            None,
+            fallback,
+            False,
+        ]
+        state.attempt_log.append(entry)
+        if tried is not None:
+            tried.append(entry)
+        try:
+            output = await self._limited(mode, _traced(entry, call, mode is CallMode.AWAIT))
+            if self.checks is not None:
+                self.checks.result(output)
+        except Exception as error:
+            entry[5] = error
+            raise
+        finally:
+            if entry[3] is None:  # abandoned at its deadline, or never started
+                entry[3] = time.perf_counter()
+        return output
 
     async def _limited(self, mode: CallMode, call: Callable[[], Any]) -> Any:
         if self.limiter is None:
@@ -513,3 +552,26 @@ def _nested(flat: list[Any], shape: list[int]) -> list[Any]:
         return flat
     size = math.prod(shape[1:])
     return [_nested(flat[i * size : (i + 1) * size], shape[1:]) for i in range(shape[0])]
+
+
+def _traced(entry: list[Any], call: Callable[[], Any], is_async: bool) -> Callable[[], Any]:
+    # ``call`` noting in ``entry`` when it starts and ends, and on which thread.
+    if is_async:
+
+        async def traced_coroutine() -> Any:
+            entry[2], entry[4] = time.perf_counter(), threading.get_ident()
+            try:
+                return await call()
+            finally:
+                entry[3] = time.perf_counter()
+
+        return traced_coroutine
+
+    def traced() -> Any:
+        entry[2], entry[4] = time.perf_counter(), threading.get_ident()
+        try:
+            return call()
+        finally:
+            entry[3] = time.perf_counter()
+
+    return traced

@@ -33,6 +33,7 @@ import logging
 import pickle
 import sys
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -252,6 +253,10 @@ class _Driver:
         self.lock = threading.Lock()
         self.stopped = False
         self.shared: list[bool] = []
+        # Workers report when a step began by the wall clock (``time.time``): the
+        # run's timeline takes it onto the run's own clock from this pair of readings.
+        self.clocks = (time.time(), time.perf_counter())
+        state.starts = [0.0] * count
 
     # Events from the workers (called on the client's event loop thread).
 
@@ -385,6 +390,10 @@ class _Driver:
         # What the worker measured, into the run's metrics.
         state = self.state
         state.durations[position] = report.get("duration", 0.0)
+        if "began" in report and state.starts is not None:
+            wall, clock = self.clocks
+            state.starts[position] = clock + report["began"] - wall
+            state.lanes[position] = report["thread"]
         for name, kept in (
             ("attempts", state.attempts),
             ("iterations", state.iterations),

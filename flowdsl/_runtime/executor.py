@@ -128,7 +128,8 @@ def _run_ended(state: RunState) -> RunEnded:
 async def _execute(state: RunState) -> RunState:
     scheduler = _SCHEDULERS[state.options.backend]
     state.cache_store, close_store = open_store(state.options.cache)
-    start = time.perf_counter()
+    state.home = threading.get_ident()
+    start = state.began = time.perf_counter()
     try:
         if state.options.timeout is None:
             await scheduler(state)
@@ -163,9 +164,11 @@ def run_blocking(state: RunState) -> RunState:
     coroutine_listeners = state.emitter is not None and state.emitter.has_async
     if options.timeout is None and not coroutine_listeners:
         if not run_needs_event_loop(state.plan, options.backend, options.retry):
+            state.on_loop = False
             return _drive(execute(state))
         if runs_on_workers_alone(state.plan, options.backend, options.retry):
             state.loop_free = True
+            state.on_loop = False
             return _drive(execute(state))
     return _run_on_a_loop(state)
 

@@ -221,13 +221,14 @@ class Settings:
     variable, else its default (the Settings page of the docs lists them).
     Values are checked when built.
 
-    >>> import flowdsl
-    >>> flowdsl.Settings(backend="thread").backend
-    'thread'
-    >>> flowdsl.Settings(max_workers=0)
-    Traceback (most recent call last):
-    ...
-    flowdsl.errors.SettingsError: Settings(max_workers=0) must be a positive whole number
+    Examples:
+        >>> import flowdsl
+        >>> flowdsl.Settings(backend="thread").backend
+        'thread'
+        >>> flowdsl.Settings(max_workers=0)
+        Traceback (most recent call last):
+        ...
+        flowdsl.errors.SettingsError: Settings(max_workers=0) must be a positive whole number
     """
 
     backend: Backend = attrs.field(

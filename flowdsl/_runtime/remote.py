@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import pickle
+import threading
 import time
 import uuid
 from typing import Any
@@ -145,7 +146,14 @@ def run_step(job: Job, *values: Any, packed: bytes = b"") -> Any:
     """One step of ``job`` on the values it reads; ``packed`` is the job as bytes
     (a mapped step sends it along with each element)."""
     start = time.perf_counter()
-    report: dict[str, Any] = {"kind": "done", "step": job.position}
+    # When and where it began, for the run's timeline (the driver's clock is not
+    # this process's: the wall clock is common to both).
+    report: dict[str, Any] = {
+        "kind": "done",
+        "step": job.position,
+        "began": time.time(),
+        "thread": threading.get_ident(),
+    }
     try:
         step = job.step
         # After the values it reads come those of the vertices after= names

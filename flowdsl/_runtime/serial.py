@@ -25,7 +25,7 @@ RUN, DEFAULTS, SKIP, FAIL = Verdict.RUN, Verdict.DEFAULTS, Verdict.SKIP, Verdict
 
 async def run_serial(state: RunState) -> None:
     """Run every step of ``state.plan`` in order, recording outcomes in ``state``."""
-    calls = RunCalls(state, Places(state.waits))
+    calls = RunCalls(state, Places(state.waits, state.placed))
     try:
         await _run(state, calls)
     finally:
@@ -52,8 +52,9 @@ async def _run(state: RunState, calls: RunCalls) -> None:
     deadline = None if timeout is None else time.perf_counter() + timeout
     watched = deadline is not None or state.cancellable
     clock = time.perf_counter
-    # One clock read per step: each step's time runs from the end of the last one.
-    last = clock()
+    # One clock read per step: each step's time runs from the end of the last one
+    # (which is also how the run's timeline places them: ``_report.timeline``).
+    last = state.began = clock()
     for step in state.plan.steps:
         position = step.position
         if watched and state.must_stop(deadline, last):

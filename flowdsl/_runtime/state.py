@@ -54,7 +54,9 @@ class RunState:
 
     __slots__ = (
         "announces_checks",
+        "attempt_log",
         "attempts",
+        "began",
         "cache_outcomes",
         "cache_store",
         "cancel_requested",
@@ -73,11 +75,15 @@ class RunState:
         "failed_fast",
         "fallback_errors",
         "fallbacks",
+        "home",
         "inputs",
         "iterations",
+        "lanes",
         "loop_free",
+        "on_loop",
         "options",
         "overrides",
+        "placed",
         "plan",
         "restored",
         "rolled_back",
@@ -85,8 +91,10 @@ class RunState:
         "running",
         "shared_workers",
         "skip_reasons",
+        "skip_times",
         "skipped",
         "started_at",
+        "starts",
         "stop_waits",
         "timed_out",
         "total",
@@ -134,6 +142,25 @@ class RunState:
         for slot, value in plan.constants:
             self.values[slot] = value
         self.durations = [0.0] * len(plan.steps)
+        # Where and when things ran, for the run's timeline (``_report.timeline``),
+        # kept off the serial loop's fast path: ``began`` is the schedulers'
+        # clock (``time.perf_counter``) when the run began and ``home`` the
+        # thread the run's own steps ran on (its event loop's, or the caller's
+        # when ``on_loop`` is false). The concurrent schedulers record each
+        # step's ``starts`` and, by thread id, ``lanes``; the serial loop records
+        # neither (its steps follow each other: each starts where the last
+        # ended). ``placed``: steps called on a worker thread through
+        # ``calls.call_placed``, to (thread id, when the call began there).
+        # ``attempt_log``: the calls of steps with a runner, each
+        # [position, attempt, start, end, thread id, error, fallback name, retried].
+        self.began = 0.0
+        self.home = 0
+        self.on_loop = True
+        self.starts: list[float] | None = None
+        self.lanes: dict[int, int] = {}
+        self.placed: dict[int, tuple[int, float]] = {}
+        self.attempt_log: list[list[Any]] = []
+        self.skip_times: dict[int, float] = {}
         # Per step, seconds its calls waited for a worker thread.
         self.waits: dict[int, float] = {}
         self.completed: list[int] = []
@@ -203,6 +230,7 @@ class RunState:
         """Record that ``position`` was skipped, and why."""
         self.skipped.append(position)
         self.skip_reasons[position] = reason
+        self.skip_times[position] = time.perf_counter()
         if self.emitter is not None:
             self.emitter.skipped(self.plan.steps[position].name, reason)
 

@@ -122,9 +122,10 @@ class StoredOutput:
 class RunRecord:
     """A checkpointed run: its id, when it started, and the vertices recorded so far.
 
-    >>> from flowdsl import RunRecord
-    >>> RunRecord("nightly", 0.0, "pickle", ("extract",)).vertices
-    ('extract',)
+    Examples:
+        >>> from flowdsl import RunRecord
+        >>> RunRecord("nightly", 0.0, "pickle", ("extract",)).vertices
+        ('extract',)
     """
 
     run_id: str
@@ -146,14 +147,15 @@ class CheckpointStore:
     Runs record themselves through ``flow.run(checkpoint=...)``; this class
     is how to look at a file and tidy it up.
 
-    >>> import os, tempfile
-    >>> from flowdsl import CheckpointStore
-    >>> path = os.path.join(tempfile.mkdtemp(), "runs.db")
-    >>> store = CheckpointStore(path, create=True)
-    >>> store.start("nightly", graph="g", inputs={"day": "mon"})
-    >>> [run.run_id for run in store.runs()], store.delete("nightly"), store.runs()
-    (['nightly'], True, [])
-    >>> store.close()
+    Examples:
+        >>> import os, tempfile
+        >>> from flowdsl import CheckpointStore
+        >>> path = os.path.join(tempfile.mkdtemp(), "runs.db")
+        >>> store = CheckpointStore(path, create=True)
+        >>> store.start("nightly", graph="g", inputs={"day": "mon"})
+        >>> [run.run_id for run in store.runs()], store.delete("nightly"), store.runs()
+        (['nightly'], True, [])
+        >>> store.close()
 
     The file must exist and be a flowdsl checkpoint file, unless ``create``
     is true: then a missing path or an empty file becomes a new one. Files

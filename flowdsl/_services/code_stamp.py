@@ -45,10 +45,11 @@ class _Changeable(Exception):
 def code_stamp(fn: Callable[..., Any]) -> Stamp | None:
     """The objects ``fingerprint_code(fn)`` reads, or ``None`` if one could change in place.
 
-    >>> def double(x: int) -> int:
-    ...     return 2 * x
-    >>> same_stamp(code_stamp(double), code_stamp(double))
-    True
+    Examples:
+        >>> def double(x: int) -> int:
+        ...     return 2 * x
+        >>> same_stamp(code_stamp(double), code_stamp(double))
+        True
     """
     if not isinstance(fn, FunctionType):
         return None

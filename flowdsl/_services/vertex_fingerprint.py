@@ -66,6 +66,7 @@ _HOW_IT_RUNS: dict[type, frozenset[str]] = {
 }
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+_PLAIN = frozenset({str, int, float, bool, bytes, type(None)})
 _CALLABLES = (FunctionType, MethodType, functools.partial, BuiltinFunctionType)
 
 
@@ -99,7 +100,10 @@ def _encode_record(record: Any, parts: list[str]) -> None:
 
 
 def _encode(value: Any, parts: list[str]) -> None:
-    if attrs.has(type(value)):
+    # Plain values first: they are most of what a vertex holds.
+    if type(value) in _PLAIN:
+        parts.append(f"{type(value).__name__}:{value!r}")
+    elif attrs.has(type(value)):
         _encode_record(value, parts)
     elif isinstance(value, _CALLABLES):
         parts.append(f"code:{fingerprint_code(value)}")

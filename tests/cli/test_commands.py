@@ -163,6 +163,38 @@ def test_on_error_continue_prints_what_completed_and_exits_1(cli: Cli) -> None:
     )
 
 
+def test_run_writes_a_report_also_when_the_run_fails(cli: Cli, tmp_path: Path) -> None:
+    report = tmp_path / "run.html"
+    done = cli("run", "shop.py", *SHOP_INPUTS, "--report", str(report))
+    assert done.returncode == 0
+    assert done.stderr == ""
+    text = report.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert 'class="fd-svg fd-timeline"' in text
+    report.unlink()
+    failed = cli(
+        "run",
+        "shop.py",
+        "-i",
+        "count=100",
+        "-i",
+        "price=2",
+        "-i",
+        "tags=[]",
+        "--report",
+        str(report),
+    )
+    assert failed.returncode == 1
+    assert "over the limit" in one_error_line(failed.stderr)
+    assert "fd-n fd-failed" in report.read_text(encoding="utf-8")
+
+
+def test_a_report_that_cannot_be_written_is_one_error_line(cli: Cli, tmp_path: Path) -> None:
+    done = cli("run", "shop.py", *SHOP_INPUTS, "--report", str(tmp_path / "no" / "run.html"))
+    assert done.returncode == 1
+    assert "cannot write the report" in one_error_line(done.stderr)
+
+
 def test_flags_override_the_environment(cli: Cli) -> None:
     from_env = cli("run", "shop.py", *SHOP_INPUTS, "--json", env={"FLOWDSL_BACKEND": "thread"})
     assert json.loads(from_env.stdout)["metrics"]["backend"] == "thread"

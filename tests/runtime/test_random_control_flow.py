@@ -199,7 +199,44 @@ def _continue_problems(
     if result.metrics.backend == "serial":
         order = tuple(n for n in reference_order(description) if n in done)
         problems.expect("serial order", result.order, order)
+    _timeline_problems(drawn, result, ran, skipped, in_process, problems)
     return problems
+
+
+def _timeline_problems(
+    drawn: Drawn,
+    result: RunResult,
+    ran: set[str],
+    skipped: set[str],
+    in_process: bool,
+    problems: Problems,
+) -> None:
+    """Where the run's timeline disagrees with the reference: a span per call (one for a
+    step that made none), each after its producers' spans, within the run; the skips."""
+    timeline, reference = result.timeline, drawn.reference
+    calls: Counter[str] = Counter()
+    fallback_spans = 0
+    first: dict[str, float] = {}
+    last: dict[str, float] = {}
+    for span in timeline.spans:
+        if span.fallback is None:
+            calls[span.vertex] += 1
+        else:
+            fallback_spans += 1
+        first.setdefault(span.vertex, span.start)
+        last[span.vertex] = max(last.get(span.vertex, 0.0), span.end)
+        if not 0 <= span.start <= span.end <= timeline.makespan + 1e-6:
+            problems.append(f"span of {span.vertex!r} outside the run: {span}")
+    problems.expect("vertices with spans", sorted(first), sorted(ran))
+    if in_process:
+        expected = {name: max(reference.attempts[name], 1) for name in ran}
+        problems.expect_mapping("spans", dict(calls), expected)
+        problems.expect("fallback spans", fallback_spans, len(drawn.built.fallback_calls))
+    for name in first:
+        for parent in drawn.description.by_name[name].parents:
+            if parent in last and last[parent] > first[name] + 1e-6:
+                problems.append(f"{name!r} starts before {parent!r} ends")
+    problems.expect("timeline skips", sorted(timeline.skips), sorted(skipped))
 
 
 @SETTINGS
