@@ -57,13 +57,17 @@ def test_a_frame_with_the_columns_passes() -> None:
         (people(age=[31.5, 45.0]), "frame['age']", "int", "a column of dtype float64"),
         (people(age=[True, False]), "frame['age']", "int", "a column of dtype bool"),
         (people(name=["Ann", 7]), "frame['name']['u2']", "str", "7 (int)"),
-        (people(name=["Ann", None]), "frame['name']['u2']", "str (no nulls)", "nan"),
+        # The null as the column holds it: nan in pandas 3's string dtype, None in
+        # pandas 2's object dtype (the newest pandas for Python 3.10).
+        (people(name=["Ann", None]), "frame['name']['u2']", "str (no nulls)", None),
         (people(income=["x", "y"]), "frame['income']", "float or null", "a column of dtype"),
     ],
 )
 def test_pandas_violations_name_the_column_the_row_and_the_value(
-    value: Any, path: str, expected: str, actual: str
+    value: Any, path: str, expected: str, actual: str | None
 ) -> None:
+    if actual is None:
+        actual = str(value["name"]["u2"])
     found = violation(Annotated[pd.DataFrame, PEOPLE], value)
     assert found is not None
     assert found.path == path
