@@ -132,14 +132,15 @@ class SQLiteTransaction:
     nothing is ever written outside the transaction.
 
     Examples:
-        >>> import sqlite3, tempfile, os
+        >>> import contextlib, sqlite3, tempfile, os
         >>> from flowdsl import AtomicGroup, SQLiteTransaction
         >>> path = os.path.join(tempfile.mkdtemp(), "shop.db")
         >>> group = AtomicGroup("order", backend=SQLiteTransaction(path))
         >>> connection = group.backend.begin(group)
         >>> _ = connection.execute("CREATE TABLE t (x)")
         >>> group.backend.rollback(connection)
-        >>> sqlite3.connect(path).execute("SELECT name FROM sqlite_master").fetchall()
+        >>> with contextlib.closing(sqlite3.connect(path)) as check:
+        ...     check.execute("SELECT name FROM sqlite_master").fetchall()
         []
     """
 
