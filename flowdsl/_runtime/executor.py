@@ -16,6 +16,7 @@ from .caching import open_store
 from .check_log import current_checks
 from .concurrent import run_concurrent, runs_on_workers_alone
 from .control import run_needs_event_loop
+from .emitter import Emitter
 from .logs import current_run
 from .loops import event_loop, running_loop
 from .serial import run_serial
@@ -53,17 +54,16 @@ async def execute(state: RunState) -> RunState:
     token = current_run.set(state.run_id)
     checks = current_checks.set(state)
     try:
-        return await _announced(state)
+        if state.emitter is None:
+            return await _execute(state)
+        return await _between_run_events(state, state.emitter)
     finally:
         current_checks.reset(checks)
         current_run.reset(token)
 
 
-async def _announced(state: RunState) -> RunState:
-    # The run, between its RunStarted and RunEnded events (when someone listens).
-    emitter = state.emitter
-    if emitter is None:
-        return await _execute(state)
+async def _between_run_events(state: RunState, emitter: Emitter) -> RunState:
+    # The run, between its RunStarted and RunEnded events.
     emitter.emit(
         RunStarted(
             run_id=state.run_id,
