@@ -147,7 +147,7 @@ async def _execute(state: RunState) -> RunState:
 
 def _drive(coroutine: Coroutine[Any, Any, RunState]) -> RunState:
     # A run of inline sync calls, or of sync calls on workers that the
-    # caller's thread waits for (``concurrent.run_without_loop``), never suspends, so one
+    # caller's thread waits for (``loops.CallerThread``), never suspends, so one
     # send() finishes it and no event loop is needed.
     try:
         coroutine.send(None)

@@ -156,7 +156,7 @@ class RunState:
         self.home = 0
         # False when a synchronous caller's thread runs the run without an
         # event loop: inline sync steps only, or plain sync steps on worker
-        # threads that the caller's thread waits for (``concurrent.run_without_loop``).
+        # threads that the caller's thread waits for (``loops.CallerThread``).
         self.on_loop = True
         self.starts: list[float] | None = None
         self.lanes: dict[int, int] = {}
