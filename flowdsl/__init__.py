@@ -49,11 +49,11 @@ from ._mapping import MapOver, product
 from ._markers import Check, From, Input, Previous, Transaction
 from ._metrics import RunMetrics, VertexMetrics
 from ._model.graph import Binding, FlowInput, Graph, InputConsumer, VertexNode
+from ._options import Settings
 from ._policies import RetryPolicy
 from ._report.timeline import Span, Timeline
 from ._result import RunResult, VertexState
 from ._run_keywords import RunKeywords
-from ._runtime.options import Settings
 from ._services.cache import CacheStats, CacheStore, MemoryCache, SQLiteCache
 from ._services.checkpoints import CheckpointStore, RunRecord
 from ._services.transactions import MemoryTransaction, SQLiteTransaction

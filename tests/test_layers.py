@@ -82,18 +82,26 @@ def _walk(node: ast.AST, type_only: bool = False) -> Iterator[tuple[ast.AST, boo
         yield from _walk(child, type_only)
 
 
+def _statements(module: str) -> Iterator[tuple[ast.AST, bool]]:
+    return _walk(ast.parse(_MODULES[module].read_text(encoding="utf-8")))
+
+
+def _source(module: str, node: ast.ImportFrom) -> str:
+    """The module ``from ... import`` reads in ``module``, relative levels resolved."""
+    if not node.level:
+        return node.module or ""
+    package = module if _MODULES[module].name == "__init__.py" else module.rpartition(".")[0]
+    parts = package.split(".")
+    base = parts[: len(parts) - node.level + 1]
+    return ".".join([*base, node.module] if node.module else base)
+
+
 def _imports(module: str) -> Iterator[Import]:
-    path = _MODULES[module]
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node, type_only in _walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node, type_only in _statements(module):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                stem = ".".join([*base, node.module] if node.module else base)
-            else:
-                stem = node.module or ""
+            stem = _source(module, node)
             # ``from . import x`` imports the module ``x`` when there is one.
             names = [
                 f"{stem}.{alias.name}" if f"{stem}.{alias.name}" in _MODULES else stem
@@ -164,6 +172,9 @@ _UPPER = (*DSL, *INTERFACES, "flowdsl._cli")
         # The compiler reads what ``@vertex`` made (``flowdsl._dsl``): its input.
         ("flowdsl._compiler", ("flowdsl._runtime", *INTERFACES, "flowdsl._cli")),
         ("flowdsl._runtime", ("flowdsl._compiler", *_UPPER)),
+        # The run options' declaration and their resolution serve the runtime and the CLI.
+        ("flowdsl._options", ("flowdsl._runtime", "flowdsl._compiler", *_UPPER)),
+        ("flowdsl._settings", ("flowdsl._runtime", "flowdsl._compiler", *_UPPER)),
     ],
 )
 def test_layers_do_not_import_upward_or_across(layer: str, forbidden: tuple[str, ...]) -> None:
@@ -176,3 +187,21 @@ def test_layers_do_not_import_upward_or_across(layer: str, forbidden: tuple[str,
         )
         == []
     )
+
+
+def test_no_module_imports_a_private_name_of_another() -> None:
+    """A name with a leading underscore belongs to its module; modules themselves are
+    private by their file name and may be imported."""
+    crossing = []
+    for module in _MODULES:
+        for node, _ in _statements(module):
+            if isinstance(node, ast.ImportFrom) and _source(module, node).startswith("flowdsl"):
+                stem = _source(module, node)
+                crossing += [
+                    f"{module}:{node.lineno} imports {stem}.{alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("_")
+                    and not alias.name.startswith("__")
+                    and f"{stem}.{alias.name}" not in _MODULES
+                ]
+    assert crossing == []
