@@ -12,13 +12,13 @@ import anyio
 from .._checks import CheckOutcome
 from .._mapping import ElementIndex
 from .._model.graph import NO_DEFAULT
+from .._options import Settings
 from .._services.cache import CacheStore
 from .._suggest import did_you_mean
 from ..errors import MissingAndUnknownInputError, MissingInputError, UnknownInputError
 from .checking import check_given_output
 from .checkpointing import Checkpoint
 from .emitter import Emitter
-from .options import RunOptions
 from .plan import Plan
 from .workers import WorkerBudget
 
@@ -105,7 +105,7 @@ class RunState:
         self,
         plan: Plan,
         inputs: Mapping[str, Any],
-        options: RunOptions,
+        options: Settings,
         overrides: Mapping[str, Any] | None = None,
         listeners: Iterable[object] = (),
         run_id: str | None = None,
