@@ -27,7 +27,7 @@ from typing import Annotated, Any
 
 import attrs
 
-from ._dsl import _SPEC_ATTRIBUTE, spec_of
+from ._dsl import attach_spec, spec_of
 from ._flow import Flow
 from ._markers import From
 from ._result import RunResult, VertexState
@@ -58,10 +58,8 @@ def _alone(function: Callable[..., Any]) -> Callable[..., Any]:
     copy.__annotations__ = {name: _without_from(hint) for name, hint in hints.items()}
     copy.__qualname__ = function.__qualname__
     copy.__module__ = function.__module__
-    setattr(
-        copy,
-        _SPEC_ATTRIBUTE,
-        attrs.evolve(spec, function=copy, options=attrs.evolve(spec.options, when=None)),
+    attach_spec(
+        copy, attrs.evolve(spec, function=copy, options=attrs.evolve(spec.options, when=None))
     )
     return copy
 

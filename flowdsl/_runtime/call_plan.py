@@ -25,7 +25,7 @@ from .checking import Invoker, checked_invokers
 from .plan import CallMode, Plan, Step, call_mode
 
 if TYPE_CHECKING:
-    from .options import RunOptions
+    from .._options import Settings
 
 __all__ = ["CallPlan", "SchedulerTables", "call_plan", "needs_runner", "retry_policy"]
 
@@ -101,7 +101,7 @@ _call_plans: weakref.WeakKeyDictionary[Plan, dict[_CallPlanKey, CallPlan]] = (
 _lock = threading.Lock()
 
 
-def call_plan(plan: Plan, options: RunOptions) -> CallPlan:
+def call_plan(plan: Plan, options: Settings) -> CallPlan:
     """The call plan of ``plan`` under ``options`` (built on first use, then kept)."""
     backend = options.backend
     limited = backend in ("thread", "async") and bool(options.max_concurrency)

@@ -59,7 +59,7 @@ class _Check:
 class StepChecks:
     """The contract checks of one step under one mode: its arguments, and its result."""
 
-    def __init__(self, step: Step, mode: str, contracts: VertexContracts) -> None:
+    def __init__(self, step: Step, mode: str, contracts: VertexContracts[Contract]) -> None:
         self.node = step.node
         self.position = step.position
         self.report = _reporter(step.node, mode)

@@ -39,10 +39,10 @@ import attrs
 from .._checks import CheckOutcome
 from .._events import Listener, VertexRetrying
 from .._model.graph import Graph
+from .._options import Settings
 from .check_log import keep
 from .executor import run_blocking
 from .gates import condition_skips, needs_skipped
-from .options import RunOptions
 from .plan import Plan, Step, argument_fetcher
 from .state import MISSING, RunState
 
@@ -65,7 +65,7 @@ class Job:
 
     step: Step
     position: int  # in the driver's plan: how reports name the step
-    options: RunOptions  # for the one-step serial run on the worker
+    options: Settings  # for the one-step serial run on the worker
     run_id: str
     topic: str  # the Dask event topic the driver listens to
 

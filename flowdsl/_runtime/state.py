@@ -12,6 +12,7 @@ import anyio
 from .._checks import CheckOutcome
 from .._mapping import ElementIndex
 from .._model.graph import NO_DEFAULT
+from .._options import Settings
 from .._services.cache import CacheStore
 from .._suggest import did_you_mean
 from ..errors import MissingAndUnknownInputError, MissingInputError, UnknownInputError
@@ -19,7 +20,6 @@ from .call_plan import CallPlan, call_plan
 from .checking import check_given_output
 from .checkpointing import Checkpoint
 from .emitter import Emitter
-from .options import RunOptions
 from .plan import Plan
 from .workers import WorkerBudget
 
@@ -107,7 +107,7 @@ class RunState:
         self,
         plan: Plan,
         inputs: Mapping[str, Any],
-        options: RunOptions,
+        options: Settings,
         overrides: Mapping[str, Any] | None = None,
         listeners: Iterable[object] = (),
         run_id: str | None = None,
@@ -160,6 +160,9 @@ class RunState:
         # [position, attempt, start, end, thread id, error, fallback name, retried].
         self.began = 0.0
         self.home = 0
+        # False when a synchronous caller's thread runs the run without an
+        # event loop: inline sync steps only, or plain sync steps on worker
+        # threads that the caller's thread waits for (``concurrent.run_without_loop``).
         self.on_loop = True
         self.starts: list[float] | None = None
         self.lanes: dict[int, int] = {}

@@ -8,9 +8,9 @@ import pytest
 
 import flowdsl._flow
 from flowdsl import DataResolutionError, Flow, From, vertex
+from flowdsl._options import Settings
 from flowdsl._runtime import plan as plan_module
 from flowdsl._runtime.call_plan import call_plan
-from flowdsl._runtime.options import RunOptions
 from flowdsl._runtime.plan import Plan, build_plan
 
 
@@ -153,7 +153,7 @@ def test_a_plan_for_a_field_output_keeps_only_what_it_needs() -> None:
     # Under the thread backend its one sync step runs on a worker, which the
     # caller's thread waits for: no loop either.
     assert not _needs_event_loop(plan, "thread")
-    assert call_plan(plan, RunOptions(backend="thread")).workers_alone
+    assert call_plan(plan, Settings(backend="thread")).workers_alone
     assert plan.slot_count == 3
 
 
@@ -179,4 +179,4 @@ def test_parse_output_name() -> None:
 
 
 def _needs_event_loop(plan: Plan, backend: str) -> bool:
-    return call_plan(plan, RunOptions(backend=backend)).needs_event_loop
+    return call_plan(plan, Settings(backend=backend)).needs_event_loop
