@@ -32,6 +32,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _SPEC_ATTRIBUTE = "__flowdsl_vertex__"
+# What inspect.isgeneratorfunction and isasyncgenfunction read, for a function.
+_GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR
 
 Fallbacks = Callable[..., Any] | Sequence[Callable[..., Any]]
 
@@ -120,7 +122,7 @@ def _checked_function(fn: Any, location: SourceLocation | None) -> types.Functio
             f"of one, or a vertex); got {fn!r}",
             location=location,
         )
-    if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
+    if fn.__code__.co_flags & _GENERATOR_FLAGS:
         raise InvalidVertexError(
             "a vertex returns one value; a generator function cannot be a vertex",
             vertex=fn.__name__,
