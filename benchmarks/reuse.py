@@ -6,7 +6,9 @@ to ``v_{i-1}``. The decorated flow has one function per vertex (a generated
 module, ``return v_prev + i``); the expanded flow has one function,
 ``step(prev, k)``, bound 1,000 times with ``prev=From(...)`` and the constant
 ``k=i``. It times making the vertices (decorating, expanding), compiling, and
-a warm serial run, and reports each ratio expanded / decorated. It prints a
+a warm serial run (contracts strict, the default: each ``k`` was checked when
+the flow compiled, so a run checks ``prev`` and the result, as it does for a
+decorated vertex), and reports each ratio expanded / decorated. It prints a
 table and writes every figure as JSON.
 
     python benchmarks/reuse.py [--quick] [--json PATH]
@@ -37,6 +39,8 @@ from flowdsl import From, Input, vertex
 SIZE = 1_000
 #: The issue's targets, reported (never asserted).
 COMPILE_TARGET = 1.2
+#: "The same per vertex, within noise": the warm run's ratio on this shared machine.
+WARM_RUN_TARGET = 1.1
 FULL = {"make": 15, "compile": 15, "run": 31}
 QUICK = {"make": 2, "compile": 2, "run": 3}
 #: Warm runs per timed sample (a run of the chain takes about a millisecond).
@@ -134,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = command_line(__doc__, "reuse")
     args = parser.parse_args(argv)
     results = bench(args.quick)
-    ratio = results["ratios"]["compile"]
+    ratio, warm = results["ratios"]["compile"], results["ratios"]["warm_serial_run"]
     report = {
         "benchmark": "reuse",
         "date": datetime.date.today().isoformat(),
@@ -156,7 +160,15 @@ def main(argv: list[str] | None = None) -> int:
                 ),
                 "value": f"{ratio:.2f}x",
                 "met": ratio <= COMPILE_TARGET,
-            }
+            },
+            "warm_serial_run": {
+                "description": (
+                    f"a warm serial run of the expanded chain within {WARM_RUN_TARGET:g}x "
+                    "the decorated one, per vertex"
+                ),
+                "value": f"{warm:.2f}x",
+                "met": warm <= WARM_RUN_TARGET,
+            },
         },
     }
     print(table(report))
