@@ -11,14 +11,9 @@ stages. Five things keep the per-vertex cost near the serial loop's:
   vertices never returns to the loop, and a fan-out is spread over the
   workers directly. A worker wakes the loop with the loop's own thread-safe
   callback, never by waiting on it.
-- Coroutine steps are the loop's own tasks: anyio's ``start_soon`` wraps
-  each task in a cancel scope and an event, which costs more than the task
-  (on trio, about 70 us more from one step to the next, measured between
-  sleeps). On asyncio they are plain asyncio tasks, which the run cancels
-  and awaits itself (``_Scheduler.settle_tasks``), so none outlives it; on
-  trio they go to a trio nursery inside an anyio task group, which keeps
-  anyio's way of raising (a cancelled run raises the loop's plain
-  ``Cancelled``). On both, a BaseException that escapes a step ends the run
+- Coroutine steps are the loop's own tasks, started through the run's
+  ``loops.StepTasks`` (one implementation per loop library, cheaper than
+  anyio's ``start_soon``). A BaseException that escapes a step ends the run
   and is raised as it is, once the run's tasks are done
   (``_Scheduler._escaped``).
 - A step whose only dependent waits for nothing else is followed by that
@@ -34,12 +29,10 @@ do; from a synchronous caller it runs without one (``run_without_loop``).
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import anyio
 
@@ -47,14 +40,12 @@ from .._policies import RetryPolicy
 from .calls import Places, awaited_directly, call_step
 from .control import RunCalls, gated_steps
 from .gates import Gates, Verdict
+from .loops import CallerThread, StepTasks, event_loop, running_loop
 from .plan import CallMode, Plan
 from .state import MISSING, RunState
 from .workers import Crew
 
-if TYPE_CHECKING:
-    import asyncio
-
-__all__ = ["DEFAULT_MAX_WORKERS", "asyncio_loop", "run_concurrent", "runs_on_workers_alone"]
+__all__ = ["DEFAULT_MAX_WORKERS", "run_concurrent", "runs_on_workers_alone"]
 
 #: Worker threads per run when ``max_workers`` is not given (anyio's own default).
 DEFAULT_MAX_WORKERS = 40
@@ -150,51 +141,18 @@ def runs_on_workers_alone(plan: Plan, backend: str, run_retry: RetryPolicy | Non
     return alone
 
 
-def _setter(event: threading.Event) -> Callable[[Callable[[], object]], object]:
-    # A worker's wake-up call, when no loop runs: set the caller's event.
-    return lambda _callback: event.set()
-
-
-def asyncio_loop() -> asyncio.AbstractEventLoop | None:
-    """The asyncio loop running on this thread, or None (no loop, or trio)."""
-    # asyncio not imported, or being imported by another thread at this
-    # moment (a half-initialized module may lack the function): no asyncio
-    # loop can have started yet.
-    get_running_loop = getattr(sys.modules.get("asyncio"), "get_running_loop", None)
-    if get_running_loop is None:
-        return None
-    try:
-        loop: asyncio.AbstractEventLoop = get_running_loop()
-        return loop
-    except RuntimeError:
-        return None
-
-
-def _trio_call_soon() -> Callable[[Callable[[], object]], object]:
-    import trio
-
-    return trio.lowlevel.current_trio_token().run_sync_soon
-
-
 class _Scheduler:
     """One concurrent run: the ready queue, the counts, and who runs what.
 
-    ``cancel`` stops the run's tasks and its wait (None when no loop runs);
-    the steps' tasks are asyncio tasks on ``loop``, or go to ``spawn``, a
-    trio nursery's ``start_soon``.
+    ``tasks`` starts the steps' tasks on the run's loop, stops them, and
+    carries a worker's wake-up call to the loop (``CallerThread`` when no
+    loop runs).
     """
 
-    def __init__(
-        self,
-        state: RunState,
-        cancel: Callable[[], object] | None,
-        loop: asyncio.AbstractEventLoop | None = None,
-        spawn: Callable[[Callable[[int], Coroutine[Any, Any, None]], int], object] | None = None,
-    ) -> None:
+    def __init__(self, state: RunState, tasks: StepTasks) -> None:
         plan = state.plan
         options = state.options
         self.state = state
-        self.cancel = cancel
         self.steps = plan.steps
         self.values = state.values
         self.modes = plan.call_modes(options.backend)
@@ -240,25 +198,15 @@ class _Scheduler:
         # ``run`` waits for ``woken``: set when the run is over, or by a worker
         # through ``call_soon`` when the loop has something to do (at most one
         # such call in flight, ``wake_pending``; none once ``closed``).
-        # Without a loop (``run_without_loop``) workers set ``arrived``, which
-        # the caller's thread waits for, instead.
-        self.arrived = threading.Event()
-        self.loop = loop
-        self.spawn = spawn
-        # How a worker thread has the loop call something soon, without waiting.
-        self.call_soon: Callable[[Callable[[], object]], object]
-        if cancel is None:
-            self.call_soon = _setter(self.arrived)
-        elif self.loop is None:
-            self.call_soon = _trio_call_soon()
-        else:
-            self.call_soon = self.loop.call_soon_threadsafe
+        # Without a loop (``run_without_loop``) ``call_soon`` sets the event
+        # the caller's thread waits for instead.
+        self.tasks = tasks
+        self.cancel = tasks.cancel
+        self.call_soon = tasks.call_soon
         self.woken = anyio.Event()
         self.wake_pending = False
         self.closed = False
-        # Step tasks started on asyncio (see the module's docstring), and what
-        # any of them raised that is not a vertex's failure (an Exception).
-        self.tasks: dict[int, asyncio.Task[None]] = {}
+        # What any step task raised that is not a vertex's failure (an Exception).
         self.crashed: list[BaseException] = []
 
     # Bookkeeping: call with the lock held.
@@ -457,8 +405,7 @@ class _Scheduler:
                     position = self._next_inline()
             self._start_workers()
         if self.stopped:
-            if self.cancel is not None:
-                self.cancel()
+            self.cancel()
         elif not self.unsettled:
             self.woken.set()
 
@@ -488,12 +435,7 @@ class _Scheduler:
     def _start(self, position: int) -> None:
         # ``run_task(position)`` as a task of the run.
         self.state.running.add(position)
-        if self.spawn is not None:
-            self.spawn(self.run_task, position)
-        else:
-            # Never without a loop: such a run has only steps for workers.
-            assert self.loop is not None
-            self.tasks[position] = self.loop.create_task(self.run_task(position))
+        self.tasks.start(self.run_task, position)
 
     def _escaped(self, error: BaseException) -> None:
         # What escaped a step's task: the loop's cancellation goes on up;
@@ -502,18 +444,8 @@ class _Scheduler:
         if isinstance(error, anyio.get_cancelled_exc_class()):
             raise error
         self.crashed.append(error)
-        if not self.closed and self.cancel is not None:
+        if not self.closed:
             self.cancel()
-
-    async def settle_tasks(self) -> None:
-        """Cancel the step tasks still running on asyncio and wait until they end."""
-        pending = [task for task in self.tasks.values() if not task.done()]
-        if not pending:
-            return
-        for task in pending:
-            task.cancel()
-        with anyio.CancelScope(shield=True):
-            await sys.modules["asyncio"].wait(pending)  # tasks on asyncio: it is imported
 
     async def run_task(self, position: int) -> None:
         """A step's task: a step through its runner (retries, fallbacks, map,
@@ -548,7 +480,7 @@ class _Scheduler:
         except BaseException as error:
             self._escaped(error)
         finally:
-            self.tasks.pop(position, None)
+            self.tasks.finished(position)
 
     async def run(self) -> None:
         """Start the run, then drain whenever a worker left the loop something to do,
@@ -629,11 +561,12 @@ def run_without_loop(state: RunState) -> None:
     """Run a plan of plain sync steps on the workers, this thread waiting for them.
 
     What the loop does in ``_Scheduler.run``, without one: the caller's
-    thread drains whenever a worker sets ``arrived``. Ctrl+C while it waits
-    stops the run as it would on a loop.
+    thread drains whenever a worker wakes it. Ctrl+C while it waits stops
+    the run as it would on a loop.
     """
-    scheduler = _Scheduler(state, None)
-    arrived, lock = scheduler.arrived, scheduler.lock
+    caller = CallerThread()
+    scheduler = _Scheduler(state, caller)
+    arrived, lock = caller.arrived, scheduler.lock
     try:
         scheduler.drain()
         while scheduler.unsettled and not scheduler.stopped:
@@ -648,26 +581,16 @@ def run_without_loop(state: RunState) -> None:
 
 async def run_concurrent(state: RunState) -> None:
     """Run ``state.plan`` with every step started as soon as its inputs exist."""
-    if state.loop_free:
+    if not state.on_loop:
         run_without_loop(state)
         return
+    loop = running_loop()
+    assert loop is not None, "a run on a loop, without a running loop"
     scheduler: _Scheduler | None = None
     try:
-        async with anyio.create_task_group() as group:
-            loop = asyncio_loop()
-            if loop is None:
-                import trio
-
-                # Under trio the group only shapes what is raised (see the
-                # module's docstring); the nursery holds the tasks.
-                async with trio.open_nursery() as nursery:
-                    scheduler = _Scheduler(
-                        state, nursery.cancel_scope.cancel, spawn=nursery.start_soon
-                    )
-                    await scheduler.run()
-            else:
-                scheduler = _Scheduler(state, group.cancel_scope.cancel, loop=loop)
-                await scheduler.run()
+        async with event_loop(loop).open_tasks() as tasks:
+            scheduler = _Scheduler(state, tasks)
+            await scheduler.run()
     except BaseException as error:
         # A task group (under trio) wraps Ctrl+C in an exception group;
         # callers expect the plain KeyboardInterrupt, as from a serial run.
@@ -678,7 +601,7 @@ async def run_concurrent(state: RunState) -> None:
     finally:
         if scheduler is not None:
             scheduler.close()
-            await scheduler.settle_tasks()
+            await scheduler.tasks.settle()
             await scheduler.calls.abandon_open_groups()
     if scheduler is not None and scheduler.crashed:
         raise scheduler.crashed[0]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -15,9 +14,11 @@ import anyio
 from .._events import RunEnded, RunStarted
 from .caching import open_store
 from .check_log import current_checks
-from .concurrent import asyncio_loop, run_concurrent, runs_on_workers_alone
+from .concurrent import run_concurrent, runs_on_workers_alone
 from .control import run_needs_event_loop
+from .emitter import Emitter
 from .logs import current_run
+from .loops import event_loop, running_loop
 from .serial import run_serial
 from .state import RunState
 
@@ -53,17 +54,16 @@ async def execute(state: RunState) -> RunState:
     token = current_run.set(state.run_id)
     checks = current_checks.set(state)
     try:
-        return await _announced(state)
+        if state.emitter is None:
+            return await _execute(state)
+        return await _between_run_events(state, state.emitter)
     finally:
         current_checks.reset(checks)
         current_run.reset(token)
 
 
-async def _announced(state: RunState) -> RunState:
-    # The run, between its RunStarted and RunEnded events (when someone listens).
-    emitter = state.emitter
-    if emitter is None:
-        return await _execute(state)
+async def _between_run_events(state: RunState, emitter: Emitter) -> RunState:
+    # The run, between its RunStarted and RunEnded events.
     emitter.emit(
         RunStarted(
             run_id=state.run_id,
@@ -147,7 +147,7 @@ async def _execute(state: RunState) -> RunState:
 
 def _drive(coroutine: Coroutine[Any, Any, RunState]) -> RunState:
     # A run of inline sync calls, or of sync calls on workers that the
-    # caller's thread waits for (``state.loop_free``), never suspends, so one
+    # caller's thread waits for (``concurrent.run_without_loop``), never suspends, so one
     # send() finishes it and no event loop is needed.
     try:
         coroutine.send(None)
@@ -167,14 +167,9 @@ def run_blocking(state: RunState) -> RunState:
             state.on_loop = False
             return _drive(execute(state))
         if runs_on_workers_alone(state.plan, options.backend, options.retry):
-            state.loop_free = True
             state.on_loop = False
             return _drive(execute(state))
-    return _run_on_a_loop(state)
-
-
-def _run_on_a_loop(state: RunState) -> RunState:
-    return run_on_a_loop(functools.partial(execute, state), state.options.anyio_backend)
+    return run_on_a_loop(functools.partial(execute, state), options.anyio_backend)
 
 
 def run_on_a_loop(main: Callable[[], Coroutine[Any, Any, T]], anyio_backend: str) -> T:
@@ -186,7 +181,7 @@ def run_on_a_loop(main: Callable[[], Coroutine[Any, Any, T]], anyio_backend: str
     """
     running = running_loop()
     if running is None:
-        return _start_loop(main, anyio_backend)
+        return event_loop(anyio_backend).run(main)
     if current_run.get() is None:
         raise RuntimeError(
             f"this run needs an event loop of its own, and {running} is running on this "
@@ -203,7 +198,7 @@ def _on_a_thread_of_its_own(main: Callable[[], Coroutine[Any, Any, T]], anyio_ba
 
     def start() -> None:
         try:
-            outcome.append(_start_loop(main, anyio_backend))
+            outcome.append(event_loop(anyio_backend).run(main))
         except BaseException as error:  # handed to the caller's thread
             outcome.append(error)
 
@@ -217,29 +212,3 @@ def _on_a_thread_of_its_own(main: Callable[[], Coroutine[Any, Any, T]], anyio_ba
     if isinstance(finished, BaseException):
         raise finished
     return finished
-
-
-def _start_loop(main: Callable[[], Coroutine[Any, Any, T]], anyio_backend: str) -> T:
-    # The loop's own entry point, not anyio.run: anyio's calls work on a loop
-    # started natively, and its wrapper costs about 40 us a run.
-    if anyio_backend == "trio":
-        import trio
-
-        result: T = trio.run(main)
-        return result
-    import asyncio  # on first use: a serial run needs no loop, and asyncio is slow to import
-
-    return asyncio.run(main())
-
-
-def running_loop() -> str | None:
-    """The event loop running on this thread, if any."""
-    if asyncio_loop() is not None:
-        return "asyncio"
-    # trio marks the thread its loop runs on in sniffio's thread-local, which
-    # it imports before anything else. trio itself is not looked at: another
-    # thread may be importing it at this moment, and a half-initialized
-    # module has no ``lowlevel`` yet (while sniffio, not imported or half
-    # imported, means that no trio loop has run).
-    marker = getattr(sys.modules.get("sniffio"), "thread_local", None)
-    return "trio" if getattr(marker, "name", None) == "trio" else None

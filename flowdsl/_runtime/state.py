@@ -79,7 +79,6 @@ class RunState:
         "inputs",
         "iterations",
         "lanes",
-        "loop_free",
         "on_loop",
         "options",
         "overrides",
@@ -155,6 +154,9 @@ class RunState:
         # [position, attempt, start, end, thread id, error, fallback name, retried].
         self.began = 0.0
         self.home = 0
+        # False when a synchronous caller's thread runs the run without an
+        # event loop: inline sync steps only, or plain sync steps on worker
+        # threads that the caller's thread waits for (``concurrent.run_without_loop``).
         self.on_loop = True
         self.starts: list[float] | None = None
         self.lanes: dict[int, int] = {}
@@ -210,9 +212,6 @@ class RunState:
         # elements run as Dask tasks of their own (None: in the runner).
         self.dask_client = dask_client
         self.element_runner: ElementRunner | None = None
-        # Set by a synchronous caller whose thread run needs no event loop
-        # (``concurrent.runs_on_workers_alone``): its thread waits for the workers.
-        self.loop_free = False
         # The worker threads of the sweep this run is part of (None: the run's own).
         self.shared_workers: SharedWorkers | None = None
 

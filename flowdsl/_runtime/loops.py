@@ -1,0 +1,136 @@
+"""Event loops: one interface for what a run does on a loop, one implementation per library.
+
+The concurrent scheduler and the executor use a loop through ``EventLoop``
+and a run's ``StepTasks`` only; ``loop_asyncio.py`` and ``loop_trio.py``
+implement them, ``CallerThread`` stands in when a run has no loop at all.
+Each implementation is imported on first use, with its library: a serial run
+loads neither asyncio nor trio (``tests/test_import.py``).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
+from importlib import import_module
+from typing import Any, ClassVar, TypeVar
+
+__all__ = ["CallerThread", "EventLoop", "StepTasks", "event_loop", "running_loop"]
+
+T = TypeVar("T")
+
+#: A step's task: the scheduler's ``run_task``, called with the step's position.
+TaskFunction = Callable[[int], Coroutine[Any, Any, None]]
+
+
+class StepTasks(ABC):
+    """A run's step tasks on one loop: start them, stop them, wake the loop from a thread.
+
+    ``cancel`` stops the step tasks and the run's wait for them;
+    ``call_soon(callback)`` has the loop call ``callback`` soon, from any
+    thread, without waiting for it.
+    """
+
+    __slots__ = ("call_soon", "cancel")
+
+    def __init__(
+        self, cancel: Callable[[], object], call_soon: Callable[[Callable[[], object]], object]
+    ) -> None:
+        self.cancel = cancel
+        self.call_soon = call_soon
+
+    @abstractmethod
+    def start(self, run_task: TaskFunction, position: int) -> None:
+        """Start ``run_task(position)`` as a task of the run."""
+
+    @abstractmethod
+    def finished(self, position: int) -> None:
+        """``position``'s task is ending (called from the task itself)."""
+
+    @abstractmethod
+    async def settle(self) -> None:
+        """After the run: stop the step tasks still running and wait until they end."""
+
+
+class EventLoop(ABC):
+    """One event-loop library as the runtime uses it (the shape of anyio's ``AsyncBackend``)."""
+
+    #: The library's name, as ``anyio_backend`` spells it.
+    name: ClassVar[str]
+
+    @classmethod
+    @abstractmethod
+    def run(cls, main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Start a loop on this thread, await ``main()`` on it, close it; return the result."""
+
+    @classmethod
+    @abstractmethod
+    def open_tasks(cls) -> AbstractAsyncContextManager[StepTasks]:
+        """A group for a run's step tasks on the loop running the caller.
+
+        Leaving it ends the run's wait; ``StepTasks.settle`` then stops the
+        tasks still running, if the group did not.
+        """
+
+
+class CallerThread(StepTasks):
+    """No loop: the caller's thread waits for the workers (a run of plain sync steps).
+
+    A worker's wake-up sets ``arrived``, which the caller's thread waits for.
+    """
+
+    __slots__ = ("arrived",)
+
+    def __init__(self) -> None:
+        arrived = self.arrived = threading.Event()
+        super().__init__(cancel=_nothing, call_soon=lambda _callback: arrived.set())
+
+    def start(self, run_task: TaskFunction, position: int) -> None:
+        raise AssertionError("a run without an event loop has only steps for worker threads")
+
+    def finished(self, position: int) -> None:
+        raise AssertionError("a run without an event loop has no tasks")
+
+    async def settle(self) -> None:
+        return None  # no tasks to settle
+
+
+def _nothing() -> None:
+    # Stopping a run without a loop: the workers see ``stopped``, nothing to cancel.
+    return None
+
+
+_IMPLEMENTATIONS = {"asyncio": "loop_asyncio", "trio": "loop_trio"}
+_loaded: dict[str, type[EventLoop]] = {}
+
+
+def event_loop(name: str) -> type[EventLoop]:
+    """The implementation for the loop library ``name`` ("asyncio" or "trio"), imported once."""
+    found = _loaded.get(name)
+    if found is None:
+        module = import_module(f"{__package__}.{_IMPLEMENTATIONS[name]}")
+        found = _loaded[name] = module.EVENT_LOOP
+    return found
+
+
+def running_loop() -> str | None:
+    """The name of the event loop running on this thread, if any.
+
+    Neither library is imported to answer: another thread may be importing
+    one at this moment, and a half-initialized module lacks what is looked
+    up (which means that no loop of that library can have started yet).
+    """
+    get_running_loop = getattr(sys.modules.get("asyncio"), "get_running_loop", None)
+    if get_running_loop is not None:
+        try:
+            get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            return "asyncio"
+    # trio marks the thread its loop runs on in sniffio's thread-local, which
+    # it imports before anything else.
+    marker = getattr(sys.modules.get("sniffio"), "thread_local", None)
+    return "trio" if getattr(marker, "name", None) == "trio" else None
