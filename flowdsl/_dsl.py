@@ -26,7 +26,15 @@ from ._model.options import DEFAULT_OPTIONS, ContractMode, VertexOptions
 from ._policies import RetryPolicy
 from .errors import InvalidVertexError
 
-__all__ = ["ExpandedVertices", "MadeVertex", "VertexKeywords", "VertexSpec", "spec_of", "vertex"]
+__all__ = [
+    "ExpandedVertices",
+    "MadeVertex",
+    "VertexKeywords",
+    "VertexSpec",
+    "attach_spec",
+    "spec_of",
+    "vertex",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -94,6 +102,11 @@ def spec_of(obj: object) -> VertexSpec | None:
     """The ``VertexSpec`` of a decorated function, or ``None`` for anything else."""
     spec = getattr(obj, _SPEC_ATTRIBUTE, None)
     return spec if isinstance(spec, VertexSpec) else None
+
+
+def attach_spec(function: Callable[..., Any], spec: VertexSpec) -> None:
+    """Make ``function`` a vertex described by ``spec`` (what ``spec_of`` then returns)."""
+    setattr(function, _SPEC_ATTRIBUTE, spec)
 
 
 def _local_names(frame_depth: int) -> Mapping[str, Any] | None:
@@ -426,7 +439,7 @@ def _vertex(
             and spec_of(function) is None
             and "bind" not in options
         ):
-            setattr(function, _SPEC_ATTRIBUTE, _mark(function, name, options, local_names))
+            attach_spec(function, _mark(function, name, options, local_names))
             return function
         made: Callable[P, R] = _made(function, name, options, local_names, _call_site(caller))
         return made

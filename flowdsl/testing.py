@@ -27,7 +27,7 @@ from typing import Annotated, Any
 
 import attrs
 
-from ._dsl import _SPEC_ATTRIBUTE, spec_of
+from ._dsl import attach_spec, spec_of
 from ._flow import Flow
 from ._markers import From, Input
 from ._result import RunResult, VertexState
@@ -70,7 +70,7 @@ def _alone(function: Callable[..., Any], given: Iterable[str]) -> tuple[Callable
         if not isinstance(value, (From, Input)) and parameter not in given
     )
     options = attrs.evolve(spec.options, when=None, after=(), config=(), bind=constants)
-    setattr(copy, _SPEC_ATTRIBUTE, attrs.evolve(spec, function=copy, options=options))
+    attach_spec(copy, attrs.evolve(spec, function=copy, options=options))
     return copy, spec.name
 
 
