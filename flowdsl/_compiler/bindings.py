@@ -1,4 +1,4 @@
-"""Apply the binding rules to each parameter of each vertex (design card 1.1).
+"""Apply the binding rules to each parameter of each vertex, first match wins.
 
 0. ``vertex(fn, bind={...})`` binds a parameter to ``From(ref)``, ``Input(name)``
    or a constant (so do a ``functools.partial``'s arguments).
