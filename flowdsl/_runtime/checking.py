@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from .._checks import CheckOutcome
-from .._gc import collector_paused
 from .._model.graph import NO_DEFAULT, VertexContracts, VertexNode
 from .._services.contracts import Contract, Violation, describe
 from ..errors import ContractViolation
@@ -19,7 +18,7 @@ from .check_log import record_checks
 from .logs import log_extra, logger
 from .plan import Plan, Step, gather
 
-__all__ = ["Invoker", "StepChecks", "check_given_output", "invokers", "step_checks"]
+__all__ = ["Invoker", "StepChecks", "check_given_output", "checked_invokers", "step_checks"]
 
 Invoker = Callable[[list[Any]], Any]
 
@@ -206,11 +205,7 @@ def _checked(step: Step, mode: str) -> Invoker | None:
     return invoke
 
 
-def invokers(plan: Plan, mode: str) -> tuple[Invoker | None, ...]:
-    """Per step of ``plan``: the checked invoker under ``mode``, or ``None`` (built once)."""
-    key = ("invokers", mode)
-    found: tuple[Invoker | None, ...] | None = plan.memo.get(key)
-    if found is None:
-        with collector_paused():
-            found = plan.memo[key] = tuple(_checked(step, mode) for step in plan.steps)
-    return found
+def checked_invokers(plan: Plan, mode: str) -> tuple[Invoker | None, ...]:
+    """Per step of ``plan``: the checked invoker under contracts ``mode``, or ``None``
+    (built once per plan and mode: ``call_plan.call_plan``)."""
+    return tuple(_checked(step, mode) for step in plan.steps)

@@ -36,16 +36,15 @@ from typing import Any, NamedTuple
 
 import anyio
 
-from .._policies import RetryPolicy
-from .calls import Places, awaited_directly, call_step
-from .control import RunCalls, gated_steps
+from .calls import Places, call_step
+from .control import RunCalls
 from .gates import Gates, Verdict
 from .loops import CallerThread, StepTasks, event_loop, running_loop
-from .plan import CallMode, Plan
+from .plan import CallMode
 from .state import MISSING, RunState
 from .workers import Crew
 
-__all__ = ["DEFAULT_MAX_WORKERS", "run_concurrent", "runs_on_workers_alone"]
+__all__ = ["DEFAULT_MAX_WORKERS", "run_concurrent"]
 
 #: Worker threads per run when ``max_workers`` is not given (anyio's own default).
 DEFAULT_MAX_WORKERS = 40
@@ -58,87 +57,6 @@ class _Outcome(NamedTuple):
     output: Any
     duration: float
     error: Exception | None
-
-
-class _Tables(NamedTuple):
-    """Per step, how the scheduler dispatches it: kept per plan, backend, retry default
-    and whether coroutines are limited, so that a run does not rebuild them."""
-
-    #: Goes straight to its call once ready: no runner, no condition to look at first.
-    direct: tuple[bool, ...]
-    #: May continue a worker's chain: a direct sync thread step without its own
-    #: deadline (a deadline needs the loop to stop waiting).
-    chainable: tuple[bool, ...]
-    #: A coroutine step ``run_task`` awaits itself, one coroutine frame fewer.
-    awaited: tuple[bool, ...]
-    #: The step fused after it, or -1 (see ``_Scheduler.run_fused``).
-    fused: tuple[int, ...]
-    #: How many steps it waits for, and the steps that wait for none.
-    waiting: tuple[int, ...]
-    sources: tuple[int, ...]
-
-
-def _tables(
-    plan: Plan, modes: tuple[CallMode, ...], gated: tuple[bool, ...], key: Any, places: Places
-) -> _Tables:
-    found: _Tables | None = plan.memo.get(key)
-    if found is None:
-        direct = tuple(not off for off in gated)
-        chainable = tuple(
-            mode is CallMode.THREAD and step.node.options.timeout is None and fast
-            for mode, step, fast in zip(modes, plan.steps, direct, strict=True)
-        )
-        found = plan.memo[key] = _Tables(
-            direct=direct,
-            chainable=chainable,
-            awaited=tuple(
-                awaited_directly(step, mode, places)
-                for step, mode in zip(plan.steps, modes, strict=True)
-            ),
-            fused=_fused(plan, modes, direct, chainable),
-            waiting=tuple(len(step.after) for step in plan.steps),
-            sources=tuple(step.position for step in plan.steps if not step.after),
-        )
-    return found
-
-
-def _fused(
-    plan: Plan, modes: tuple[CallMode, ...], direct: tuple[bool, ...], chainable: tuple[bool, ...]
-) -> tuple[int, ...]:
-    # Step s is fused after step p when s is p's only dependent, waits for
-    # nothing but p, and runs where p runs: inline on the loop, or on a worker.
-    inline = tuple(
-        mode is CallMode.INLINE and fast for mode, fast in zip(modes, direct, strict=True)
-    )
-    fused = [-1] * len(plan.steps)
-    for step in plan.steps:
-        if len(step.downstream) != 1:
-            continue
-        (child,) = step.downstream
-        if plan.steps[child].after != (step.position,):
-            continue
-        p = step.position
-        if (inline[p] and inline[child]) or (chainable[p] and chainable[child]):
-            fused[p] = child
-    return tuple(fused)
-
-
-def runs_on_workers_alone(plan: Plan, backend: str, run_retry: RetryPolicy | None) -> bool:
-    """Whether every step is a plain sync call for a worker thread (kept per plan).
-
-    Such a run has nothing for an event loop to do: no coroutine, no timer,
-    no runner. A synchronous caller's thread then waits for the workers
-    itself, without starting a loop (``run_without_loop``).
-    """
-    key = ("workers alone", backend, run_retry)
-    alone: bool | None = plan.memo.get(key)
-    if alone is None:
-        gated = gated_steps(plan, run_retry)
-        alone = plan.memo[key] = backend == "thread" and all(
-            mode is CallMode.THREAD and step.node.options.timeout is None and not off
-            for mode, step, off in zip(plan.call_modes(backend), plan.steps, gated, strict=True)
-        )
-    return alone
 
 
 class _Scheduler:
@@ -155,7 +73,8 @@ class _Scheduler:
         self.state = state
         self.steps = plan.steps
         self.values = state.values
-        self.modes = plan.call_modes(options.backend)
+        call_plan = state.call_plan
+        self.modes = call_plan.modes
         self.workers = options.max_workers or DEFAULT_MAX_WORKERS
         shared = state.shared_workers
         self.thread_limiter = (
@@ -167,13 +86,12 @@ class _Scheduler:
         self.places = Places(state.waits, state.placed, self.thread_limiter, self.task_limiter)
         self.calls = RunCalls(state, self.places)
         self.invokers = self.calls.invokers
-        self.controlled = self.calls.controlled
-        key = ("concurrent", options.backend, options.retry, self.task_limiter is None)
-        tables = _tables(plan, self.modes, self.calls.gated, key, self.places)
-        self.direct, self.chainable, self.awaited = tables.direct, tables.chainable, tables.awaited
+        self.via_runner, self.off_fast_path = call_plan.via_runner, call_plan.off_fast_path
+        tables = call_plan.tables
+        assert tables is not None  # built for the thread and async backends
+        self.chainable, self.awaited = tables.chainable, tables.awaited
         # Steps are fused only when nothing watches each one (events, checkpoints).
         self.fused = tables.fused if state.emitter is None and state.checkpoint is None else None
-        self.keep_going = options.on_error == "continue"
         self.waiting = list(tables.waiting)
         self.gates = Gates(state)
         # Ready steps to run through their runner with defaults for skipped producers.
@@ -239,26 +157,12 @@ class _Scheduler:
         if self.stopped:
             return False
         state = self.state
-        if error is None and state.checkpoint is not None:
-            try:
-                state.checkpoint.record(self.steps[position].node, output)
-            except Exception as exc:  # the output could not be kept: the vertex failed
-                error = exc
         state.running.discard(position)
-        state.durations[position] = duration
-        if state.emitter is not None:
-            state.emitter.vertex_done(
-                self.steps[position].name, state.attempts.get(position, 1), duration, error
-            )
-        if error is None:
-            self.values[position] = output
-            state.completed.append(position)
-        else:
-            state.errors[position] = error
-            if self.keep_going:
-                self.gates.failed(position)
+        if state.step_ended(position, output, duration, error) is not None:
+            if state.failed_fast:
+                self.stopped = True
             else:
-                state.failed_fast = self.stopped = True
+                self.gates.failed(position)
         self._settle(position)
         return True
 
@@ -299,9 +203,7 @@ class _Scheduler:
                 if gates.active:  # a failure elsewhere: the general path decides
                     return _Outcome(position, output, duration, None)
                 running.discard(position)
-                state.durations[position] = duration
-                values[position] = output
-                state.completed.append(position)
+                state.step_completed(position, output, duration)
                 self.unsettled -= 1
                 if self.readers_left is not None:
                     self._read(position)
@@ -379,7 +281,7 @@ class _Scheduler:
         steps, lock = self.steps, self.lock
         modes, inline, state, ready = self.modes, CallMode.INLINE, self.state, self.ready
         clock = time.perf_counter
-        direct, gates = self.direct, self.gates
+        off_fast_path, gates = self.off_fast_path, self.gates
         with lock:
             position = self._next_inline()
         self._start_workers()
@@ -397,7 +299,7 @@ class _Scheduler:
                 if (
                     len(ready) == 1
                     and modes[ready[0]] is inline
-                    and direct[ready[0]]
+                    and not off_fast_path[ready[0]]
                     and not (gates.active or self.stopped)
                 ):
                     position = ready.popleft()  # glue after glue: no dispatch needed
@@ -424,7 +326,7 @@ class _Scheduler:
             position = self._take_one()
             if position is None:
                 return None
-            if not (self.controlled[position] or position in self.on_defaults):
+            if not (self.via_runner[position] or position in self.on_defaults):
                 if modes[position] is inline:
                     return position
                 if self.chainable[position]:
@@ -455,7 +357,7 @@ class _Scheduler:
             step, invoke, values = self.steps[position], self.invokers[position], self.values
             start = self.starts[position] = time.perf_counter()
             try:
-                if self.controlled[position] or position in self.on_defaults:
+                if self.via_runner[position] or position in self.on_defaults:
                     output = await self.calls.runner(position).run(
                         values, position in self.on_defaults
                     )

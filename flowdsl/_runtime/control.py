@@ -33,81 +33,20 @@ from typing import Any
 import anyio
 
 from .._mapping import ElementIndex
-from .._policies import RetryPolicy
 from .._typing import type_name
 from ..errors import ContractViolation, IterationLimitError
 from .atomic import GroupRun
 from .caching import CachedCall, run_invokers, through_cache
+from .call_plan import retry_policy
 from .calls import Places, call_placed, named_call
 from .checking import StepChecks, step_checks
 from .logs import log_extra, logger
-from .plan import CallMode, Plan, Step, call_mode, gather
+from .plan import CallMode, Step, call_mode, gather
 from .state import MISSING, RunState
 
-__all__ = [
-    "RunCalls",
-    "StepRunner",
-    "controlled_steps",
-    "gated_steps",
-    "needs_runner",
-    "run_needs_event_loop",
-]
+__all__ = ["RunCalls", "StepRunner"]
 
 Arguments = tuple[list[Any], dict[str, Any]]
-
-
-def _policy(step: Step, run_retry: RetryPolicy | None) -> RetryPolicy | None:
-    own = step.node.options.retry
-    policy = own if own is not None else run_retry
-    return policy if policy is not None and policy.max_retries > 0 else None
-
-
-def needs_runner(step: Step, run_retry: RetryPolicy | None) -> bool:
-    """Whether ``step`` is more than one plain call in a run with this default retry policy."""
-    options = step.node.options
-    return bool(
-        options.group is not None
-        or options.fallbacks
-        or options.map_over is not None
-        or options.until is not None
-        or options.max_concurrency is not None
-        or options.rate_limit is not None
-        or _policy(step, run_retry) is not None
-    )
-
-
-def controlled_steps(plan: Plan, run_retry: RetryPolicy | None) -> tuple[bool, ...]:
-    """Per step, whether it goes through a runner (kept per plan and retry default)."""
-    key = ("controlled", run_retry)
-    controlled: tuple[bool, ...] | None = plan.memo.get(key)
-    if controlled is None:
-        controlled = plan.memo[key] = tuple(needs_runner(step, run_retry) for step in plan.steps)
-    return controlled
-
-
-def gated_steps(plan: Plan, run_retry: RetryPolicy | None) -> tuple[bool, ...]:
-    """Per step, whether it is controlled or has a condition: off the schedulers' fast path."""
-    key = ("gated", run_retry)
-    gated: tuple[bool, ...] | None = plan.memo.get(key)
-    if gated is None:
-        gated = plan.memo[key] = tuple(
-            controlled or step.condition is not None
-            for controlled, step in zip(controlled_steps(plan, run_retry), plan.steps, strict=True)
-        )
-    return gated
-
-
-def run_needs_event_loop(plan: Plan, backend: str, run_retry: RetryPolicy | None) -> bool:
-    """Whether a run must start an event loop (kept per plan, backend and retry default).
-
-    A runner may wait (retries, rate limits) and a condition may route a step
-    to one, so either needs the loop's timer; plain sync steps do not.
-    """
-    key = ("needs loop", backend, run_retry)
-    needs: bool | None = plan.memo.get(key)
-    if needs is None:
-        needs = plan.memo[key] = plan.needs_event_loop(backend) or any(gated_steps(plan, run_retry))
-    return needs
 
 
 class RunCalls:
@@ -116,12 +55,7 @@ class RunCalls:
     def __init__(self, state: RunState, places: Places) -> None:
         self.state = state
         self.invokers, self._lookups = run_invokers(state)
-        retry = state.options.retry
-        # Per step: whether it always goes through its runner, and whether it
-        # is off the fast path at all (a runner, or a condition to look at).
-        self.controlled = controlled_steps(state.plan, retry)
-        self.gated = gated_steps(state.plan, retry)
-        self.modes = state.plan.call_modes(state.options.backend)
+        self.modes = state.call_plan.modes
         self.places = places
         self._runners: dict[int, StepRunner] = {}
         self._groups: dict[int, GroupRun] = {}
@@ -194,7 +128,7 @@ class StepRunner:
         # Caching is off inside an atomic group: a call there acts on its transaction.
         self.cached = cached if group_run is None else None
         self.group_run = group_run
-        self.policy = _policy(step, options.retry)
+        self.policy = retry_policy(step, options.retry)
         self.fallbacks = [
             _Fallback(f, name, step, options.backend)
             for f, name in zip(own.fallbacks, own.fallback_names, strict=True)
@@ -282,9 +216,8 @@ class StepRunner:
             keys = range(len(sequences[0]))
             picks = [(i,) * len(sequences) for i in keys]
         count = len(keys)
-        self.state.elements[self.position] = count
         # Attempts count the elements' calls: none for an empty sequence.
-        self.state.attempts.setdefault(self.position, 0)
+        self.state.mapped(self.position, count)
         results: list[Any] = [None] * count
         failures: dict[int, BaseException] = {}
         keep_going = self.state.options.on_error == "continue"
@@ -315,9 +248,9 @@ class StepRunner:
                 if failures and not keep_going:
                     break
         if failures:
-            self.state.element_errors[self.position] = {
-                keys[i]: failures[i] for i in sorted(failures)
-            }
+            self.state.elements_failed(
+                self.position, {keys[i]: failures[i] for i in sorted(failures)}
+            )
             raise failures[min(failures)]
         if map_over.product:
             return _nested(results, [len(s) for s in sequences])
@@ -381,8 +314,7 @@ class StepRunner:
             if previous_index is not None:
                 args, kwargs = self._put(args, kwargs, previous_index, previous)
             output = await self._resilient(args, kwargs)
-            iterations = self.state.iterations
-            iterations[self.position] = iterations.get(self.position, 0) + 1
+            self.state.count_iterations(self.position)
             if node.options.until(output):
                 return output
             previous = output
@@ -449,8 +381,7 @@ class StepRunner:
         self, args: list[Any], kwargs: dict[str, Any], tried: list[list[Any]]
     ) -> Any:
         function = self.step.function
-        attempts = self.state.attempts
-        attempt = attempts[self.position] = attempts.get(self.position, 0) + 1
+        attempt = self.state.count_attempts(self.position)
         if self.state.emitter is not None:
             self.state.emitter.vertex_started(self.step.name, attempt)
         call = functools.partial(function, *args, **kwargs)
@@ -468,9 +399,9 @@ class StepRunner:
             except Exception as exc:  # the next fallback may do better
                 failed.append((fallback.name, exc))
                 continue
-            self.state.fallbacks[self.position] = fallback.name
+            self.state.fell_back(self.position, fallback.name, failed)
             return output
-        self.state.fallback_errors[self.position] = failed
+        self.state.fell_back(self.position, None, failed)
         raise error
 
     async def _logged(

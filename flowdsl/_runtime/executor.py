@@ -14,8 +14,7 @@ import anyio
 from .._events import RunEnded, RunStarted
 from .caching import open_store
 from .check_log import current_checks
-from .concurrent import run_concurrent, runs_on_workers_alone
-from .control import run_needs_event_loop
+from .concurrent import run_concurrent
 from .emitter import Emitter
 from .logs import current_run
 from .loops import event_loop, running_loop
@@ -147,7 +146,7 @@ async def _execute(state: RunState) -> RunState:
 
 def _drive(coroutine: Coroutine[Any, Any, RunState]) -> RunState:
     # A run of inline sync calls, or of sync calls on workers that the
-    # caller's thread waits for (``concurrent.run_without_loop``), never suspends, so one
+    # caller's thread waits for (``CallPlan.workers_alone``), never suspends, so one
     # send() finishes it and no event loop is needed.
     try:
         coroutine.send(None)
@@ -160,16 +159,16 @@ def _drive(coroutine: Coroutine[Any, Any, RunState]) -> RunState:
 
 def run_blocking(state: RunState) -> RunState:
     """``execute`` for a synchronous caller, starting an event loop only when needed."""
-    options = state.options
-    coroutine_listeners = state.emitter is not None and state.emitter.has_async
-    if options.timeout is None and not coroutine_listeners:
-        if not run_needs_event_loop(state.plan, options.backend, options.retry):
-            state.on_loop = False
-            return _drive(execute(state))
-        if runs_on_workers_alone(state.plan, options.backend, options.retry):
-            state.on_loop = False
-            return _drive(execute(state))
-    return run_on_a_loop(functools.partial(execute, state), options.anyio_backend)
+    # A deadline and coroutine listeners need the loop's timer and tasks; for the
+    # rest, the run's call plan says.
+    if (
+        state.options.timeout is None
+        and not state.call_plan.needs_event_loop
+        and (state.emitter is None or not state.emitter.has_async)
+    ):
+        state.on_loop = False
+        return _drive(execute(state))
+    return run_on_a_loop(functools.partial(execute, state), state.options.anyio_backend)
 
 
 def run_on_a_loop(main: Callable[[], Coroutine[Any, Any, T]], anyio_backend: str) -> T:

@@ -46,7 +46,15 @@ from .gates import condition_skips, needs_skipped
 from .plan import Plan, Step, argument_fetcher
 from .state import MISSING, RunState
 
-__all__ = ["ElementOutcome", "Job", "local_step", "run_element", "run_packed", "run_step"]
+__all__ = [
+    "PICKLED",
+    "ElementOutcome",
+    "Job",
+    "local_step",
+    "run_element",
+    "run_packed",
+    "run_step",
+]
 
 _NO_GRAPH = Graph.build((), ())
 
@@ -225,11 +233,11 @@ async def _element(
         async with runner.limiter:
             outcome = await _submitted(client, data, runner, args, kwargs)
     state = runner.state
-    state.attempts[0] = state.attempts.get(0, 0) + outcome.attempts
+    state.count_attempts(0, outcome.attempts)
     if outcome.iterations:
-        state.iterations[0] = state.iterations.get(0, 0) + outcome.iterations
+        state.count_iterations(0, outcome.iterations)
     if outcome.fallback is not None:
-        state.fallbacks[0] = outcome.fallback
+        state.fell_back(0, outcome.fallback, [])
     if outcome.checks:
         keep(state, 0, outcome.checks)
     if outcome.error is not None:
@@ -299,26 +307,20 @@ def _run_one(
     state.element_runner = element_runner
     state.announces_checks = False  # the driver announces them, where the user sees them
     run_blocking(state)
-    report["attempts"] = state.attempts.get(0, 1)
-    for name, kept in (
-        ("iterations", state.iterations),
-        ("elements", state.elements),
-        ("fallback", state.fallbacks),
-        ("cache", state.cache_outcomes),
-        ("waited", state.waits),
-    ):
-        if 0 in kept:
-            report[name] = kept[0]
-    if 0 in state.fallback_errors:
-        report["fallback_errors"] = _pickled(state.fallback_errors[0])
-    if 0 in state.element_errors:
-        report["element_errors"] = _pickled(state.element_errors[0])
+    report.update(state.step_report(0))
+    for name in PICKLED:
+        if name in report:
+            report[name] = _pickled(report[name])
     if 0 in state.check_outcomes:
         report["checks"] = _pickled(state.check_outcomes[0])
     error = state.errors.get(0)
     if error is not None:
         raise error
     return state.values[0]
+
+
+#: Report entries that hold exceptions, sent pickled.
+PICKLED = ("fallback_errors", "element_errors")
 
 
 def _pickled(value: Any) -> bytes:
