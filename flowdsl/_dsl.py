@@ -40,6 +40,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _SPEC_ATTRIBUTE = "__flowdsl_vertex__"
+# What inspect.isgeneratorfunction and isasyncgenfunction read, for a function.
+_GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR
 
 Fallbacks = Callable[..., Any] | Sequence[Callable[..., Any]]
 
@@ -133,7 +135,7 @@ def _checked_function(fn: Any, location: SourceLocation | None) -> types.Functio
             f"of one, or a vertex); got {fn!r}",
             location=location,
         )
-    if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
+    if fn.__code__.co_flags & _GENERATOR_FLAGS:
         raise InvalidVertexError(
             "a vertex returns one value; a generator function cannot be a vertex",
             vertex=fn.__name__,
@@ -265,6 +267,8 @@ class MadeVertex:
         self.__module__ = getattr(spec.function, "__module__", __name__)
         self.__doc__ = getattr(spec.function, "__doc__", None)
         self.__signature__ = inspect.signature(call)
+        if inspect.iscoroutinefunction(call):
+            _mark_coroutine_function(self, cast(types.FunctionType, spec.function))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.call(*args, **kwargs)
@@ -275,6 +279,21 @@ class MadeVertex:
     def __repr__(self) -> str:
         function = self.__flowdsl_vertex__.function
         return f"<vertex {self.__name__!r} of {function.__module__}.{function.__qualname__}>"
+
+
+def _mark_coroutine_function(made: MadeVertex, function: types.FunctionType) -> None:
+    # So that inspect.iscoroutinefunction(made) is true, as it is for ``function``
+    # (frameworks read it to decide whether to await a callable).
+    if sys.version_info >= (3, 12):
+        inspect.markcoroutinefunction(made)
+    else:
+        # Before 3.12, inspect reads the code flags of a callable that looks
+        # like a function: a code object, defaults and keyword defaults.
+        vars(made).update(
+            __code__=function.__code__,
+            __defaults__=function.__defaults__,
+            __kwdefaults__=function.__kwdefaults__,
+        )
 
 
 class ExpandedVertices(dict[str, Any]):

@@ -194,10 +194,12 @@ class _Graph:
             read = [key_of.get(slot) for slot in slots]  # None: the constant None slot
             digest = _pure_digest(step, read, options.contracts)
             # The vertices after= names: dependencies for the order, values for their skips.
-            read += [key_of[p] for p in step.needs if plan.steps[p].name in step.node.requires]
+            after = [p for p in step.needs if plan.steps[p].name in step.node.requires]
+            read += [key_of[p] for p in after]
             key = f"{step.name}-{digest or run_token}"
             key_of[step.position] = key
-            job = Job(local_step(step), step.position, options, state.run_id, topic)
+            names = tuple(plan.steps[p].name for p in after)
+            job = Job(local_step(step), step.position, options, state.run_id, topic, names)
             self.tasks[key] = Task(
                 key, run_packed, job.packed(), *(None if k is None else TaskRef(k) for k in read)
             )

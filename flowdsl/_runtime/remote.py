@@ -30,6 +30,7 @@ import pickle
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 import anyio
@@ -68,6 +69,9 @@ class Job:
     options: Settings  # for the one-step serial run on the worker
     run_id: str
     topic: str  # the Dask event topic the driver listens to
+    # The vertices after= names that the task reads (after the step's own
+    # values), by name: a skipped one is named in the step's skip reason.
+    after: tuple[str, ...] = ()
 
     def packed(self) -> bytes:
         """The job as cloudpickle bytes, for ``run_packed``."""
@@ -128,12 +132,18 @@ def _plain(step: Step, defaulted: frozenset[int]) -> Step:
     return attrs.evolve(step, args=args, kwargs=kwargs, fetch=argument_fetcher(args, kwargs))
 
 
-def _skip_reason(step: Step, values: tuple[Any, ...]) -> str | None:
+def _skip_reason(
+    step: Step, values: tuple[Any, ...], after: Iterable[tuple[str, Any]]
+) -> str | None:
     # The local gates' verdict, from the values at hand: a parameter without
-    # a default reads a skipped step, or the step's own condition says no.
+    # a default reads a skipped step, so does a vertex after= names (by name,
+    # with its value), or the step's own condition says no.
     for i in step.needs:
         if values[i] is MISSING:
             return needs_skipped(step.sources[i].source)
+    for name, value in after:
+        if value is MISSING:
+            return needs_skipped(name)
     if step.condition is not None:
         return condition_skips(step, values[step.condition[0]])
     return None
@@ -168,9 +178,7 @@ def run_step(job: Job, *values: Any, packed: bytes = b"") -> Any:
         # (Dask dependencies, for the order): a skipped one skips this step.
         reads = len(step.sources) + (step.condition is not None)
         values, required = values[:reads], values[reads:]
-        reason = _skip_reason(step, values)
-        if reason is None and any(value is MISSING for value in required):
-            reason = "a vertex it runs after (after=) was skipped"
+        reason = _skip_reason(step, values, zip(job.after, required, strict=True))
         if reason is not None:
             report["skip"] = reason
             return MISSING
