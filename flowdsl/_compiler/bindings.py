@@ -467,14 +467,15 @@ def bind_vertex(
             if isinstance(marker, Input):
                 # A flow input never takes a vertex's name, nor a config variant's.
                 if marker.name in shapes:
-                    problem(
-                        BindingError,
+                    report(
+                        problems,
+                        spec,
+                        param.name,
                         f"Input({marker.name!r}) names a vertex, and a flow input cannot "
                         f"share a vertex's name; read the vertex with From({marker.name!r})",
-                        param.name,
                     )
                 elif marker.name in absent:
-                    problem(BindingError, absent[marker.name], param.name)
+                    report(problems, spec, param.name, absent[marker.name])
                 else:
                     bindings.append(Binding(source=marker.name, is_input=True, **common))
                 continue
