@@ -25,7 +25,10 @@ def _specs_in(source: object, problems: list[CompileError]) -> Iterable[Part]:
     # Other names of a module are passed over; anything else given is a problem.
     if isinstance(source, types.ModuleType):
         for value in list(vars(source).values()):
-            if isinstance(value, (ExpandedVertices, SubFlow)) or spec_of(value) is not None:
+            spec = spec_of(value)
+            if spec is not None:
+                yield spec
+            elif isinstance(value, (ExpandedVertices, SubFlow)):
                 yield from _specs_in(value, problems)
         return
     if isinstance(source, ExpandedVertices):
