@@ -43,19 +43,39 @@ _SCHEDULERS: dict[str, Scheduler] = {
 }
 
 
-async def execute(state: RunState) -> RunState:
+async def execute(state: RunState, *, announced: bool = False) -> RunState:
     """Run a prepared ``state`` on the backend its options name; return it, finished.
 
     Vertex failures and a passed run deadline are recorded in the state, not
     raised: the caller decides how to report them. Cancellation from outside
-    propagates (the state then holds what completed before it).
+    propagates (the state then holds what completed before it). ``announced``:
+    the run's listeners heard ``RunStarted`` already (``_between_run_events``).
     """
     token = current_run.set(state.run_id)
     checks = current_checks.set(state)
     try:
-        if state.emitter is None:
-            return await _execute(state)
-        return await _between_run_events(state, state.emitter)
+        emitter = state.emitter
+        if emitter is not None and not announced:
+            return await _between_run_events(state, emitter)
+        # The run itself, here rather than in a function of its own: every
+        # frame between ``flow.run`` and a vertex shows in its tracebacks.
+        scheduler = _SCHEDULERS[state.options.backend]
+        state.cache_store, close_store = open_store(state.options.cache)
+        state.home = threading.get_ident()
+        start = state.began = time.perf_counter()
+        try:
+            if state.options.timeout is None:
+                await scheduler(state)
+            else:
+                with anyio.move_on_after(state.options.timeout) as deadline:
+                    await scheduler(state)
+                state.timed_out = state.timed_out or deadline.cancelled_caught
+        finally:
+            state.total = time.perf_counter() - start
+            close_store()
+            if state.checkpoint is not None:
+                state.checkpoint.close()
+        return state
     finally:
         current_checks.reset(checks)
         current_run.reset(token)
@@ -73,7 +93,7 @@ async def _between_run_events(state: RunState, emitter: Emitter) -> RunState:
     )
     if not emitter.has_async:
         try:
-            return await _execute(state)
+            return await execute(state, announced=True)
         finally:
             emitter.emit(_run_ended(state))
     # Coroutine listeners are awaited by a delivery task beside the run,
@@ -82,7 +102,7 @@ async def _between_run_events(state: RunState, emitter: Emitter) -> RunState:
         async with anyio.create_task_group() as group:
             group.start_soon(emitter.deliver)
             try:
-                await _execute(state)
+                await execute(state, announced=True)
             finally:
                 emitter.emit(_run_ended(state))
                 emitter.close()
@@ -124,39 +144,6 @@ def _run_ended(state: RunState) -> RunEnded:
     )
 
 
-async def _execute(state: RunState) -> RunState:
-    scheduler = _SCHEDULERS[state.options.backend]
-    state.cache_store, close_store = open_store(state.options.cache)
-    state.home = threading.get_ident()
-    start = state.began = time.perf_counter()
-    try:
-        if state.options.timeout is None:
-            await scheduler(state)
-        else:
-            with anyio.move_on_after(state.options.timeout) as deadline:
-                await scheduler(state)
-            state.timed_out = state.timed_out or deadline.cancelled_caught
-    finally:
-        state.total = time.perf_counter() - start
-        close_store()
-        if state.checkpoint is not None:
-            state.checkpoint.close()
-    return state
-
-
-def _drive(coroutine: Coroutine[Any, Any, RunState]) -> RunState:
-    # A run of inline sync calls, or of sync calls on workers that the
-    # caller's thread waits for (``CallPlan.workers_alone``), never suspends, so one
-    # send() finishes it and no event loop is needed.
-    try:
-        coroutine.send(None)
-    except StopIteration as finished:
-        result: RunState = finished.value
-        return result
-    coroutine.close()
-    raise RuntimeError("a run without an event loop suspended")
-
-
 def run_blocking(state: RunState) -> RunState:
     """``execute`` for a synchronous caller, starting an event loop only when needed."""
     # A deadline and coroutine listeners need the loop's timer and tasks; for the
@@ -167,7 +154,17 @@ def run_blocking(state: RunState) -> RunState:
         and (state.emitter is None or not state.emitter.has_async)
     ):
         state.on_loop = False
-        return _drive(execute(state))
+        # Such a run never suspends (inline sync calls, or sync calls on workers
+        # that this thread waits for: ``CallPlan.workers_alone``), so one send()
+        # finishes it, and no event loop is needed.
+        run = execute(state)
+        try:
+            run.send(None)
+        except StopIteration as finished:
+            done: RunState = finished.value
+            return done
+        run.close()
+        raise RuntimeError("a run without an event loop suspended")
     return run_on_a_loop(functools.partial(execute, state), state.options.anyio_backend)
 
 

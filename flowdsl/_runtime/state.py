@@ -305,6 +305,13 @@ class RunState:
         made = attempts[position] = attempts.get(position, 0) + count
         return made
 
+    def log_attempt(self, position: int, fallback: str | None) -> list[Any]:
+        """A new entry of ``attempt_log`` for a call of step ``position`` (or of its
+        ``fallback``), for the caller to fill in as the call runs."""
+        entry = [position, self.attempts.get(position, 0), None, None, 0, None, fallback, False]
+        self.attempt_log.append(entry)
+        return entry
+
     def count_iterations(self, position: int, count: int = 1) -> None:
         """Count ``count`` more iterations of step ``position``'s loop."""
         self.iterations[position] = self.iterations.get(position, 0) + count
