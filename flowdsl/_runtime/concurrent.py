@@ -24,7 +24,7 @@ stages. Five things keep the per-vertex cost near the serial loop's:
   workers under one lock, never held while user code runs.
 
 A thread run whose steps are all plain sync calls leaves a loop nothing to
-do; from a synchronous caller it runs without one (``run_without_loop``).
+do; from a synchronous caller it runs without one (``loops.CallerThread``).
 """
 
 from __future__ import annotations
@@ -113,15 +113,11 @@ class _Scheduler:
         self.submitted = [0.0] * len(self.steps)
         # When each step began, for the run's timeline (where: ``state.lanes``).
         self.starts = state.starts = [0.0] * len(self.steps)
-        # ``run`` waits for ``woken``: set when the run is over, or by a worker
-        # through ``call_soon`` when the loop has something to do (at most one
-        # such call in flight, ``wake_pending``; none once ``closed``).
-        # Without a loop (``run_without_loop``) ``call_soon`` sets the event
-        # the caller's thread waits for instead.
+        # ``run`` waits in ``tasks.woken()``: woken when the run is over, or by
+        # a worker when the loop has something to do (at most one such
+        # wake-up in flight, ``wake_pending``; none once ``closed``).
         self.tasks = tasks
         self.cancel = tasks.cancel
-        self.call_soon = tasks.call_soon
-        self.woken = anyio.Event()
         self.wake_pending = False
         self.closed = False
         # What any step task raised that is not a vertex's failure (an Exception).
@@ -266,7 +262,7 @@ class _Scheduler:
         # A worker asks the loop to drain (lock held).
         if not (self.wake_pending or self.closed):
             self.wake_pending = True
-            self.call_soon(self.woken.set)
+            self.tasks.wake_from_thread()
 
     # The loop's side.
 
@@ -309,7 +305,7 @@ class _Scheduler:
         if self.stopped:
             self.cancel()
         elif not self.unsettled:
-            self.woken.set()
+            self.tasks.wake()
 
     def _start_workers(self) -> None:
         # Threads the crew made under the lock start now, outside it.
@@ -388,9 +384,8 @@ class _Scheduler:
         """Start the run, then drain whenever a worker left the loop something to do,
         until every step is settled (a stopped run is cancelled from ``drain``)."""
         self.drain()
-        while self.unsettled:
-            await self.woken.wait()
-            self.woken = anyio.Event()
+        while self.unsettled and not self.stopped:
+            await self.tasks.woken()
             with self.lock:
                 self.wake_pending = False
             self.drain()
@@ -459,32 +454,15 @@ def _interrupt_in(error: BaseException) -> KeyboardInterrupt | None:
     return None
 
 
-def run_without_loop(state: RunState) -> None:
-    """Run a plan of plain sync steps on the workers, this thread waiting for them.
-
-    What the loop does in ``_Scheduler.run``, without one: the caller's
-    thread drains whenever a worker wakes it. Ctrl+C while it waits stops
-    the run as it would on a loop.
-    """
-    caller = CallerThread()
-    scheduler = _Scheduler(state, caller)
-    arrived, lock = caller.arrived, scheduler.lock
-    try:
-        scheduler.drain()
-        while scheduler.unsettled and not scheduler.stopped:
-            arrived.wait()
-            arrived.clear()
-            with lock:
-                scheduler.wake_pending = False
-            scheduler.drain()
-    finally:
-        scheduler.close()
-
-
 async def run_concurrent(state: RunState) -> None:
     """Run ``state.plan`` with every step started as soon as its inputs exist."""
     if not state.on_loop:
-        run_without_loop(state)
+        # Plain sync steps on worker threads: the caller's thread waits for them.
+        without_loop = _Scheduler(state, CallerThread())
+        try:
+            await without_loop.run()
+        finally:
+            without_loop.close()
         return
     loop = running_loop()
     assert loop is not None, "a run on a loop, without a running loop"

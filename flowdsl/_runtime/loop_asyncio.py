@@ -15,14 +15,14 @@ from typing import Any, TypeVar
 
 import anyio
 
-from .loops import EventLoop, StepTasks, TaskFunction
+from .loops import EventLoop, OnLoop, StepTasks, TaskFunction
 
 __all__ = ["EVENT_LOOP"]
 
 T = TypeVar("T")
 
 
-class _AsyncioTasks(StepTasks):
+class _AsyncioTasks(OnLoop):
     __slots__ = ("_create_task", "_tasks")
 
     def __init__(self, cancel: Callable[[], object], loop: asyncio.AbstractEventLoop) -> None:

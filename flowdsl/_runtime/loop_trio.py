@@ -15,14 +15,14 @@ from typing import Any, TypeVar
 import anyio
 import trio
 
-from .loops import EventLoop, StepTasks, TaskFunction
+from .loops import EventLoop, OnLoop, StepTasks, TaskFunction
 
 __all__ = ["EVENT_LOOP"]
 
 T = TypeVar("T")
 
 
-class _TrioTasks(StepTasks):
+class _TrioTasks(OnLoop):
     __slots__ = ("_start_soon",)
 
     def __init__(self, nursery: trio.Nursery) -> None:

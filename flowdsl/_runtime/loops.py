@@ -2,7 +2,8 @@
 
 The concurrent scheduler and the executor use a loop through ``EventLoop``
 and a run's ``StepTasks`` only; ``loop_asyncio.py`` and ``loop_trio.py``
-implement them, ``CallerThread`` stands in when a run has no loop at all.
+implement them (on ``OnLoop``), ``CallerThread`` stands in when a run has no
+loop at all.
 Each implementation is imported on first use, with its library: a serial run
 loads neither asyncio nor trio (``tests/test_import.py``).
 """
@@ -17,7 +18,9 @@ from contextlib import AbstractAsyncContextManager
 from importlib import import_module
 from typing import Any, ClassVar, TypeVar
 
-__all__ = ["CallerThread", "EventLoop", "StepTasks", "event_loop", "running_loop"]
+import anyio
+
+__all__ = ["CallerThread", "EventLoop", "OnLoop", "StepTasks", "event_loop", "running_loop"]
 
 T = TypeVar("T")
 
@@ -26,20 +29,17 @@ TaskFunction = Callable[[int], Coroutine[Any, Any, None]]
 
 
 class StepTasks(ABC):
-    """A run's step tasks on one loop: start them, stop them, wake the loop from a thread.
+    """A run's step tasks on one loop, and the run's wait for its worker threads.
 
-    ``cancel`` stops the step tasks and the run's wait for them;
-    ``call_soon(callback)`` has the loop call ``callback`` soon, from any
-    thread, without waiting for it.
+    ``cancel()`` stops the step tasks and the run's wait. The run waits in
+    ``woken()``; a worker thread that leaves it something to do calls
+    ``wake_from_thread()``, which never waits for the loop.
     """
 
-    __slots__ = ("call_soon", "cancel")
+    __slots__ = ("cancel",)
 
-    def __init__(
-        self, cancel: Callable[[], object], call_soon: Callable[[Callable[[], object]], object]
-    ) -> None:
+    def __init__(self, cancel: Callable[[], object]) -> None:
         self.cancel = cancel
-        self.call_soon = call_soon
 
     @abstractmethod
     def start(self, run_task: TaskFunction, position: int) -> None:
@@ -52,6 +52,44 @@ class StepTasks(ABC):
     @abstractmethod
     async def settle(self) -> None:
         """After the run: stop the step tasks still running and wait until they end."""
+
+    @abstractmethod
+    def wake_from_thread(self) -> None:
+        """End the run's current wait in ``woken``, from a worker thread."""
+
+    @abstractmethod
+    def wake(self) -> None:
+        """End the run's current wait in ``woken``, from the run's own thread."""
+
+    @abstractmethod
+    async def woken(self) -> None:
+        """Wait until the run is woken (then the next wake-up ends the next wait)."""
+
+
+class OnLoop(StepTasks):
+    """The wake-ups of a run on a loop: an event the loop sets, soon, for a worker thread.
+
+    ``call_soon(callback)`` has the loop call ``callback`` soon, from any thread.
+    """
+
+    __slots__ = ("_call_soon", "_event")
+
+    def __init__(
+        self, cancel: Callable[[], object], call_soon: Callable[[Callable[[], object]], object]
+    ) -> None:
+        super().__init__(cancel)
+        self._call_soon = call_soon
+        self._event = anyio.Event()
+
+    def wake_from_thread(self) -> None:
+        self._call_soon(self._event.set)
+
+    def wake(self) -> None:
+        self._event.set()
+
+    async def woken(self) -> None:
+        await self._event.wait()
+        self._event = anyio.Event()  # an anyio event cannot be cleared
 
 
 class EventLoop(ABC):
@@ -76,16 +114,18 @@ class EventLoop(ABC):
 
 
 class CallerThread(StepTasks):
-    """No loop: the caller's thread waits for the workers (a run of plain sync steps).
+    """No loop: the caller's thread runs the run and waits for its workers itself.
 
-    A worker's wake-up sets ``arrived``, which the caller's thread waits for.
+    Only a run whose steps are all plain sync calls for worker threads runs
+    so: it starts no task, and its wait (``woken``) blocks the caller's
+    thread, never suspending the run's coroutine (``executor._drive``).
     """
 
-    __slots__ = ("arrived",)
+    __slots__ = ("_arrived",)
 
     def __init__(self) -> None:
-        arrived = self.arrived = threading.Event()
-        super().__init__(cancel=_nothing, call_soon=lambda _callback: arrived.set())
+        super().__init__(cancel=_nothing)
+        self._arrived = threading.Event()
 
     def start(self, run_task: TaskFunction, position: int) -> None:
         raise AssertionError("a run without an event loop has only steps for worker threads")
@@ -95,6 +135,16 @@ class CallerThread(StepTasks):
 
     async def settle(self) -> None:
         return None  # no tasks to settle
+
+    def wake_from_thread(self) -> None:
+        self._arrived.set()
+
+    def wake(self) -> None:
+        self._arrived.set()
+
+    async def woken(self) -> None:
+        self._arrived.wait()
+        self._arrived.clear()
 
 
 def _nothing() -> None:

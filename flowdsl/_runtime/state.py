@@ -160,9 +160,6 @@ class RunState:
         # [position, attempt, start, end, thread id, error, fallback name, retried].
         self.began = 0.0
         self.home = 0
-        # False when a synchronous caller's thread runs the run without an
-        # event loop: inline sync steps only, or plain sync steps on worker
-        # threads that the caller's thread waits for (``concurrent.run_without_loop``).
         self.on_loop = True
         self.starts: list[float] | None = None
         self.lanes: dict[int, int] = {}
