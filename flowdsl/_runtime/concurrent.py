@@ -38,7 +38,7 @@ import anyio
 
 from .calls import CallPlacement, call_step
 from .control import StepRunners
-from .loops import CallerThread, StepTasks, event_loop, running_loop
+from .loops import StepTasks, open_step_tasks
 from .plan import CallMode
 from .preconditions import Preconditions, StartDecision
 from .state import MISSING, RunState
@@ -115,7 +115,7 @@ class _Scheduler:
         self.submitted = [0.0] * len(self.steps)
         # When each step began, for the run's timeline (where: ``state.lanes``).
         self.starts = state.starts = [0.0] * len(self.steps)
-        # ``run`` waits in ``tasks.woken()``: woken when the run is over, or by
+        # ``run_concurrent`` waits in ``tasks.woken()``: woken when the run is over, or by
         # a worker when the loop has something to do (at most one such
         # wake-up in flight, ``wake_pending``; none once ``closed``).
         self.tasks = tasks
@@ -382,16 +382,6 @@ class _Scheduler:
         finally:
             self.tasks.finished(position)
 
-    async def run(self) -> None:
-        """Start the run, then drain whenever a worker left the loop something to do,
-        until every step is settled (a stopped run is cancelled from ``drain``)."""
-        self.drain()
-        while self.unsettled and not self.stopped:
-            await self.tasks.woken()
-            with self.lock:
-                self.wake_pending = False
-            self.drain()
-
     # A worker thread's side.
 
     def chain(self, position: int) -> None:
@@ -462,21 +452,21 @@ def _interrupt_in(error: BaseException) -> KeyboardInterrupt | None:
 
 async def run_concurrent(state: RunState) -> None:
     """Run ``state.plan`` with every step started as soon as its inputs exist."""
-    if not state.on_loop:
-        # Plain sync steps on worker threads: the caller's thread waits for them.
-        without_loop = _Scheduler(state, CallerThread())
-        try:
-            await without_loop.run()
-        finally:
-            without_loop.close()
-        return
-    loop = running_loop()
-    assert loop is not None, "a run on a loop, without a running loop"
     scheduler: _Scheduler | None = None
     try:
-        async with event_loop(loop).open_tasks() as tasks:
+        async with open_step_tasks(state.on_loop) as tasks:
             scheduler = _Scheduler(state, tasks)
-            await scheduler.run()
+            # Start the run, then drain whenever a worker left the loop
+            # something to do, until every step is settled (a stopped run is
+            # cancelled from ``drain``). Here rather than in a method of its
+            # own: every frame between ``flow.run`` and a vertex shows in its
+            # tracebacks.
+            scheduler.drain()
+            while scheduler.unsettled and not scheduler.stopped:
+                await tasks.woken()
+                with scheduler.lock:
+                    scheduler.wake_pending = False
+                scheduler.drain()
     except BaseException as error:
         # A task group (under trio) wraps Ctrl+C in an exception group;
         # callers expect the plain KeyboardInterrupt, as from a serial run.

@@ -14,13 +14,21 @@ import sys
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, nullcontext
 from importlib import import_module
 from typing import Any, ClassVar, TypeVar
 
 import anyio
 
-__all__ = ["CallerThread", "EventLoop", "OnLoop", "StepTasks", "event_loop", "running_loop"]
+__all__ = [
+    "CallerThread",
+    "EventLoop",
+    "OnLoop",
+    "StepTasks",
+    "event_loop",
+    "open_step_tasks",
+    "running_loop",
+]
 
 T = TypeVar("T")
 
@@ -150,6 +158,20 @@ class CallerThread(StepTasks):
 def _nothing() -> None:
     # Stopping a run without a loop: the workers see ``stopped``, nothing to cancel.
     return None
+
+
+def open_step_tasks(on_loop: bool) -> AbstractAsyncContextManager[StepTasks]:
+    """A group for the step tasks of a run starting on this thread.
+
+    On the loop running here (the one ``running_loop`` names); without a
+    loop (``on_loop`` false), the caller's thread's ``CallerThread``.
+    """
+    if not on_loop:
+        return nullcontext(CallerThread())
+    name = running_loop()
+    if name is None:
+        raise RuntimeError("a run on an event loop started where no loop runs")
+    return event_loop(name).open_tasks()
 
 
 _IMPLEMENTATIONS = {"asyncio": "loop_asyncio", "trio": "loop_trio"}
