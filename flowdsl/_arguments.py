@@ -36,6 +36,9 @@ class RunArguments(NamedTuple):
     serializer: str
     secret: str | bytes | None
     overrides: Mapping[str, Any]
+    #: With ``backend="dask"``: the ``distributed.Client`` to run on (any object:
+    #: the dask backend checks it, so that dask is imported only there).
+    dask_client: Any
 
 
 def run_arguments(call: Mapping[str, Any], graph: Graph) -> RunArguments:
@@ -60,7 +63,9 @@ def run_arguments(call: Mapping[str, Any], graph: Graph) -> RunArguments:
         and type(listeners) is tuple
         and not listeners
     ):
-        return RunArguments(inputs, None, None, (), None, False, "pickle", None, {})
+        return RunArguments(
+            inputs, None, None, (), None, False, "pickle", None, {}, call["dask_client"]
+        )
     return RunArguments(
         inputs=inputs,
         outputs=_outputs(call["outputs"], graph),
@@ -71,6 +76,7 @@ def run_arguments(call: Mapping[str, Any], graph: Graph) -> RunArguments:
         serializer=_serializer(call["serializer"]),
         secret=_secret(call["secret"]),
         overrides=_names_mapping("overrides", call["overrides"], "vertex names") or {},
+        dask_client=call["dask_client"],
     )
 
 

@@ -481,7 +481,7 @@ class Flow:
                 overrides,
                 listeners,
                 run_id=arguments.run_id,
-                dask_client=call["dask_client"],
+                dask_client=arguments.dask_client,
             )
             if options.checkpoint is not None:
                 state.checkpoint = start_checkpoint(
@@ -519,7 +519,7 @@ class Flow:
                 run_id=run_id,
                 checkpoint=prepared.checkpoint,
                 restored=prepared.restored.keys(),
-                dask_client=call["dask_client"],
+                dask_client=arguments.dask_client,
             )
         except BaseException:
             prepared.checkpoint.close()
