@@ -41,8 +41,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import anyio
-
+from .._lazy import lazy_module
 from .._policies import RetryPolicy
 from .calls import Places, awaited_directly, call_step
 from .control import RunCalls, gated_steps
@@ -53,6 +52,10 @@ from .workers import Crew
 
 if TYPE_CHECKING:
     import asyncio
+
+    import anyio
+else:  # imported on first use, so that `import flowdsl` stays light
+    anyio = lazy_module("anyio")
 
 __all__ = ["DEFAULT_MAX_WORKERS", "asyncio_loop", "run_concurrent", "runs_on_workers_alone"]
 
