@@ -41,7 +41,7 @@ from ._events import (
     VertexStarted,
 )
 from ._flow import Flow, compile
-from ._groups import AtomicGroup, MemoryTransaction, SQLiteTransaction, TransactionBackend
+from ._groups import AtomicGroup, TransactionBackend
 from ._handle import RunHandle
 from ._lineage import Lineage, Trace, TraceEdge, TraceStep
 from ._location import SourceLocation
@@ -49,13 +49,14 @@ from ._mapping import MapOver, product
 from ._markers import Check, From, Input, Previous, Transaction
 from ._metrics import RunMetrics, VertexMetrics
 from ._model.graph import Binding, FlowInput, Graph, InputConsumer, VertexNode
+from ._options import Settings
 from ._policies import RetryPolicy
 from ._report.timeline import Span, Timeline
 from ._result import RunResult, VertexState
 from ._run_keywords import RunKeywords
-from ._runtime.options import Settings
 from ._services.cache import CacheStats, CacheStore, MemoryCache, SQLiteCache
 from ._services.checkpoints import CheckpointStore, RunRecord
+from ._services.transactions import MemoryTransaction, SQLiteTransaction
 from ._settings import EffectiveSettings, SettingValue, configure, settings
 from ._subflow import SubFlow
 from .errors import (

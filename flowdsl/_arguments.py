@@ -1,7 +1,7 @@
 """The arguments of ``Flow.run``/``start``/``arun`` that are not run options, checked first.
 
 Run options (``backend=``, ``timeout=``, ...) are checked by their one
-declaration (``_runtime.options``): a bad value, whatever its type, is a
+declaration (``flowdsl._options``): a bad value, whatever its type, is a
 ``SettingsError``. The other arguments are checked here, before anything
 runs or any file is opened. An argument of the wrong type is an
 ``ArgumentTypeError`` (a ``TypeError``) that names it; a value of the right

@@ -26,12 +26,22 @@ from ._model.options import DEFAULT_OPTIONS, ContractMode, VertexOptions
 from ._policies import RetryPolicy
 from .errors import InvalidVertexError
 
-__all__ = ["ExpandedVertices", "MadeVertex", "VertexKeywords", "VertexSpec", "spec_of", "vertex"]
+__all__ = [
+    "ExpandedVertices",
+    "MadeVertex",
+    "VertexKeywords",
+    "VertexSpec",
+    "attach_spec",
+    "spec_of",
+    "vertex",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 _SPEC_ATTRIBUTE = "__flowdsl_vertex__"
+# What inspect.isgeneratorfunction and isasyncgenfunction read, for a function.
+_GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR
 
 Fallbacks = Callable[..., Any] | Sequence[Callable[..., Any]]
 
@@ -94,6 +104,11 @@ def spec_of(obj: object) -> VertexSpec | None:
     return spec if isinstance(spec, VertexSpec) else None
 
 
+def attach_spec(function: Callable[..., Any], spec: VertexSpec) -> None:
+    """Make ``function`` a vertex described by ``spec`` (what ``spec_of`` then returns)."""
+    setattr(function, _SPEC_ATTRIBUTE, spec)
+
+
 def _local_names(frame_depth: int) -> Mapping[str, Any] | None:
     frame = sys._getframe(frame_depth + 1)
     if frame.f_locals is frame.f_globals:
@@ -120,7 +135,7 @@ def _checked_function(fn: Any, location: SourceLocation | None) -> types.Functio
             f"of one, or a vertex); got {fn!r}",
             location=location,
         )
-    if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
+    if fn.__code__.co_flags & _GENERATOR_FLAGS:
         raise InvalidVertexError(
             "a vertex returns one value; a generator function cannot be a vertex",
             vertex=fn.__name__,
@@ -252,6 +267,8 @@ class MadeVertex:
         self.__module__ = getattr(spec.function, "__module__", __name__)
         self.__doc__ = getattr(spec.function, "__doc__", None)
         self.__signature__ = inspect.signature(call)
+        if inspect.iscoroutinefunction(call):
+            _mark_coroutine_function(self, cast(types.FunctionType, spec.function))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.call(*args, **kwargs)
@@ -262,6 +279,21 @@ class MadeVertex:
     def __repr__(self) -> str:
         function = self.__flowdsl_vertex__.function
         return f"<vertex {self.__name__!r} of {function.__module__}.{function.__qualname__}>"
+
+
+def _mark_coroutine_function(made: MadeVertex, function: types.FunctionType) -> None:
+    # So that inspect.iscoroutinefunction(made) is true, as it is for ``function``
+    # (frameworks read it to decide whether to await a callable).
+    if sys.version_info >= (3, 12):
+        inspect.markcoroutinefunction(made)
+    else:
+        # Before 3.12, inspect reads the code flags of a callable that looks
+        # like a function: a code object, defaults and keyword defaults.
+        vars(made).update(
+            __code__=function.__code__,
+            __defaults__=function.__defaults__,
+            __kwdefaults__=function.__kwdefaults__,
+        )
 
 
 class ExpandedVertices(dict[str, Any]):
@@ -407,7 +439,7 @@ def _vertex(
             and spec_of(function) is None
             and "bind" not in options
         ):
-            setattr(function, _SPEC_ATTRIBUTE, _mark(function, name, options, local_names))
+            attach_spec(function, _mark(function, name, options, local_names))
             return function
         made: Callable[P, R] = _made(function, name, options, local_names, _call_site(caller))
         return made

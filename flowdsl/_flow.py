@@ -19,13 +19,13 @@ from ._compiler import compile_graph
 from ._handle import RunHandle
 from ._location import SourceLocation
 from ._model.graph import FlowInput, Graph, VertexNode
+from ._options import Settings
 from ._progress import SweepProgress, progress_listener
 from ._result import RunResult
 from ._run_keywords import AsyncRunKeywords, RunKeywords, check_keywords
 from ._runtime.checkpointing import resume_checkpoint, start_checkpoint
 from ._runtime.concurrent import DEFAULT_MAX_WORKERS
 from ._runtime.executor import execute, run_blocking, run_on_a_loop
-from ._runtime.options import Settings
 from ._runtime.plan import Plan, build_plan
 from ._runtime.state import RunState, SharedWorkers
 from ._runtime.sweep import run_all

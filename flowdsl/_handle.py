@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from ._lazy import lazy_module
 from ._result import RunResult
 from ._runtime.executor import execute
+from ._runtime.loops import event_loop
 from ._runtime.state import RunState
 from .errors import FlowCancelled
 
@@ -57,7 +58,7 @@ class RunHandle:
 
     def _main(self) -> None:
         try:
-            anyio.run(self._run, backend=self._state.options.anyio_backend)
+            event_loop(self._state.options.anyio_backend).run(self._run)
         except BaseException as exc:  # handed to whoever calls result()
             self._outcome = exc
         finally:

@@ -51,7 +51,7 @@ class SourceLocation:
     @classmethod
     def of(cls, obj: Callable[..., Any]) -> SourceLocation:
         """The ``def`` line of a function (below its decorators, if any)."""
-        target = inspect.unwrap(obj)
+        target = inspect.unwrap(obj) if hasattr(obj, "__wrapped__") else obj
         code = getattr(target, "__code__", None)
         if code is None:
             return cls("<unknown>", 0)
@@ -61,8 +61,9 @@ class SourceLocation:
 def _def_line(file: str, first_line: int) -> int:
     # ``co_firstlineno`` is the first decorator's line; the def is at most a
     # few (multi-line) decorators below it.
-    for line in range(first_line, first_line + _DECORATOR_LINES):
-        text = linecache.getline(file, line).lstrip()
+    lines = linecache.getlines(file)
+    for line in range(first_line, min(first_line + _DECORATOR_LINES, len(lines) + 1)):
+        text = lines[line - 1].lstrip()
         if not text:
             break
         if text.startswith(("def ", "async def ")):

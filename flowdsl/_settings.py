@@ -27,7 +27,7 @@ from typing import Any
 
 import attrs
 
-from ._runtime.options import OPTIONS, Option, Settings
+from ._options import OPTIONS, Option, Settings, checked_settings
 from ._suggest import did_you_mean
 from .errors import SettingsError
 
@@ -158,7 +158,7 @@ def configure(**options: Any) -> AbstractContextManager[None]:
 
 def resolve(arguments: Mapping[str, Any]) -> Settings:
     """The settings of one run whose call gave ``arguments`` (other names are ignored)."""
-    return Settings._checked(_resolve(arguments))
+    return checked_settings(_resolve(arguments))
 
 
 def _resolve(arguments: Mapping[str, Any], sources: dict[str, str] | None = None) -> dict[str, Any]:
@@ -298,4 +298,4 @@ def settings(**arguments: Any) -> EffectiveSettings:
     sources: dict[str, str] = {}
     values = _resolve(arguments, sources)
     records = tuple(SettingValue(name, value, sources[name]) for name, value in values.items())
-    return EffectiveSettings(Settings._checked(values), records)
+    return EffectiveSettings(checked_settings(values), records)

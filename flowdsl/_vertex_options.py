@@ -366,8 +366,87 @@ def _stored_as_keywords(options: VertexOptions) -> dict[str, Any]:
     return keywords
 
 
+# Each option's check, by keyword: it returns the ``VertexOptions`` fields the
+# option sets. Options that depend on each other share one check, which reads
+# them together. Only the options given are checked: a bare option keeps its
+# default, so ``@vertex(pure=True)`` costs one check, not twenty.
+_Check = Callable[[Mapping[str, Any], Callable[..., Any], Where], dict[str, Any]]
+
+
+def _check_contracts(
+    given: Mapping[str, Any], _: Callable[..., Any], where: Where
+) -> dict[str, Any]:
+    contracts = given["contracts"]
+    if contracts is not None and contracts not in CONTRACT_MODES:
+        raise where.error(f"contracts= takes one of {', '.join(CONTRACT_MODES)}; got {contracts!r}")
+    return {"contracts": contracts}
+
+
+def _check_version(given: Mapping[str, Any], _: Callable[..., Any], where: Where) -> dict[str, Any]:
+    version = given["version"]
+    if version is not None and not isinstance(version, str):
+        raise where.error(f"version= takes a string; got {version!r}")
+    return {"version": version}
+
+
+def _check_retries(given: Mapping[str, Any], _: Callable[..., Any], where: Where) -> dict[str, Any]:
+    return {"retry": check_retry(given.get("retries"), given.get("retry"), where)}
+
+
+def _check_loop(given: Mapping[str, Any], _: Callable[..., Any], where: Where) -> dict[str, Any]:
+    until, max_iterations = check_loop(given.get("until"), given.get("max_iterations"), where)
+    return {"until": until, "max_iterations": max_iterations}
+
+
+def _check_group(
+    given: Mapping[str, Any], function: Callable[..., Any], where: Where
+) -> dict[str, Any]:
+    group = check_group(given.get("group"), where)
+    compensate = check_compensate(given.get("compensate"), function, group, where)
+    return {"group": group, "compensate": compensate}
+
+
+_CHECKS: dict[str, _Check] = {
+    "pure": lambda given, _, where: {"pure": check_flag("pure", given["pure"], where)},
+    "flows": lambda given, _, where: {"flows": check_flows(given["flows"], where)},
+    "blocking": lambda given, _, where: {
+        "blocking": check_flag("blocking", given["blocking"], where)
+    },
+    "timeout": lambda given, _, where: {
+        "timeout": check_seconds("timeout", given["timeout"], where)
+    },
+    "contracts": _check_contracts,
+    "version": _check_version,
+    "retries": _check_retries,
+    "retry": _check_retries,
+    "fallback": lambda given, function, where: {
+        "fallbacks": check_fallbacks(given["fallback"], function, where)
+    },
+    "when": lambda given, _, where: {"when": check_when(given["when"], where)},
+    "map_over": lambda given, function, where: {
+        "map_over": check_map_over(given["map_over"], function, where)
+    },
+    "until": _check_loop,
+    "max_iterations": _check_loop,
+    "max_concurrency": lambda given, _, where: {
+        "max_concurrency": check_positive_int("max_concurrency", given["max_concurrency"], where)
+    },
+    "rate_limit": lambda given, _, where: {
+        "rate_limit": check_seconds("rate_limit", given["rate_limit"], where)
+    },
+    "group": _check_group,
+    "compensate": _check_group,
+    "bind": lambda given, function, where: {
+        "bind": check_bound_parameters(given["bind"], function, where)
+    },
+    "config": lambda given, _, where: {"config": check_config(given["config"], where)},
+    "unpack": lambda given, _, where: {"unpack": check_unpack(given["unpack"], where)},
+    "after": lambda given, _, where: {"after": check_after(given["after"], where)},
+    "tags": lambda given, _, where: {"tags": check_tags(given["tags"], where)},
+}
+
 #: The keyword arguments that set options (``name`` names the vertex instead).
-OPTION_KEYWORDS: frozenset[str] = frozenset((*_stored_as_keywords(VertexOptions()), "retries"))
+OPTION_KEYWORDS: frozenset[str] = frozenset(_CHECKS)
 
 
 def checked_options(
@@ -386,40 +465,15 @@ def checked_options(
             f"vertex() got an unknown option {unknown[0]!r}"
             f"{did_you_mean(unknown[0], OPTION_KEYWORDS)}"
         )
+    # A base's options are checked again: they now belong to another function.
     keywords = {} if base is None else _stored_as_keywords(base)
     if "retries" in given:
         keywords.pop("retry", None)
-    bound = {**keywords.get("bind", {}), **check_bind(given.get("bind", {}), where)}
+    bound = keywords.get("bind", {})
     keywords.update(given)
-    option = keywords.get
-    contracts = option("contracts")
-    if contracts is not None and contracts not in CONTRACT_MODES:
-        raise where.error(f"contracts= takes one of {', '.join(CONTRACT_MODES)}; got {contracts!r}")
-    version = option("version")
-    if version is not None and not isinstance(version, str):
-        raise where.error(f"version= takes a string; got {version!r}")
-    until, max_iterations = check_loop(option("until"), option("max_iterations"), where)
-    group = check_group(option("group"), where)
-    return VertexOptions(
-        pure=check_flag("pure", option("pure", False), where),
-        flows=check_flows(option("flows", ()), where),
-        blocking=check_flag("blocking", option("blocking", False), where),
-        timeout=check_seconds("timeout", option("timeout"), where),
-        contracts=contracts,
-        version=version,
-        retry=check_retry(option("retries"), option("retry"), where),
-        fallbacks=check_fallbacks(option("fallback"), function, where),
-        when=check_when(option("when"), where),
-        map_over=check_map_over(option("map_over"), function, where),
-        until=until,
-        max_iterations=max_iterations,
-        max_concurrency=check_positive_int("max_concurrency", option("max_concurrency"), where),
-        rate_limit=check_seconds("rate_limit", option("rate_limit"), where),
-        group=group,
-        compensate=check_compensate(option("compensate"), function, group, where),
-        bind=check_bound_parameters(bound, function, where),
-        config=check_config(option("config", {}), where),
-        unpack=check_unpack(option("unpack", False), where),
-        after=check_after(option("after", ()), where),
-        tags=check_tags(option("tags", {}), where),
-    )
+    if "bind" in given:
+        keywords["bind"] = {**bound, **check_bind(given["bind"], where)}
+    fields: dict[str, Any] = {}
+    for check in dict.fromkeys(_CHECKS[keyword] for keyword in keywords):
+        fields.update(check(keywords, function, where))
+    return VertexOptions(**fields)

@@ -27,9 +27,9 @@ from typing import Annotated, Any
 
 import attrs
 
-from ._dsl import _SPEC_ATTRIBUTE, spec_of
+from ._dsl import attach_spec, spec_of
 from ._flow import Flow
-from ._markers import From
+from ._markers import From, Input
 from ._result import RunResult, VertexState
 from ._typing import annotated_parts
 from .errors import InvalidVertexError, VertexFailed
@@ -37,38 +37,46 @@ from .errors import InvalidVertexError, VertexFailed
 __all__ = ["assert_not_ran", "assert_ran", "call_vertex", "ran"]
 
 
-def _alone(function: Callable[..., Any]) -> Callable[..., Any]:
-    # A copy of the vertex that reads every parameter as an input: without
-    # its condition and its From(...) references, which name other vertices
-    # that are not there when the vertex is compiled on its own.
+def _alone(function: Callable[..., Any], given: Iterable[str]) -> tuple[Callable[..., Any], str]:
+    # A copy of the vertex that reads every parameter as an input: without its
+    # condition, its after= edges, its config and its From(...) and Input(...)
+    # references, which name other vertices (or inputs) that are not there
+    # when the vertex is compiled on its own. Of its bind=, only the constants
+    # stay, those the caller does not give. Returns the copy and its name.
     spec = spec_of(function)
-    if spec is None or not isinstance(function, types.FunctionType):
-        raise InvalidVertexError(f"call_vertex takes a @vertex function; got {function!r}")
+    if spec is None:
+        raise InvalidVertexError(f"call_vertex takes a vertex; got {function!r}")
+    original = spec.function
+    if not isinstance(original, types.FunctionType):
+        raise InvalidVertexError(f"call_vertex takes a vertex of a function; got {function!r}")
     hints = typing.get_type_hints(
-        function, localns=dict(spec.local_names or {}), include_extras=True
+        original, localns=dict(spec.local_names or {}), include_extras=True
     )
     copy = types.FunctionType(
-        function.__code__,
-        function.__globals__,
-        function.__name__,
-        function.__defaults__,
-        function.__closure__,
+        original.__code__,
+        original.__globals__,
+        original.__name__,
+        original.__defaults__,
+        original.__closure__,
     )
-    copy.__kwdefaults__ = function.__kwdefaults__
-    copy.__annotations__ = {name: _without_from(hint) for name, hint in hints.items()}
-    copy.__qualname__ = function.__qualname__
-    copy.__module__ = function.__module__
-    setattr(
-        copy,
-        _SPEC_ATTRIBUTE,
-        attrs.evolve(spec, function=copy, options=attrs.evolve(spec.options, when=None)),
+    copy.__kwdefaults__ = original.__kwdefaults__
+    copy.__annotations__ = {name: _without_references(hint) for name, hint in hints.items()}
+    copy.__qualname__ = original.__qualname__
+    copy.__module__ = original.__module__
+    given = set(given)
+    constants = tuple(
+        (parameter, value)
+        for parameter, value in spec.options.bind
+        if not isinstance(value, (From, Input)) and parameter not in given
     )
-    return copy
+    options = attrs.evolve(spec.options, when=None, after=(), config=(), bind=constants)
+    attach_spec(copy, attrs.evolve(spec, function=copy, options=options))
+    return copy, spec.name
 
 
-def _without_from(annotation: Any) -> Any:
+def _without_references(annotation: Any) -> Any:
     base, metadata = annotated_parts(annotation)
-    kept = tuple(m for m in metadata if not isinstance(m, From))
+    kept = tuple(m for m in metadata if not isinstance(m, (From, Input)))
     if not kept:
         return base
     annotated: Any = Annotated
@@ -82,8 +90,11 @@ def call_vertex(
     """Call one vertex with the given arguments, as a run would: contracts checked,
     retries, fallbacks, ``map_over`` and loops applied; return its output.
 
-    Each parameter is given by name, whatever it is bound to in a flow. What
-    the function raises is raised as it is (not wrapped in ``VertexFailed``).
+    Each parameter is given by name, whatever it is bound to in a flow. A
+    vertex made by ``vertex(fn, bind=...)`` or ``vertex.expand`` takes its
+    ``bind=`` constants (a partial's arguments among them) unless an argument
+    gives that parameter. What the function raises is raised as it is (not
+    wrapped in ``VertexFailed``).
 
     Examples:
         >>> from flowdsl import vertex
@@ -93,20 +104,27 @@ def call_vertex(
         ...     return items * items
         >>> call_vertex(square, items=[1, 2, 3])
         [1, 4, 9]
+        >>> def scale(value: float, factor: float) -> float:
+        ...     return value * factor
+        >>> double = vertex(scale, name="double", bind={"factor": 2.0})
+        >>> call_vertex(double, value=4.0), call_vertex(double, value=4.0, factor=3.0)
+        (8.0, 12.0)
 
     Raises:
+        InvalidVertexError: ``function`` is not a vertex.
         ContractViolation: an argument or the result breaks its annotation.
         MissingInputError: a parameter without a default was not given.
         UnknownInputError: an argument names no parameter.
     """
-    flow = Flow.from_functions(_alone(function))
+    alone, name = _alone(function, arguments)
+    flow = Flow.from_functions(alone)
     try:
         result = flow.run(arguments, contracts=contracts)
     except VertexFailed as failure:
         if failure.__cause__ is not None and type(failure) is VertexFailed:
             raise failure.__cause__ from None
         raise
-    return result[next(iter(flow.vertices))]
+    return result[name]
 
 
 def ran(result: RunResult) -> frozenset[str]:

@@ -16,8 +16,9 @@ structured output unpacked (``unpack=True``), its fields read by name.
 ``graphs(control=True)`` also draws control flow (``VertexDesc`` says how):
 bool, flag (``{"total", "ok"}``) and list outputs, ``when=`` conditions on a
 bool or a flag's ``ok``, vertex-bound parameters with defaults, ``map_over=``
-a list parent (empty lists included) or ``product(...)`` of two (a list of
-lists, which its readers take whole), flaky vertices that fail their first
+a list parent (empty lists included), ``product(...)`` of two (a list of
+lists, which its readers take whole) or a zip of two lists of one length (a
+parent and itself, or a vertex mapped over it), flaky vertices that fail their first
 calls in a run, retry policies and fallbacks. ``reference_run`` evaluates
 those (values, states, skip reasons, call counts, metrics);
 ``reference_outputs`` and ``reference_states`` serve plain graphs.
@@ -232,8 +233,10 @@ class VertexDesc:
     retry_spelling: RetrySpelling = "retries"
     fallbacks: tuple[FallbackDesc, ...] = ()
     #: Two mapped parameters: ``map_over=product(...)`` over both parents' lists
-    #: (the output a list of lists, outer index over the first).
+    #: (the output a list of lists, outer index over the first), or
+    #: ``map_over=(a, b)`` zipping two lists of one length (a list).
     product: bool = False
+    zipped: bool = False
     #: Reuse (only ``graphs(reuse=True)`` draws it): how the vertex is made (a
     #: made vertex's function takes its constant as a bound parameter), the
     #: vertices it runs after without reading them, whether a decoy config
@@ -403,11 +406,20 @@ def _vertex(
             )
         )
 
-    # Sometimes a product: a second list parent mapped over too.
+    # Sometimes a second list parent mapped over too: a product with another
+    # list, or a zip with a list as long in every run (the first parent itself,
+    # or another list mapped, element by element, from the same one).
     product_parent = None
-    others = [i for i in lists if i != mapped_parent]
-    if mapped_parent is not None and others and draw(st.integers(0, 1)) == 0:
-        product_parent = draw(st.sampled_from(others))
+    combine = None
+    if mapped_parent is not None and draw(st.integers(0, 1)) == 0:
+        root = _length_root(earlier[mapped_parent], earlier)
+        partners = {
+            "product": [i for i in lists if i != mapped_parent],
+            "zip": [i for i in lists if _length_root(earlier[i], earlier) == root],
+        }
+        combines = [c for c, found in partners.items() if found]
+        combine = draw(st.sampled_from(combines))
+        product_parent = draw(st.sampled_from(partners[combine]))
         parent = earlier[product_parent]
         params.append(
             ParamDesc(
@@ -488,11 +500,21 @@ def _vertex(
         sleeps=is_async and draw(st.booleans()),
         blocking=(not is_async) and draw(st.integers(0, 4)) == 0,
         flows=tuple(t for t in FLOW_TAGS if draw(st.integers(0, 3)) == 0),
-        product=product_parent is not None,
+        product=combine == "product",
+        zipped=combine == "zip",
     )
     if reuse:
         vertex = draw(_reuse(vertex, earlier))
     return draw(_control(vertex, when)) if control else vertex
+
+
+def _length_root(v: VertexDesc, earlier: Sequence[VertexDesc]) -> str:
+    """The list vertex whose length ``v``'s list output has in every run: ``v`` itself,
+    or, for a vertex mapped (or zipped) element by element, that of its first list."""
+    if v.mapped is None or v.product:
+        return v.name
+    source = v.mapped_params[0].source
+    return _length_root(next(e for e in earlier if e.name == source), earlier)
 
 
 @st.composite
@@ -917,10 +939,13 @@ def reference_run(
         failures = sys.maxsize if v.name in failing else v.flaky
         retries = effective_retries(v, run_retries)
         mapped = v.mapped
+        sequences = [values[p.source] for p in v.mapped_params]
         chains: list[tuple[int, ...] | None] = (
             [None]
             if mapped is None
-            else list(itertools.product(*(values[p.source] for p in v.mapped_params)))
+            else list(zip(*sequences, strict=True))
+            if v.zipped
+            else list(itertools.product(*sequences))
         )
         assert len(set(chains)) == len(chains), f"{v.name} maps over repeated elements"
         results: list[Any] = []
@@ -1150,9 +1175,9 @@ def _options_source(v: VertexDesc) -> list[str]:
     if v.when is not None:
         options.append(f"when={v.when!r}")
     mapped = v.mapped
-    if v.product:
+    if v.product or v.zipped:
         names = ", ".join(repr(p.name) for p in v.mapped_params)
-        options.append(f"map_over=product({names})")
+        options.append(f"map_over=product({names})" if v.product else f"map_over=({names})")
     elif mapped is not None:
         options.append(f"map_over={mapped.name!r}")
     if v.retries is not None:
@@ -1188,7 +1213,7 @@ def _vertex_source(v: VertexDesc, by_name: Mapping[str, VertexDesc]) -> str:
     terms = " + ".join([constant, *(f"{p.weight} * {_term_source(p, by_name)}" for p in v.params)])
     mapped = v.mapped
     element = "" if mapped is None else f", {mapped.name}"
-    if v.product:
+    if v.product or v.zipped:
         element = f", ({', '.join(p.name for p in v.mapped_params)})"
     body = [f"    _enter({v.name!r}{element})"]
     if v.sleeps:

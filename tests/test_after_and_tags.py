@@ -92,6 +92,17 @@ def test_after_on_dask(dask_client: object, tmp_path: Path) -> None:
         on_error="continue",
     )
     assert str(result.states["publish"]) == "skipped"
+    serial = flow.run({"text": "hi", "channel": "web"}, on_error="continue")
+    assert result.skip_reasons == serial.skip_reasons
+    assert result.skip_reasons["publish"] == "'draft' failed"
+    # A skip (not a failure) of what after= names is named too, as a local run names it.
+    skipping = steps(tmp_path / "skip", skip_draft=True)
+    skipped = skipping.run(
+        {"text": "hi", "channel": "web"}, backend="dask", dask_client=dask_client
+    )
+    assert skipped.skip_reasons == skipping.run({"text": "hi", "channel": "web"}).skip_reasons
+    assert skipped.skip_reasons["publish"] == "needs the output of 'draft', which was skipped"
+    assert skipped.skip_reasons["notify"] == "needs the output of 'publish', which was skipped"
     ok = steps(tmp_path / "ok").run(
         {"text": "hi", "channel": "web"}, backend="dask", dask_client=dask_client
     )

@@ -36,3 +36,7 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
             assert 0 < timing["min_s"] <= timing["median_s"]
         assert report["results"]["ratios"][what] > 0
     assert report["targets"]["compile"]["description"].startswith("compiling 1000 expanded")
+    warm = report["targets"]["warm_serial_run"]
+    assert warm["description"].startswith("a warm serial run of the expanded chain")
+    assert isinstance(warm["met"], bool)
+    assert "target: a warm serial run" in completed.stdout

@@ -342,3 +342,23 @@ def test_expanded_vertices_with_constants_run_on_dask(dask_client: object) -> No
     result = flow.run({"days": 4}, backend="dask", dask_client=dask_client)
     assert result["spend_lag_3"] == [None, None, None, 1.0]
     assert result["spend_lag_1"] == [None, 1.0, 2.0, 3.0]
+
+
+def test_an_input_may_not_take_a_vertex_name() -> None:
+    flagged = vertex(lag, name="flagged", bind={"series": Input("spend"), "periods": 1})
+    with pytest.raises(BindingError, match=r"Input\('spend'\) names a vertex.*From\('spend'\)"):
+        flowdsl.compile(spend, flagged)
+
+
+def test_an_input_may_not_take_an_absent_config_variant_name() -> None:
+    @vertex(name="region_rate", config={"region": "EU"})
+    def eu_rate() -> float:
+        return 0.2
+
+    reader = vertex(scale, name="reader", bind={"factor": Input("region_rate")})
+    with pytest.raises(BindingError, match="exists only under config") as info:
+        flowdsl.compile(eu_rate, reader, config={"region": "US"})
+    assert (info.value.vertex, info.value.parameter) == ("reader", "factor")
+    # Under the matching config it is a vertex, which Input(...) may not name either.
+    with pytest.raises(BindingError, match=r"Input\('region_rate'\) names a vertex"):
+        flowdsl.compile(eu_rate, reader, config={"region": "EU"})

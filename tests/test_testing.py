@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+import pickle
 from typing import Annotated, TypedDict
 
+import anyio
 import pytest
 
 import flowdsl
@@ -128,3 +132,46 @@ def test_assertions_say_what_went_wrong() -> None:
         assert_ran(result, "fetch_user")
     with pytest.raises(AssertionError, match=r"expected not to run: audit \(completed\)"):
         assert_not_ran(result, "audit")
+
+
+def _scale(value: float, factor: float) -> float:
+    return value * factor
+
+
+async def _fetch_scaled(value: float, factor: float) -> float:
+    return value * factor
+
+
+def test_call_vertex_applies_the_bind_constants_of_a_made_vertex() -> None:
+    double = vertex(_scale, name="double", bind={"value": From("base"), "factor": 2.0})
+    assert call_vertex(double, value=4.0) == 8.0
+    # An argument given wins over the constant, as a call of a partial would.
+    assert call_vertex(double, value=4.0, factor=3.0) == 12.0
+    with pytest.raises(ContractViolation) as info:
+        call_vertex(double, value="four")
+    assert (info.value.vertex, info.value.parameter) == ("double", "value")
+    family = vertex.expand(_scale, {f"times_{k}": {"factor": float(k)} for k in (2, 5)})
+    assert [call_vertex(v, value=1.0) for v in family.values()] == [2.0, 5.0]
+    tripled = vertex(functools.partial(_scale, factor=3.0), name="tripled")
+    assert call_vertex(tripled, value=2.0) == 6.0
+
+
+def test_call_vertex_takes_a_vertex_with_after_config_and_renamed_inputs() -> None:
+    @vertex(after="elsewhere", config={"mode": "fast"})
+    def quick(value: Annotated[float, flowdsl.Input("raw_value")]) -> float:
+        return value + 1
+
+    renamed = vertex(_scale, name="renamed", bind={"value": flowdsl.Input("x"), "factor": 10.0})
+    assert call_vertex(quick, value=1.0) == 2.0
+    assert call_vertex(renamed, value=1.0) == 10.0
+
+
+def test_a_made_vertex_of_a_coroutine_function_is_a_coroutine_function() -> None:
+    made = vertex(_fetch_scaled, name="fetched", bind={"factor": 2.0})
+    from_partial = vertex(functools.partial(_fetch_scaled, factor=2.0), name="partly")
+    assert inspect.iscoroutinefunction(made)
+    assert inspect.iscoroutinefunction(from_partial)
+    assert inspect.iscoroutinefunction(pickle.loads(pickle.dumps(made)))
+    assert not inspect.iscoroutinefunction(vertex(_scale, name="plain", bind={}))
+    assert anyio.run(made, 1.0, 3.0) == 3.0
+    assert call_vertex(made, value=4.0) == 8.0

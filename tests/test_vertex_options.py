@@ -51,6 +51,52 @@ def test_a_bare_vertex_has_the_default_options() -> None:
     assert spec.options is DEFAULT_OPTIONS
 
 
+def test_every_option_given_is_checked_into_its_field() -> None:
+    # Only the options given are checked; given all of them, every field is set.
+    group = flowdsl.AtomicGroup("g", on_failure="compensate")
+
+    def undo(x: int) -> None:
+        return None
+
+    def fallback(x: int) -> int:
+        return 0
+
+    def double(x: int) -> int:
+        return 2 * x
+
+    given: dict[str, typing.Any] = {
+        "pure": True,
+        "flows": "daily",
+        "blocking": True,
+        "timeout": 2,
+        "contracts": "warn",
+        "version": "v2",
+        "retries": 1,
+        "fallback": fallback,
+        "when": "gate",
+        "map_over": "x",
+        "until": bool,
+        "max_iterations": 3,
+        "max_concurrency": 2,
+        "rate_limit": 5,
+        "group": group,
+        "compensate": undo,
+        "bind": {"x": 1},
+        "config": {"mode": "a"},
+        "unpack": ("a",),
+        "after": "gate",
+        "tags": {"owner": "me"},
+    }
+    assert set(given) | {"retry"} == OPTION_KEYWORDS
+    made = vertex(double, **given)
+    options = spec_of(made).options  # type: ignore[union-attr]
+    changed = {f.name for f in attrs.fields(VertexOptions) if getattr(options, f.name) != f.default}
+    assert changed == {f.name for f in attrs.fields(VertexOptions)}
+    assert (options.timeout, options.rate_limit, options.bind) == (2.0, 5.0, (("x", 1),))
+    # A new vertex of it checks them all again, against its own function.
+    assert spec_of(vertex(made, name="again")).options == options  # type: ignore[union-attr]
+
+
 def test_an_unknown_option_is_an_invalid_vertex_error_with_a_suggestion() -> None:
     with pytest.raises(InvalidVertexError, match=r"unknown option 'pur'.*did you mean 'pure'"):
 

@@ -19,7 +19,7 @@ from typing import Any, Literal, Union
 import typing_extensions
 
 from .._model.graph import NO_DEFAULT, FlowInput
-from .._runtime.options import Invalid, parse_bool
+from .._options import Invalid, parse_bool
 from .._suggest import did_you_mean
 from .._typing import annotated_parts, type_name
 from .errors import UsageError

@@ -8,8 +8,8 @@ import sys
 from typing import Any
 
 from .._flow import Flow
+from .._options import OPTIONS
 from .._result import RunResult
-from .._runtime.options import OPTIONS
 from .._suggest import did_you_mean
 from ..errors import FlowDSLError
 from .errors import CommandError, UsageError

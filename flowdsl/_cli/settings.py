@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .._runtime.options import OPTIONS
+from .._options import OPTIONS
 from .._settings import settings
 from .output import write_json, write_text
 

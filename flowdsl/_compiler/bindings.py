@@ -427,7 +427,18 @@ def bind_vertex(
         elif markers:
             marker = markers[0]
             if isinstance(marker, Input):
-                bindings.append(Binding(source=marker.name, is_input=True, **common))
+                # A flow input never takes a vertex's name, nor a config variant's.
+                if marker.name in shapes:
+                    problem(
+                        BindingError,
+                        f"Input({marker.name!r}) names a vertex, and a flow input cannot "
+                        f"share a vertex's name; read the vertex with From({marker.name!r})",
+                        param.name,
+                    )
+                elif marker.name in absent:
+                    problem(BindingError, absent[marker.name], param.name)
+                else:
+                    bindings.append(Binding(source=marker.name, is_input=True, **common))
                 continue
             resolved = resolve_reference(marker.ref, shapes, absent)
             if isinstance(resolved, str):

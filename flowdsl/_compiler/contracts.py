@@ -65,7 +65,7 @@ class ContractCompiler:
 
     def build(
         self, spec: VertexSpec, bindings: Iterable[Binding], returns: Any
-    ) -> VertexContracts | None:
+    ) -> VertexContracts[Contract] | None:
         """The checks of one vertex; ``None`` when it has nothing to check or checks are off."""
         if spec.options.contracts == "off":
             return None

@@ -6,12 +6,11 @@ import functools
 import inspect
 from collections.abc import Callable, Collection, Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 
 from .._location import SourceLocation
-from .._services.contracts import Contract
 from .._typing import StructuredField
 from . import topology
 from .options import DEFAULT_OPTIONS, VertexOptions
@@ -30,6 +29,10 @@ __all__ = [
 NO_DEFAULT: Any = inspect.Parameter.empty
 
 FieldAccess = Literal["item", "attr", "lookup"]
+
+#: A compiled contract. The model only carries it: the contract services
+#: (``flowdsl._services.contracts.Contract``) make and check it.
+ContractT = TypeVar("ContractT")
 
 
 def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -97,14 +100,16 @@ class Binding:
 
 
 @attrs.frozen
-class VertexContracts:
+class VertexContracts(Generic[ContractT]):
     """A vertex's compiled contract checks: per parameter, and for the return value.
 
-    Holds only the annotations there is something to check against.
+    Holds only the annotations there is something to check against. The
+    compiler fills it with ``flowdsl._services.contracts.Contract`` values;
+    the model stays below the services by not naming that class.
     """
 
-    parameters: Mapping[str, Contract] = attrs.field(converter=_frozen_mapping)
-    returns: Contract | None = None
+    parameters: Mapping[str, ContractT] = attrs.field(converter=_frozen_mapping)
+    returns: ContractT | None = None
 
     def __bool__(self) -> bool:
         return bool(self.parameters) or self.returns is not None
@@ -136,7 +141,7 @@ class VertexNode:
     # What @vertex(...) said, checked (the same record as the spec's).
     options: VertexOptions = DEFAULT_OPTIONS
     # Its contract checks, compiled once from the annotations.
-    contracts: VertexContracts | None = attrs.field(default=None, eq=False, repr=False)
+    contracts: VertexContracts[Any] | None = attrs.field(default=None, eq=False, repr=False)
     # What ``when=`` reads, as a binding of the pseudo-parameter "when".
     condition: Binding | None = None
     # The vertices it must run after because of its atomic group (the group's

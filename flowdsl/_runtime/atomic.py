@@ -31,7 +31,7 @@ from ..errors import RollbackFailed
 from .calls import Places, call_placed, named_call
 from .logs import log_extra, logger
 from .plan import Step, call_mode
-from .state import MISSING, RunState
+from .state import RunState
 
 if TYPE_CHECKING:
     import anyio
@@ -136,7 +136,7 @@ class GroupRun:
         """
         problems = await self._undo(position)
         if position is not None and not problems:
-            self.state.rolled_back.add(position)
+            self.state.step_undone(position)
         for problem in problems:
             logger.error(
                 "atomic group %r: undoing it after the run stopped failed: %s: %s",
@@ -201,18 +201,9 @@ class GroupRun:
                 except Exception as exc:
                     problems.append(exc)
                     left.update((member.position, exc) for member in done)
-        state = self.state
         for member in done:
-            position = member.position
-            if position in state.completed:
-                state.completed.remove(position)
-            state.values[position] = MISSING
-            if position == failing:
-                continue  # the scheduler records its failure
-            if position in left:
-                state.errors[position] = left[position]
-            else:
-                state.rolled_back.add(position)
+            if member.position != failing:  # the scheduler records its failure
+                self.state.step_undone(member.position, left.get(member.position))
         return problems
 
     async def _compensate(self, done: _Done) -> None:

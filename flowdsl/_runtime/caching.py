@@ -17,6 +17,7 @@ import functools
 import os
 import threading
 import warnings
+import weakref
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,7 @@ from .._services.fingerprint import (
     fingerprint_value,
 )
 from ..errors import CacheWarning
-from .checking import Invoker, invokers
+from .checking import Invoker
 from .plan import Step, gather
 from .state import RunState
 
@@ -165,16 +166,18 @@ class CallKeys:
         return key
 
 
-def _call_keys(state: RunState, step: Step) -> CallKeys | None:
+#: Per step of a plan, its call keys and the stamp of what its code read then.
+_known_keys: weakref.WeakKeyDictionary[Step, tuple[Stamp, CallKeys]] = weakref.WeakKeyDictionary()
+
+
+def _call_keys(step: Step) -> CallKeys | None:
     """How ``step``'s calls are keyed in this run: its code fingerprint taken
     (``None``, with a warning, if it cannot be) and hashed with its identity."""
     # The globals and closure cells a function reads may have changed since
     # the last run: the fingerprint is reused only while its stamp (every
     # object it read, none of which can change in place) is the same.
-    memo = state.plan.memo
-    memo_key = ("cache keys", step.position)
     stamp = code_stamp(step.function)
-    known: tuple[Stamp, CallKeys] | None = memo.get(memo_key)
+    known = _known_keys.get(step)
     if known is not None and same_stamp(known[0], stamp):
         return known[1]
     function = step.function
@@ -189,7 +192,7 @@ def _call_keys(state: RunState, step: Step) -> CallKeys | None:
         cache_keys(identity, code.digest, step.node.options.version, names), code, stamp
     )
     if stamp is not None and same_stamp(stamp, code_stamp(function)):
-        memo[memo_key] = (stamp, keys)  # nothing changed while the fingerprint was taken
+        _known_keys[step] = (stamp, keys)  # nothing changed while the fingerprint was taken
     return keys
 
 
@@ -344,7 +347,7 @@ def _cached_call(state: RunState, step: Step) -> CachedCall | None:
     store = state.cache_store
     if store is None or not step.node.options.pure:
         return None
-    keys = _call_keys(state, step)
+    keys = _call_keys(step)
     if keys is None:
         state.cache_outcomes[step.position] = "uncacheable"
         return None
@@ -361,7 +364,7 @@ def run_invokers(
     their fast path.
     """
     plan = state.plan
-    checked = invokers(plan, state.options.contracts)
+    checked = state.call_plan.invokers
     if state.cache_store is None:
         return checked, {}
     result = list(checked)

@@ -90,11 +90,12 @@ def named_call(function: Callable[..., Any], named: Mapping[str, Any]) -> Callab
     return functools.partial(function, **named)
 
 
-def awaited_directly(step: Step, mode: CallMode, places: Places) -> bool:
-    """Whether ``step`` is a coroutine step with no deadline and no limit to take first:
-    its invoker's awaitable is awaited as it is, without the general path's two coroutine
-    frames, which every resumption of the coroutine would pass through."""
-    return mode is CallMode.AWAIT and places.tasks is None and step.node.options.timeout is None
+def awaited_directly(step: Step, mode: CallMode, limited: bool) -> bool:
+    """Whether ``step`` is a coroutine step with no deadline and no limit to take first
+    (``limited``: the run limits its coroutines): its invoker's awaitable is awaited as it
+    is, without the general path's two coroutine frames, which every resumption of the
+    coroutine would pass through."""
+    return mode is CallMode.AWAIT and not limited and step.node.options.timeout is None
 
 
 async def call_step(
@@ -105,7 +106,7 @@ async def call_step(
     ``invoke`` is the step's checked invoker (``None``: no contracts to check).
     """
     start = time.perf_counter()
-    if awaited_directly(step, mode, places):
+    if awaited_directly(step, mode, places.tasks is not None):
         output = await (invoke or step.invoke)(values)
     else:
         call = functools.partial(invoke or step.invoke, values)

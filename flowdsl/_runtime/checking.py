@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from .._checks import CheckOutcome
-from .._gc import collector_paused
 from .._model.graph import NO_DEFAULT, VertexContracts, VertexNode
 from .._services.contracts import Contract, Violation, describe
 from ..errors import ContractViolation
@@ -19,7 +18,7 @@ from .check_log import record_checks
 from .logs import log_extra, logger
 from .plan import Plan, Step, gather
 
-__all__ = ["Invoker", "StepChecks", "check_given_output", "invokers", "step_checks"]
+__all__ = ["Invoker", "StepChecks", "check_given_output", "checked_invokers", "step_checks"]
 
 Invoker = Callable[[list[Any]], Any]
 
@@ -60,14 +59,17 @@ class _Check:
 class StepChecks:
     """The contract checks of one step under one mode: its arguments, and its result."""
 
-    def __init__(self, step: Step, mode: str, contracts: VertexContracts) -> None:
+    def __init__(self, step: Step, mode: str, contracts: VertexContracts[Contract]) -> None:
         self.node = step.node
         self.position = step.position
         self.report = _reporter(step.node, mode)
+        # A bind= constant met its contract at compile time, by this same check;
+        # only its Check(...) predicates run again, to record their outcomes.
         rules = {
-            b.parameter: _Check(b.parameter, contracts.parameters[b.parameter], b.default)
+            b.parameter: _Check(b.parameter, contract, b.default)
             for b in step.sources
-            if b.parameter in contracts.parameters
+            if (contract := contracts.parameters.get(b.parameter)) is not None
+            and not (b.is_constant and not contract.checks)
         }
         names = [b.parameter for b in step.sources]
         # (index into the positional arguments, rule), and the keyword rules.
@@ -161,21 +163,35 @@ def _checked(step: Step, mode: str) -> Invoker | None:
     check, returns = checks.check, checks.returns
     function, fetch, unary = step.function, step.fetch, step.unary
 
-    if fetch is not None and unary and not step.is_async:
-        # The most common vertex: one whole value in, one out. Kept tight,
-        # since strict checking is the default on every call.
-        argument_rule = checks.positional[0][1] if checks.positional else None
+    if fetch is not None and len(checks.positional) <= 1 and not step.is_async:
+        # The most common vertices: one whole value in (alone, or with bind=
+        # constants), one out. Kept tight, since strict checking is the default
+        # on every call.
+        index, argument_rule = checks.positional[0] if checks.positional else (0, None)
 
-        def invoke_unary(values: list[Any]) -> Any:
-            argument = fetch(values)
-            if argument_rule is not None and type(argument) is not argument_rule.exact:
-                check(argument, argument_rule)
-            output = function(argument)
+        if unary:
+
+            def invoke_unary(values: list[Any]) -> Any:
+                argument = fetch(values)
+                if argument_rule is not None and type(argument) is not argument_rule.exact:
+                    check(argument, argument_rule)
+                output = function(argument)
+                if returns is not None and type(output) is not returns.exact:
+                    check(output, returns)
+                return output
+
+            return invoke_unary
+
+        def invoke_one_checked(values: list[Any]) -> Any:
+            args = fetch(values)
+            if argument_rule is not None and type(args[index]) is not argument_rule.exact:
+                check(args[index], argument_rule)
+            output = function(*args)
             if returns is not None and type(output) is not returns.exact:
                 check(output, returns)
             return output
 
-        return invoke_unary
+        return invoke_one_checked
 
     def arguments(values: list[Any]) -> tuple[Sequence[Any], dict[str, Any]]:
         if fetch is not None:
@@ -206,11 +222,7 @@ def _checked(step: Step, mode: str) -> Invoker | None:
     return invoke
 
 
-def invokers(plan: Plan, mode: str) -> tuple[Invoker | None, ...]:
-    """Per step of ``plan``: the checked invoker under ``mode``, or ``None`` (built once)."""
-    key = ("invokers", mode)
-    found: tuple[Invoker | None, ...] | None = plan.memo.get(key)
-    if found is None:
-        with collector_paused():
-            found = plan.memo[key] = tuple(_checked(step, mode) for step in plan.steps)
-    return found
+def checked_invokers(plan: Plan, mode: str) -> tuple[Invoker | None, ...]:
+    """Per step of ``plan``: the checked invoker under contracts ``mode``, or ``None``
+    (built once per plan and mode: ``call_plan.call_plan``)."""
+    return tuple(_checked(step, mode) for step in plan.steps)

@@ -11,14 +11,9 @@ stages. Five things keep the per-vertex cost near the serial loop's:
   vertices never returns to the loop, and a fan-out is spread over the
   workers directly. A worker wakes the loop with the loop's own thread-safe
   callback, never by waiting on it.
-- Coroutine steps are the loop's own tasks: anyio's ``start_soon`` wraps
-  each task in a cancel scope and an event, which costs more than the task
-  (on trio, about 70 us more from one step to the next, measured between
-  sleeps). On asyncio they are plain asyncio tasks, which the run cancels
-  and awaits itself (``_Scheduler.settle_tasks``), so none outlives it; on
-  trio they go to a trio nursery inside an anyio task group, which keeps
-  anyio's way of raising (a cancelled run raises the loop's plain
-  ``Cancelled``). On both, a BaseException that escapes a step ends the run
+- Coroutine steps are the loop's own tasks, started through the run's
+  ``loops.StepTasks`` (one implementation per loop library, cheaper than
+  anyio's ``start_soon``). A BaseException that escapes a step ends the run
   and is raised as it is, once the run's tasks are done
   (``_Scheduler._escaped``).
 - A step whose only dependent waits for nothing else is followed by that
@@ -29,35 +24,31 @@ stages. Five things keep the per-vertex cost near the serial loop's:
   workers under one lock, never held while user code runs.
 
 A thread run whose steps are all plain sync calls leaves a loop nothing to
-do; from a synchronous caller it runs without one (``run_without_loop``).
+do; from a synchronous caller it runs without one (``loops.CallerThread``).
 """
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._lazy import lazy_module
-from .._policies import RetryPolicy
-from .calls import Places, awaited_directly, call_step
-from .control import RunCalls, gated_steps
+from .calls import Places, call_step
+from .control import RunCalls
 from .gates import Gates, Verdict
-from .plan import CallMode, Plan
+from .loops import StepTasks, open_step_tasks
+from .plan import CallMode
 from .state import MISSING, RunState
 from .workers import Crew
 
 if TYPE_CHECKING:
-    import asyncio
-
     import anyio
 else:  # imported on first use, so that `import flowdsl` stays light
     anyio = lazy_module("anyio")
 
-__all__ = ["DEFAULT_MAX_WORKERS", "asyncio_loop", "run_concurrent", "runs_on_workers_alone"]
+__all__ = ["DEFAULT_MAX_WORKERS", "run_concurrent"]
 
 #: Worker threads per run when ``max_workers`` is not given (anyio's own default).
 DEFAULT_MAX_WORKERS = 40
@@ -72,135 +63,22 @@ class _Outcome(NamedTuple):
     error: Exception | None
 
 
-class _Tables(NamedTuple):
-    """Per step, how the scheduler dispatches it: kept per plan, backend, retry default
-    and whether coroutines are limited, so that a run does not rebuild them."""
-
-    #: Goes straight to its call once ready: no runner, no condition to look at first.
-    direct: tuple[bool, ...]
-    #: May continue a worker's chain: a direct sync thread step without its own
-    #: deadline (a deadline needs the loop to stop waiting).
-    chainable: tuple[bool, ...]
-    #: A coroutine step ``run_task`` awaits itself, one coroutine frame fewer.
-    awaited: tuple[bool, ...]
-    #: The step fused after it, or -1 (see ``_Scheduler.run_fused``).
-    fused: tuple[int, ...]
-    #: How many steps it waits for, and the steps that wait for none.
-    waiting: tuple[int, ...]
-    sources: tuple[int, ...]
-
-
-def _tables(
-    plan: Plan, modes: tuple[CallMode, ...], gated: tuple[bool, ...], key: Any, places: Places
-) -> _Tables:
-    found: _Tables | None = plan.memo.get(key)
-    if found is None:
-        direct = tuple(not off for off in gated)
-        chainable = tuple(
-            mode is CallMode.THREAD and step.node.options.timeout is None and fast
-            for mode, step, fast in zip(modes, plan.steps, direct, strict=True)
-        )
-        found = plan.memo[key] = _Tables(
-            direct=direct,
-            chainable=chainable,
-            awaited=tuple(
-                awaited_directly(step, mode, places)
-                for step, mode in zip(plan.steps, modes, strict=True)
-            ),
-            fused=_fused(plan, modes, direct, chainable),
-            waiting=tuple(len(step.after) for step in plan.steps),
-            sources=tuple(step.position for step in plan.steps if not step.after),
-        )
-    return found
-
-
-def _fused(
-    plan: Plan, modes: tuple[CallMode, ...], direct: tuple[bool, ...], chainable: tuple[bool, ...]
-) -> tuple[int, ...]:
-    # Step s is fused after step p when s is p's only dependent, waits for
-    # nothing but p, and runs where p runs: inline on the loop, or on a worker.
-    inline = tuple(
-        mode is CallMode.INLINE and fast for mode, fast in zip(modes, direct, strict=True)
-    )
-    fused = [-1] * len(plan.steps)
-    for step in plan.steps:
-        if len(step.downstream) != 1:
-            continue
-        (child,) = step.downstream
-        if plan.steps[child].after != (step.position,):
-            continue
-        p = step.position
-        if (inline[p] and inline[child]) or (chainable[p] and chainable[child]):
-            fused[p] = child
-    return tuple(fused)
-
-
-def runs_on_workers_alone(plan: Plan, backend: str, run_retry: RetryPolicy | None) -> bool:
-    """Whether every step is a plain sync call for a worker thread (kept per plan).
-
-    Such a run has nothing for an event loop to do: no coroutine, no timer,
-    no runner. A synchronous caller's thread then waits for the workers
-    itself, without starting a loop (``run_without_loop``).
-    """
-    key = ("workers alone", backend, run_retry)
-    alone: bool | None = plan.memo.get(key)
-    if alone is None:
-        gated = gated_steps(plan, run_retry)
-        alone = plan.memo[key] = backend == "thread" and all(
-            mode is CallMode.THREAD and step.node.options.timeout is None and not off
-            for mode, step, off in zip(plan.call_modes(backend), plan.steps, gated, strict=True)
-        )
-    return alone
-
-
-def _setter(event: threading.Event) -> Callable[[Callable[[], object]], object]:
-    # A worker's wake-up call, when no loop runs: set the caller's event.
-    return lambda _callback: event.set()
-
-
-def asyncio_loop() -> asyncio.AbstractEventLoop | None:
-    """The asyncio loop running on this thread, or None (no loop, or trio)."""
-    # asyncio not imported, or being imported by another thread at this
-    # moment (a half-initialized module may lack the function): no asyncio
-    # loop can have started yet.
-    get_running_loop = getattr(sys.modules.get("asyncio"), "get_running_loop", None)
-    if get_running_loop is None:
-        return None
-    try:
-        loop: asyncio.AbstractEventLoop = get_running_loop()
-        return loop
-    except RuntimeError:
-        return None
-
-
-def _trio_call_soon() -> Callable[[Callable[[], object]], object]:
-    import trio
-
-    return trio.lowlevel.current_trio_token().run_sync_soon
-
-
 class _Scheduler:
     """One concurrent run: the ready queue, the counts, and who runs what.
 
-    ``cancel`` stops the run's tasks and its wait (None when no loop runs);
-    the steps' tasks are asyncio tasks on ``loop``, or go to ``spawn``, a
-    trio nursery's ``start_soon``.
+    ``tasks`` starts the steps' tasks on the run's loop, stops them, and
+    carries a worker's wake-up call to the loop (``CallerThread`` when no
+    loop runs).
     """
 
-    def __init__(
-        self,
-        state: RunState,
-        cancel: Callable[[], object] | None,
-        loop: asyncio.AbstractEventLoop | None = None,
-        spawn: Callable[[Callable[[int], Coroutine[Any, Any, None]], int], object] | None = None,
-    ) -> None:
+    def __init__(self, state: RunState, tasks: StepTasks) -> None:
         plan = state.plan
         options = state.options
         self.state = state
-        self.cancel = cancel
         self.steps = plan.steps
         self.values = state.values
-        self.modes = plan.call_modes(options.backend)
+        call_plan = state.call_plan
+        self.modes = call_plan.modes
         self.workers = options.max_workers or DEFAULT_MAX_WORKERS
         shared = state.shared_workers
         self.thread_limiter = (
@@ -212,13 +90,12 @@ class _Scheduler:
         self.places = Places(state.waits, state.placed, self.thread_limiter, self.task_limiter)
         self.calls = RunCalls(state, self.places)
         self.invokers = self.calls.invokers
-        self.controlled = self.calls.controlled
-        key = ("concurrent", options.backend, options.retry, self.task_limiter is None)
-        tables = _tables(plan, self.modes, self.calls.gated, key, self.places)
-        self.direct, self.chainable, self.awaited = tables.direct, tables.chainable, tables.awaited
+        self.via_runner, self.off_fast_path = call_plan.via_runner, call_plan.off_fast_path
+        tables = call_plan.tables
+        assert tables is not None  # built for the thread and async backends
+        self.chainable, self.awaited = tables.chainable, tables.awaited
         # Steps are fused only when nothing watches each one (events, checkpoints).
         self.fused = tables.fused if state.emitter is None and state.checkpoint is None else None
-        self.keep_going = options.on_error == "continue"
         self.waiting = list(tables.waiting)
         self.gates = Gates(state)
         # Ready steps to run through their runner with defaults for skipped producers.
@@ -240,28 +117,14 @@ class _Scheduler:
         self.submitted = [0.0] * len(self.steps)
         # When each step began, for the run's timeline (where: ``state.lanes``).
         self.starts = state.starts = [0.0] * len(self.steps)
-        # ``run`` waits for ``woken``: set when the run is over, or by a worker
-        # through ``call_soon`` when the loop has something to do (at most one
-        # such call in flight, ``wake_pending``; none once ``closed``).
-        # Without a loop (``run_without_loop``) workers set ``arrived``, which
-        # the caller's thread waits for, instead.
-        self.arrived = threading.Event()
-        self.loop = loop
-        self.spawn = spawn
-        # How a worker thread has the loop call something soon, without waiting.
-        self.call_soon: Callable[[Callable[[], object]], object]
-        if cancel is None:
-            self.call_soon = _setter(self.arrived)
-        elif self.loop is None:
-            self.call_soon = _trio_call_soon()
-        else:
-            self.call_soon = self.loop.call_soon_threadsafe
-        self.woken = anyio.Event()
+        # ``run_concurrent`` waits in ``tasks.woken()``: woken when the run is over, or by
+        # a worker when the loop has something to do (at most one such
+        # wake-up in flight, ``wake_pending``; none once ``closed``).
+        self.tasks = tasks
+        self.cancel = tasks.cancel
         self.wake_pending = False
         self.closed = False
-        # Step tasks started on asyncio (see the module's docstring), and what
-        # any of them raised that is not a vertex's failure (an Exception).
-        self.tasks: dict[int, asyncio.Task[None]] = {}
+        # What any step task raised that is not a vertex's failure (an Exception).
         self.crashed: list[BaseException] = []
 
     # Bookkeeping: call with the lock held.
@@ -294,26 +157,12 @@ class _Scheduler:
         if self.stopped:
             return False
         state = self.state
-        if error is None and state.checkpoint is not None:
-            try:
-                state.checkpoint.record(self.steps[position].node, output)
-            except Exception as exc:  # the output could not be kept: the vertex failed
-                error = exc
         state.running.discard(position)
-        state.durations[position] = duration
-        if state.emitter is not None:
-            state.emitter.vertex_done(
-                self.steps[position].name, state.attempts.get(position, 1), duration, error
-            )
-        if error is None:
-            self.values[position] = output
-            state.completed.append(position)
-        else:
-            state.errors[position] = error
-            if self.keep_going:
-                self.gates.failed(position)
+        if state.step_ended(position, output, duration, error) is not None:
+            if state.failed_fast:
+                self.stopped = True
             else:
-                state.failed_fast = self.stopped = True
+                self.gates.failed(position)
         self._settle(position)
         return True
 
@@ -354,9 +203,7 @@ class _Scheduler:
                 if gates.active:  # a failure elsewhere: the general path decides
                     return _Outcome(position, output, duration, None)
                 running.discard(position)
-                state.durations[position] = duration
-                values[position] = output
-                state.completed.append(position)
+                state.step_completed(position, output, duration)
                 self.unsettled -= 1
                 if self.readers_left is not None:
                     self._read(position)
@@ -419,7 +266,7 @@ class _Scheduler:
         # A worker asks the loop to drain (lock held).
         if not (self.wake_pending or self.closed):
             self.wake_pending = True
-            self.call_soon(self.woken.set)
+            self.tasks.wake_from_thread()
 
     # The loop's side.
 
@@ -434,7 +281,7 @@ class _Scheduler:
         steps, lock = self.steps, self.lock
         modes, inline, state, ready = self.modes, CallMode.INLINE, self.state, self.ready
         clock = time.perf_counter
-        direct, gates = self.direct, self.gates
+        off_fast_path, gates = self.off_fast_path, self.gates
         with lock:
             position = self._next_inline()
         self._start_workers()
@@ -452,7 +299,7 @@ class _Scheduler:
                 if (
                     len(ready) == 1
                     and modes[ready[0]] is inline
-                    and direct[ready[0]]
+                    and not off_fast_path[ready[0]]
                     and not (gates.active or self.stopped)
                 ):
                     position = ready.popleft()  # glue after glue: no dispatch needed
@@ -460,10 +307,9 @@ class _Scheduler:
                     position = self._next_inline()
             self._start_workers()
         if self.stopped:
-            if self.cancel is not None:
-                self.cancel()
+            self.cancel()
         elif not self.unsettled:
-            self.woken.set()
+            self.tasks.wake()
 
     def _start_workers(self) -> None:
         # Threads the crew made under the lock start now, outside it.
@@ -480,7 +326,7 @@ class _Scheduler:
             position = self._take_one()
             if position is None:
                 return None
-            if not (self.controlled[position] or position in self.on_defaults):
+            if not (self.via_runner[position] or position in self.on_defaults):
                 if modes[position] is inline:
                     return position
                 if self.chainable[position]:
@@ -491,12 +337,7 @@ class _Scheduler:
     def _start(self, position: int) -> None:
         # ``run_task(position)`` as a task of the run.
         self.state.running.add(position)
-        if self.spawn is not None:
-            self.spawn(self.run_task, position)
-        else:
-            # Never without a loop: such a run has only steps for workers.
-            assert self.loop is not None
-            self.tasks[position] = self.loop.create_task(self.run_task(position))
+        self.tasks.start(self.run_task, position)
 
     def _escaped(self, error: BaseException) -> None:
         # What escaped a step's task: the loop's cancellation goes on up;
@@ -505,18 +346,8 @@ class _Scheduler:
         if isinstance(error, anyio.get_cancelled_exc_class()):
             raise error
         self.crashed.append(error)
-        if not self.closed and self.cancel is not None:
+        if not self.closed:
             self.cancel()
-
-    async def settle_tasks(self) -> None:
-        """Cancel the step tasks still running on asyncio and wait until they end."""
-        pending = [task for task in self.tasks.values() if not task.done()]
-        if not pending:
-            return
-        for task in pending:
-            task.cancel()
-        with anyio.CancelScope(shield=True):
-            await sys.modules["asyncio"].wait(pending)  # tasks on asyncio: it is imported
 
     async def run_task(self, position: int) -> None:
         """A step's task: a step through its runner (retries, fallbacks, map,
@@ -526,7 +357,7 @@ class _Scheduler:
             step, invoke, values = self.steps[position], self.invokers[position], self.values
             start = self.starts[position] = time.perf_counter()
             try:
-                if self.controlled[position] or position in self.on_defaults:
+                if self.via_runner[position] or position in self.on_defaults:
                     output = await self.calls.runner(position).run(
                         values, position in self.on_defaults
                     )
@@ -551,18 +382,7 @@ class _Scheduler:
         except BaseException as error:
             self._escaped(error)
         finally:
-            self.tasks.pop(position, None)
-
-    async def run(self) -> None:
-        """Start the run, then drain whenever a worker left the loop something to do,
-        until every step is settled (a stopped run is cancelled from ``drain``)."""
-        self.drain()
-        while self.unsettled:
-            await self.woken.wait()
-            self.woken = anyio.Event()
-            with self.lock:
-                self.wake_pending = False
-            self.drain()
+            self.tasks.finished(position)
 
     # A worker thread's side.
 
@@ -628,49 +448,23 @@ def _interrupt_in(error: BaseException) -> KeyboardInterrupt | None:
     return None
 
 
-def run_without_loop(state: RunState) -> None:
-    """Run a plan of plain sync steps on the workers, this thread waiting for them.
-
-    What the loop does in ``_Scheduler.run``, without one: the caller's
-    thread drains whenever a worker sets ``arrived``. Ctrl+C while it waits
-    stops the run as it would on a loop.
-    """
-    scheduler = _Scheduler(state, None)
-    arrived, lock = scheduler.arrived, scheduler.lock
-    try:
-        scheduler.drain()
-        while scheduler.unsettled and not scheduler.stopped:
-            arrived.wait()
-            arrived.clear()
-            with lock:
-                scheduler.wake_pending = False
-            scheduler.drain()
-    finally:
-        scheduler.close()
-
-
 async def run_concurrent(state: RunState) -> None:
     """Run ``state.plan`` with every step started as soon as its inputs exist."""
-    if state.loop_free:
-        run_without_loop(state)
-        return
     scheduler: _Scheduler | None = None
     try:
-        async with anyio.create_task_group() as group:
-            loop = asyncio_loop()
-            if loop is None:
-                import trio
-
-                # Under trio the group only shapes what is raised (see the
-                # module's docstring); the nursery holds the tasks.
-                async with trio.open_nursery() as nursery:
-                    scheduler = _Scheduler(
-                        state, nursery.cancel_scope.cancel, spawn=nursery.start_soon
-                    )
-                    await scheduler.run()
-            else:
-                scheduler = _Scheduler(state, group.cancel_scope.cancel, loop=loop)
-                await scheduler.run()
+        async with open_step_tasks(state.on_loop) as tasks:
+            scheduler = _Scheduler(state, tasks)
+            # Start the run, then drain whenever a worker left the loop
+            # something to do, until every step is settled (a stopped run is
+            # cancelled from ``drain``). Here rather than in a method of its
+            # own: every frame between ``flow.run`` and a vertex shows in its
+            # tracebacks.
+            scheduler.drain()
+            while scheduler.unsettled and not scheduler.stopped:
+                await tasks.woken()
+                with scheduler.lock:
+                    scheduler.wake_pending = False
+                scheduler.drain()
     except BaseException as error:
         # A task group (under trio) wraps Ctrl+C in an exception group;
         # callers expect the plain KeyboardInterrupt, as from a serial run.
@@ -681,7 +475,7 @@ async def run_concurrent(state: RunState) -> None:
     finally:
         if scheduler is not None:
             scheduler.close()
-            await scheduler.settle_tasks()
+            await scheduler.tasks.settle()
             await scheduler.calls.abandon_open_groups()
     if scheduler is not None and scheduler.crashed:
         raise scheduler.crashed[0]

@@ -27,20 +27,20 @@ import itertools
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import lazy_module
 from .._mapping import ElementIndex
-from .._policies import RetryPolicy
 from .._typing import type_name
 from ..errors import ContractViolation, IterationLimitError
 from .atomic import GroupRun
 from .caching import CachedCall, run_invokers, through_cache
+from .call_plan import retry_policy
 from .calls import Places, call_placed, named_call
 from .checking import StepChecks, step_checks
 from .logs import log_extra, logger
-from .plan import CallMode, Plan, Step, call_mode, gather
+from .plan import CallMode, Step, call_mode, gather
 from .state import MISSING, RunState
 
 if TYPE_CHECKING:
@@ -48,70 +48,9 @@ if TYPE_CHECKING:
 else:  # imported on first use, so that `import flowdsl` stays light
     anyio = lazy_module("anyio")
 
-__all__ = [
-    "RunCalls",
-    "StepRunner",
-    "controlled_steps",
-    "gated_steps",
-    "needs_runner",
-    "run_needs_event_loop",
-]
+__all__ = ["RunCalls", "StepRunner"]
 
 Arguments = tuple[list[Any], dict[str, Any]]
-
-
-def _policy(step: Step, run_retry: RetryPolicy | None) -> RetryPolicy | None:
-    own = step.node.options.retry
-    policy = own if own is not None else run_retry
-    return policy if policy is not None and policy.max_retries > 0 else None
-
-
-def needs_runner(step: Step, run_retry: RetryPolicy | None) -> bool:
-    """Whether ``step`` is more than one plain call in a run with this default retry policy."""
-    options = step.node.options
-    return bool(
-        options.group is not None
-        or options.fallbacks
-        or options.map_over is not None
-        or options.until is not None
-        or options.max_concurrency is not None
-        or options.rate_limit is not None
-        or _policy(step, run_retry) is not None
-    )
-
-
-def controlled_steps(plan: Plan, run_retry: RetryPolicy | None) -> tuple[bool, ...]:
-    """Per step, whether it goes through a runner (kept per plan and retry default)."""
-    key = ("controlled", run_retry)
-    controlled: tuple[bool, ...] | None = plan.memo.get(key)
-    if controlled is None:
-        controlled = plan.memo[key] = tuple(needs_runner(step, run_retry) for step in plan.steps)
-    return controlled
-
-
-def gated_steps(plan: Plan, run_retry: RetryPolicy | None) -> tuple[bool, ...]:
-    """Per step, whether it is controlled or has a condition: off the schedulers' fast path."""
-    key = ("gated", run_retry)
-    gated: tuple[bool, ...] | None = plan.memo.get(key)
-    if gated is None:
-        gated = plan.memo[key] = tuple(
-            controlled or step.condition is not None
-            for controlled, step in zip(controlled_steps(plan, run_retry), plan.steps, strict=True)
-        )
-    return gated
-
-
-def run_needs_event_loop(plan: Plan, backend: str, run_retry: RetryPolicy | None) -> bool:
-    """Whether a run must start an event loop (kept per plan, backend and retry default).
-
-    A runner may wait (retries, rate limits) and a condition may route a step
-    to one, so either needs the loop's timer; plain sync steps do not.
-    """
-    key = ("needs loop", backend, run_retry)
-    needs: bool | None = plan.memo.get(key)
-    if needs is None:
-        needs = plan.memo[key] = plan.needs_event_loop(backend) or any(gated_steps(plan, run_retry))
-    return needs
 
 
 class RunCalls:
@@ -120,12 +59,7 @@ class RunCalls:
     def __init__(self, state: RunState, places: Places) -> None:
         self.state = state
         self.invokers, self._lookups = run_invokers(state)
-        retry = state.options.retry
-        # Per step: whether it always goes through its runner, and whether it
-        # is off the fast path at all (a runner, or a condition to look at).
-        self.controlled = controlled_steps(state.plan, retry)
-        self.gated = gated_steps(state.plan, retry)
-        self.modes = state.plan.call_modes(state.options.backend)
+        self.modes = state.call_plan.modes
         self.places = places
         self._runners: dict[int, StepRunner] = {}
         self._groups: dict[int, GroupRun] = {}
@@ -198,7 +132,7 @@ class StepRunner:
         # Caching is off inside an atomic group: a call there acts on its transaction.
         self.cached = cached if group_run is None else None
         self.group_run = group_run
-        self.policy = _policy(step, options.retry)
+        self.policy = retry_policy(step, options.retry)
         self.fallbacks = [
             _Fallback(f, name, step, options.backend)
             for f, name in zip(own.fallbacks, own.fallback_names, strict=True)
@@ -209,11 +143,28 @@ class StepRunner:
         self.interval = 1.0 / own.rate_limit if own.rate_limit else 0.0
         self.next_start = 0.0
         self.turns = anyio.Lock()
+        # The layers of the chain this step has (see the module docstring); those
+        # it lacks are left out, each a frame fewer in the vertex's tracebacks.
+        # Without a cache or fallbacks, ``_retried`` checks the arguments itself.
+        self.plain = self.cached is None and not self.fallbacks
+        one = self._retried if self.plain else self._resilient
+        local = one if own.until is None else self._looped
+        # A call ``_retried`` makes right where it is: inline, without a deadline,
+        # a limit or a rate to wait for first.
+        self.direct = (
+            mode is CallMode.INLINE
+            and own.timeout is None
+            and self.limiter is None
+            and not self.interval
+        )
         # Where a mapped step's elements run: here, or (on a Dask worker) each
         # as a Dask task of its own, all at once.
         runner = state.element_runner
-        self.element = self._element if runner is None else functools.partial(runner, self)
+        self.element = local if runner is None else functools.partial(runner, self)
         self.spread = runner is not None or (self.concurrent and mode is not CallMode.INLINE)
+        self.body: Callable[[list[Any], dict[str, Any]], Awaitable[Any]] = (
+            local if step.map_indices is None else self._map
+        )
 
     # The outside: arguments, then map or not.
 
@@ -242,12 +193,12 @@ class StepRunner:
         args, kwargs = self.arguments(values, defaults)
         group_run = self.group_run
         if group_run is None:
-            return await self._mapped_or_not(args, kwargs)
+            return await self.body(args, kwargs)
         transaction = await group_run.begin(self.position)
         if self.step.transaction_index is not None:
             args, kwargs = self._put(args, kwargs, self.step.transaction_index, transaction)
         try:
-            output = await self._mapped_or_not(args, kwargs)
+            output = await self.body(args, kwargs)
         except Exception as error:
             failure = await group_run.fail(self.position, error)
             if failure is error:
@@ -260,17 +211,11 @@ class StepRunner:
         await group_run.completed(self.step, named, output)
         return output
 
-    async def _mapped_or_not(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        indices = self.step.map_indices
-        if indices is None:
-            return await self._element(args, kwargs)
-        return await self._map(args, kwargs, indices)
-
-    async def _map(
-        self, args: list[Any], kwargs: dict[str, Any], indices: tuple[int, ...]
-    ) -> list[Any]:
+    async def _map(self, args: list[Any], kwargs: dict[str, Any]) -> list[Any]:
         map_over = self.step.node.options.map_over
+        indices = self.step.map_indices
         assert map_over is not None
+        assert indices is not None
         sequences = [
             self._elements(self._get(args, kwargs, index), parameter)
             for index, parameter in zip(indices, map_over.parameters, strict=True)
@@ -286,9 +231,8 @@ class StepRunner:
             keys = range(len(sequences[0]))
             picks = [(i,) * len(sequences) for i in keys]
         count = len(keys)
-        self.state.elements[self.position] = count
         # Attempts count the elements' calls: none for an empty sequence.
-        self.state.attempts.setdefault(self.position, 0)
+        self.state.mapped(self.position, count)
         results: list[Any] = [None] * count
         failures: dict[int, BaseException] = {}
         keep_going = self.state.options.on_error == "continue"
@@ -319,9 +263,9 @@ class StepRunner:
                 if failures and not keep_going:
                     break
         if failures:
-            self.state.element_errors[self.position] = {
-                keys[i]: failures[i] for i in sorted(failures)
-            }
+            self.state.elements_failed(
+                self.position, {keys[i]: failures[i] for i in sorted(failures)}
+            )
             raise failures[min(failures)]
         if map_over.product:
             return _nested(results, [len(s) for s in sequences])
@@ -374,19 +318,18 @@ class StepRunner:
 
     # One element: a loop, or a single resilient call.
 
-    async def _element(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    async def _looped(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
         node = self.step.node
-        if node.options.until is None:
-            return await self._resilient(args, kwargs)
+        assert node.options.until is not None
         assert node.options.max_iterations is not None
+        one = self._retried if self.plain else self._resilient
         previous_index = self.step.previous_index
         previous: Any = None
         for _ in range(node.options.max_iterations):
             if previous_index is not None:
                 args, kwargs = self._put(args, kwargs, previous_index, previous)
-            output = await self._resilient(args, kwargs)
-            iterations = self.state.iterations
-            iterations[self.position] = iterations.get(self.position, 0) + 1
+            output = await one(args, kwargs)
+            self.state.count_iterations(self.position)
             if node.options.until(output):
                 return output
             previous = output
@@ -400,6 +343,7 @@ class StepRunner:
         )
 
     async def _resilient(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        # The retried calls behind the cache, with fallbacks when they fail.
         checks = self.checks
         if checks is not None:
             # Arguments are the same for every attempt and fallback: checked once.
@@ -418,47 +362,50 @@ class StepRunner:
             return await self._fall_back(args, kwargs, error)
 
     async def _retried(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        policy = self.policy
+        # The policy's attempts, each entered in the run's attempt log; a direct
+        # call is made right here (no frame between this one and the vertex).
+        state, position, step = self.state, self.position, self.step
+        checks, policy, function = self.checks, self.policy, step.function
+        if self.plain and checks is not None:
+            checks.arguments(args, kwargs)  # the same for every attempt: checked once
         retry = 0
-        # This chain's entries in the run's attempt log (a failed one followed by a retry
-        # is marked as such).
-        tried: list[list[Any]] = []
         while True:
+            attempt = state.count_attempts(position)
+            if state.emitter is not None:
+                state.emitter.vertex_started(step.name, attempt)
             try:
-                return await self._attempt(args, kwargs, tried)
+                with _Logged(state.log_attempt(position, None)) as entry:
+                    if self.direct:
+                        entry[2], entry[4] = time.perf_counter(), threading.get_ident()
+                        try:
+                            output = function(*args, **kwargs)
+                        finally:
+                            entry[3] = time.perf_counter()
+                        if checks is not None:
+                            checks.result(output)
+                    else:
+                        call = functools.partial(function, *args, **kwargs)
+                        output = await self._checked_call(self.mode, entry, call)
+                return output
             except Exception as error:
                 if policy is None or retry >= policy.max_retries or not policy.retries(error):
                     raise
                 retry += 1
-                tried[-1][7] = True
+                entry[7] = True  # a retry follows
                 wait = policy.delay_before(retry)
                 logger.info(
                     "vertex %r failed (attempt %d: %s: %s); retrying in %.3gs",
-                    self.step.name,
-                    self.state.attempts[self.position],
+                    step.name,
+                    attempt,
                     type(error).__name__,
                     error,
                     wait,
-                    extra=log_extra(self.step.name),
+                    extra=log_extra(step.name),
                 )
-                emitter = self.state.emitter
-                if emitter is not None:
-                    emitter.retrying(
-                        self.step.name, self.state.attempts[self.position], error, wait
-                    )
+                if state.emitter is not None:
+                    state.emitter.retrying(step.name, attempt, error, wait)
                 if wait > 0:
                     await anyio.sleep(wait)
-
-    async def _attempt(
-        self, args: list[Any], kwargs: dict[str, Any], tried: list[list[Any]]
-    ) -> Any:
-        function = self.step.function
-        attempts = self.state.attempts
-        attempt = attempts[self.position] = attempts.get(self.position, 0) + 1
-        if self.state.emitter is not None:
-            self.state.emitter.vertex_started(self.step.name, attempt)
-        call = functools.partial(function, *args, **kwargs)
-        return await self._logged(self.mode, call, tried=tried)
 
     async def _fall_back(
         self, args: list[Any], kwargs: dict[str, Any], error: BaseException
@@ -468,48 +415,22 @@ class StepRunner:
         for fallback in self.fallbacks:
             try:
                 call = named_call(fallback.function, named)
-                output = await self._logged(fallback.mode, call, fallback.name)
+                with _Logged(self.state.log_attempt(self.position, fallback.name)) as entry:
+                    output = await self._checked_call(fallback.mode, entry, call)
             except Exception as exc:  # the next fallback may do better
                 failed.append((fallback.name, exc))
                 continue
-            self.state.fallbacks[self.position] = fallback.name
+            self.state.fell_back(self.position, fallback.name, failed)
             return output
-        self.state.fallback_errors[self.position] = failed
+        self.state.fell_back(self.position, None, failed)
         raise error
 
-    async def _logged(
-        self,
-        mode: CallMode,
-        call: Callable[[], Any],
-        fallback: str | None = None,
-        tried: list[list[Any]] | None = None,
-    ) -> Any:
-        # One call and the check of its result, entered in the run's attempt log
-        # (``RunState.attempt_log``) with where and when it really ran.
-        state = self.state
-        entry: list[Any] = [
-            self.position,
-            state.attempts.get(self.position, 0),
-            None,
-            None,
-            0,
-            None,
-            fallback,
-            False,
-        ]
-        state.attempt_log.append(entry)
-        if tried is not None:
-            tried.append(entry)
-        try:
-            output = await self._limited(mode, _traced(entry, call, mode is CallMode.AWAIT))
-            if self.checks is not None:
-                self.checks.result(output)
-        except Exception as error:
-            entry[5] = error
-            raise
-        finally:
-            if entry[3] is None:  # abandoned at its deadline, or never started
-                entry[3] = time.perf_counter()
+    async def _checked_call(self, mode: CallMode, entry: list[Any], call: Callable[[], Any]) -> Any:
+        # One call where ``mode`` says, noting in ``entry`` where and when it really
+        # ran, and the check of its result.
+        output = await self._limited(mode, _traced(entry, call, mode is CallMode.AWAIT))
+        if self.checks is not None:
+            self.checks.result(output)
         return output
 
     async def _limited(self, mode: CallMode, call: Callable[[], Any]) -> Any:
@@ -548,6 +469,27 @@ class StepRunner:
             args[index] = value
             return args, kwargs
         return args, {**kwargs, self.names[index]: value}
+
+
+class _Logged:
+    """A ``with`` block around one call entered in the run's attempt log: it notes the
+    call's failure, and its end when the call could not (abandoned at its deadline, or
+    never started). Not a frame while the call runs, as a wrapping function would be."""
+
+    __slots__ = ("entry",)
+
+    def __init__(self, entry: list[Any]) -> None:
+        self.entry = entry
+
+    def __enter__(self) -> list[Any]:
+        return self.entry
+
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
+        entry = self.entry
+        if isinstance(error, Exception):
+            entry[5] = error
+        if entry[3] is None:
+            entry[3] = time.perf_counter()
 
 
 def _nested(flat: list[Any], shape: list[int]) -> list[Any]:

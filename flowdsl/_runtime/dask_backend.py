@@ -52,7 +52,7 @@ from .._services.fingerprint import (
 from ..errors import FlowCancelled, SettingsError
 from .check_log import keep
 from .plan import Plan, Step
-from .remote import Job, local_step, run_packed
+from .remote import PICKLED, Job, local_step, run_packed
 from .state import MISSING, RunState
 
 __all__ = ["client_for", "run_dask"]
@@ -194,10 +194,12 @@ class _Graph:
             read = [key_of.get(slot) for slot in slots]  # None: the constant None slot
             digest = _pure_digest(step, read, options.contracts)
             # The vertices after= names: dependencies for the order, values for their skips.
-            read += [key_of[p] for p in step.needs if plan.steps[p].name in step.node.requires]
+            after = [p for p in step.needs if plan.steps[p].name in step.node.requires]
+            read += [key_of[p] for p in after]
             key = f"{step.name}-{digest or run_token}"
             key_of[step.position] = key
-            job = Job(local_step(step), step.position, options, state.run_id, topic)
+            names = tuple(plan.steps[p].name for p in after)
+            job = Job(local_step(step), step.position, options, state.run_id, topic, names)
             self.tasks[key] = Task(
                 key, run_packed, job.packed(), *(None if k is None else TaskRef(k) for k in read)
             )
@@ -238,7 +240,6 @@ class _Driver:
         self.client = client
         self.steps = plan.steps
         self.topic = f"flowdsl-{state.run_id}-{uuid.uuid4().hex[:8]}"
-        self.keep_going = state.options.on_error == "continue"
         counts = plan.reader_counts
         # Whose values the result keeps (all, unless ``outputs=`` says which).
         self.kept = [counts is None or counts[i] == -1 for i in range(count)]
@@ -334,27 +335,20 @@ class _Driver:
             self._erred(position, future)
         elif status == "finished" and future.type is type(MISSING):
             reason = self._report(position).get("skip", "skipped on the worker")
-            state.skip(position, reason)
+            state.step_skipped(position, reason)
         elif status == "finished":
-            report = self._report(position)
-            self._record(position, report)
-            if state.checkpoint is not None:
-                try:
-                    state.checkpoint.record(step.node, future.result())
-                except Exception as exc:  # the output could not be kept: the vertex failed
-                    self._failed(position, exc, report)
-                    return
-            state.completed.append(position)
-            if state.emitter is not None:
-                state.emitter.vertex_started(step.name, 1)
-                state.emitter.vertex_done(
-                    step.name, report.get("attempts", 1), state.durations[position], None
-                )
-            if self.kept[position]:
+            self._record(position, self._report(position))
+            # The value stays on the cluster (fetched at the end if kept), unless
+            # the checkpoint keeps it now.
+            output = MISSING if state.checkpoint is None else future.result()
+            self._ended(position, output, None)
+            if not self.kept[position]:
+                state.values[position] = MISSING
+            elif position not in state.errors:
                 self.to_fetch.append(position)
         else:  # cancelled on the cluster, not by this run
-            self._failed(
-                position, FlowCancelled(f"the task of vertex {step.name!r} was cancelled"), {}
+            self._ended(
+                position, None, FlowCancelled(f"the task of vertex {step.name!r} was cancelled")
             )
         if not self.kept[position]:
             self.futures[position] = None  # Dask frees the value once its readers ran
@@ -366,48 +360,36 @@ class _Driver:
                 # Dask never ran it: a producer failed, or was skipped after a failure.
                 self.dead[position] = True
                 cause = "failed" if parent in state.errors else "was skipped after a failure"
-                state.skip(position, f"{steps[parent].name!r} {cause}")
+                state.step_skipped(position, f"{steps[parent].name!r} {cause}")
                 return
         error = future.exception()
         error = error.with_traceback(future.traceback())
-        report = self._report(position)
-        self._record(position, report)
-        self._failed(position, error, report)
+        self._record(position, self._report(position))
+        self._ended(position, None, error)
 
-    def _failed(self, position: int, error: BaseException, report: dict[str, Any]) -> None:
-        state, step = self.state, self.steps[position]
-        self.dead[position] = True
-        state.errors[position] = error
+    def _ended(self, position: int, output: Any, error: Exception | None) -> None:
+        # Its listeners hear that it started only now: the worker could not tell them.
+        state = self.state
         if state.emitter is not None:
-            state.emitter.vertex_started(step.name, 1)
-            state.emitter.vertex_done(
-                step.name, report.get("attempts", 1), state.durations[position], error
-            )
-        if not self.keep_going:
-            state.failed_fast = self.stopped = True
+            state.emitter.vertex_started(self.steps[position].name, 1)
+        if state.step_ended(position, output, state.durations[position], error) is not None:
+            self.dead[position] = True
+            self.stopped = state.failed_fast
 
     def _record(self, position: int, report: dict[str, Any]) -> None:
         # What the worker measured, into the run's metrics.
         state = self.state
-        state.durations[position] = report.get("duration", 0.0)
         if "began" in report and state.starts is not None:
             wall, clock = self.clocks
             state.starts[position] = clock + report["began"] - wall
             state.lanes[position] = report["thread"]
-        for name, kept in (
-            ("attempts", state.attempts),
-            ("iterations", state.iterations),
-            ("elements", state.elements),
-            ("fallback", state.fallbacks),
-            ("cache", state.cache_outcomes),
-            ("waited", state.waits),
-        ):
-            if name in report:
-                kept[position] = report[name]
-        if "fallback_errors" in report:
-            state.fallback_errors[position] = pickle.loads(report["fallback_errors"])
-        if "element_errors" in report:
-            state.element_errors[position] = pickle.loads(report["element_errors"])
+        state.take_report(
+            position,
+            {
+                name: pickle.loads(value) if name in PICKLED else value
+                for name, value in report.items()
+            },
+        )
         if "checks" in report:
             keep(state, position, pickle.loads(report["checks"]))
         if report.get("cache") == "hit" and state.emitter is not None:

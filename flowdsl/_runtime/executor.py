@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -14,9 +13,10 @@ from .._events import RunEnded, RunStarted
 from .._lazy import lazy_module
 from .caching import open_store
 from .check_log import current_checks
-from .concurrent import asyncio_loop, run_concurrent, runs_on_workers_alone
-from .control import run_needs_event_loop
+from .concurrent import run_concurrent
+from .emitter import Emitter
 from .logs import current_run
+from .loops import event_loop, running_loop
 from .serial import run_serial
 from .state import RunState
 
@@ -47,27 +47,46 @@ _SCHEDULERS: dict[str, Scheduler] = {
 }
 
 
-async def execute(state: RunState) -> RunState:
+async def execute(state: RunState, *, announced: bool = False) -> RunState:
     """Run a prepared ``state`` on the backend its options name; return it, finished.
 
     Vertex failures and a passed run deadline are recorded in the state, not
     raised: the caller decides how to report them. Cancellation from outside
-    propagates (the state then holds what completed before it).
+    propagates (the state then holds what completed before it). ``announced``:
+    the run's listeners heard ``RunStarted`` already (``_between_run_events``).
     """
     token = current_run.set(state.run_id)
     checks = current_checks.set(state)
     try:
-        return await _announced(state)
+        emitter = state.emitter
+        if emitter is not None and not announced:
+            return await _between_run_events(state, emitter)
+        # The run itself, here rather than in a function of its own: every
+        # frame between ``flow.run`` and a vertex shows in its tracebacks.
+        scheduler = _SCHEDULERS[state.options.backend]
+        state.cache_store, close_store = open_store(state.options.cache)
+        state.home = threading.get_ident()
+        start = state.began = time.perf_counter()
+        try:
+            if state.options.timeout is None:
+                await scheduler(state)
+            else:
+                with anyio.move_on_after(state.options.timeout) as deadline:
+                    await scheduler(state)
+                state.timed_out = state.timed_out or deadline.cancelled_caught
+        finally:
+            state.total = time.perf_counter() - start
+            close_store()
+            if state.checkpoint is not None:
+                state.checkpoint.close()
+        return state
     finally:
         current_checks.reset(checks)
         current_run.reset(token)
 
 
-async def _announced(state: RunState) -> RunState:
-    # The run, between its RunStarted and RunEnded events (when someone listens).
-    emitter = state.emitter
-    if emitter is None:
-        return await _execute(state)
+async def _between_run_events(state: RunState, emitter: Emitter) -> RunState:
+    # The run, between its RunStarted and RunEnded events.
     emitter.emit(
         RunStarted(
             run_id=state.run_id,
@@ -78,7 +97,7 @@ async def _announced(state: RunState) -> RunState:
     )
     if not emitter.has_async:
         try:
-            return await _execute(state)
+            return await execute(state, announced=True)
         finally:
             emitter.emit(_run_ended(state))
     # Coroutine listeners are awaited by a delivery task beside the run,
@@ -87,7 +106,7 @@ async def _announced(state: RunState) -> RunState:
         async with anyio.create_task_group() as group:
             group.start_soon(emitter.deliver)
             try:
-                await _execute(state)
+                await execute(state, announced=True)
             finally:
                 emitter.emit(_run_ended(state))
                 emitter.close()
@@ -129,55 +148,27 @@ def _run_ended(state: RunState) -> RunEnded:
     )
 
 
-async def _execute(state: RunState) -> RunState:
-    scheduler = _SCHEDULERS[state.options.backend]
-    state.cache_store, close_store = open_store(state.options.cache)
-    state.home = threading.get_ident()
-    start = state.began = time.perf_counter()
-    try:
-        if state.options.timeout is None:
-            await scheduler(state)
-        else:
-            with anyio.move_on_after(state.options.timeout) as deadline:
-                await scheduler(state)
-            state.timed_out = state.timed_out or deadline.cancelled_caught
-    finally:
-        state.total = time.perf_counter() - start
-        close_store()
-        if state.checkpoint is not None:
-            state.checkpoint.close()
-    return state
-
-
-def _drive(coroutine: Coroutine[Any, Any, RunState]) -> RunState:
-    # A run of inline sync calls, or of sync calls on workers that the
-    # caller's thread waits for (``state.loop_free``), never suspends, so one
-    # send() finishes it and no event loop is needed.
-    try:
-        coroutine.send(None)
-    except StopIteration as finished:
-        result: RunState = finished.value
-        return result
-    coroutine.close()
-    raise RuntimeError("a run without an event loop suspended")
-
-
 def run_blocking(state: RunState) -> RunState:
     """``execute`` for a synchronous caller, starting an event loop only when needed."""
-    options = state.options
-    coroutine_listeners = state.emitter is not None and state.emitter.has_async
-    if options.timeout is None and not coroutine_listeners:
-        if not run_needs_event_loop(state.plan, options.backend, options.retry):
-            state.on_loop = False
-            return _drive(execute(state))
-        if runs_on_workers_alone(state.plan, options.backend, options.retry):
-            state.loop_free = True
-            state.on_loop = False
-            return _drive(execute(state))
-    return _run_on_a_loop(state)
-
-
-def _run_on_a_loop(state: RunState) -> RunState:
+    # A deadline and coroutine listeners need the loop's timer and tasks; for the
+    # rest, the run's call plan says.
+    if (
+        state.options.timeout is None
+        and not state.call_plan.needs_event_loop
+        and (state.emitter is None or not state.emitter.has_async)
+    ):
+        state.on_loop = False
+        # Such a run never suspends (inline sync calls, or sync calls on workers
+        # that this thread waits for: ``CallPlan.workers_alone``), so one send()
+        # finishes it, and no event loop is needed.
+        run = execute(state)
+        try:
+            run.send(None)
+        except StopIteration as finished:
+            done: RunState = finished.value
+            return done
+        run.close()
+        raise RuntimeError("a run without an event loop suspended")
     return run_on_a_loop(functools.partial(execute, state), state.options.anyio_backend)
 
 
@@ -190,7 +181,7 @@ def run_on_a_loop(main: Callable[[], Coroutine[Any, Any, T]], anyio_backend: str
     """
     running = running_loop()
     if running is None:
-        return _start_loop(main, anyio_backend)
+        return event_loop(anyio_backend).run(main)
     if current_run.get() is None:
         raise RuntimeError(
             f"this run needs an event loop of its own, and {running} is running on this "
@@ -207,7 +198,7 @@ def _on_a_thread_of_its_own(main: Callable[[], Coroutine[Any, Any, T]], anyio_ba
 
     def start() -> None:
         try:
-            outcome.append(_start_loop(main, anyio_backend))
+            outcome.append(event_loop(anyio_backend).run(main))
         except BaseException as error:  # handed to the caller's thread
             outcome.append(error)
 
@@ -221,29 +212,3 @@ def _on_a_thread_of_its_own(main: Callable[[], Coroutine[Any, Any, T]], anyio_ba
     if isinstance(finished, BaseException):
         raise finished
     return finished
-
-
-def _start_loop(main: Callable[[], Coroutine[Any, Any, T]], anyio_backend: str) -> T:
-    # The loop's own entry point, not anyio.run: anyio's calls work on a loop
-    # started natively, and its wrapper costs about 40 us a run.
-    if anyio_backend == "trio":
-        import trio
-
-        result: T = trio.run(main)
-        return result
-    import asyncio  # on first use: a serial run needs no loop, and asyncio is slow to import
-
-    return asyncio.run(main())
-
-
-def running_loop() -> str | None:
-    """The event loop running on this thread, if any."""
-    if asyncio_loop() is not None:
-        return "asyncio"
-    # trio marks the thread its loop runs on in sniffio's thread-local, which
-    # it imports before anything else. trio itself is not looked at: another
-    # thread may be importing it at this moment, and a half-initialized
-    # module has no ``lowlevel`` yet (while sniffio, not imported or half
-    # imported, means that no trio loop has run).
-    marker = getattr(sys.modules.get("sniffio"), "thread_local", None)
-    return "trio" if getattr(marker, "name", None) == "trio" else None

@@ -58,12 +58,12 @@ class Gates:
                 if self.dead[parent]:
                     self.dead[position] = True
                     cause = "failed" if parent in state.errors else "was skipped after a failure"
-                    state.skip(position, f"{steps[parent].name!r} {cause}")
+                    state.step_skipped(position, f"{steps[parent].name!r} {cause}")
                     return Verdict.SKIP
             for parent in step.needs:
                 if self.absent[parent]:
                     self.absent[position] = True
-                    state.skip(position, needs_skipped(steps[parent].name))
+                    state.step_skipped(position, needs_skipped(steps[parent].name))
                     return Verdict.SKIP
         if step.condition is not None:
             holds = self._condition(step)
@@ -90,7 +90,7 @@ class Gates:
 
     def _absent(self, step: Step, reason: str) -> None:
         self.absent[step.position] = self.active = True
-        self.state.skip(step.position, reason)
+        self.state.step_skipped(step.position, reason)
 
 
 def needs_skipped(producer: str) -> str:

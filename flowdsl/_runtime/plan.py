@@ -140,29 +140,6 @@ class Plan:
     input_outputs: tuple[InputFill, ...] = ()
     # Slots holding ``bind=`` constants, and their values.
     constants: tuple[tuple[int, Any], ...] = ()
-    # What runs derive from the plan once per option value (call modes per
-    # backend, checked invokers per contracts mode), kept for the next run.
-    memo: dict[Any, Any] = attrs.field(factory=dict, repr=False)
-
-    def call_modes(self, backend: str) -> tuple[CallMode, ...]:
-        """Per step, where its function runs under ``backend`` (computed once per backend)."""
-        key = ("modes", backend)
-        modes: tuple[CallMode, ...] | None = self.memo.get(key)
-        if modes is None:
-            modes = self.memo[key] = tuple(
-                call_mode(s.is_async, s.node, backend) for s in self.steps
-            )
-        return modes
-
-    def needs_event_loop(self, backend: str) -> bool:
-        """Whether a run must start an event loop (it awaits or uses worker threads)."""
-        key = ("needs loop", backend)
-        needs: bool | None = self.memo.get(key)
-        if needs is None:
-            needs = self.memo[key] = backend != "serial" or any(
-                mode is not CallMode.INLINE for mode in self.call_modes(backend)
-            )
-        return needs
 
     @property
     def input_names(self) -> frozenset[str]:

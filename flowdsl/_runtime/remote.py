@@ -30,6 +30,7 @@ import pickle
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 import anyio
@@ -39,14 +40,22 @@ import attrs
 from .._checks import CheckOutcome
 from .._events import Listener, VertexRetrying
 from .._model.graph import Graph
+from .._options import Settings
 from .check_log import keep
 from .executor import run_blocking
 from .gates import condition_skips, needs_skipped
-from .options import RunOptions
 from .plan import Plan, Step, argument_fetcher
 from .state import MISSING, RunState
 
-__all__ = ["ElementOutcome", "Job", "local_step", "run_element", "run_packed", "run_step"]
+__all__ = [
+    "PICKLED",
+    "ElementOutcome",
+    "Job",
+    "local_step",
+    "run_element",
+    "run_packed",
+    "run_step",
+]
 
 _NO_GRAPH = Graph.build((), ())
 
@@ -57,9 +66,12 @@ class Job:
 
     step: Step
     position: int  # in the driver's plan: how reports name the step
-    options: RunOptions  # for the one-step serial run on the worker
+    options: Settings  # for the one-step serial run on the worker
     run_id: str
     topic: str  # the Dask event topic the driver listens to
+    # The vertices after= names that the task reads (after the step's own
+    # values), by name: a skipped one is named in the step's skip reason.
+    after: tuple[str, ...] = ()
 
     def packed(self) -> bytes:
         """The job as cloudpickle bytes, for ``run_packed``."""
@@ -120,12 +132,18 @@ def _plain(step: Step, defaulted: frozenset[int]) -> Step:
     return attrs.evolve(step, args=args, kwargs=kwargs, fetch=argument_fetcher(args, kwargs))
 
 
-def _skip_reason(step: Step, values: tuple[Any, ...]) -> str | None:
+def _skip_reason(
+    step: Step, values: tuple[Any, ...], after: Iterable[tuple[str, Any]]
+) -> str | None:
     # The local gates' verdict, from the values at hand: a parameter without
-    # a default reads a skipped step, or the step's own condition says no.
+    # a default reads a skipped step, so does a vertex after= names (by name,
+    # with its value), or the step's own condition says no.
     for i in step.needs:
         if values[i] is MISSING:
             return needs_skipped(step.sources[i].source)
+    for name, value in after:
+        if value is MISSING:
+            return needs_skipped(name)
     if step.condition is not None:
         return condition_skips(step, values[step.condition[0]])
     return None
@@ -160,9 +178,7 @@ def run_step(job: Job, *values: Any, packed: bytes = b"") -> Any:
         # (Dask dependencies, for the order): a skipped one skips this step.
         reads = len(step.sources) + (step.condition is not None)
         values, required = values[:reads], values[reads:]
-        reason = _skip_reason(step, values)
-        if reason is None and any(value is MISSING for value in required):
-            reason = "a vertex it runs after (after=) was skipped"
+        reason = _skip_reason(step, values, zip(job.after, required, strict=True))
         if reason is not None:
             report["skip"] = reason
             return MISSING
@@ -225,11 +241,11 @@ async def _element(
         async with runner.limiter:
             outcome = await _submitted(client, data, runner, args, kwargs)
     state = runner.state
-    state.attempts[0] = state.attempts.get(0, 0) + outcome.attempts
+    state.count_attempts(0, outcome.attempts)
     if outcome.iterations:
-        state.iterations[0] = state.iterations.get(0, 0) + outcome.iterations
+        state.count_iterations(0, outcome.iterations)
     if outcome.fallback is not None:
-        state.fallbacks[0] = outcome.fallback
+        state.fell_back(0, outcome.fallback, [])
     if outcome.checks:
         keep(state, 0, outcome.checks)
     if outcome.error is not None:
@@ -299,26 +315,20 @@ def _run_one(
     state.element_runner = element_runner
     state.announces_checks = False  # the driver announces them, where the user sees them
     run_blocking(state)
-    report["attempts"] = state.attempts.get(0, 1)
-    for name, kept in (
-        ("iterations", state.iterations),
-        ("elements", state.elements),
-        ("fallback", state.fallbacks),
-        ("cache", state.cache_outcomes),
-        ("waited", state.waits),
-    ):
-        if 0 in kept:
-            report[name] = kept[0]
-    if 0 in state.fallback_errors:
-        report["fallback_errors"] = _pickled(state.fallback_errors[0])
-    if 0 in state.element_errors:
-        report["element_errors"] = _pickled(state.element_errors[0])
+    report.update(state.step_report(0))
+    for name in PICKLED:
+        if name in report:
+            report[name] = _pickled(report[name])
     if 0 in state.check_outcomes:
         report["checks"] = _pickled(state.check_outcomes[0])
     error = state.errors.get(0)
     if error is not None:
         raise error
     return state.values[0]
+
+
+#: Report entries that hold exceptions, sent pickled.
+PICKLED = ("fallback_errors", "element_errors")
 
 
 def _pickled(value: Any) -> bytes:

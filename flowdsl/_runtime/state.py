@@ -11,13 +11,14 @@ from .._checks import CheckOutcome
 from .._lazy import lazy_module
 from .._mapping import ElementIndex
 from .._model.graph import NO_DEFAULT
+from .._options import Settings
 from .._services.cache import CacheStore
 from .._suggest import did_you_mean
 from ..errors import MissingAndUnknownInputError, MissingInputError, UnknownInputError
+from .call_plan import CallPlan, call_plan
 from .checking import check_given_output
 from .checkpointing import Checkpoint
 from .emitter import Emitter
-from .options import RunOptions
 from .plan import Plan
 from .workers import WorkerBudget
 
@@ -63,6 +64,7 @@ class RunState:
         "began",
         "cache_outcomes",
         "cache_store",
+        "call_plan",
         "cancel_requested",
         "cancellable",
         "cancelled",
@@ -83,7 +85,6 @@ class RunState:
         "inputs",
         "iterations",
         "lanes",
-        "loop_free",
         "on_loop",
         "options",
         "overrides",
@@ -110,7 +111,7 @@ class RunState:
         self,
         plan: Plan,
         inputs: Mapping[str, Any],
-        options: RunOptions,
+        options: Settings,
         overrides: Mapping[str, Any] | None = None,
         listeners: Iterable[object] = (),
         run_id: str | None = None,
@@ -122,6 +123,8 @@ class RunState:
         self.plan = plan
         self.inputs = inputs
         self.options = options
+        # How this run calls each step (kept with the plan, per configuration).
+        self.call_plan: CallPlan = call_plan(plan, options)
         self.run_id = run_id or uuid.uuid4().hex
         # Where completed outputs are written as they complete (None: nowhere),
         # and the given outputs that were restored from it (not overrides).
@@ -150,7 +153,9 @@ class RunState:
         # kept off the serial loop's fast path: ``began`` is the schedulers'
         # clock (``time.perf_counter``) when the run began and ``home`` the
         # thread the run's own steps ran on (its event loop's, or the caller's
-        # when ``on_loop`` is false). The concurrent schedulers record each
+        # when ``on_loop`` is false: ``run_blocking`` runs a plan of inline
+        # calls, or of sync calls the caller's thread waits for the workers to
+        # make, without a loop). The concurrent schedulers record each
         # step's ``starts`` and, by thread id, ``lanes``; the serial loop records
         # neither (its steps follow each other: each starts where the last
         # ended). ``placed``: steps called on a worker thread through
@@ -214,9 +219,6 @@ class RunState:
         # elements run as Dask tasks of their own (None: in the runner).
         self.dask_client = dask_client
         self.element_runner: ElementRunner | None = None
-        # Set by a synchronous caller whose thread run needs no event loop
-        # (``concurrent.runs_on_workers_alone``): its thread waits for the workers.
-        self.loop_free = False
         # The worker threads of the sweep this run is part of (None: the run's own).
         self.shared_workers: SharedWorkers | None = None
 
@@ -230,13 +232,128 @@ class RunState:
             return True
         return False
 
-    def skip(self, position: int, reason: str) -> None:
-        """Record that ``position`` was skipped, and why."""
+    # How a step ended: the one place the schedulers (serial, concurrent, Dask)
+    # record it, with its events. Nothing else writes these slots.
+
+    def step_completed(self, position: int, output: Any, duration: float) -> None:
+        """Record that step ``position`` returned ``output`` after ``duration`` seconds."""
+        self.durations[position] = duration
+        self.values[position] = output
+        self.completed.append(position)
+        if self.emitter is not None:
+            self.emitter.vertex_done(
+                self.plan.steps[position].name, self.attempts.get(position, 1), duration, None
+            )
+
+    def step_failed(self, position: int, error: Exception, duration: float) -> bool:
+        """Record that step ``position`` raised ``error``; return whether the run goes on
+        (``on_error="continue"``), else mark it as stopped at this failure."""
+        self.durations[position] = duration
+        self.errors[position] = error
+        if self.emitter is not None:
+            self.emitter.vertex_done(
+                self.plan.steps[position].name, self.attempts.get(position, 1), duration, error
+            )
+        if self.options.on_error == "continue":
+            return True
+        self.failed_fast = True
+        return False
+
+    def step_ended(
+        self, position: int, output: Any, duration: float, error: Exception | None
+    ) -> Exception | None:
+        """Record how step ``position`` ended (``error``: it failed), its output kept in
+        the run's checkpoint first; return its failure (None: it completed).
+
+        An output that cannot be kept fails the step. Whether the run goes on
+        after a failure: ``failed_fast`` says.
+        """
+        if error is None and self.checkpoint is not None:
+            try:
+                self.checkpoint.record(self.plan.steps[position].node, output)
+            except Exception as exc:  # the output could not be kept: the vertex failed
+                error = exc
+        if error is None:
+            self.step_completed(position, output, duration)
+        else:
+            self.step_failed(position, error, duration)
+        return error
+
+    def step_skipped(self, position: int, reason: str) -> None:
+        """Record that step ``position`` was skipped, and why."""
         self.skipped.append(position)
         self.skip_reasons[position] = reason
         self.skip_times[position] = time.perf_counter()
         if self.emitter is not None:
             self.emitter.skipped(self.plan.steps[position].name, reason)
+
+    def step_undone(self, position: int, error: BaseException | None = None) -> None:
+        """Record that an atomic group undid step ``position`` (rolled back, or
+        compensated); ``error``: undoing it failed, which is its failure."""
+        if position in self.completed:
+            self.completed.remove(position)
+        self.values[position] = MISSING
+        if error is None:
+            self.rolled_back.add(position)
+        else:
+            self.errors[position] = error
+
+    # What a step's calls took, as its runner (control.py) counts them.
+
+    def count_attempts(self, position: int, count: int = 1) -> int:
+        """Count ``count`` more calls of step ``position``; return how many it made."""
+        attempts = self.attempts
+        made = attempts[position] = attempts.get(position, 0) + count
+        return made
+
+    def log_attempt(self, position: int, fallback: str | None) -> list[Any]:
+        """A new entry of ``attempt_log`` for a call of step ``position`` (or of its
+        ``fallback``), for the caller to fill in as the call runs."""
+        entry = [position, self.attempts.get(position, 0), None, None, 0, None, fallback, False]
+        self.attempt_log.append(entry)
+        return entry
+
+    def count_iterations(self, position: int, count: int = 1) -> None:
+        """Count ``count`` more iterations of step ``position``'s loop."""
+        self.iterations[position] = self.iterations.get(position, 0) + count
+
+    def mapped(self, position: int, count: int) -> None:
+        """Step ``position`` maps over ``count`` elements (its calls not counted yet)."""
+        self.elements[position] = count
+        self.attempts.setdefault(position, 0)
+
+    def elements_failed(self, position: int, failures: dict[ElementIndex, BaseException]) -> None:
+        """The elements of mapped step ``position`` that failed, by index."""
+        self.element_errors[position] = failures
+
+    def fell_back(
+        self, position: int, used: str | None, failed: list[tuple[str, BaseException]]
+    ) -> None:
+        """Fallback ``used`` stood in for step ``position`` (None: every one failed, as
+        ``failed`` lists)."""
+        if used is None:
+            self.fallback_errors[position] = failed
+        else:
+            self.fallbacks[position] = used
+
+    # A step run on a Dask worker: its worker's run reports what the step took,
+    # and the driver's run takes the report in (``remote.py``, ``dask_backend.py``).
+
+    def step_report(self, position: int) -> dict[str, Any]:
+        """What step ``position`` took, by ``_REPORTED`` name (those it has)."""
+        report: dict[str, Any] = {"attempts": 1}
+        for name, slot in _REPORTED:
+            kept = getattr(self, slot)
+            if position in kept:
+                report[name] = kept[position]
+        return report
+
+    def take_report(self, position: int, report: Mapping[str, Any]) -> None:
+        """Take in what step ``position`` took on its worker (``step_report``'s names)."""
+        self.durations[position] = report.get("duration", 0.0)
+        for name, slot in _REPORTED:
+            if name in report:
+                getattr(self, slot)[position] = report[name]
 
     def given_inputs(self) -> dict[str, Any]:
         """The flow inputs the caller gave (or a resumed run stored) that this run read,
@@ -247,6 +364,19 @@ class RunState:
             bindings = (*node.bindings, *([node.condition] if node.condition else []))
             names.update(b.source for b in bindings if b.is_input)
         return {name: value for name, value in self.inputs.items() if name in names}
+
+
+#: What a worker reports of a step: (name in the report, RunState slot).
+_REPORTED = (
+    ("attempts", "attempts"),
+    ("iterations", "iterations"),
+    ("elements", "elements"),
+    ("fallback", "fallbacks"),
+    ("cache", "cache_outcomes"),
+    ("waited", "waits"),
+    ("fallback_errors", "fallback_errors"),
+    ("element_errors", "element_errors"),
+)
 
 
 def check_inputs(plan: Plan, inputs: Mapping[str, Any]) -> None:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from types import BuiltinFunctionType, FunctionType, ModuleType
 from typing import Any
 
-from .fingerprint import _global_names, is_library_file
+from .fingerprint import global_names, is_library_file
 
 __all__ = ["Stamp", "code_stamp", "same_stamp"]
 
@@ -100,7 +100,7 @@ def _function(fn: FunctionType, root: FunctionType, parts: list[object], active:
             continue
         _reference(contents, root, parts, active)
     namespace = fn.__globals__
-    for name in _global_names(code):
+    for name in global_names(code):
         value = namespace.get(name, _MISSING)
         if value is _MISSING:
             parts.append(hasattr(builtins, name))

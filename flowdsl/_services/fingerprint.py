@@ -83,6 +83,7 @@ __all__ = [
     "fingerprint_code",
     "fingerprint_value",
     "fingerprints_natively",
+    "global_names",
 ]
 
 _DIGEST_SIZE = 32
@@ -511,11 +512,12 @@ _CODE_MEMO = 4096
 
 
 @functools.lru_cache(maxsize=_CODE_MEMO)
-def _global_names(code: CodeType) -> tuple[str, ...]:
+def global_names(code: CodeType) -> tuple[str, ...]:
+    """The global (and builtin) names ``code`` and the functions nested in it read, sorted."""
     names = {ins.argval for ins in dis.get_instructions(code) if ins.opname in _GLOBAL_LOADS}
     for const in code.co_consts:
         if isinstance(const, CodeType):
-            names.update(_global_names(const))
+            names.update(global_names(const))
     return tuple(sorted(names))
 
 
@@ -617,7 +619,7 @@ class _CodeEncoder:
                 parts.append(self.read(f"closure variable {name!r}", contents))
             namespace = fn.__globals__
             module = namespace.get("__name__")
-            names = _global_names(code)
+            names = global_names(code)
             parts.append(_U64.pack(len(names)))
             for name in names:
                 if name in namespace:

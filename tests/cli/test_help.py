@@ -7,7 +7,7 @@ import argparse
 import pytest
 
 from flowdsl._cli.parser import build_parser
-from flowdsl._runtime.options import OPTIONS
+from flowdsl._options import OPTIONS
 
 
 def _help(command: str) -> str:

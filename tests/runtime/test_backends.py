@@ -18,7 +18,7 @@ import pytest
 
 import flowdsl
 from flowdsl import vertex
-from flowdsl._runtime.executor import running_loop
+from flowdsl._runtime.loops import running_loop
 from flowdsl._runtime.workers import idle_threads
 from tests.runtime._modes import diamond, eventually
 

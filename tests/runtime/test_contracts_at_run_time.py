@@ -29,7 +29,9 @@ from typing_extensions import NotRequired, TypedDict
 
 import flowdsl
 from flowdsl import Check, ContractViolation, From, vertex
+from flowdsl._runtime.checking import StepChecks
 from flowdsl._services.contracts import compile_contract
+from tests.runtime._modes import every_mode, run_in
 
 BACKENDS = ["serial", "thread", "async"]
 LOOPS = ["asyncio", "trio"]
@@ -560,3 +562,56 @@ def test_an_uncheckable_annotation_is_a_compile_time_warning() -> None:
     assert "Named" in message
     assert caught[0].filename == __file__
     assert caught[0].lineno == flow.vertices["greet"].location.line
+
+
+# bind= constants: checked once, when the flow compiles.
+
+
+def _scale(value: float, factor: float) -> float:
+    return value * factor
+
+
+def test_a_bind_constant_is_checked_at_compile_time_and_not_on_each_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checked: list[str] = []
+    original = StepChecks.check
+
+    def recording(self: StepChecks, value: Any, rule: Any) -> None:
+        checked.append(rule.name)
+        original(self, value, rule)
+
+    monkeypatch.setattr(StepChecks, "check", recording)
+    triple = vertex(_scale, name="triple", bind={"value": flowdsl.Input("x"), "factor": 3})
+    flow = flowdsl.Flow.from_functions(triple)
+    # int is not float's exact type, so each value below is checked by a call.
+    assert flow.run({"x": 2})["triple"] == 6
+    assert flow.run({"x": 2})["triple"] == 6
+    assert checked == ["value", "return", "value", "return"]
+
+
+@every_mode
+def test_the_argument_beside_bind_constants_is_still_checked(mode: tuple[str, str]) -> None:
+    triple = vertex(_scale, name="triple", bind={"value": flowdsl.Input("x"), "factor": 3.0})
+    flow = flowdsl.Flow.from_functions(triple)
+    assert run_in(mode, flow, {"x": 2.0})["triple"] == 6.0
+    with pytest.raises(ContractViolation) as info:
+        run_in(mode, flow, {"x": "2"})
+    assert (info.value.vertex, info.value.parameter) == ("triple", "value")
+
+
+def test_a_bind_constant_s_own_checks_are_recorded_on_every_run() -> None:
+    def scaled(
+        value: float,
+        factor: Annotated[float, Check(lambda f: f < 2, "small factor", importance="warn")],
+    ) -> float:
+        return value * factor
+
+    big = vertex(scaled, name="big", bind={"factor": 5.0})
+    flow = flowdsl.Flow.from_functions(big)
+    for _ in range(2):
+        with pytest.warns(flowdsl.ContractWarning, match="small factor"):
+            result = flow.run({"value": 1.0})
+        assert [(o.parameter, o.message, o.passed) for o in result.checks["big"]] == [
+            ("factor", "small factor", False)
+        ]

@@ -13,7 +13,7 @@ import typing_extensions
 
 import flowdsl
 from flowdsl import Settings, SettingsError
-from flowdsl._runtime.options import OPTIONS, Invalid, parse_bool
+from flowdsl._options import OPTIONS, Invalid, parse_bool
 
 
 def test_every_field_of_settings_is_an_option_with_its_variable() -> None:

@@ -8,7 +8,9 @@ import pytest
 
 import flowdsl._flow
 from flowdsl import DataResolutionError, Flow, From, vertex
+from flowdsl._options import Settings
 from flowdsl._runtime import plan as plan_module
+from flowdsl._runtime.call_plan import call_plan
 from flowdsl._runtime.plan import Plan, build_plan
 
 
@@ -86,7 +88,7 @@ def test_a_full_plan_has_every_step_and_keeps_every_value() -> None:
     assert [s.name for s in plan.steps] == ["a", "b", "c", "d", "e"]
     assert [s.position for s in plan.steps] == [0, 1, 2, 3, 4]
     assert plan.outputs is None
-    assert plan.needs_event_loop("serial")  # it has a coroutine vertex
+    assert _needs_event_loop(plan, "serial")  # it has a coroutine vertex
     assert plan.reader_counts is None
     assert all(step.release == () for step in plan.steps)
     # Slots: one per vertex, one holding None (a loop's first Previous()), then
@@ -147,8 +149,11 @@ def test_a_plan_for_a_field_output_keeps_only_what_it_needs() -> None:
     plan = build_plan(make_flow().graph, outputs=["a.y"])
     assert [s.name for s in plan.steps] == ["a"]
     assert [f.name for f in plan.fills] == ["seed"]
-    assert not plan.needs_event_loop("serial")
-    assert plan.needs_event_loop("thread")
+    assert not _needs_event_loop(plan, "serial")
+    # Under the thread backend its one sync step runs on a worker, which the
+    # caller's thread waits for: no loop either.
+    assert not _needs_event_loop(plan, "thread")
+    assert call_plan(plan, Settings(backend="thread")).workers_alone
     assert plan.slot_count == 3
 
 
@@ -171,3 +176,7 @@ def test_parse_output_name() -> None:
     graph = make_flow().graph
     assert plan_module.parse_output_name(graph, "a") == ("a", None)
     assert plan_module.parse_output_name(graph, "a.y") == ("a", "y")
+
+
+def _needs_event_loop(plan: Plan, backend: str) -> bool:
+    return call_plan(plan, Settings(backend=backend)).needs_event_loop
