@@ -1,4 +1,4 @@
-"""The design card's user pipeline: normalize a name, validate it, fetch and save a user."""
+"""A user pipeline: normalize a name, validate it, fetch and save a user."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Quickstart: compile the design card's pipeline and run it end to end.
+"""Quickstart: compile the user pipeline of ``examples/pipeline.py`` and run it end to end.
 
 Run it from a checkout: ``python examples/quickstart.py``.
 """

@@ -13,7 +13,11 @@ touching a user's frozen objects for, so it is not done. Run paths never
 pause it.
 
 The collector is enabled again however the block ends: an error, Ctrl+C, a
-cancellation; a collector the caller had disabled stays disabled.
+cancellation; a collector the caller had disabled stays disabled. The
+blocks never await, so no other task runs while one is paused. Two threads
+that compile at once may overlap their blocks: the collector is enabled
+again when the one that disabled it ends (the other's pause is then
+shorter), never left disabled. ``docs/compiling-and-errors.md`` tells users.
 """
 
 from __future__ import annotations
@@ -28,11 +32,11 @@ __all__ = ["collector_paused"]
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Disable automatic collection inside the block, if it was enabled before it."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
+    enabled = gc.isenabled()
+    # Disabled inside the ``try``: an interrupt between the two still restores it.
     try:
+        gc.disable()
         yield
     finally:
-        gc.enable()
+        if enabled:
+            gc.enable()

@@ -1,5 +1,5 @@
-"""Shared fixtures: the async loops every async test runs on, the design card's pipeline,
-and a local Dask cluster."""
+"""Shared fixtures: the async loops every async test runs on, the user pipeline of
+``examples/pipeline.py``, and a local Dask cluster."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import tests.quick
 from flowdsl import Flow, RunResult
 from tests.strategies import import_file
 
-#: ``examples/pipeline.py``: the design card's user pipeline.
+#: ``examples/pipeline.py``: the user pipeline the README and the quickstart show.
 PIPELINE_PATH = Path(__file__).resolve().parent.parent / "examples" / "pipeline.py"
 
 
@@ -33,7 +33,7 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="module")
 def pipeline() -> ModuleType:
-    """The design card's pipeline module, imported from ``examples/``."""
+    """The user pipeline module, imported from ``examples/``."""
     return import_file(PIPELINE_PATH)
 
 

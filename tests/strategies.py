@@ -19,7 +19,9 @@ bool or a flag's ``ok``, vertex-bound parameters with defaults, ``map_over=``
 a list parent (empty lists included), ``product(...)`` of two (a list of
 lists, which its readers take whole) or a zip of two lists of one length (a
 parent and itself, or a vertex mapped over it), flaky vertices that fail their first
-calls in a run, retry policies and fallbacks. ``reference_run`` evaluates
+calls in a run, retry policies and fallbacks, and int results that carry a
+``Check(..., importance="warn")`` (a multiple of 3 warns; ``result.checks``
+records each outcome). ``reference_run`` evaluates
 those (values, states, skip reasons, call counts, metrics);
 ``reference_outputs`` and ``reference_states`` serve plain graphs.
 
@@ -75,6 +77,7 @@ __all__ = [
     "definition_lines",
     "effective_retries",
     "graphs",
+    "holds_warn_check",
     "import_file",
     "inputs_for",
     "pick_inputs",
@@ -245,6 +248,9 @@ class VertexDesc:
     after: tuple[str, ...] = ()
     variant: bool = False
     unpack: bool = False
+    #: Control (``graphs(control=True)``): each int result carries
+    #: ``Check(..., importance="warn")``, which fails on a multiple of 3.
+    warn_check: bool = False
 
     @property
     def parents(self) -> tuple[str, ...]:
@@ -583,6 +589,7 @@ def _control(draw: st.DrawFn, vertex: VertexDesc, when: str | None) -> VertexDes
         retries=retries,
         retry_spelling=spelling,
         fallbacks=tuple(fallbacks),
+        warn_check=vertex.output == "int" and draw(st.integers(0, 3)) == 0,
     )
 
 
@@ -842,11 +849,18 @@ class ReferenceRun:
     attempts: dict[str, int]
     fallbacks: dict[str, str]
     elements: dict[str, int]
+    #: Per completed vertex with a warn check: whether it held, per result (sorted).
+    checks: dict[str, list[bool]]
 
     @property
     def failed(self) -> frozenset[str]:
         """The vertices that failed."""
         return frozenset(n for n, s in self.states.items() if s == "failed")
+
+
+def holds_warn_check(value: int) -> bool:
+    """Whether an int result passes the warn check of a ``warn_check`` vertex."""
+    return value % 3 != 0
 
 
 def effective_retries(v: VertexDesc, run_retries: int | None = None) -> int:
@@ -886,6 +900,7 @@ def reference_run(
     attempts: dict[str, int] = {}
     used: dict[str, str] = {}
     elements: dict[str, int] = {}
+    checks: dict[str, list[bool]] = {}
     dead: set[str] = set()
     absent: set[str] = set()
 
@@ -975,6 +990,8 @@ def reference_run(
             dead.add(v.name)
             continue
         states[v.name] = "completed"
+        if v.warn_check and results:  # a map over an empty list checks nothing
+            checks[v.name] = sorted(holds_warn_check(r) for r in results)
         output: Any = results if mapped is not None else results[0]
         if v.product:
             output = _nest(results, [len(values[p.source]) for p in v.mapped_params])
@@ -991,6 +1008,7 @@ def reference_run(
         attempts=attempts,
         fallbacks=used,
         elements=elements,
+        checks=checks,
     )
 
 
@@ -1016,9 +1034,11 @@ from typing import Annotated, TypedDict
 
 import anyio
 
-from flowdsl import From, RetryPolicy, product, vertex
+from flowdsl import Check, From, RetryPolicy, product, vertex
 
 PRIME = {prime}
+#: The return check of the vertices with warn_check: a multiple of 3 warns.
+WARNED = Check(lambda value: value % 3 != 0, "not a multiple of 3", importance="warn")
 #: Vertex names in call order (appended before a vertex computes or fails).
 CALLS = []
 #: Vertex names that raise InjectedFailure when called.
@@ -1221,7 +1241,7 @@ def _vertex_source(v: VertexDesc, by_name: Mapping[str, VertexDesc]) -> str:
     body.append(f"    value = ({terms}) % PRIME")
     body.append(f"    {_shape_source(v.output)}")
     keyword_def = "async def" if v.is_async else "def"
-    returns = _OUTPUT_TYPE[v.output]
+    returns = "Annotated[int, WARNED]" if v.warn_check else _OUTPUT_TYPE[v.output]
     signature = f"{keyword_def} {v.function_name}({', '.join(parts)}) -> {returns}:"
     decoy = []
     if v.variant:  # a config variant of the same name that the compile config leaves out

@@ -210,7 +210,7 @@ assert _module_level_spec is not None
 
 
 def test_location_is_the_def_line_after_decorators() -> None:
-    # The design card and SourceLocation.of's docstring: errors point at the ``def`` line.
+    # SourceLocation.of's docstring: errors point at the ``def`` line.
     @vertex(
         pure=True,
     )

@@ -1,4 +1,4 @@
-"""Exports of the design card's pipeline: Mermaid, Graphviz DOT and JSON."""
+"""Exports of the user pipeline (``examples/pipeline.py``): Mermaid, Graphviz DOT and JSON."""
 
 import json
 import types

@@ -205,3 +205,16 @@ def test_no_module_imports_a_private_name_of_another() -> None:
                     and f"{stem}.{alias.name}" not in _MODULES
                 ]
     assert crossing == []
+
+
+def test_the_cli_uses_the_public_api_and_its_documented_surface() -> None:
+    """The command line is an interface: besides ``flowdsl`` and ``flowdsl.errors`` it reads
+    only ``flowdsl._cli_surface``, whose docstring says what each name there is for."""
+    allowed = {"flowdsl", "flowdsl.errors", "flowdsl._cli_surface"}
+    assert (
+        _broken(
+            lambda m: _under(m, "flowdsl._cli"),
+            lambda i: i.imported in allowed or _under(i.imported, "flowdsl._cli"),
+        )
+        == []
+    )

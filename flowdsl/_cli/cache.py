@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 
-from .._services.cache import CacheFileError, SQLiteCache
-from .._services.sqlite_files import CACHE_FILE, inspect_file
+from .. import SQLiteCache
+from .._cli_surface import CACHE_FILE, inspect_file
+from ..errors import CacheFileError
 from .errors import CommandError, UsageError
 from .output import write_json, write_text
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .._model.graph import NO_DEFAULT, Binding, Graph, VertexNode
-from .._settings import settings
-from .._suggest import did_you_mean
-from .._typing import type_name
+from .. import Binding, Graph, VertexNode, settings
+from .._cli_surface import NO_DEFAULT, did_you_mean, type_name
 from .errors import UsageError
 from .output import write_json, write_text
 from .target import load_flow

@@ -7,14 +7,14 @@ import shutil
 import subprocess
 import sys
 
-from .. import _export
+from .. import Flow
 from .errors import CommandError, UsageError
 from .target import load_flow
 
 __all__ = ["FORMATS", "main"]
 
 FORMATS = ("mermaid", "dot", "json", "svg", "png")
-_TEXT = {"mermaid": _export.to_mermaid, "dot": _export.to_dot, "json": _export.to_json}
+_TEXT = {"mermaid": Flow.to_mermaid, "dot": Flow.to_dot, "json": Flow.to_json}
 #: Seconds Graphviz may take to lay out a graph.
 _DOT_TIMEOUT = 60
 
@@ -23,13 +23,13 @@ def main(args: argparse.Namespace) -> int:
     """Write the graph in ``args.format`` to ``args.output`` or stdout."""
     flow = load_flow(args.target, args.config)
     if args.format in _TEXT:
-        text = _TEXT[args.format](flow.graph)
+        text = _TEXT[args.format](flow)
         text = text if text.endswith("\n") else text + "\n"
         _write(args.output, text.encode("utf-8"))
         return 0
     if args.output is None and args.format == "png" and sys.stdout.isatty():
         raise UsageError("PNG is binary and stdout is a terminal", hint="write it with -o FILE")
-    _write(args.output, render(_export.to_dot(flow.graph), args.format))
+    _write(args.output, render(flow.to_dot(), args.format))
     return 0
 
 

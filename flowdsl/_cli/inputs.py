@@ -18,10 +18,8 @@ from typing import Any, Literal, Union
 
 import typing_extensions
 
-from .._model.graph import NO_DEFAULT, FlowInput
-from .._options import Invalid, parse_bool
-from .._suggest import did_you_mean
-from .._typing import annotated_parts, type_name
+from .. import FlowInput
+from .._cli_surface import NO_DEFAULT, Invalid, annotated_parts, did_you_mean, parse_bool, type_name
 from .errors import UsageError
 
 __all__ = ["collect_inputs", "convert"]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import __version__
-from .._options import OPTIONS, Invalid, Option
+from .._cli_surface import OPTIONS, Invalid, Option
 from . import cache, check, explain, graph, run, runs, settings
 
 __all__ = ["build_parser"]

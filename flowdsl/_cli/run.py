@@ -7,10 +7,8 @@ import os
 import sys
 from typing import Any
 
-from .._flow import Flow
-from .._options import OPTIONS
-from .._result import RunResult
-from .._suggest import did_you_mean
+from .. import Flow, RunResult
+from .._cli_surface import OPTIONS, did_you_mean
 from ..errors import FlowDSLError
 from .errors import CommandError, UsageError
 from .inputs import collect_inputs

@@ -8,7 +8,7 @@ import datetime
 import os
 from collections.abc import Iterator
 
-from .._services.checkpoints import CheckpointStore, RunRecord
+from .. import CheckpointStore, RunRecord
 from ..errors import CheckpointError
 from .errors import CommandError, UsageError
 from .output import write_json, write_text

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .._options import OPTIONS
-from .._settings import settings
+from .. import settings
+from .._cli_surface import OPTIONS
 from .output import write_json, write_text
 
 __all__ = ["main"]

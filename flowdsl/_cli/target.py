@@ -22,10 +22,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._dsl import ExpandedVertices, spec_of
-from .._flow import Flow
-from .._model.graph import Graph
-from .._suggest import did_you_mean
+from .. import Flow, Graph
+from .._cli_surface import ExpandedVertices, did_you_mean, spec_of
 from ..errors import CompileError
 from .errors import CommandError, UsageError
 

@@ -1,4 +1,4 @@
-"""Apply the binding rules to each parameter of each vertex (design card 1.1).
+"""Apply the binding rules to each parameter of each vertex, first match wins.
 
 0. ``vertex(fn, bind={...})`` binds a parameter to ``From(ref)``, ``Input(name)``
    or a constant (so do a ``functools.partial``'s arguments).
@@ -16,12 +16,13 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import attrs
 import typing_extensions
 
 from .._dsl import VertexSpec, spec_of
+from .._location import SourceLocation
 from .._markers import From, Input, Previous, Transaction
 from .._model.graph import NO_DEFAULT, Binding, FieldAccess
 from .._suggest import did_you_mean
@@ -232,13 +233,11 @@ def output_shape(
     try:
         fields = structured_fields(returns, spec.local_names)
     except Exception as exc:
-        problems.append(
-            BindingError(
-                f"cannot resolve the fields of the return type {type_name(returns)}: {exc}",
-                vertex=spec.name,
-                parameter="return",
-                location=spec.location,
-            )
+        report(
+            problems,
+            spec,
+            "return",
+            f"cannot resolve the fields of the return type {type_name(returns)}: {exc}",
         )
         # Reported once here: treat the output as unknown, so that bindings to its
         # fields are not reported again as reading a type that has no fields.
@@ -257,16 +256,20 @@ def _ref_text(ref: str | Callable[..., Any]) -> str:
     return spec.name if spec is not None else getattr(ref, "__name__", repr(ref))
 
 
-def _ref_label(ref: str | Callable[..., Any]) -> str:
-    # A name as the user wrote it: quoted when it was a string.
+def ref_label(ref: str | Callable[..., Any]) -> str:
+    """A reference as the user wrote it: quoted when it was a string, else the vertex's name."""
     return repr(ref) if isinstance(ref, str) else _ref_text(ref)
+
+
+#: What a reference names: its vertex, the field read (``None``: the whole output), and how.
+Resolved = tuple[str, str | None, FieldAccess | None]
 
 
 def resolve_reference(
     ref: str | Callable[..., Any],
     shapes: Mapping[str, OutputShape],
     absent: Mapping[str, str] = _NONE_ABSENT,
-) -> tuple[str, str | None, FieldAccess | None] | str:
+) -> Resolved | str:
     """``(vertex, field, access)`` of a ``"u"``/``"u.field"``/function reference, or a problem.
 
     Serves ``From(...)`` and ``when=`` alike.
@@ -288,6 +291,49 @@ def resolve_reference(
     return source, field, access  # type: ignore[return-value]
 
 
+class Reported(Protocol):
+    """What a compile problem is about: a vertex (its spec or node) or a sub-flow."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def location(self) -> SourceLocation: ...
+
+
+def report(
+    problems: list[CompileError],
+    about: Reported,
+    parameter: str,
+    message: str,
+    kind: Callable[..., CompileError] = BindingError,
+) -> None:
+    """Append a ``kind`` error about ``parameter`` of ``about``, at its ``def`` line."""
+    problems.append(kind(message, vertex=about.name, parameter=parameter, location=about.location))
+
+
+def resolve_or_report(
+    ref: str | Callable[..., Any],
+    label: str,
+    about: Reported,
+    parameter: str,
+    shapes: Mapping[str, OutputShape],
+    problems: list[CompileError],
+    absent: Mapping[str, str] = _NONE_ABSENT,
+    refuse: Callable[[Resolved], str | None] | None = None,
+) -> Resolved | None:
+    """``(vertex, field, access)`` that ``ref`` names, or ``None`` once the problem is
+    reported as ``"<label>: <what is wrong>"``. ``refuse`` may find a problem with a
+    reference that resolves (a vertex reading itself)."""
+    resolved = resolve_reference(ref, shapes, absent)
+    if not isinstance(resolved, str) and refuse is not None:
+        resolved = refuse(resolved) or resolved
+    if isinstance(resolved, str):
+        report(problems, about, parameter, f"{label}: {resolved}")
+        return None
+    return resolved
+
+
 def bind_condition(
     spec: VertexSpec,
     shapes: Mapping[str, OutputShape],
@@ -295,20 +341,20 @@ def bind_condition(
     absent: Mapping[str, str] = _NONE_ABSENT,
 ) -> Binding | None:
     """What ``@vertex(when=...)`` reads, as a binding of the pseudo-parameter ``"when"``."""
-    if spec.options.when is None:
+    when = spec.options.when
+    if when is None:
         return None
-    resolved = resolve_reference(spec.options.when, shapes, absent)
-    if not isinstance(resolved, str) and resolved[0] == spec.name:
-        resolved = "a vertex cannot be conditional on its own output"
-    if isinstance(resolved, str):
-        problems.append(
-            BindingError(
-                f"when={_ref_label(spec.options.when)}: {resolved}",
-                vertex=spec.name,
-                parameter="when",
-                location=spec.location,
-            )
-        )
+    resolved = resolve_or_report(
+        when,
+        f"when={ref_label(when)}",
+        spec,
+        "when",
+        shapes,
+        problems,
+        absent,
+        lambda r: "a vertex cannot be conditional on its own output" if r[0] == spec.name else None,
+    )
+    if resolved is None:
         return None
     source, field, access = resolved
     return Binding(parameter="when", source=source, field=field, access=access)
@@ -321,24 +367,18 @@ def bind_after(
     absent: Mapping[str, str] = _NONE_ABSENT,
 ) -> tuple[str, ...]:
     """The names of the vertices ``@vertex(after=...)`` names; each unknown one is a problem."""
+
+    def refuse(resolved: Resolved) -> str | None:
+        if resolved[1] is not None:
+            return "after= names vertices, not fields"
+        return "a vertex cannot run after itself" if resolved[0] == spec.name else None
+
     names = []
     for ref in spec.options.after:
-        resolved = resolve_reference(ref, shapes, absent)
-        if not isinstance(resolved, str) and resolved[1] is not None:
-            resolved = "after= names vertices, not fields"
-        elif not isinstance(resolved, str) and resolved[0] == spec.name:
-            resolved = "a vertex cannot run after itself"
-        if isinstance(resolved, str):
-            problems.append(
-                BindingError(
-                    f"after={_ref_label(ref)}: {resolved}",
-                    vertex=spec.name,
-                    parameter="after",
-                    location=spec.location,
-                )
-            )
-            continue
-        names.append(resolved[0])
+        label = f"after={ref_label(ref)}"
+        resolved = resolve_or_report(ref, label, spec, "after", shapes, problems, absent, refuse)
+        if resolved is not None:
+            names.append(resolved[0])
     return tuple(dict.fromkeys(names))
 
 
@@ -366,18 +406,15 @@ def bind_vertex(
 ) -> tuple[Binding, ...]:
     """The bindings of every parameter of ``spec``; each problem found is appended."""
     bindings: list[Binding] = []
-
-    def problem(cls: Callable[..., CompileError], message: str, parameter: str) -> None:
-        problems.append(cls(message, vertex=spec.name, parameter=parameter, location=spec.location))
-
     bound = spec.options.bound
     for param in signature.parameters:
         if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             star = "*" if param.kind is inspect.Parameter.VAR_POSITIONAL else "**"
-            problem(
-                BindingError,
-                f"{star}{param.name} cannot be bound; a vertex takes named parameters only",
+            report(
+                problems,
+                spec,
                 param.name,
+                f"{star}{param.name} cannot be bound; a vertex takes named parameters only",
             )
             continue
         annotation = signature.hints.get(param.name, NO_DEFAULT)
@@ -399,21 +436,22 @@ def bind_vertex(
                 bindings.append(Binding(source=param.name, constant=value, **common))
                 continue
         if len(markers) > 1:
-            problem(
-                BindingError, "more than one From(...) or Input(...) on one parameter", param.name
+            report(
+                problems, spec, param.name, "more than one From(...) or Input(...) on one parameter"
             )
             continue
         if transaction:
             if spec.options.group is None or markers or previous:
-                problem(
-                    BindingError,
+                report(
+                    problems,
+                    spec,
+                    param.name,
                     "Transaction() receives the transaction of the vertex's atomic group; "
                     + (
                         "it cannot be combined with From(...) or Previous()"
                         if spec.options.group is not None
                         else "this vertex has no group= (flowdsl.AtomicGroup)"
                     ),
-                    param.name,
                 )
                 continue
             bindings.append(Binding(source=spec.name, transaction=True, **common))
@@ -421,7 +459,7 @@ def bind_vertex(
             seen = any(b.previous for b in bindings)
             message = _previous_problem(spec, param.name, bool(markers), seen)
             if message is not None:
-                problem(BindingError, message, param.name)
+                report(problems, spec, param.name, message)
                 continue
             bindings.append(Binding(source=spec.name, previous=True, **common))
         elif markers:
@@ -429,27 +467,30 @@ def bind_vertex(
             if isinstance(marker, Input):
                 # A flow input never takes a vertex's name, nor a config variant's.
                 if marker.name in shapes:
-                    problem(
-                        BindingError,
+                    report(
+                        problems,
+                        spec,
+                        param.name,
                         f"Input({marker.name!r}) names a vertex, and a flow input cannot "
                         f"share a vertex's name; read the vertex with From({marker.name!r})",
-                        param.name,
                     )
                 elif marker.name in absent:
-                    problem(BindingError, absent[marker.name], param.name)
+                    report(problems, spec, param.name, absent[marker.name])
                 else:
                     bindings.append(Binding(source=marker.name, is_input=True, **common))
                 continue
-            resolved = resolve_reference(marker.ref, shapes, absent)
-            if isinstance(resolved, str):
-                problem(BindingError, f"From({_ref_label(marker.ref)}): {resolved}", param.name)
+            label = f"From({ref_label(marker.ref)})"
+            resolved = resolve_or_report(
+                marker.ref, label, spec, param.name, shapes, problems, absent
+            )
+            if resolved is None:
                 continue
             source, field, access = resolved
             bindings.append(Binding(source=source, field=field, access=access, **common))
         elif param.name in shapes:
             bindings.append(Binding(source=param.name, **common))
         elif param.name in absent:
-            problem(BindingError, absent[param.name], param.name)
+            report(problems, spec, param.name, absent[param.name])
         else:
             bindings.append(Binding(source=param.name, is_input=True, **common))
     for binding in bindings:
@@ -473,12 +514,11 @@ def _check_types(
         produced = element_type(produced)
     if produced is NO_DEFAULT or not clearly_incompatible(produced, binding.annotation):
         return
-    problems.append(
-        TypeMismatchError(
-            f"{binding.ref!r} produces {type_name(produced)}, but the parameter expects "
-            f"{type_name(binding.annotation)}",
-            vertex=spec.name,
-            parameter=binding.parameter,
-            location=spec.location,
-        )
+    report(
+        problems,
+        spec,
+        binding.parameter,
+        f"{binding.ref!r} produces {type_name(produced)}, but the parameter expects "
+        f"{type_name(binding.annotation)}",
+        TypeMismatchError,
     )

@@ -22,17 +22,14 @@ Part = VertexSpec | SubFlow
 def _specs_in(source: object, problems: list[CompileError]) -> Iterable[Part]:
     # A module's vertices are its module-level names that hold a vertex, a
     # sub-flow (flow.as_vertex), or the mapping vertex.expand returned.
+    # Other names of a module are passed over; anything else given is a problem.
     if isinstance(source, types.ModuleType):
         for value in list(vars(source).values()):
-            if isinstance(value, ExpandedVertices):
-                yield from _specs_in(value, problems)
-                continue
-            if isinstance(value, SubFlow):
-                yield value
-                continue
             spec = spec_of(value)
             if spec is not None:
                 yield spec
+            elif isinstance(value, (ExpandedVertices, SubFlow)):
+                yield from _specs_in(value, problems)
         return
     if isinstance(source, ExpandedVertices):
         for value in source.values():

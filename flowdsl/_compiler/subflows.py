@@ -24,8 +24,8 @@ from .._markers import From
 from .._model.graph import NO_DEFAULT, Binding, VertexNode
 from .._subflow import SubFlow
 from .._typing import StructuredField, element_type, type_name
-from ..errors import BindingError, CompileError, TypeMismatchError
-from .bindings import OutputShape, resolve_reference
+from ..errors import CompileError, TypeMismatchError
+from .bindings import OutputShape, ref_label, report, resolve_or_report
 from .compatibility import clearly_incompatible
 
 __all__ = ["inline_subflow", "subflow_shapes"]
@@ -94,16 +94,9 @@ def _input_binding(
             return lambda b: b  # a flow input of the outer flow, of the same name
     ref = value.ref if isinstance(value, From) else value
     if isinstance(value, From) or spec_of(value) is not None:
-        resolved = resolve_reference(ref, shapes)
-        if isinstance(resolved, str):
-            problems.append(
-                BindingError(
-                    f"the sub-flow's input {parameter!r} reads {_label(ref)}: {resolved}",
-                    vertex=sub.name,
-                    parameter=parameter,
-                    location=sub.location,
-                )
-            )
+        label = f"the sub-flow's input {parameter!r} reads {ref_label(ref)}"
+        resolved = resolve_or_report(ref, label, sub, parameter, shapes, problems)
+        if resolved is None:
             return None
         source, field, access = resolved
         _check_types(sub, parameter, shapes[source], field, problems)
@@ -120,10 +113,6 @@ def _input_binding(
         )
     )
     return lambda b: attrs.evolve(b, source=name, is_input=False)
-
-
-def _label(ref: Any) -> str:
-    return repr(ref) if isinstance(ref, str) else getattr(ref, "__name__", repr(ref))
 
 
 def _check_types(
@@ -146,15 +135,14 @@ def _check_types(
         if map_over is not None and consumer.parameter in map_over:
             given = element_type(produced)
         if given is not NO_DEFAULT and clearly_incompatible(given, expected):
-            problems.append(
-                TypeMismatchError(
-                    f"the sub-flow's input {parameter!r} is read by "
-                    f"{consumer.vertex}.{consumer.parameter} as {type_name(expected)}, but "
-                    f"it is bound to an output of type {type_name(given)}",
-                    vertex=sub.name,
-                    parameter=parameter,
-                    location=sub.location,
-                )
+            report(
+                problems,
+                sub,
+                parameter,
+                f"the sub-flow's input {parameter!r} is read by "
+                f"{consumer.vertex}.{consumer.parameter} as {type_name(expected)}, but "
+                f"it is bound to an output of type {type_name(given)}",
+                TypeMismatchError,
             )
             return
 

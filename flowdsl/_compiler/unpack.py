@@ -16,8 +16,8 @@ from .._dsl import VertexSpec
 from .._model.graph import NO_DEFAULT, Binding, FieldAccess, VertexNode
 from .._suggest import did_you_mean
 from .._typing import annotated_parts, structured_fields, type_name
-from ..errors import BindingError, CompileError
-from .bindings import OutputShape
+from ..errors import CompileError
+from .bindings import OutputShape, report
 
 __all__ = ["Position", "unpacked_shapes", "unpacked_vertices", "whole"]
 
@@ -100,19 +100,15 @@ def unpacked_shapes(
             continue
         keys = _keys(spec, shapes[spec.name])
         if isinstance(keys, str):
-            problems.append(
-                BindingError(keys, vertex=spec.name, parameter="return", location=spec.location)
-            )
+            report(problems, spec, "return", keys)
             continue
         for key, _, _ in keys:
             if key in shapes:
-                problems.append(
-                    BindingError(
-                        f"unpack= makes a vertex {key!r}, but that name is already a vertex",
-                        vertex=spec.name,
-                        parameter="return",
-                        location=spec.location,
-                    )
+                report(
+                    problems,
+                    spec,
+                    "return",
+                    f"unpack= makes a vertex {key!r}, but that name is already a vertex",
                 )
                 break
         else:

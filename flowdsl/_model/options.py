@@ -45,7 +45,7 @@ class VertexOptions:
     timeout: float | None = None
     contracts: ContractMode | None = None
     version: str | None = None
-    # Resilience and control flow (design card 1.9); None: not used.
+    # Resilience and control flow; None: not used.
     retry: RetryPolicy | None = None
     fallbacks: tuple[Callable[..., Any], ...] = attrs.field(default=(), eq=False)
     when: str | Callable[..., Any] | None = attrs.field(default=None, eq=False)

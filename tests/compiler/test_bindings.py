@@ -1,4 +1,4 @@
-"""The binding rules of design card 1.1, and qualified fields of structured outputs (1.2)."""
+"""The binding rules, and qualified fields of structured outputs."""
 
 import dataclasses
 import inspect

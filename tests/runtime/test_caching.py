@@ -335,10 +335,11 @@ class _CountingStore(MemoryCache):
         return found
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_identical_keys_at_the_same_time_run_once(backend: str) -> None:
-    store = _CountingStore()
-    calls = probe.calls
+def _start_runs(
+    count: int, **options: Any
+) -> tuple[list[threading.Thread], list[flowdsl.RunResult]]:
+    """``count`` threads, started, each running ``expensive`` on x=5 with ``options``:
+    it records its call in ``probe.calls``, then waits for ``probe.release``."""
 
     @vertex(pure=True)
     def expensive(x: int) -> int:
@@ -349,13 +350,19 @@ def test_identical_keys_at_the_same_time_run_once(backend: str) -> None:
     flow = flowdsl.Flow.from_functions(expensive)
     results: list[flowdsl.RunResult] = []
     runs = [
-        threading.Thread(
-            target=lambda: results.append(flow.run({"x": 5}, cache=store, backend=backend))
-        )
-        for _ in range(4)
+        threading.Thread(target=lambda: results.append(flow.run({"x": 5}, **options)))
+        for _ in range(count)
     ]
     for run in runs:
         run.start()
+    return runs, results
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_identical_keys_at_the_same_time_run_once(backend: str) -> None:
+    store = _CountingStore()
+    calls = probe.calls
+    runs, results = _start_runs(4, cache=store, backend=backend)
     with store.looked:
         # Every run has looked the key up (and missed) before the first finishes.
         assert store.looked.wait_for(lambda: store.lookups >= 4, PATIENCE)
@@ -446,24 +453,7 @@ def test_runs_given_one_cache_path_compute_a_key_once(tmp_path: Path) -> None:
         def on_vertex_start(self, event: Any) -> None:
             started.release()
 
-    @vertex(pure=True)
-    def expensive(x: int) -> int:
-        probe.calls.append(x)
-        probe.release.wait(PATIENCE)
-        return x * 2
-
-    flow = flowdsl.Flow.from_functions(expensive)
-    results: list[flowdsl.RunResult] = []
-    runs = [
-        threading.Thread(
-            target=lambda: results.append(
-                flow.run({"x": 5}, cache=path, backend="thread", listeners=[Started()])
-            )
-        )
-        for _ in range(8)
-    ]
-    for run in runs:
-        run.start()
+    runs, results = _start_runs(8, cache=path, backend="thread", listeners=[Started()])
     for _ in runs:  # every run is at the vertex before the first one finishes it
         assert started.acquire(timeout=PATIENCE)
     probe.release.set()

@@ -16,19 +16,12 @@ import pytest
 import flowdsl
 from flowdsl import CheckpointError, vertex
 from flowdsl._services.checkpoints import CheckpointStore
+from tests.runtime._logged import logged_module
 from tests.runtime._modes import every_mode, run_in
 
+#: After ``LOGGING``: a module that runs its flow with a checkpoint when run as a script.
 SCRIPT = """
 import os, sys
-import flowdsl
-from flowdsl import vertex
-
-LOG = {log!r}
-
-
-def called(name):
-    with open(LOG, "a") as file:
-        file.write(name + "\\n")
 
 
 @vertex
@@ -67,10 +60,7 @@ if __name__ == "__main__":
 def _module(tmp_path: Path, version: str = "1") -> tuple[Any, Path]:
     log = tmp_path / "calls.log"
     path = tmp_path / f"pipeline_{version}.py"
-    path.write_text(SCRIPT.format(log=str(log), version=version), encoding="utf-8")
-    from tests.strategies import import_file
-
-    return import_file(path), log
+    return logged_module(path, log, SCRIPT, version=version), log
 
 
 def _calls(log: Path) -> list[str]:

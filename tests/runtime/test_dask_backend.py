@@ -622,6 +622,7 @@ def test_random_failures_follow_reachability(dask_client: Any, data: st.DataObje
 
 
 @random_in_background
+@pytest.mark.filterwarnings("ignore::flowdsl.ContractWarning")  # warn checks: see result.checks
 @RANDOM
 @given(data=st.data())
 def test_random_control_flow_matches_the_reference(dask_client: Any, data: st.DataObject) -> None:

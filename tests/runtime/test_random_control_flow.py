@@ -2,12 +2,13 @@
 
 The graphs (``graphs(control=True)``) mix conditions on bool vertices and
 flag fields, parameters whose defaults stand in for skipped producers,
-mapped vertices (over empty lists too), flaky vertices that fail their
-first calls, retry policies (their own or the run's) and fallbacks, on top
-of plain graphs' sync and async vertices and field bindings. Each run is
-compared with ``reference_run``, which never touches flowdsl: values,
-states, skip reasons, exact call counts of vertices and fallbacks, and the
-metrics (attempts, elements, the fallback that stood in).
+mapped vertices (over empty lists too, zipped and over products), flaky
+vertices that fail their first calls, retry policies (their own or the
+run's), fallbacks and warn checks, on top of plain graphs' sync and async
+vertices and field bindings. Each run is compared with ``reference_run``,
+which never touches flowdsl: values, states, skip reasons, exact call
+counts of vertices and fallbacks, the metrics (attempts, elements, the
+fallback that stood in) and each warn check's outcomes.
 
 Each run's checks gather every mismatch and assert once, so that a bug is
 one failure for Hypothesis to shrink, reported with all its symptoms and
@@ -22,6 +23,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
@@ -51,6 +53,10 @@ SETTINGS = settings(
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+
+#: A warn check that does not hold warns (ContractWarning), which the suite
+#: otherwise turns into an error; these tests read its outcome in result.checks.
+WARN_CHECKS_WARN = pytest.mark.filterwarnings("ignore::flowdsl.ContractWarning")
 
 
 class Drawn:
@@ -191,6 +197,22 @@ def _continue_problems(
             f"elements of {name!r}", metrics[name].elements, reference.elements.get(name)
         )
 
+    # Warn checks: one outcome per result of a completed vertex (its fallback's too).
+    problems.expect(
+        "vertices with checks",
+        sorted(name for name in result.checks if name in completed),
+        sorted(reference.checks),
+    )
+    for name, held in reference.checks.items():
+        outcomes = result.checks.get(name, ())
+        problems.expect(f"checks of {name!r}", sorted(o.passed for o in outcomes), held)
+        for outcome in outcomes:
+            problems.expect(
+                f"check of {name!r}",
+                (outcome.parameter, outcome.message, outcome.importance),
+                ("return", "not a multiple of 3", "warn"),
+            )
+
     problems.expect("completed", sorted(result.order), sorted(completed))
     done = {name: i for i, name in enumerate(result.order)}
     for name in done:
@@ -240,6 +262,7 @@ def _timeline_problems(
     problems.expect("timeline skips", sorted(timeline.skips), sorted(skipped))
 
 
+@WARN_CHECKS_WARN
 @SETTINGS
 @given(data=st.data())
 def test_every_mode_matches_the_reference_under_continue(data: st.DataObject) -> None:
@@ -318,6 +341,7 @@ def _raise_problems(drawn: Drawn, error: VertexFailed, serial: bool) -> Problems
     return problems
 
 
+@WARN_CHECKS_WARN
 @SETTINGS
 @given(data=st.data())
 def test_every_mode_stops_at_a_failure_the_reference_predicts_under_raise(

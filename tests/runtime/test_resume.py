@@ -12,20 +12,13 @@ import pytest
 import flowdsl
 from flowdsl import CheckpointError, vertex
 from flowdsl._services.checkpoints import CheckpointStore
+from tests.runtime._logged import logged_module
 from tests.strategies import import_file
 
+#: After ``LOGGING``: c reads ``{source}`` annotated ``{annotation}``.
 TEMPLATE = """
 from typing import Annotated
-import flowdsl
-from flowdsl import From, vertex
-
-LOG = {log!r}
-
-
-def called(name):
-    # In a file: a global list would change, and with it the code fingerprint.
-    with open(LOG, "a") as file:
-        file.write(name + "\\n")
+from flowdsl import From
 
 
 @vertex
@@ -52,11 +45,8 @@ flow = flowdsl.Flow.from_functions(a, b, c)
 
 def _flow(tmp_path: Path, source: str = "a", annotation: str = "int") -> Any:
     path = tmp_path / f"flow_{source}_{annotation}.py"
-    log = str(tmp_path / "calls.log")
-    path.write_text(
-        TEMPLATE.format(source=source, annotation=annotation, log=log), encoding="utf-8"
-    )
-    return import_file(path)
+    log = tmp_path / "calls.log"
+    return logged_module(path, log, TEMPLATE, source=source, annotation=annotation)
 
 
 def _calls(tmp_path: Path) -> list[str]:
@@ -259,18 +249,8 @@ def test_bad_inputs_or_overrides_leave_the_recorded_run_alone(tmp_path: Path) ->
 
 # --- defect: overrides, mapped vertices, metrics and inputs of a resumed run -------------------
 
+#: After ``LOGGING``.
 FOUR = """
-import flowdsl
-from flowdsl import vertex
-
-LOG = {log!r}
-
-
-def called(name):
-    with open(LOG, "a") as file:
-        file.write(name + "\\n")
-
-
 @vertex
 def load(x: int) -> int:
     called("load")
@@ -307,9 +287,7 @@ flow = flowdsl.Flow.from_functions(load, transform, other, square, total)
 
 @pytest.fixture
 def four(tmp_path: Path) -> Any:
-    log = str(tmp_path / "calls.log")
-    (tmp_path / "four.py").write_text(FOUR.format(log=log), encoding="utf-8")
-    return import_file(tmp_path / "four.py")
+    return logged_module(tmp_path / "four.py", tmp_path / "calls.log", FOUR)
 
 
 def test_an_override_wins_over_a_restored_value_and_dependents_recompute(

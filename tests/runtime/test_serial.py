@@ -1,4 +1,4 @@
-"""The serial backend through ``Flow.run`` / ``Flow.arun``: the behaviour of design card 1.4."""
+"""The serial backend through ``Flow.run`` / ``Flow.arun``."""
 
 from __future__ import annotations
 
@@ -295,7 +295,7 @@ def test_an_input_required_by_one_consumer_is_required() -> None:
 
 
 def pipeline_flow(calls: list[str]) -> Flow:
-    """The design card's pipeline, recording calls, plus an unrelated branch."""
+    """The user pipeline of ``examples/pipeline.py``, recording calls, plus an unrelated branch."""
 
     @vertex
     def normalize(name: str) -> str:
