@@ -2,7 +2,9 @@
 
 A module of 2,000 one-line functions (``def v_i(x_i: int) -> int``) is run in
 four spellings: undecorated, ``@vertex``, ``@vertex(pure=True)`` and
-``@vertex(pure=True, retries=2, timeout=1.0)``, in alternating rounds of one
+``@vertex(pure=True, retries=2, timeout=1.0)``; a fifth module makes 2,000
+vertices of one function with ``vertex.expand`` (a ``bind=`` constant each).
+They run in alternating rounds of one
 process (the module is a real file, compiled once, so that source lines are
 read as an import reads them). A spelling's cost per function is its time
 minus the undecorated module's, divided by the number of functions. The
@@ -37,6 +39,10 @@ SPELLINGS = {
 }
 
 
+#: The spelling that makes every vertex of one function.
+EXPANDED = "vertex.expand(fn, {name: {bind}, ...})"
+
+
 def module_source(decorator: str) -> str:
     """``SIZE`` functions, each under ``decorator``."""
     return "".join(
@@ -44,11 +50,21 @@ def module_source(decorator: str) -> str:
     )
 
 
+def expanded_source() -> str:
+    """``SIZE`` vertices made of one function by ``vertex.expand``."""
+    return (
+        "def shift(x: int, k: int) -> int:\n    return x + k\n\n"
+        f"made = vertex.expand(shift, {{f'v_{{i}}': {{'k': i}} for i in range({SIZE})}})\n"
+    )
+
+
 def bench(quick: bool, directory: Path) -> dict[str, Any]:
     codes: dict[str, CodeType] = {}
-    for name, decorator in SPELLINGS.items():
+    sources = {name: module_source(decorator) for name, decorator in SPELLINGS.items()}
+    sources[EXPANDED] = expanded_source()
+    for name, source in sources.items():
         path = directory / f"decorate_{len(codes)}.py"
-        path.write_text(module_source(decorator), encoding="utf-8")
+        path.write_text(source, encoding="utf-8")
         codes[name] = compile(path.read_text(encoding="utf-8"), str(path), "exec")
 
     def run(code: CodeType) -> Callable[[], object]:
@@ -63,7 +79,7 @@ def bench(quick: bool, directory: Path) -> dict[str, Any]:
             statistic: (timings[name]["cpu"][statistic] - base[statistic]) / SIZE * 1e6
             for statistic in ("min_s", "median_s")
         }
-        for name in SPELLINGS
+        for name in codes
         if name != "undecorated"
     }
     return {"timings": timings, "per_function_cpu_us": per_function}

@@ -189,7 +189,7 @@ def _partial_arguments(
 ) -> tuple[Any, dict[str, Any]]:
     # A partial's arguments, by parameter name: they become constants.
     inner = call.func
-    parameters = list(inspect.signature(inner).parameters.values())
+    parameters = list(check.signature_of(inner).parameters.values())
     positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if len(call.args) > len(positional):
         raise InvalidVertexError(
@@ -266,7 +266,7 @@ class MadeVertex:
         self.__qualname__ = spec.name
         self.__module__ = getattr(spec.function, "__module__", __name__)
         self.__doc__ = getattr(spec.function, "__doc__", None)
-        self.__signature__ = inspect.signature(call)
+        self.__signature__ = check.signature_of(call)
         if inspect.iscoroutinefunction(call):
             _mark_coroutine_function(self, cast(types.FunctionType, spec.function))
 

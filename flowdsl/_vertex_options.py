@@ -8,7 +8,9 @@ option fails at import time, where it was written.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -105,8 +107,29 @@ def check_retry(retries: object, retry: object, where: Where) -> RetryPolicy | N
         raise where.error(f"retries= takes a whole number >= 0; got {retries!r}") from None
 
 
+#: Signatures read so far: ``vertex.expand`` makes many vertices of one function.
+_signatures: weakref.WeakKeyDictionary[Any, inspect.Signature] = weakref.WeakKeyDictionary()
+
+
+def signature_of(function: Callable[..., Any]) -> inspect.Signature:
+    """``inspect.signature(function)``, read once per function that can be weakly referenced.
+
+    Examples:
+        >>> def scale(x: float, factor: float) -> float:
+        ...     return x * factor
+        >>> signature_of(scale) is signature_of(scale)
+        True
+    """
+    with contextlib.suppress(KeyError, TypeError):  # TypeError: not weakly referenceable
+        return _signatures[function]
+    signature = inspect.signature(function)
+    with contextlib.suppress(TypeError):
+        _signatures[function] = signature
+    return signature
+
+
 def _parameters(function: Callable[..., Any]) -> dict[str, inspect.Parameter]:
-    return dict(inspect.signature(function).parameters)
+    return dict(signature_of(function).parameters)
 
 
 def check_fallbacks(

@@ -58,6 +58,7 @@ def test_the_decorating_benchmark_writes_every_figure(tmp_path: Path) -> None:
         "@vertex",
         "@vertex(pure=True)",
         "@vertex(pure=True, retries=2, timeout=1.0)",
+        "vertex.expand(fn, {name: {bind}, ...})",
     }
     for cost in costs.values():
         assert set(cost) == {"min_s", "median_s"}

@@ -28,7 +28,7 @@ import attrs
 from .._groups import AtomicGroup
 from .._lazy import lazy_module
 from ..errors import RollbackFailed
-from .calls import Places, call_placed, named_call
+from .calls import CallPlacement, call_placed, named_call
 from .logs import log_extra, logger
 from .plan import Step, call_mode
 from .state import RunState
@@ -68,10 +68,14 @@ class GroupRun:
     """
 
     def __init__(
-        self, state: RunState, group: AtomicGroup, members: tuple[int, ...], places: Places
+        self,
+        state: RunState,
+        group: AtomicGroup,
+        members: tuple[int, ...],
+        placement: CallPlacement,
     ) -> None:
         self.state = state
-        self.places = places
+        self.placement = placement
         self.group = group
         self.members = members
         self.transaction: Any = None
@@ -215,4 +219,4 @@ class GroupRun:
             inspect.iscoroutinefunction(compensate), step.node, self.state.options.backend
         )
         named = {**done.arguments, step.name: done.output}
-        await call_placed(step, mode, named_call(compensate, named), self.places, self)
+        await call_placed(step, mode, named_call(compensate, named), self.placement, self)

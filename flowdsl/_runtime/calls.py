@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 else:  # imported on first use, so that `import flowdsl` stays light
     anyio = lazy_module("anyio")
 
-__all__ = ["Holder", "Places", "awaited_directly", "call_placed", "call_step", "named_call"]
+__all__ = ["Holder", "CallPlacement", "awaited_directly", "call_placed", "call_step", "named_call"]
 
 #: Seconds between two looks at whether a stopped held call has returned.
 _RETURN_POLL = 0.005
@@ -60,10 +60,11 @@ class Holder(Protocol):
         """Step ``position``'s call returned ``waited`` seconds after it was stopped."""
 
 
-class Places:
-    """Where one run's calls go: its worker-thread and coroutine limits; per step, the
-    seconds its calls waited for a worker thread (``waits``), and the thread and time
-    its last call there began (``placed``)."""
+class CallPlacement:
+    """How one run places its calls: the limits on its worker threads (``threads``) and
+    on its coroutines at once (``tasks``), and where it records, per step, the seconds
+    its calls waited for a worker thread (``waits``) and the thread and time its last
+    call there began (``placed``)."""
 
     __slots__ = ("placed", "tasks", "threads", "waits")
 
@@ -99,18 +100,18 @@ def awaited_directly(step: Step, mode: CallMode, limited: bool) -> bool:
 
 
 async def call_step(
-    step: Step, mode: CallMode, values: list[Any], invoke: Invoker | None, places: Places
+    step: Step, mode: CallMode, values: list[Any], invoke: Invoker | None, placement: CallPlacement
 ) -> tuple[Any, float]:
     """Run ``step`` where ``mode`` says; return its output and the call's wall time.
 
     ``invoke`` is the step's checked invoker (``None``: no contracts to check).
     """
     start = time.perf_counter()
-    if awaited_directly(step, mode, places.tasks is not None):
+    if awaited_directly(step, mode, placement.tasks is not None):
         output = await (invoke or step.invoke)(values)
     else:
         call = functools.partial(invoke or step.invoke, values)
-        output = await call_placed(step, mode, call, places)
+        output = await call_placed(step, mode, call, placement)
     return output, time.perf_counter() - start
 
 
@@ -118,7 +119,7 @@ async def call_placed(
     step: Step,
     mode: CallMode,
     call: Callable[[], Any],
-    places: Places,
+    placement: CallPlacement,
     holder: Holder | None = None,
 ) -> Any:
     """``call()`` (awaited in ``AWAIT`` mode) where ``mode`` says, under the step's timeout.
@@ -131,25 +132,29 @@ async def call_placed(
     timeout = step.node.options.timeout
     if timeout is None:
         # A cancel scope costs tens of microseconds on asyncio: only a deadline needs one.
-        return await _place(call, mode, places, step.position, holder)
+        return await _place(call, mode, placement, step.position, holder)
     with anyio.move_on_after(timeout) as deadline:
-        output = await _place(call, mode, places, step.position, holder)
+        output = await _place(call, mode, placement, step.position, holder)
     if deadline.cancelled_caught:
         raise _timeout_error(step)
     return output
 
 
 async def _place(
-    call: Callable[[], Any], mode: CallMode, places: Places, position: int, holder: Holder | None
+    call: Callable[[], Any],
+    mode: CallMode,
+    placement: CallPlacement,
+    position: int,
+    holder: Holder | None,
 ) -> Any:
     if mode is CallMode.AWAIT:
-        if places.tasks is None:
+        if placement.tasks is None:
             return await call()
-        async with places.tasks:
+        async with placement.tasks:
             return await call()
     if mode is CallMode.THREAD:
         dispatched = time.perf_counter()
-        waits, placed = places.waits, places.placed
+        waits, placed = placement.waits, placement.placed
 
         def timed() -> Any:
             began = time.perf_counter()
@@ -158,8 +163,10 @@ async def _place(
             return call()
 
         if holder is not None:
-            return await _HeldCall(timed).run(places.threads, holder, position)
-        return await anyio.to_thread.run_sync(timed, limiter=places.threads, abandon_on_cancel=True)
+            return await _HeldCall(timed).run(placement.threads, holder, position)
+        return await anyio.to_thread.run_sync(
+            timed, limiter=placement.threads, abandon_on_cancel=True
+        )
     return call()
 
 

@@ -35,13 +35,13 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._lazy import lazy_module
-from .calls import Places, call_step
-from .control import RunCalls
-from .gates import Gates, Verdict
+from .calls import CallPlacement, call_step
+from .control import StepRunners
 from .loops import StepTasks, open_step_tasks
 from .plan import CallMode
+from .preconditions import Preconditions, StartDecision
 from .state import MISSING, RunState
-from .workers import Crew
+from .workers import RunWorkers
 
 if TYPE_CHECKING:
     import anyio
@@ -87,8 +87,10 @@ class _Scheduler:
         self.task_limiter = (
             anyio.CapacityLimiter(options.max_concurrency) if options.max_concurrency else None
         )
-        self.places = Places(state.waits, state.placed, self.thread_limiter, self.task_limiter)
-        self.calls = RunCalls(state, self.places)
+        self.placement = CallPlacement(
+            state.waits, state.placed, self.thread_limiter, self.task_limiter
+        )
+        self.calls = StepRunners(state, self.placement)
         self.invokers = self.calls.invokers
         self.via_runner, self.off_fast_path = call_plan.via_runner, call_plan.off_fast_path
         tables = call_plan.tables
@@ -97,7 +99,7 @@ class _Scheduler:
         # Steps are fused only when nothing watches each one (events, checkpoints).
         self.fused = tables.fused if state.emitter is None and state.checkpoint is None else None
         self.waiting = list(tables.waiting)
-        self.gates = Gates(state)
+        self.preconditions = Preconditions(state)
         # Ready steps to run through their runner with defaults for skipped producers.
         self.on_defaults: set[int] = set()
         self.readers_left = list(plan.reader_counts) if plan.reader_counts is not None else None
@@ -112,8 +114,8 @@ class _Scheduler:
         # finishing a call drop their result instead of recording it.
         self.stopped = False
         self.unsettled = len(self.steps)
-        self.crew: Crew | None = None
-        # When each step went to the crew (its wait for a worker ends when one takes it).
+        self.run_workers: RunWorkers | None = None
+        # When each step went to the workers (its wait for a worker ends when one takes it).
         self.submitted = [0.0] * len(self.steps)
         # When each step began, for the run's timeline (where: ``state.lanes``).
         self.starts = state.starts = [0.0] * len(self.steps)
@@ -162,7 +164,7 @@ class _Scheduler:
             if state.failed_fast:
                 self.stopped = True
             else:
-                self.gates.failed(position)
+                self.preconditions.failed(position)
         self._settle(position)
         return True
 
@@ -181,7 +183,7 @@ class _Scheduler:
         """
         steps, invokers, values, clock = self.steps, self.invokers, self.values, time.perf_counter
         fused, state = self.fused, self.state
-        running, gates = state.running, self.gates
+        running, preconditions = state.running, self.preconditions
         starts, lanes, here = self.starts, state.lanes, threading.get_ident()
         end = clock()
         while True:
@@ -200,7 +202,7 @@ class _Scheduler:
             with self.lock:
                 if self.stopped:
                     return None
-                if gates.active:  # a failure elsewhere: the general path decides
+                if preconditions.any_missing:  # a failure elsewhere: the general path decides
                     return _Outcome(position, output, duration, None)
                 running.discard(position)
                 state.step_completed(position, output, duration)
@@ -237,30 +239,30 @@ class _Scheduler:
         # Whether a ready step is to run. Those skipped (by a failure or a
         # condition upstream, or their own condition) are settled here, which
         # may make more steps ready; those whose condition cannot be read fail.
-        gates = self.gates
-        if not (gates.active or self.steps[position].condition is not None):
+        preconditions = self.preconditions
+        if not (preconditions.any_missing or self.steps[position].condition is not None):
             return True
-        verdict = gates.verdict(self.steps[position])
-        if verdict is Verdict.SKIP:
+        decision = preconditions.decide(self.steps[position])
+        if decision is StartDecision.SKIP:
             self._settle(position)
             return False
-        if verdict is Verdict.FAIL:
-            assert gates.error is not None
+        if decision is StartDecision.FAIL:
+            assert preconditions.error is not None
             self.starts[position] = time.perf_counter()  # failed as it became ready
-            self._record_live(position, None, 0.0, gates.error)  # type: ignore[arg-type]
+            self._record_live(position, None, 0.0, preconditions.error)  # type: ignore[arg-type]
             return False
-        if verdict is Verdict.DEFAULTS:
+        if decision is StartDecision.DEFAULTS:
             self.on_defaults.add(position)
         return True
 
     def _submit(self, position: int) -> None:
-        if self.crew is None:
+        if self.run_workers is None:
             shared = self.state.shared_workers
             budget = None if shared is None else shared.budget
-            self.crew = Crew(self.workers, self.chain, self.lock, budget)
+            self.run_workers = RunWorkers(self.workers, self.chain, self.lock, budget)
         self.state.running.add(position)
         self.submitted[position] = time.perf_counter()
-        self.crew.submit(position)
+        self.run_workers.submit(position)
 
     def _wake(self) -> None:
         # A worker asks the loop to drain (lock held).
@@ -271,7 +273,7 @@ class _Scheduler:
     # The loop's side.
 
     def drain(self) -> None:
-        """Start every ready step: sync thread steps on the crew, coroutines as
+        """Start every ready step: sync thread steps on the workers, coroutines as
         tasks, inline ones here and now; then see whether the run is over."""
         if not (self.ready or self.stopped) and self.unsettled:
             # Nothing to do: the common case after a step of a wide layer ends.
@@ -281,7 +283,7 @@ class _Scheduler:
         steps, lock = self.steps, self.lock
         modes, inline, state, ready = self.modes, CallMode.INLINE, self.state, self.ready
         clock = time.perf_counter
-        off_fast_path, gates = self.off_fast_path, self.gates
+        off_fast_path, preconditions = self.off_fast_path, self.preconditions
         with lock:
             position = self._next_inline()
         self._start_workers()
@@ -300,7 +302,7 @@ class _Scheduler:
                     len(ready) == 1
                     and modes[ready[0]] is inline
                     and not off_fast_path[ready[0]]
-                    and not (gates.active or self.stopped)
+                    and not (preconditions.any_missing or self.stopped)
                 ):
                     position = ready.popleft()  # glue after glue: no dispatch needed
                 else:
@@ -312,12 +314,12 @@ class _Scheduler:
             self.tasks.wake()
 
     def _start_workers(self) -> None:
-        # Threads the crew made under the lock start now, outside it.
-        if self.crew is not None:
-            self.crew.start_new()
+        # Worker threads made under the lock start now, outside it.
+        if self.run_workers is not None:
+            self.run_workers.start_new()
 
     def _next_inline(self) -> int | None:
-        # Dispatch ready steps (thread steps to the crew, coroutines as tasks)
+        # Dispatch ready steps (thread steps to the workers, coroutines as tasks)
         # until one must run inline here; return it, or None. Lock held.
         # One ready step at a time, so that a wide layer of inline steps costs
         # one queue operation each, not a pass over the layer.
@@ -370,7 +372,7 @@ class _Scheduler:
                         duration = time.perf_counter() - start
                     else:
                         output, duration = await call_step(
-                            step, self.modes[position], values, invoke, self.places
+                            step, self.modes[position], values, invoke, self.placement
                         )
             except Exception as exc:  # recorded as the vertex's failure
                 with self.lock:
@@ -390,11 +392,11 @@ class _Scheduler:
         """Call ``position``, then each step it makes ready that a worker can run.
 
         The first such step continues on this thread; the others go to the
-        crew; whatever the loop must run, or the end of the run, wakes it.
+        workers; whatever the loop must run, or the end of the run, wakes it.
         """
         steps, lock = self.steps, self.lock
         chainable, running, emitter = self.chainable, self.state.running, self.state.emitter
-        ready, gates, clock = self.ready, self.gates, time.perf_counter
+        ready, preconditions, clock = self.ready, self.preconditions, time.perf_counter
         # Only the step handed to this worker waited for it; those it goes on with did not.
         self.state.waits[position] = clock() - self.submitted[position]
         following: int | None = position
@@ -410,7 +412,11 @@ class _Scheduler:
             with lock:
                 if outcome is None or not self._record_live(*outcome):
                     return
-                if len(ready) == 1 and chainable[ready[0]] and not (gates.active or self.stopped):
+                if (
+                    len(ready) == 1
+                    and chainable[ready[0]]
+                    and not (preconditions.any_missing or self.stopped)
+                ):
                     # A chain: the one step it made ready goes on right here.
                     following = ready.popleft()
                     running.add(following)
@@ -433,8 +439,8 @@ class _Scheduler:
         worker never start, and no worker wakes the loop any more."""
         with self.lock:
             self.stopped = self.closed = True
-            if self.crew is not None:
-                for position in self.crew.shutdown():
+            if self.run_workers is not None:
+                for position in self.run_workers.shutdown():
                     self.state.running.discard(position)
 
 

@@ -37,7 +37,7 @@ from ..errors import ContractViolation, IterationLimitError
 from .atomic import GroupRun
 from .caching import CachedCall, run_invokers, through_cache
 from .call_plan import retry_policy
-from .calls import Places, call_placed, named_call
+from .calls import CallPlacement, call_placed, named_call
 from .checking import StepChecks, step_checks
 from .logs import log_extra, logger
 from .plan import CallMode, Step, call_mode, gather
@@ -48,19 +48,19 @@ if TYPE_CHECKING:
 else:  # imported on first use, so that `import flowdsl` stays light
     anyio = lazy_module("anyio")
 
-__all__ = ["RunCalls", "StepRunner"]
+__all__ = ["StepRunners", "StepRunner"]
 
 Arguments = tuple[list[Any], dict[str, Any]]
 
 
-class RunCalls:
+class StepRunners:
     """How one run calls each step: a fast invoker, or a runner built on first use."""
 
-    def __init__(self, state: RunState, places: Places) -> None:
+    def __init__(self, state: RunState, placement: CallPlacement) -> None:
         self.state = state
         self.invokers, self._lookups = run_invokers(state)
         self.modes = state.call_plan.modes
-        self.places = places
+        self.placement = placement
         self._runners: dict[int, StepRunner] = {}
         self._groups: dict[int, GroupRun] = {}
 
@@ -74,7 +74,7 @@ class RunCalls:
             members = tuple(
                 s.position for s in self.state.plan.steps if s.node.options.group is group
             )
-            found = self._groups[id(group)] = GroupRun(self.state, group, members, self.places)
+            found = self._groups[id(group)] = GroupRun(self.state, group, members, self.placement)
         return found
 
     async def abandon_open_groups(self) -> None:
@@ -92,7 +92,7 @@ class RunCalls:
                 self.state.plan.steps[position],
                 self.modes[position],
                 self._lookups.get(position),
-                self.places,
+                self.placement,
                 self.group_run(self.state.plan.steps[position]),
             )
         return runner
@@ -117,7 +117,7 @@ class StepRunner:
         step: Step,
         mode: CallMode,
         cached: CachedCall | None,
-        places: Places,
+        placement: CallPlacement,
         group_run: GroupRun | None = None,
     ) -> None:
         own = step.node.options
@@ -138,7 +138,7 @@ class StepRunner:
             for f, name in zip(own.fallbacks, own.fallback_names, strict=True)
         ]
         self.concurrent = options.backend != "serial"
-        self.places = places
+        self.placement = placement
         self.limiter = anyio.CapacityLimiter(own.max_concurrency) if own.max_concurrency else None
         self.interval = 1.0 / own.rate_limit if own.rate_limit else 0.0
         self.next_start = 0.0
@@ -436,12 +436,12 @@ class StepRunner:
     async def _limited(self, mode: CallMode, call: Callable[[], Any]) -> Any:
         if self.limiter is None:
             await self.wait_turn()
-            return await call_placed(self.step, mode, call, self.places, self.group_run)
+            return await call_placed(self.step, mode, call, self.placement, self.group_run)
         async with self.limiter:
             # Spaced once it holds its slot, so that calls start the interval
             # apart however the slots free up.
             await self.wait_turn()
-            return await call_placed(self.step, mode, call, self.places, self.group_run)
+            return await call_placed(self.step, mode, call, self.placement, self.group_run)
 
     async def wait_turn(self) -> None:
         """Wait until the vertex's ``rate_limit`` lets its next call start."""

@@ -1,9 +1,9 @@
 """``EventLoop`` on asyncio: the steps' tasks are plain asyncio tasks the run settles itself.
 
 anyio's ``start_soon`` wraps each task in a cancel scope and an event, which
-costs more than the task; a run's tasks are few enough to track by position,
-and the run cancels and awaits those still running when it ends, so none
-outlives it.
+costs more than the task. The run keeps its tasks by step position (each
+drops itself as it ends), and cancels and awaits those still running when it
+ends, so none outlives it.
 """
 
 from __future__ import annotations

@@ -2,10 +2,9 @@
 
 The concurrent scheduler and the executor use a loop through ``EventLoop``
 and a run's ``StepTasks`` only; ``loop_asyncio.py`` and ``loop_trio.py``
-implement them (on ``OnLoop``), ``CallerThread`` stands in when a run has no
-loop at all.
-Each implementation is imported on first use, with its library: a serial run
-loads neither asyncio nor trio (``tests/test_import.py``).
+implement them (on ``OnLoop``), and ``CallerThread`` stands in when a run has
+no loop at all. Each implementation is imported on first use, with its
+library: a serial run loads neither asyncio nor trio (``tests/test_import.py``).
 """
 
 from __future__ import annotations
@@ -131,7 +130,7 @@ class CallerThread(StepTasks):
 
     Only a run whose steps are all plain sync calls for worker threads runs
     so: it starts no task, and its wait (``woken``) blocks the caller's
-    thread, never suspending the run's coroutine (``executor._drive``).
+    thread, never suspending the run's coroutine (``executor.run_blocking``).
     """
 
     __slots__ = ("_arrived",)

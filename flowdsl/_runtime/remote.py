@@ -5,7 +5,7 @@ The dask backend (``dask_backend.py``) makes each planned step one Dask task,
 step renumbered so that it reads its ``i``-th parameter from ``values[i]``
 (then its condition, if it has one): its dependencies, as Dask resolved them
 on this worker. The task
-decides what a local scheduler's gates decide (a producer skipped, its own
+decides what a local scheduler's preconditions decide (a producer skipped, its own
 ``when=``), then runs the step in a one-step serial run here, so that
 contracts, the cache, retries, fallbacks, loops and timeouts behave exactly as
 they do locally. It returns
@@ -43,8 +43,8 @@ from .._model.graph import Graph
 from .._options import Settings
 from .check_log import keep
 from .executor import run_blocking
-from .gates import condition_skips, needs_skipped
 from .plan import Plan, Step, argument_fetcher
+from .preconditions import condition_skips, needs_skipped
 from .state import MISSING, RunState
 
 __all__ = [
@@ -135,7 +135,7 @@ def _plain(step: Step, defaulted: frozenset[int]) -> Step:
 def _skip_reason(
     step: Step, values: tuple[Any, ...], after: Iterable[tuple[str, Any]]
 ) -> str | None:
-    # The local gates' verdict, from the values at hand: a parameter without
+    # The local preconditions' decision, from the values at hand: a parameter without
     # a default reads a skipped step, so does a vertex after= names (by name,
     # with its value), or the step's own condition says no.
     for i in step.needs:

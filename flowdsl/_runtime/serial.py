@@ -11,21 +11,26 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .calls import Places, call_step
+from .calls import CallPlacement, call_step
 from .checking import Invoker
-from .control import RunCalls
-from .gates import Gates, Verdict
+from .control import StepRunners
 from .plan import CallMode, Step
+from .preconditions import Preconditions, StartDecision
 from .state import MISSING, RunState
 
 __all__ = ["run_serial"]
 
-RUN, DEFAULTS, SKIP, FAIL = Verdict.RUN, Verdict.DEFAULTS, Verdict.SKIP, Verdict.FAIL
+RUN, DEFAULTS, SKIP, FAIL = (
+    StartDecision.RUN,
+    StartDecision.DEFAULTS,
+    StartDecision.SKIP,
+    StartDecision.FAIL,
+)
 
 
 async def run_serial(state: RunState) -> None:
     """Run every step of ``state.plan`` in order, recording outcomes in ``state``."""
-    calls = RunCalls(state, Places(state.waits, state.placed))
+    calls = StepRunners(state, CallPlacement(state.waits, state.placed))
     values = state.values
     # Where ``state.step_completed`` writes, written here directly while nobody
     # listens: a call per step would cost the warm loop a sixth of its time.
@@ -38,7 +43,7 @@ async def run_serial(state: RunState) -> None:
     if (events is not None and events.vertex_events) or checkpoint is not None:
         # Every step off the fast path, which neither sends events nor records.
         off_fast_path = (True,) * len(off_fast_path)
-    gates = Gates(state)
+    preconditions = Preconditions(state)
     inline = CallMode.INLINE  # a local: enum attribute lookups are slow on the hot path
     # Inline calls never yield to the event loop, whose timer would enforce the
     # run's deadline, so the serial loop checks the clock itself between steps.
@@ -47,7 +52,7 @@ async def run_serial(state: RunState) -> None:
     watched = deadline is not None or state.cancellable
     clock = time.perf_counter
     # One clock read per step: each step's time runs from the end of the last one
-    # (which is also how the run's timeline places them: ``_report.timeline``).
+    # (which is also how the run's timeline placement them: ``_report.timeline``).
     last = state.began = clock()
     try:
         for step in state.plan.steps:
@@ -55,16 +60,16 @@ async def run_serial(state: RunState) -> None:
             if watched and state.must_stop(deadline, last):
                 return
             try:
-                if off_fast_path[position] or gates.active:
+                if off_fast_path[position] or preconditions.any_missing:
                     # Off the fast path: a failure or skip so far, a condition, or a runner.
-                    verdict = gates.verdict(step)
-                    if verdict is SKIP:
+                    decision = preconditions.decide(step)
+                    if decision is SKIP:
                         continue
-                    if verdict is FAIL:
-                        raise gates.error  # type: ignore[misc]
-                    if via_runner[position] or verdict is DEFAULTS:
+                    if decision is FAIL:
+                        raise preconditions.error  # type: ignore[misc]
+                    if via_runner[position] or decision is DEFAULTS:
                         state.running.add(position)
-                        output = await calls.runner(position).run(values, verdict is DEFAULTS)
+                        output = await calls.runner(position).run(values, decision is DEFAULTS)
                         state.running.discard(position)
                     else:
                         if events is not None:
@@ -97,7 +102,7 @@ async def run_serial(state: RunState) -> None:
                 last = now
                 if not goes_on:
                     return
-                gates.failed(position)
+                preconditions.failed(position)
                 continue
             now = clock()
             if events is None:
@@ -117,11 +122,11 @@ async def run_serial(state: RunState) -> None:
 
 
 async def _call(
-    step: Step, mode: CallMode, values: list[Any], invoke: Invoker | None, calls: RunCalls
+    step: Step, mode: CallMode, values: list[Any], invoke: Invoker | None, calls: StepRunners
 ) -> Any:
     # A step that is awaited, or sent to a worker thread (it has a timeout).
     running = calls.state.running
     running.add(step.position)
-    output, _ = await call_step(step, mode, values, invoke, calls.places)
+    output, _ = await call_step(step, mode, values, invoke, calls.placement)
     running.discard(step.position)
     return output

@@ -3,7 +3,7 @@
 A thread hop through the event loop costs 100-400 us on a small machine, and
 the loop's own thread pays it for every call, so 200 quick sync vertices
 would queue on the loop rather than run. Instead a ready sync step goes to
-its run's ``Crew``: at most ``max_workers`` threads at once, each taking the
+its run's ``RunWorkers``: at most ``max_workers`` threads at once, each taking the
 run's queued steps until none is left (the worker that runs a step records
 its outcome and goes on with what became ready: ``_Scheduler.chain``). Only
 work the loop must do (coroutines, inline glue, the end of the run) goes
@@ -32,7 +32,7 @@ import queue
 import threading
 from collections.abc import Callable
 
-__all__ = ["IDLE_SECONDS", "Crew", "WorkerBudget", "idle_threads"]
+__all__ = ["IDLE_SECONDS", "RunWorkers", "WorkerBudget", "idle_threads"]
 
 #: Seconds an idle worker waits for a run to take it before it exits (anyio's figure).
 IDLE_SECONDS = 10.0
@@ -104,41 +104,41 @@ def idle_threads() -> list[threading.Thread]:
 
 class WorkerBudget:
     """Worker threads shared by several runs (a sweep, ``Flow.map``): at most ``size`` of
-    their crews' workers busy at once.
+    their runs' workers busy at once.
 
-    A crew takes a slot for each worker it sets to work, or waits in line for
+    A run's workers take a slot for each worker they set to work, or wait in line for
     one; a worker that has nothing left of its run gives its slot to the
-    next crew in line. A crew's lock may be held while taking a slot, never
+    next run in line. A run's ``RunWorkers`` lock may be held while taking a slot, never
     while giving one back.
     """
 
     def __init__(self, size: int) -> None:
         self._lock = threading.Lock()
         self._free = size
-        self._waiting: collections.deque[Crew] = collections.deque()
+        self._waiting: collections.deque[RunWorkers] = collections.deque()
 
-    def take(self, crew: Crew) -> bool:
-        """A slot for ``crew`` now, or False: ``crew`` is in line for the next one."""
+    def take(self, run_workers: RunWorkers) -> bool:
+        """A slot for ``run_workers`` now, or False: they are in line for the next one."""
         with self._lock:
             if self._free:
                 self._free -= 1
                 return True
-            self._waiting.append(crew)
+            self._waiting.append(run_workers)
             return False
 
     def give_back(self) -> None:
-        """Hand a slot to the next crew in line with work waiting, else free it."""
+        """Hand a slot to the next run in line with work waiting, else free it."""
         while True:
             with self._lock:
                 if not self._waiting:
                     self._free += 1
                     return
-                crew = self._waiting.popleft()
-            if crew.resume():
+                run_workers = self._waiting.popleft()
+            if run_workers.resume():
                 return
 
 
-class Crew:
+class RunWorkers:
     """One run's share of the workers: at most ``size`` of them running ``run(position)``.
 
     ``lock`` is the scheduler's: ``submit`` and ``shutdown`` are called with
@@ -176,7 +176,7 @@ class Crew:
         self._hand_out(position)
 
     def resume(self) -> bool:
-        """Set a worker to this crew's next queued step with a slot the budget gave it;
+        """Set a worker to this run's next queued step with a slot the budget gave it;
         False when there is none to start (call without the lock held)."""
         with self._lock:
             if not self._queue or self._busy == self._size:

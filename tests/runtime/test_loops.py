@@ -18,6 +18,7 @@ import pytest
 
 import flowdsl
 from flowdsl import Flow, vertex
+from flowdsl._options import ANYIO_BACKENDS
 from flowdsl._runtime.loops import (
     CallerThread,
     StepTasks,
@@ -27,7 +28,8 @@ from flowdsl._runtime.loops import (
 )
 
 PACKAGE = Path(flowdsl.__file__).resolve().parent
-LOOPS = ["asyncio", "trio"]
+#: Every loop a run may name (``anyio_backend``) has an implementation.
+LOOPS = list(ANYIO_BACKENDS)
 #: The modules that implement the interface: the only ones that import a loop library.
 IMPLEMENTATIONS = {"asyncio": "loop_asyncio.py", "trio": "loop_trio.py"}
 

@@ -1,6 +1,6 @@
 """Whether a ready step runs: failures upstream, skipped producers, and ``when=`` conditions.
 
-Both schedulers ask ``Gates.verdict`` about a ready step, but only when
+Both schedulers ask ``Preconditions.decide`` about a ready step, but only when
 something could stop it (a failure or skip so far, or a condition of its
 own), so a run without any keeps its fast path.
 
@@ -19,22 +19,22 @@ from ..errors import DataResolutionError
 from .plan import Step
 from .state import MISSING, RunState
 
-__all__ = ["Gates", "Verdict", "condition_skips", "needs_skipped"]
+__all__ = ["Preconditions", "StartDecision", "condition_skips", "needs_skipped"]
 
 
-class Verdict(enum.Enum):
+class StartDecision(enum.Enum):
     """What to do with a ready step."""
 
     RUN = "run"
     DEFAULTS = "defaults"  # run, with defaults for parameters bound to skipped steps
     SKIP = "skip"
-    FAIL = "fail"  # its condition could not be read: ``Gates.error`` says why
+    FAIL = "fail"  # its condition could not be read: ``Preconditions.error`` says why
 
 
-class Gates:
-    """The failed and skipped steps of one run, and the verdicts they imply."""
+class Preconditions:
+    """The failed and skipped steps of one run, and what they decide about a ready step."""
 
-    __slots__ = ("absent", "active", "dead", "error", "state")
+    __slots__ = ("absent", "any_missing", "dead", "error", "state")
 
     def __init__(self, state: RunState) -> None:
         count = len(state.plan.steps)
@@ -42,38 +42,38 @@ class Gates:
         # dead: failed, or skipped because of a failure; absent: skipped by a condition.
         self.dead = [False] * count
         self.absent = [False] * count
-        # Whether any step is dead or absent yet (until then no verdict is needed).
-        self.active = False
+        # Whether any step is dead or absent yet (until then no decision is needed).
+        self.any_missing = False
         self.error: BaseException | None = None
 
     def failed(self, position: int) -> None:
         """``position`` failed: what depends on it will be skipped."""
-        self.dead[position] = self.active = True
+        self.dead[position] = self.any_missing = True
 
-    def verdict(self, step: Step) -> Verdict:
+    def decide(self, step: Step) -> StartDecision:
         """Decide about a ready ``step``; a skip is recorded in the run's state."""
         position, steps, state = step.position, self.state.plan.steps, self.state
-        if self.active:
+        if self.any_missing:
             for parent in step.after:
                 if self.dead[parent]:
                     self.dead[position] = True
                     cause = "failed" if parent in state.errors else "was skipped after a failure"
                     state.step_skipped(position, f"{steps[parent].name!r} {cause}")
-                    return Verdict.SKIP
+                    return StartDecision.SKIP
             for parent in step.needs:
                 if self.absent[parent]:
                     self.absent[position] = True
                     state.step_skipped(position, needs_skipped(steps[parent].name))
-                    return Verdict.SKIP
+                    return StartDecision.SKIP
         if step.condition is not None:
             holds = self._condition(step)
             if holds is None:
-                return Verdict.FAIL
+                return StartDecision.FAIL
             if not holds:
-                return Verdict.SKIP
-        if self.active and any(self.absent[parent] for parent in step.upstream):
-            return Verdict.DEFAULTS
-        return Verdict.RUN
+                return StartDecision.SKIP
+        if self.any_missing and any(self.absent[parent] for parent in step.upstream):
+            return StartDecision.DEFAULTS
+        return StartDecision.RUN
 
     def _condition(self, step: Step) -> bool | None:
         # True or False (a skip recorded), or None with ``self.error`` set.
@@ -89,7 +89,7 @@ class Gates:
         return True
 
     def _absent(self, step: Step, reason: str) -> None:
-        self.absent[step.position] = self.active = True
+        self.absent[step.position] = self.any_missing = True
         self.state.step_skipped(step.position, reason)
 
 
