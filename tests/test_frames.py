@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import traceback
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 import flowdsl
 from flowdsl import Flow, RetryPolicy, vertex
@@ -40,23 +43,17 @@ def retried(x: int) -> int:
     return x + 1
 
 
-def test_the_serial_backend_calls_a_vertex_within_5_flowdsl_frames() -> None:
-    flow = Flow.from_functions(plain)
+@pytest.mark.parametrize(
+    ("function", "most"),
+    [(plain, 5), (retried, 8)],
+    ids=["serial backend, defaults", "with a retry policy"],
+)
+def test_a_vertex_is_called_within_a_few_flowdsl_frames(function: Any, most: int) -> None:
+    flow = Flow.from_functions(function)
     seen.clear()
 
-    assert flow.run({"x": 1})["plain"] == 2
+    assert flow.run({"x": 1})[function.__name__] == 2
 
     (frames,) = seen
     assert frames[0] == "_flow.py:run"
-    assert len(frames) <= 5, frames
-
-
-def test_a_vertex_with_a_retry_policy_is_called_within_8_flowdsl_frames() -> None:
-    flow = Flow.from_functions(retried)
-    seen.clear()
-
-    assert flow.run({"x": 1})["retried"] == 2
-
-    (frames,) = seen
-    assert frames[0] == "_flow.py:run"
-    assert len(frames) <= 8, frames
+    assert len(frames) <= most, frames

@@ -169,8 +169,7 @@ class GroupRun:
 
     def stopped(self, position: int, waited: float) -> None:
         """Member ``position`` returned ``waited`` seconds after it was stopped."""
-        waits = self.state.stop_waits
-        waits[position] = waits.get(position, 0.0) + waited
+        self.state.waited_for_stop(position, waited)
         name = self.state.plan.steps[position].name
         if getattr(self.group.backend, "interrupt", None) is None:
             how = "its backend cannot interrupt it"

@@ -113,10 +113,6 @@ class _Flights:
 
 _FLIGHTS = _Flights()
 
-# Of several calls of one vertex, the outcome reported is the worst.
-_RANK = {"hit": 0, "miss": 1, "uncacheable": 2}
-
-
 KeyMaker = Callable[[Sequence[bytes]], str]
 
 #: Exact types whose fingerprint is a function of the value alone, and whose
@@ -256,10 +252,7 @@ class CachedCall:
 
     def record(self, outcome: str) -> None:
         """Note an outcome; of a vertex called many times (mapped, looped) the worst one stays."""
-        outcomes, position = self.state.cache_outcomes, self.step.position
-        current = outcomes.get(position)
-        if current is None or _RANK[outcome] > _RANK[current]:
-            outcomes[position] = outcome
+        self.state.cache_outcome(self.step.position, outcome)
 
 
 #: (vertex identity, value) pairs already warned about as changed by their own call.
@@ -349,7 +342,7 @@ def _cached_call(state: RunState, step: Step) -> CachedCall | None:
         return None
     keys = _call_keys(step)
     if keys is None:
-        state.cache_outcomes[step.position] = "uncacheable"
+        state.cache_outcome(step.position, "uncacheable")
         return None
     return CachedCall(state, step, keys, store)
 

@@ -42,11 +42,7 @@ def record_checks(node: VertexNode, position: int, outcomes: list[CheckOutcome])
 def keep(state: RunState, position: int, outcomes: Iterable[CheckOutcome]) -> None:
     """Add ``outcomes`` to the step at ``position``; announce them unless a driver will."""
     outcomes = list(outcomes)
-    kept = state.check_outcomes.get(position)
-    if kept is None:
-        state.check_outcomes[position] = outcomes
-    else:
-        kept.extend(outcomes)
+    state.checks_made(position, outcomes)
     if state.announces_checks:
         announce(state.plan.steps[position].node, outcomes)
 

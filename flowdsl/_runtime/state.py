@@ -313,6 +313,26 @@ class RunState:
         self.attempt_log.append(entry)
         return entry
 
+    def cache_outcome(self, position: int, outcome: str) -> None:
+        """A call of step ``position`` was a cache "hit", "miss", or "uncacheable"; of a
+        step called many times (mapped, looped) the worst outcome stays."""
+        current = self.cache_outcomes.get(position)
+        if current is None or _CACHE_RANK[outcome] > _CACHE_RANK[current]:
+            self.cache_outcomes[position] = outcome
+
+    def checks_made(self, position: int, outcomes: list[CheckOutcome]) -> None:
+        """What the checks of a call of step ``position`` found (see ``check_log.py``)."""
+        kept = self.check_outcomes.get(position)
+        if kept is None:
+            self.check_outcomes[position] = outcomes
+        else:
+            kept.extend(outcomes)
+
+    def waited_for_stop(self, position: int, waited: float) -> None:
+        """Step ``position``, a member of an atomic group stopped on a worker thread,
+        returned ``waited`` seconds after it was stopped (see ``calls.Holder``)."""
+        self.stop_waits[position] = self.stop_waits.get(position, 0.0) + waited
+
     def count_iterations(self, position: int, count: int = 1) -> None:
         """Count ``count`` more iterations of step ``position``'s loop."""
         self.iterations[position] = self.iterations.get(position, 0) + count
@@ -365,6 +385,9 @@ class RunState:
             names.update(b.source for b in bindings if b.is_input)
         return {name: value for name, value in self.inputs.items() if name in names}
 
+
+#: Of several calls of one step, the cache outcome reported is the worst.
+_CACHE_RANK = {"hit": 0, "miss": 1, "uncacheable": 2}
 
 #: What a worker reports of a step: (name in the report, RunState slot).
 _REPORTED = (

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypedDict
 
+import attrs
 import pytest
 
 import flowdsl._flow
-from flowdsl import DataResolutionError, Flow, From, vertex
+from flowdsl import DataResolutionError, Flow, From, RetryPolicy, vertex
 from flowdsl._options import Settings
 from flowdsl._runtime import plan as plan_module
 from flowdsl._runtime.call_plan import call_plan
@@ -80,6 +81,24 @@ def test_cached_plans_are_the_same_object() -> None:
     assert flow._plan(("b", "c"), None) is first
     assert flow._plan(("c", "b"), None) is not first
     assert flow._plan(None, None) is flow._plan(None, None)
+
+
+def test_a_call_plan_is_built_once_per_plan_and_configuration() -> None:
+    plan = build_plan(make_flow().graph)
+    serial = call_plan(plan, Settings())
+    assert call_plan(plan, Settings()) is serial
+    # Options the call plan does not depend on do not build another one.
+    assert call_plan(plan, Settings(on_error="continue", max_workers=3)) is serial
+    retrying = call_plan(plan, Settings(retry=RetryPolicy(max_retries=1)))
+    assert retrying is not serial
+    assert all(retrying.via_runner)
+    assert not any(serial.via_runner)
+    assert call_plan(plan, Settings(contracts="off")).invokers == (None,) * len(plan.steps)
+    thread = call_plan(plan, Settings(backend="thread"))
+    assert thread.tables is not None
+    assert serial.tables is None
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        serial.needs_event_loop = False  # type: ignore[misc]
 
 
 def test_a_full_plan_has_every_step_and_keeps_every_value() -> None:
