@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated, TypedDict
 
@@ -64,14 +65,14 @@ def bulk_load(database: Path) -> flowdsl.Flow:
 
 
 def ledger(database: Path) -> list[tuple[str, int]]:
-    with sqlite3.connect(database) as connection:
+    with closing(sqlite3.connect(database)) as connection:
         return connection.execute("SELECT customer, amount FROM ledger").fetchall()
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "shop.db"
-        with sqlite3.connect(database) as connection:
+        with closing(sqlite3.connect(database)) as connection, connection:
             connection.execute("CREATE TABLE ledger (customer TEXT, amount INTEGER)")
         flow = build(database)
 

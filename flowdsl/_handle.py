@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import anyio
-
+from ._lazy import lazy_module
 from ._result import RunResult
 from ._runtime.executor import execute
 from ._runtime.loops import event_loop
 from ._runtime.state import RunState
 from .errors import FlowCancelled
+
+if TYPE_CHECKING:
+    import anyio
+else:  # imported on first use, so that `import flowdsl` stays light
+    anyio = lazy_module("anyio")
 
 __all__ = ["RunHandle"]
 

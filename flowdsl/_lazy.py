@@ -1,8 +1,9 @@
-"""Standard-library modules imported on first use, so that ``import flowdsl`` stays light.
+"""Modules imported on first use, so that ``import flowdsl`` stays light.
 
-``sqlite3``, ``pickle`` and their dependencies cost more to import than most
-scripts use them for: a module that needs one only for a SQLite store or a
-checkpoint names it through ``lazy_module`` (under ``TYPE_CHECKING`` it
+``sqlite3``, ``pickle``, ``anyio`` and their dependencies cost more to import
+than most scripts use them for (a serial run needs no event loop): a module
+that needs one only for a SQLite store, a checkpoint or a concurrent run
+names it through ``lazy_module`` (under ``TYPE_CHECKING`` it
 imports the real module, so types are checked as usual)::
 
     if TYPE_CHECKING:
@@ -29,7 +30,19 @@ class _LazyModule:
         self._name = name
 
     def __getattr__(self, attribute: str) -> Any:
-        value = getattr(importlib.import_module(self._name), attribute)
+        module = importlib.import_module(self._name)
+        try:
+            value = getattr(module, attribute)
+        except AttributeError:
+            # A submodule the package does not import itself (``anyio.to_thread``
+            # since anyio 4.15), as ``import package.submodule`` would give.
+            submodule = f"{self._name}.{attribute}"
+            try:
+                value = importlib.import_module(submodule)
+            except ModuleNotFoundError as error:
+                if error.name != submodule:
+                    raise
+                raise AttributeError(f"module {self._name!r} has no {attribute!r}") from None
         setattr(self, attribute, value)
         return value
 

@@ -12,11 +12,17 @@ from typing import Any
 
 import pytest
 
+import tests.quick
 from flowdsl import Flow, RunResult
 from tests.strategies import import_file
 
 #: ``examples/pipeline.py``: the user pipeline the README and the quickstart show.
 PIPELINE_PATH = Path(__file__).resolve().parent.parent / "examples" / "pipeline.py"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The quick loop (``-m "not slow"``) draws fewer random examples (``tests/quick.py``)."""
+    tests.quick.QUICK = "not slow" in (config.getoption("markexpr", "") or "")
 
 
 @pytest.fixture(params=["asyncio", "trio"])

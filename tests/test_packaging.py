@@ -35,6 +35,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"wheel": out / wheel, "sdist": out / sdist}
 
 
+@pytest.mark.slow  # builds a wheel and an sdist in a subprocess
 def test_the_wheel_carries_the_license(built: dict[str, Path]) -> None:
     with zipfile.ZipFile(built["wheel"]) as wheel:
         names = wheel.namelist()
@@ -46,6 +47,7 @@ def test_the_wheel_carries_the_license(built: dict[str, Path]) -> None:
     assert f"Version: {flowdsl.__version__}".encode() in metadata
 
 
+@pytest.mark.slow  # builds a wheel and an sdist in a subprocess
 def test_the_sdist_carries_the_license_and_the_changelog(built: dict[str, Path]) -> None:
     with tarfile.open(built["sdist"]) as sdist:
         names = {Path(n).relative_to(Path(n).parts[0]).as_posix() for n in sdist.getnames()}

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flowdsl import MissingInputError, RunResult, VertexFailed
+from tests.quick import examples
 from tests.strategies import (
     GraphDescription,
     build_graph,
@@ -22,7 +23,7 @@ from tests.strategies import (
 )
 
 SETTINGS = settings(
-    max_examples=30,
+    max_examples=examples(30),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -262,7 +263,7 @@ def test_raise_on_error_names_a_failing_vertex_with_a_partial_result(data: st.Da
 # anyio's pytest runner, Hypothesis's internal StopTest would escape from the
 # runner's task and be reported at exit as an unretrieved task exception.
 @pytest.mark.parametrize("loop", ["asyncio", "trio"])
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(15), deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_arun_equals_reference(loop: str, data: st.DataObject) -> None:
     description = data.draw(graphs(max_vertices=20))

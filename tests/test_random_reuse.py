@@ -9,6 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.quick import examples
 from tests.runtime._modes import MODES
 from tests.strategies import (
     BuiltGraph,
@@ -24,7 +25,7 @@ from tests.strategies import (
 )
 
 SETTINGS = settings(
-    max_examples=12,
+    max_examples=examples(12),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -99,7 +100,7 @@ def test_failures_and_pruning_follow_after_edges(data: st.DataObject) -> None:
 
 
 def test_reused_graphs_run_on_dask(dask_client: Any) -> None:
-    @settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples(5), deadline=None, suppress_health_check=list(HealthCheck))
     @given(data=st.data())
     def check(data: st.DataObject) -> None:
         description = data.draw(graphs(reuse=True, max_vertices=8))

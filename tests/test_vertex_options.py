@@ -105,6 +105,7 @@ def test_an_unknown_option_is_an_invalid_vertex_error_with_a_suggestion() -> Non
             return 2 * x
 
 
+@pytest.mark.slow  # runs mypy
 def test_the_keywords_type_check_and_keep_the_decorated_signature(tmp_path: Path) -> None:
     # What an IDE sees: options are checked keywords, and a decorated function
     # keeps its parameters and return type.

@@ -21,18 +21,23 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anyio
-import anyio.to_thread
 import attrs
 
 from .._groups import AtomicGroup
+from .._lazy import lazy_module
 from ..errors import RollbackFailed
 from .calls import CallPlacement, call_placed, named_call
 from .logs import log_extra, logger
 from .plan import Step, call_mode
 from .state import RunState
+
+if TYPE_CHECKING:
+    import anyio
+    import anyio.to_thread
+else:  # imported on first use, so that `import flowdsl` stays light
+    anyio = lazy_module("anyio")
 
 __all__ = ["GroupRun"]
 

@@ -20,10 +20,9 @@ import warnings
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anyio.to_thread
-
+from .._lazy import lazy_module
 from .._services.cache import CacheStore, MemoryCache, SQLiteCache
 from .._services.code_stamp import Stamp, code_stamp, same_stamp
 from .._services.fingerprint import (
@@ -37,6 +36,12 @@ from ..errors import CacheWarning
 from .checking import Invoker
 from .plan import Step, gather
 from .state import RunState
+
+if TYPE_CHECKING:
+    import anyio
+    import anyio.to_thread
+else:  # imported on first use, so that `import flowdsl` stays light
+    anyio = lazy_module("anyio")
 
 __all__ = ["CachedCall", "default_cache", "open_store", "run_invokers", "through_cache"]
 

@@ -18,14 +18,18 @@ import inspect
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import anyio
-import anyio.to_thread
-
+from .._lazy import lazy_module
 from ..errors import VertexTimeout
 from .checking import Invoker
 from .plan import CallMode, Step
+
+if TYPE_CHECKING:
+    import anyio
+    import anyio.to_thread
+else:  # imported on first use, so that `import flowdsl` stays light
+    anyio = lazy_module("anyio")
 
 __all__ = ["Holder", "CallPlacement", "awaited_directly", "call_placed", "call_step", "named_call"]
 

@@ -32,10 +32,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import anyio
-
+from .._lazy import lazy_module
 from .calls import CallPlacement, call_step
 from .control import StepRunners
 from .loops import StepTasks, open_step_tasks
@@ -43,6 +42,11 @@ from .plan import CallMode
 from .preconditions import Preconditions, StartDecision
 from .state import MISSING, RunState
 from .workers import RunWorkers
+
+if TYPE_CHECKING:
+    import anyio
+else:  # imported on first use, so that `import flowdsl` stays light
+    anyio = lazy_module("anyio")
 
 __all__ = ["DEFAULT_MAX_WORKERS", "run_concurrent"]
 

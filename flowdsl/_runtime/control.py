@@ -28,10 +28,9 @@ import math
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anyio
-
+from .._lazy import lazy_module
 from .._mapping import ElementIndex
 from .._typing import type_name
 from ..errors import ContractViolation, IterationLimitError
@@ -43,6 +42,11 @@ from .checking import StepChecks, step_checks
 from .logs import log_extra, logger
 from .plan import CallMode, Step, call_mode, gather
 from .state import MISSING, RunState
+
+if TYPE_CHECKING:
+    import anyio
+else:  # imported on first use, so that `import flowdsl` stays light
+    anyio = lazy_module("anyio")
 
 __all__ = ["StepRunners", "StepRunner"]
 

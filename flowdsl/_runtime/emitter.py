@@ -17,10 +17,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
-
-import anyio
-import anyio.to_thread
+from typing import TYPE_CHECKING, Any
 
 from .._events import (
     CacheHit,
@@ -34,9 +31,16 @@ from .._events import (
     VertexSkipped,
     VertexStarted,
 )
+from .._lazy import lazy_module
 from .._suggest import did_you_mean
 from ..errors import ArgumentTypeError
 from .logs import logger
+
+if TYPE_CHECKING:
+    import anyio
+    import anyio.to_thread
+else:  # imported on first use, so that `import flowdsl` stays light
+    anyio = lazy_module("anyio")
 
 __all__ = ["Emitter"]
 

@@ -7,11 +7,10 @@ import functools
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
-
-import anyio
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._events import RunEnded, RunStarted
+from .._lazy import lazy_module
 from .caching import open_store
 from .check_log import current_checks
 from .concurrent import run_concurrent
@@ -20,6 +19,11 @@ from .logs import current_run
 from .loops import event_loop, running_loop
 from .serial import run_serial
 from .state import RunState
+
+if TYPE_CHECKING:
+    import anyio
+else:  # imported on first use, so that `import flowdsl` stays light
+    anyio = lazy_module("anyio")
 
 __all__ = ["alone_in", "execute", "run_blocking", "run_on_a_loop"]
 

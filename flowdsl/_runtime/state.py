@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
-
-import anyio
+from typing import TYPE_CHECKING, Any
 
 from .._checks import CheckOutcome
+from .._lazy import lazy_module
 from .._mapping import ElementIndex
 from .._model.graph import NO_DEFAULT
 from .._options import Settings
@@ -22,6 +21,11 @@ from .checkpointing import Checkpoint
 from .emitter import Emitter
 from .plan import Plan
 from .workers import WorkerBudget
+
+if TYPE_CHECKING:
+    import anyio
+else:  # imported on first use, so that `import flowdsl` stays light
+    anyio = lazy_module("anyio")
 
 __all__ = ["MISSING", "ElementRunner", "RunState"]
 

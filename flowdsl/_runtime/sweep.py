@@ -4,11 +4,16 @@ event loop, sharing the sweep's worker threads (and, on Dask, one client)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import anyio
-
+from .._lazy import lazy_module
 from .executor import alone_in, execute
 from .state import RunState
+
+if TYPE_CHECKING:
+    import anyio
+else:  # imported on first use, so that `import flowdsl` stays light
+    anyio = lazy_module("anyio")
 
 __all__ = ["run_all"]
 

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -421,7 +422,7 @@ def test_cache_refuses_what_is_not_a_cache_and_leaves_it_alone(cli: Cli, tmp_pat
     assert missing.returncode == 2
     assert one_error_line(missing.stderr) == "flowdsl: error: nope.db does not exist"
     other = tmp_path / "other.db"
-    with sqlite3.connect(other) as conn:
+    with closing(sqlite3.connect(other)) as conn, conn:
         conn.execute("CREATE TABLE t (x)")
     before = other.read_bytes()
     done = cli("cache", "clear", "other.db")
@@ -484,7 +485,7 @@ def test_runs_refuses_what_is_not_a_checkpoint_file_and_leaves_it_alone(
     cli: Cli, tmp_path: Path
 ) -> None:
     other = tmp_path / "app.db"
-    with sqlite3.connect(other) as conn:
+    with closing(sqlite3.connect(other)) as conn, conn:
         conn.execute("CREATE TABLE runs (id INTEGER, day TEXT)")
     before = other.read_bytes()
     for action in (("list",), ("delete", "nightly")):

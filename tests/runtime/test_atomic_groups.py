@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
+import sys
 import threading
 import time
 from contextlib import closing
@@ -618,17 +618,28 @@ def test_a_failing_rollback_under_continue_is_raised_and_leaves_its_members_fail
 
 @every_mode
 def test_ctrl_c_waits_for_the_member_on_a_worker_thread_before_rolling_back(
-    mode: tuple[str, str],
+    mode: tuple[str, str], request: pytest.FixtureRequest
 ) -> None:
+    if sys.version_info < (3, 11) and mode == ("async", "asyncio"):
+        # Python 3.10's asyncio.run has no SIGINT handler of its own: a Ctrl+C
+        # that lands while the run's own task executes ends that task, and the
+        # group is then neither rolled back nor committed. A known defect.
+        request.applymarker(
+            pytest.mark.xfail(reason="Ctrl+C under asyncio on Python 3.10", strict=False)
+        )
     log: list[str] = []
     backend = _Interrupting(log, raises=False)
     group = AtomicGroup("g", backend=backend)
+    main_thread = threading.main_thread().ident
+    assert main_thread is not None
 
     @vertex(group=group, blocking=True, timeout=PATIENCE if mode[0] == "serial" else None)
     def presses_ctrl_c(x: int, tx: Annotated[Any, Transaction()]) -> int:
         tx["x"] = x
-        os.kill(os.getpid(), signal.SIGINT)  # a real signal, as Ctrl+C sends
-        # An idle asyncio loop may see the signal only once this returns.
+        # A real SIGINT to the main thread, as a terminal's Ctrl+C (a process
+        # signal sent from this thread may be delivered to this thread, where
+        # an event loop waiting in select() would not see it until this returns).
+        signal.pthread_kill(main_thread, signal.SIGINT)
         backend.stop.wait(0.5)
         log.append("returned")
         return x

@@ -7,6 +7,7 @@ Every wait in a vertex is bounded, so a broken scheduler fails instead of hangin
 from __future__ import annotations
 
 import gc
+import signal
 import threading
 import time
 import weakref
@@ -822,11 +823,16 @@ def test_a_chain_goes_on_after_a_failure_elsewhere_under_continue(backend: str) 
 @pytest.mark.parametrize("loop", LOOPS)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_ctrl_c_during_a_run_is_a_plain_keyboard_interrupt(backend: str, loop: str) -> None:
-    import _thread
+    main_thread = threading.main_thread().ident
+    assert main_thread is not None
 
     @vertex(blocking=True)
     def presses_ctrl_c(x: int) -> int:
-        _thread.interrupt_main()
+        # A real SIGINT to the main thread, as a terminal's Ctrl+C: it wakes an
+        # event loop waiting in select(). ``_thread.interrupt_main()`` only sets
+        # Python's flag, which asyncio (no wakeup fd of its own) may read only
+        # once its next timer fires, long after this returns.
+        signal.pthread_kill(main_thread, signal.SIGINT)
         return x
 
     @vertex

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import flowdsl
 from flowdsl import Check, CheckOutcome, ContractViolation, ContractWarning, vertex
+from tests.quick import examples
 from tests.runtime._modes import MODES, every_mode, run_in
 
 Positive = Check(lambda xs: all(x > 0 for x in xs), "all positive")
@@ -244,7 +245,7 @@ def _random_flow(thresholds: list[tuple[int, str]]) -> flowdsl.Flow:
     return flowdsl.Flow.from_functions(*vertices, total)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     x=st.integers(-3, 3),
     thresholds=st.lists(

@@ -16,6 +16,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -30,12 +31,13 @@ VERTICES = 14
 
 SCRIPT = f"""
 import json, os, sqlite3, sys, time
+from contextlib import closing
 import flowdsl
 from flowdsl import vertex
 
 def called(name):
     # Read at call time: a global holding the phase would change the code's fingerprint.
-    with sqlite3.connect(os.environ["CALLS_DB"], timeout=30) as db:
+    with closing(sqlite3.connect(os.environ["CALLS_DB"], timeout=30)) as db, db:
         db.execute("INSERT INTO calls VALUES (?, ?)", (os.environ["PHASE"], name))
     time.sleep(0.01)
 
@@ -78,7 +80,7 @@ def _expected() -> dict[str, int]:
 
 
 def _calls(path: Path, phase: str) -> list[str]:
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         return [row[0] for row in db.execute("SELECT vertex FROM calls WHERE phase = ?", (phase,))]
 
 
@@ -93,7 +95,7 @@ def test_random_kills_resume_to_the_uninterrupted_result(tmp_path: Path) -> None
         folder = tmp_path / f"point{point}"
         folder.mkdir()
         database, calls = folder / "runs.db", folder / "calls.db"
-        with sqlite3.connect(calls) as db:
+        with closing(sqlite3.connect(calls)) as db, db:
             db.execute("CREATE TABLE calls (phase TEXT, vertex TEXT)")
         backend = ("serial", "thread", "async")[point % 3]
         environment = {**os.environ, "CALLS_DB": str(calls), "PYTHONPATH": os.getcwd()}

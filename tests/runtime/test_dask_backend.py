@@ -32,6 +32,7 @@ from flowdsl import (
     vertex,
 )
 from flowdsl.errors import ContractViolation, FlowCancelled
+from tests.quick import examples
 from tests.runtime._modes import diamond
 from tests.runtime.test_random_control_flow import Drawn, _continue_problems, _values
 from tests.strategies import (
@@ -587,7 +588,7 @@ random_in_background = pytest.mark.filterwarnings(
     "ignore:Do not use the `random` module inside strategies"
 )
 RANDOM = settings(
-    max_examples=10,
+    max_examples=examples(10),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flowdsl import VertexFailed
+from tests.quick import examples
 from tests.strategies import (
     build_graph,
     graphs,
@@ -31,7 +32,7 @@ MODES = [
     ("serial", "trio"),
 ]
 SETTINGS = settings(
-    max_examples=12,
+    max_examples=examples(12),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -81,7 +82,7 @@ def test_failure_injection_follows_reachability_on_every_backend(data: st.DataOb
             assert to_plain(result[name]) == expected[name]
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(10), deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_raise_stops_at_a_failing_vertex_on_every_backend(data: st.DataObject) -> None:
     description = data.draw(graphs(max_vertices=60))

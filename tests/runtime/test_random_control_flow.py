@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
 from flowdsl import RunResult, VertexFailed
+from tests.quick import examples
 from tests.runtime._modes import MODES
 from tests.strategies import (
     BuiltGraph,
@@ -47,7 +48,7 @@ from tests.strategies import (
 # (beyond pytest's timeout) and still leaves most of a graph's vertices, since
 # removing one renumbers the vertices after it.
 SETTINGS = settings(
-    max_examples=15,
+    max_examples=examples(15),
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

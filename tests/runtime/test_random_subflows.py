@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import flowdsl
+from tests.quick import examples
 from tests.runtime.test_random_backends import MODES
 from tests.strategies import (
     build_graph,
@@ -18,7 +19,7 @@ from tests.strategies import (
 )
 
 SETTINGS = settings(
-    max_examples=10,
+    max_examples=examples(10),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

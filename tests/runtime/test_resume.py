@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -121,13 +122,13 @@ flow = flowdsl.Flow.from_functions(a, b)
 
 
 def _copy_rows(database: Path, vertices: list[str]) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(database) as conn:
+    with closing(sqlite3.connect(database)) as conn:
         marks = ", ".join("?" * len(vertices))
         return conn.execute(f"SELECT * FROM outputs WHERE vertex IN ({marks})", vertices).fetchall()
 
 
 def _paste_rows(database: Path, rows: list[tuple[Any, ...]]) -> None:
-    with sqlite3.connect(database) as conn:
+    with closing(sqlite3.connect(database)) as conn, conn:
         conn.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?)", rows)
 
 
@@ -146,7 +147,7 @@ def test_records_replayed_from_an_earlier_run_do_not_verify(
     with pytest.raises(CheckpointError, match="the record of vertex 'b' of run 'nightly'"):
         flow.resume("nightly", checkpoint=database, secret=secret)
     # Today's own records still resume: the pasted row gone, b is computed for x=5.
-    with sqlite3.connect(database) as conn:
+    with closing(sqlite3.connect(database)) as conn, conn:
         conn.execute("DELETE FROM outputs WHERE vertex = 'b'")
     assert flow.resume("nightly", checkpoint=database, secret=secret)["b"] == 50
 

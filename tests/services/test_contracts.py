@@ -32,6 +32,7 @@ from typing_extensions import NotRequired, Required, TypedDict
 from flowdsl._markers import Check, From
 from flowdsl._services.contracts import Contract, Violation, compile_contract
 from flowdsl._typing import type_name
+from tests.quick import examples
 
 
 # Stand-ins for the annotated-types package, which flowdsl recognises without
@@ -805,7 +806,7 @@ def replaced(value: Any, steps: tuple[Any, ...], new: object) -> Any:
     return tuple(items) if isinstance(value, tuple) else items
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.data())
 def test_random_nested_values_pass_and_a_mutated_leaf_is_located(data: st.DataObject) -> None:
     annotation = data.draw(annotation_strategy, label="annotation")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +96,7 @@ def test_a_file_that_is_not_flowdsls_is_refused_and_left_byte_identical(
     if foreign == "text":
         path.write_text("my notes\n" * 200)
     elif foreign == "no tables":
-        with sqlite3.connect(path) as conn:
+        with closing(sqlite3.connect(path)) as conn:
             conn.execute("PRAGMA user_version = 3")
     else:
         tables = "runs,outputs" if "named" in foreign else "flowdsl_cache_x,users"
@@ -142,10 +143,12 @@ def test_writers_create_a_missing_path_or_fill_an_empty_file(tmp_path: Path, ope
         store = OPENERS[opener](path)
         if hasattr(store, "close"):
             store.close()
-        with sqlite3.connect(path) as conn:
+        with closing(sqlite3.connect(path)) as conn:
             (marker,) = conn.execute("PRAGMA application_id").fetchone()
         assert marker != 0
-        OPENERS[opener](path)  # and open it again
+        store = OPENERS[opener](path)  # and open it again
+        if hasattr(store, "close"):
+            store.close()
 
 
 def test_a_checkpoint_file_of_flowdsl_0_1_0_stays_usable(tmp_path: Path) -> None:
@@ -232,7 +235,7 @@ def test_many_processes_create_one_new_file_at_once(tmp_path: Path, kind: str) -
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""  # no failure at all
     for round_ in range(rounds):
-        with sqlite3.connect(tmp_path / f"{kind}-{round_}.db") as conn:
+        with closing(sqlite3.connect(tmp_path / f"{kind}-{round_}.db")) as conn:
             table = "flowdsl_cache" if kind == "cache" else "runs"
             (rows,) = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
         assert rows == workers
