@@ -101,18 +101,16 @@ def awaited_directly(step: Step, mode: CallMode, limited: bool) -> bool:
 
 async def call_step(
     step: Step, mode: CallMode, values: list[Any], invoke: Invoker | None, placement: CallPlacement
-) -> tuple[Any, float]:
-    """Run ``step`` where ``mode`` says; return its output and the call's wall time.
+) -> Any:
+    """Run ``step`` where ``mode`` says; return its output.
 
     ``invoke`` is the step's checked invoker (``None``: no contracts to check).
+    The caller times the call, from the start it records for the step's span.
     """
-    start = time.perf_counter()
     if awaited_directly(step, mode, placement.tasks is not None):
-        output = await (invoke or step.invoke)(values)
-    else:
-        call = functools.partial(invoke or step.invoke, values)
-        output = await call_placed(step, mode, call, placement)
-    return output, time.perf_counter() - start
+        return await (invoke or step.invoke)(values)
+    call = functools.partial(invoke or step.invoke, values)
+    return await call_placed(step, mode, call, placement)
 
 
 async def call_placed(

@@ -377,11 +377,13 @@ class _Scheduler:
                         self.state.emitter.vertex_started(step.name, 1)
                     if self.awaited[position]:
                         output = await (invoke or step.invoke)(values)
-                        duration = time.perf_counter() - start
                     else:
-                        output, duration = await call_step(
+                        output = await call_step(
                             step, self.modes[position], values, invoke, self.placement
                         )
+                    # From the start the step's span shows: a worker thread
+                    # began the call after it (``placed``), and ends before this.
+                    duration = time.perf_counter() - start
             except Exception as exc:  # recorded as the vertex's failure
                 with self.lock:
                     self._record_live(position, None, time.perf_counter() - start, exc)

@@ -127,6 +127,6 @@ async def _call(
     # A step that is awaited, or sent to a worker thread (it has a timeout).
     running = calls.state.running
     running.add(step.position)
-    output, _ = await call_step(step, mode, values, invoke, calls.placement)
+    output = await call_step(step, mode, values, invoke, calls.placement)
     running.discard(step.position)
     return output

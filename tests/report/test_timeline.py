@@ -271,3 +271,27 @@ def test_a_vertex_whose_condition_cannot_be_read_fails_at_a_time_within_the_run(
     assert span.outcome == "failed"
     assert spans["settings_of"][0].end <= span.start + 1e-9
     assert span.end <= result.timeline.makespan + 1e-6
+
+
+@vertex(timeout=30)  # a worker's call with a deadline: the step is a task of the run
+def on_a_worker(x: int) -> int:
+    return x
+
+
+class _SlowToHearAStart(flowdsl.Listener):
+    def on_vertex_start(self, event: object) -> None:
+        time.sleep(0.05)  # the step's recorded start is this long before its call
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
+def test_a_worker_call_begun_late_still_ends_after_it_began(anyio_backend: str) -> None:
+    """A step's span runs from when its worker began the call to when the call returned,
+    however long passed between the step's start and the call (here a listener's)."""
+    flow = flowdsl.Flow.from_functions(on_a_worker)
+    result = flow.run(
+        {"x": 1}, backend="thread", anyio_backend=anyio_backend, listeners=[_SlowToHearAStart()]
+    )
+    (span,) = result.timeline.spans
+    assert span.lane.startswith("worker")
+    assert 0 <= span.start <= span.end <= result.timeline.makespan
+    assert span.start >= 0.04  # it began after the listener heard of it
