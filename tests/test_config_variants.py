@@ -129,6 +129,7 @@ def test_a_bad_config_option_is_an_invalid_vertex_error(bad: object) -> None:
         vertex(config=bad)(step)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow  # waits or starts processes on purpose: not in the quick loop
 def test_the_cli_takes_config_entries(tmp_path: Path) -> None:
     module = tmp_path / "taxes_cli.py"
     module.write_text(TAXES, encoding="utf-8")

@@ -29,6 +29,7 @@ def test_every_feature_page_has_an_example() -> None:
     assert {page.name for page in pages()} >= EXPECTED_PAGES
 
 
+@pytest.mark.slow  # waits or starts processes on purpose: not in the quick loop
 @pytest.mark.parametrize("page", pages(), ids=lambda p: p.name)
 def test_the_page_shows_the_script_and_its_output(page: Path) -> None:
     text = page.read_text(encoding="utf-8")

@@ -189,6 +189,7 @@ def test_csv_report_script_takes_the_path_from_the_environment(tmp_path: Path) -
 # --------------------------------------------------------------------------- the run report
 
 
+@pytest.mark.slow  # waits or starts processes on purpose: not in the quick loop
 def test_run_report_writes_the_report_where_told(tmp_path: Path) -> None:
     target = tmp_path / "sales.html"
     out = run_example(EXAMPLES / "run_report.py", str(target))

@@ -432,6 +432,7 @@ def test_a_failing_commit_is_undone_and_a_failing_undo_is_not_hidden() -> None:
 # --------------------------------------------------------------------------- stopped members
 
 
+@pytest.mark.slow  # waits or starts processes on purpose: not in the quick loop
 @pytest.mark.parametrize("trigger", ["timeout", "cancel", "failure"])
 def test_a_member_stopped_on_a_worker_thread_is_interrupted_and_waited_for(
     trigger: str, tmp_path: Path
@@ -482,6 +483,7 @@ class _Interrupting(_Recording):
         self.stop.set()
 
 
+@pytest.mark.slow  # waits or starts processes on purpose: not in the quick loop
 @pytest.mark.parametrize("how", ["works", "none", "raises"])
 @every_mode
 def test_the_group_waits_for_a_timed_out_member_before_rolling_back(

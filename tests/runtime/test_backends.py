@@ -449,6 +449,7 @@ def test_a_coroutine_vertex_is_cancelled_at_its_timeout(backend: str, loop: str)
     assert caught.value.result.states["sleepy"] == "failed"
 
 
+@pytest.mark.slow  # waits or starts processes on purpose: not in the quick loop
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_sync_vertex_past_its_timeout_is_abandoned_and_its_result_never_stored(
     backend: str,
@@ -474,6 +475,7 @@ def test_a_sync_vertex_past_its_timeout_is_abandoned_and_its_result_never_stored
         partial.value_of("stuck")
 
 
+@pytest.mark.slow  # waits or starts processes on purpose: not in the quick loop
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_run_timeout_stops_the_run_with_the_partial_result(backend: str) -> None:
     @vertex
@@ -661,6 +663,7 @@ def _inline_chain(log: list[str]) -> flowdsl.Flow:
     return flowdsl.Flow.from_functions(first, second, third)
 
 
+@pytest.mark.slow  # waits or starts processes on purpose: not in the quick loop
 @pytest.mark.parametrize("loop", LOOPS)
 @pytest.mark.parametrize("backend", ["serial", "async"])
 def test_a_handle_stops_inline_sync_vertices_between_steps(backend: str, loop: str) -> None:

@@ -27,6 +27,7 @@ def test_runs_on_threads_go_on_while_another_thread_imports_trio(tmp_path: Path)
     assert report["runs"] == 24
 
 
+@pytest.mark.slow  # waits or starts processes on purpose: not in the quick loop
 def test_eight_threads_of_runs_on_every_backend_share_a_cache_and_checkpoints(
     tmp_path: Path,
 ) -> None:
@@ -35,6 +36,7 @@ def test_eight_threads_of_runs_on_every_backend_share_a_cache_and_checkpoints(
     assert report["runs"] == 8 * 25 + 40  # and every fifth run resumed
 
 
+@pytest.mark.slow  # waits or starts processes on purpose: not in the quick loop
 def test_eight_threads_of_dask_runs_share_a_cache_and_checkpoints(tmp_path: Path) -> None:
     pytest.importorskip("distributed")
     report = _scenario("dask-stress", tmp_path)

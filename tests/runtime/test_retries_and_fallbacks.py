@@ -215,6 +215,7 @@ def test_a_bad_run_retry_is_a_settings_error() -> None:
         _flaky_flow(Flaky(0)).run({"x": 1}, retry="often")
 
 
+@pytest.mark.slow  # waits or starts processes on purpose: not in the quick loop
 @pytest.mark.parametrize("backend", ["thread", "async"])
 def test_the_wait_between_attempts_holds_no_worker_thread(backend: str) -> None:
     # One worker thread: while "waiting" sleeps between its attempts, "other"

@@ -124,6 +124,7 @@ def test_listeners_metrics_and_lineage_see_inner_vertices(mode: tuple[str, str])
     assert "source" in trace.inputs
 
 
+@pytest.mark.slow  # waits or starts processes on purpose: not in the quick loop
 @every_mode
 def test_the_outer_timeout_reaches_inner_vertices(mode: tuple[str, str]) -> None:
     @vertex

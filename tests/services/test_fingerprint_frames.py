@@ -235,6 +235,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # waits or starts processes on purpose: not in the quick loop
 def test_keys_are_the_same_in_every_process() -> None:
     outputs = []
     for seed in ("1", "4242"):

@@ -220,6 +220,7 @@ if __name__ == "__main__":
 """
 
 
+@pytest.mark.slow  # waits or starts processes on purpose: not in the quick loop
 @pytest.mark.parametrize("kind", ["cache", "checkpoint"])
 def test_many_processes_create_one_new_file_at_once(tmp_path: Path, kind: str) -> None:
     script = tmp_path / "race.py"
