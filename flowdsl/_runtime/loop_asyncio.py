@@ -49,25 +49,6 @@ class _AsyncioTasks(OnLoop):
             await asyncio.wait(pending)
 
 
-class AsyncioLoop(EventLoop):
-    name = "asyncio"
-
-    @classmethod
-    def run(cls, main: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        # The loop's own entry point, not anyio.run: anyio's calls work on a
-        # loop started natively, and its wrapper costs about 40 us a run.
-        if sys.version_info >= (3, 11) or not _ctrl_c_is_ours():
-            return asyncio.run(main())
-        return _run_with_ctrl_c_as_cancel(main)
-
-    @classmethod
-    @asynccontextmanager
-    async def open_tasks(cls) -> AsyncIterator[StepTasks]:
-        # The task group's scope is what ``cancel`` stops: the run's wait.
-        async with anyio.create_task_group() as group:
-            yield _AsyncioTasks(group.cancel_scope.cancel, asyncio.get_running_loop())
-
-
 def _ctrl_c_is_ours() -> bool:
     # Only the main thread receives signals, and a handler the program set is its own.
     return (
@@ -76,15 +57,20 @@ def _ctrl_c_is_ours() -> bool:
     )
 
 
-def _run_with_ctrl_c_as_cancel(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+def _run_with_ctrl_c_as_cancel(
+    cls: type[EventLoop], main: Callable[[], Coroutine[Any, Any, T]]
+) -> T:
     """``asyncio.run(main())`` where Ctrl+C cancels the main task (Python 3.10).
 
     Python 3.10's ``asyncio.run`` lets Ctrl+C raise wherever the loop's thread
     happens to be, even between an atomic group's steps, which can leave the
     group neither rolled back nor committed. From 3.11, ``asyncio.Runner``
     cancels the main task instead, so the run unwinds through its ``finally``
-    blocks, and then raises ``KeyboardInterrupt``; this does the same.
+    blocks, and then raises ``KeyboardInterrupt``; this does the same. It is
+    ``AsyncioLoop.run`` itself there, so that it adds no frame to a run's stack.
     """
+    if not _ctrl_c_is_ours():
+        return asyncio.run(main())
     loop = asyncio.new_event_loop()
     interrupts = 0
 
@@ -127,6 +113,28 @@ def _cancel_what_is_left(loop: asyncio.AbstractEventLoop) -> None:
         task.cancel()
     if left:
         loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+
+
+class AsyncioLoop(EventLoop):
+    name = "asyncio"
+
+    if sys.version_info >= (3, 11):
+
+        @classmethod
+        def run(cls, main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+            # The loop's own entry point, not anyio.run: anyio's calls work on a
+            # loop started natively, and its wrapper costs about 40 us a run.
+            return asyncio.run(main())
+
+    else:
+        run = classmethod(_run_with_ctrl_c_as_cancel)
+
+    @classmethod
+    @asynccontextmanager
+    async def open_tasks(cls) -> AsyncIterator[StepTasks]:
+        # The task group's scope is what ``cancel`` stops: the run's wait.
+        async with anyio.create_task_group() as group:
+            yield _AsyncioTasks(group.cancel_scope.cancel, asyncio.get_running_loop())
 
 
 EVENT_LOOP = AsyncioLoop
