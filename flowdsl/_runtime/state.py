@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,23 @@ class SharedWorkers:
     def __init__(self, size: int) -> None:
         self.budget = WorkerBudget(size)
         self.limiter = anyio.CapacityLimiter(size)
+
+
+#: Each plan's slots as a run starts: the None slot and the ``bind=`` constants
+#: set, the rest missing. Built once per plan: a run copies it, rather than
+#: setting a flow of expanded vertices' constants one by one every time.
+_STARTING: weakref.WeakKeyDictionary[Plan, list[Any]] = weakref.WeakKeyDictionary()
+
+
+def _starting_values(plan: Plan) -> list[Any]:
+    found = _STARTING.get(plan)
+    if found is None:
+        found = [MISSING] * plan.slot_count
+        found[plan.none_slot] = None
+        for slot, value in plan.constants:
+            found[slot] = value
+        _STARTING[plan] = found
+    return found
 
 
 class RunState:
@@ -134,8 +152,7 @@ class RunState:
         # Who hears about the run as it goes (None: nobody, and nothing is sent).
         emitter = Emitter(listeners, self.run_id) if listeners else None
         self.emitter = emitter if emitter is not None and emitter.listening else None
-        self.values: list[Any] = [MISSING] * plan.slot_count
-        self.values[plan.none_slot] = None
+        self.values: list[Any] = _starting_values(plan).copy()
         # Outputs given for vertices that are not run (``run(overrides=...)``).
         self.overrides = overrides or {}
         for name, slot in plan.overrides:
@@ -146,8 +163,6 @@ class RunState:
             self.values[fill.slot] = inputs.get(fill.name, fill.default)
         for fill in plan.input_outputs:
             self.values[fill.slot] = inputs.get(fill.name, fill.default)
-        for slot, value in plan.constants:
-            self.values[slot] = value
         self.durations = [0.0] * len(plan.steps)
         # Where and when things ran, for the run's timeline (``_report.timeline``),
         # kept off the serial loop's fast path: ``began`` is the schedulers'
