@@ -193,50 +193,64 @@ class _LazyChecks:
 _NO_KEYWORDS: Mapping[str, Any] = {}
 
 
-def _exact(contract: Contract | None) -> type | None:
-    # What an invoker compares ``type(value)`` with: None when nothing is checked.
-    if contract is None:
-        return None
-    exact = contract.exact_type
-    return _Never if exact is None else exact
+def checked_invokers(plan: Plan, mode: str) -> tuple[Invoker | None, ...]:
+    """Per step of ``plan``: the checked invoker under contracts ``mode``, or ``None``
+    (built once per plan and mode: ``call_plan.call_plan``)."""
+    found: list[Invoker | None] = []
+    lazy: dict[str, _LazyChecks] = {}
+    # Shared between steps: the exact type of each contract (contracts are
+    # compiled once per annotation), and the tuples of checked arguments.
+    exact_of: dict[Contract, type] = {}
+    shared: dict[tuple[tuple[int, type], ...], tuple[tuple[int, type], ...]] = {}
 
+    def exact(contract: Contract) -> type:
+        # What an invoker compares ``type(value)`` with.
+        known = exact_of.get(contract)
+        if known is None:
+            known = exact_of[contract] = contract.exact_type or _Never
+        return known
 
-def _checked(
-    step: Step,
-    mode: str,
-    lazy: dict[str, _LazyChecks],
-    shared: dict[tuple[tuple[int, type], ...], tuple[tuple[int, type], ...]],
-) -> Invoker | None:
-    node = step.node
-    mode = node.options.contracts or mode
-    contracts = node.contracts
-    if mode == "off" or contracts is None:
-        return None
-    fetch = step.fetch
-    if fetch is None or step.is_async:
-        return _general(step, StepChecks(step, mode, contracts))
-    # The common case, kept tight since strict checking is the default on every
-    # call: whole values in by position, a sync call. Each value whose type is
-    # exactly its annotation's class passes at once; any other goes through the
-    # step's full checks, built the first time one does.
-    parameters = contracts.parameters
-    checked = tuple(
-        (i, exact)
-        for i, binding in enumerate(step.sources)
-        if (exact := _exact(_rule_contract(binding, parameters))) is not None
-    )
-    rexact = _exact(contracts.returns)
-    if not checked and rexact is None:
-        return None
-    checks = lazy.get(mode)
-    if checks is None:
-        checks = lazy[mode] = _LazyChecks(mode)
-    function = step.function
-    if step.unary:
-        aexact = checked[0][1] if checked else None
-        return _unary_invoker(fetch, function, aexact, rexact, step, checks)
-    exacts = shared.setdefault(checked, checked)
-    return _tuple_invoker(fetch, function, exacts, rexact, step, checks)
+    for step in plan.steps:
+        node = step.node
+        step_mode = node.options.contracts or mode
+        contracts = node.contracts
+        if step_mode == "off" or contracts is None:
+            found.append(None)
+            continue
+        fetch = step.fetch
+        if fetch is None or step.is_async:
+            found.append(_general(step, StepChecks(step, step_mode, contracts)))
+            continue
+        # The common case, kept tight since strict checking is the default on
+        # every call: whole values in by position, a sync call. Each value whose
+        # type is exactly its annotation's class passes at once; any other goes
+        # through the step's full checks, built the first time one does.
+        parameters = contracts.parameters
+        rexact = None if contracts.returns is None else exact(contracts.returns)
+        checks = lazy.get(step_mode)
+        if checks is None:
+            checks = lazy[step_mode] = _LazyChecks(step_mode)
+        if step.unary:
+            contract = _rule_contract(step.sources[0], parameters)
+            aexact = None if contract is None else exact(contract)
+            found.append(
+                None
+                if aexact is None and rexact is None
+                else _unary_invoker(fetch, step.function, aexact, rexact, step, checks)
+            )
+            continue
+        pairs = []
+        for i, binding in enumerate(step.sources):
+            contract = _rule_contract(binding, parameters)
+            if contract is not None:
+                pairs.append((i, exact(contract)))
+        if not pairs and rexact is None:
+            found.append(None)
+            continue
+        checked = tuple(pairs)
+        exacts = shared.setdefault(checked, checked)
+        found.append(_tuple_invoker(fetch, step.function, exacts, rexact, step, checks))
+    return tuple(found)
 
 
 def _unary_invoker(
@@ -332,11 +346,3 @@ def _general(step: Step, checks: StepChecks) -> Invoker:
         return output
 
     return invoke
-
-
-def checked_invokers(plan: Plan, mode: str) -> tuple[Invoker | None, ...]:
-    """Per step of ``plan``: the checked invoker under contracts ``mode``, or ``None``
-    (built once per plan and mode: ``call_plan.call_plan``)."""
-    lazy: dict[str, _LazyChecks] = {}
-    shared: dict[tuple[tuple[int, type], ...], tuple[tuple[int, type], ...]] = {}
-    return tuple([_checked(step, mode, lazy, shared) for step in plan.steps])
