@@ -57,15 +57,11 @@ class Step:
         "fetch",
         "function",
         "is_async",
-        "kwargs",
-        "map_indices",
         "node",
         "position",
-        "previous_index",
         "producers",
         "release",
         "sources",
-        "transaction_index",
         "unary",
     )
 
@@ -74,7 +70,7 @@ class Step:
     function: Callable[..., Any]
     is_async: bool
     #: The keyword arguments: name, slot, field reader (see ``args``).
-    kwargs: tuple[tuple[str, int, FieldReader | None], ...]
+    kwargs: tuple[tuple[str, int, FieldReader | None], ...] = ()
     #: The slots it reads for the last time (only when unrequested outputs are released).
     release: tuple[int, ...]
     #: Per argument (positional, then keyword): the binding it came from; and the
@@ -91,9 +87,10 @@ class Step:
     #: (positional, then keyword) of the parameters mapped over, of the loop's
     #: ``Previous()`` parameter and of the atomic group's transaction.
     condition: ArgSource | None
-    map_indices: tuple[int, ...] | None
-    previous_index: int | None
-    transaction_index: int | None
+    # Set (in ``__dict__``) only on the steps that have them.
+    map_indices: tuple[int, ...] | None = None
+    previous_index: int | None = None
+    transaction_index: int | None = None
     _links: _Links | None
 
     def __init__(
@@ -115,12 +112,8 @@ class Step:
         self.fetch = fetch
         self.unary = unary
         self._links = links
-        self.kwargs = ()
         self.release = ()
         self.condition = None
-        self.map_indices = None
-        self.previous_index = None
-        self.transaction_index = None
 
     @functools.cached_property
     def args(self) -> tuple[ArgSource, ...]:
@@ -194,6 +187,10 @@ class Step:
 #: Every field of a step but its links.
 _FIELDS = (
     *(name for name in Step.__slots__ if not name.startswith("_")),
+    "kwargs",
+    "map_indices",
+    "previous_index",
+    "transaction_index",
     "args",
     "upstream",
     "downstream",
@@ -414,9 +411,9 @@ def _build_plan(
     # Where every vertex value lives: a step's own slot, or an overridden
     # vertex's given value, in slots after the constant None; then the flow
     # inputs' and the constants' slots, one per binding, in the order met.
-    slot_of = {node.name: i for i, node in enumerate(nodes)}
-    for i, name in enumerate(given):
-        slot_of[name] = none_slot + 1 + i
+    # (A step's own slot is set as the loop below reaches it: every vertex a step
+    # reads comes before it.)
+    slot_of = {name: none_slot + 1 + i for i, name in enumerate(given)}
     fills: list[InputFill] = []
     constants: list[tuple[int, Any]] = []
     next_slot = none_slot + 1 + len(given)
@@ -440,6 +437,7 @@ def _build_plan(
     steps: list[Step] = []
     itemgetter = operator.itemgetter
     for i, node in enumerate(nodes):
+        slot_of[node.name] = i
         bindings = node.bindings
         # The common case, kept tight: every argument a whole value, passed by
         # position, from a vertex's slot (not an input, a constant, a loop's
@@ -470,7 +468,9 @@ def _build_plan(
         ordered = _ordered_bindings(node) if keywords else bindings
         fetch = argument_fetcher(positional, keywords)
         step = Step(i, node, ordered, vertices, fetch, len(positional) == 1, links)
-        step.args, step.kwargs = positional, keywords
+        step.args = positional
+        if keywords:
+            step.kwargs = keywords
         _control(step, slot_of)
         steps.append(step)
     links.steps = steps
@@ -505,8 +505,11 @@ def _control(step: Step, slot_of: Mapping[str, int]) -> None:
         step.condition = (slot_of[node.condition.source], _reader(node.condition))
     if node.options.map_over is not None:
         step.map_indices = tuple(_index_of(ordered, p) for p in node.options.map_over.parameters)
-    step.previous_index = next((j for j, b in enumerate(ordered) if b.previous), None)
-    step.transaction_index = next((j for j, b in enumerate(ordered) if b.transaction), None)
+    for j, binding in reversed(list(enumerate(ordered))):  # the first one wins
+        if binding.previous:
+            step.previous_index = j
+        if binding.transaction:
+            step.transaction_index = j
 
 
 def _is_input(graph: Graph, name: str) -> bool:
