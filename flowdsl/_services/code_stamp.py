@@ -121,7 +121,7 @@ class Stamp:
 def joined(stamps: Iterable[Stamp]) -> Stamp:
     """One stamp that holds when all of ``stamps`` hold, each place read once.
 
-    Example:
+    Examples:
         >>> def double(x: int) -> int:
         ...     return 2 * x
         >>> joined([code_stamp(double), code_stamp(double)]).holds()
@@ -153,7 +153,7 @@ def joined(stamps: Iterable[Stamp]) -> Stamp:
 def code_stamp(fn: Callable[..., Any]) -> Stamp | None:
     """Where ``fingerprint_code(fn)`` reads from, or ``None`` if a value could change in place.
 
-    Example:
+    Examples:
         >>> def double(x: int) -> int:
         ...     return 2 * x
         >>> code_stamp(double).holds()
