@@ -11,9 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._events import RunEnded, RunStarted
 from .._lazy import lazy_module
-from .caching import open_store
 from .check_log import current_checks
-from .concurrent import run_concurrent
 from .emitter import Emitter
 from .logs import current_run
 from .loops import event_loop, running_loop
@@ -22,6 +20,8 @@ from .state import RunState
 
 if TYPE_CHECKING:
     import anyio
+
+    from .._services.cache import CacheStore
 else:  # imported on first use, so that `import flowdsl` stays light
     anyio = lazy_module("anyio")
 
@@ -39,12 +39,28 @@ async def _run_dask(state: RunState) -> None:
     await run_dask(state)
 
 
-_SCHEDULERS: dict[str, Scheduler] = {
-    "serial": run_serial,
-    "thread": run_concurrent,
-    "async": run_concurrent,
-    "dask": _run_dask,
-}
+def _open_store(option: Any) -> tuple[CacheStore | None, Callable[[], None]]:
+    """``caching.open_store``; a run without a cache does not import the cache's modules."""
+    if option is False:
+        return None, _no_store
+    from .caching import open_store
+
+    return open_store(option)
+
+
+def _no_store() -> None:
+    return None
+
+
+def _scheduler(backend: str) -> Scheduler:
+    """The scheduler of ``backend`` (the concurrent one is imported when a run needs it)."""
+    if backend == "serial":
+        return run_serial
+    if backend == "dask":
+        return _run_dask
+    from .concurrent import run_concurrent
+
+    return run_concurrent
 
 
 async def execute(state: RunState, *, announced: bool = False) -> RunState:
@@ -63,8 +79,8 @@ async def execute(state: RunState, *, announced: bool = False) -> RunState:
             return await _between_run_events(state, emitter)
         # The run itself, here rather than in a function of its own: every
         # frame between ``flow.run`` and a vertex shows in its tracebacks.
-        scheduler = _SCHEDULERS[state.options.backend]
-        state.cache_store, close_store = open_store(state.options.cache)
+        scheduler = _scheduler(state.options.backend)
+        state.cache_store, close_store = _open_store(state.options.cache)
         state.home = threading.get_ident()
         start = state.began = time.perf_counter()
         try:
