@@ -59,8 +59,8 @@ NOT_IN_A_PLAIN_RUN = (
     "urllib",
     "cachetools",
     # flowdsl's: exports, background runs, sweeps, progress, a result's metrics,
-    # timeline, lineage and DataFrame, concurrent schedulers, atomic groups,
-    # caching, fingerprints, checkpoints, DataFrame schemas
+    # timeline, lineage and DataFrame, events, event loops, concurrent schedulers,
+    # atomic groups, caching, fingerprints, checkpoints, DataFrame schemas
     "flowdsl.fingerprint",
     "flowdsl._export",
     "flowdsl._handle",
@@ -70,6 +70,8 @@ NOT_IN_A_PLAIN_RUN = (
     "flowdsl._report",
     "flowdsl._lineage",
     "flowdsl._frame_result",
+    "flowdsl._events",
+    "flowdsl._runtime.loops",
     "flowdsl._runtime.concurrent",
     "flowdsl._runtime.atomic",
     "flowdsl._runtime.caching",

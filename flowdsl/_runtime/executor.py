@@ -9,19 +9,18 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._events import RunEnded, RunStarted
 from .._lazy import lazy_module
 from .check_log import current_checks
-from .emitter import Emitter
 from .logs import current_run
-from .loops import event_loop, running_loop
 from .serial import run_serial
 from .state import RunState
 
 if TYPE_CHECKING:
     import anyio
 
+    from .._events import RunEnded
     from .._services.cache import CacheStore
+    from .emitter import Emitter
 else:  # imported on first use, so that `import flowdsl` stays light
     anyio = lazy_module("anyio")
 
@@ -103,6 +102,8 @@ async def execute(state: RunState, *, announced: bool = False) -> RunState:
 
 async def _between_run_events(state: RunState, emitter: Emitter) -> RunState:
     # The run, between its RunStarted and RunEnded events.
+    from .._events import RunStarted  # a run without listeners makes no events
+
     emitter.emit(
         RunStarted(
             run_id=state.run_id,
@@ -145,6 +146,8 @@ def alone_in(error: BaseException) -> BaseException:
 
 
 def _run_ended(state: RunState) -> RunEnded:
+    from .._events import RunEnded
+
     if state.failed_fast or state.errors:
         outcome = "failed"
     elif state.timed_out:
@@ -195,6 +198,8 @@ def run_on_a_loop(main: Callable[[], Coroutine[Any, Any, T]], anyio_backend: str
     a thread of its own; elsewhere on such a thread it is a ``RuntimeError``
     pointing to ``arun``.
     """
+    from .loops import event_loop, running_loop  # a run that needs no loop skips them
+
     running = running_loop()
     if running is None:
         return event_loop(anyio_backend).run(main)
@@ -211,6 +216,8 @@ def run_on_a_loop(main: Callable[[], Coroutine[Any, Any, T]], anyio_backend: str
 
 def _on_a_thread_of_its_own(main: Callable[[], Coroutine[Any, Any, T]], anyio_backend: str) -> T:
     outcome: list[T | BaseException] = []
+
+    from .loops import event_loop
 
     def start() -> None:
         try:
