@@ -7,13 +7,14 @@ import os
 import sys
 import types
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 from typing_extensions import Unpack
 
 from ._arguments import run_arguments
 from ._compiler import compile_graph
+from ._handle import RunHandle
 from ._location import SourceLocation
 from ._model.graph import FlowInput, Graph, VertexNode
 from ._options import Settings
@@ -33,11 +34,9 @@ from .errors import (
     VertexTimeout,
 )
 
-# What only some calls use (an export, a background run, a sweep, progress,
-# checkpoints, worker threads) is imported by them: a script that compiles and
-# runs a flow once does not load it.
-if TYPE_CHECKING:
-    from ._handle import RunHandle
+# What only some calls use (an export, a sweep, progress, checkpoints, worker
+# threads) is imported by them: a script that compiles and runs a flow once does
+# not load it. (``RunHandle`` stays: the run methods' hints resolve at run time.)
 
 __all__ = ["Flow", "compile"]
 
@@ -342,8 +341,6 @@ class Flow:
         calling thread. Input and option errors are raised here, before the run
         starts; everything else comes from ``handle.result()``.
         """
-        from ._handle import RunHandle
-
         state = self._prepare("start", inputs, options, RunKeywords)
         return RunHandle(state, _finish)
 

@@ -58,12 +58,11 @@ NOT_IN_A_PLAIN_RUN = (
     "ipaddress",
     "urllib",
     "cachetools",
-    # flowdsl's: exports, background runs, sweeps, progress, a result's metrics,
+    # flowdsl's: exports, sweeps, progress, a result's metrics,
     # timeline, lineage and DataFrame, events, event loops, concurrent schedulers,
     # atomic groups, caching, fingerprints, checkpoints, DataFrame schemas
     "flowdsl.fingerprint",
     "flowdsl._export",
-    "flowdsl._handle",
     "flowdsl._progress",
     "flowdsl._runtime.sweep",
     "flowdsl._metrics",
