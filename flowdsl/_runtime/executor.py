@@ -18,11 +18,18 @@ from .state import RunState
 if TYPE_CHECKING:
     import anyio
 
+    from .. import _events as events
     from .._events import RunEnded
     from .._services.cache import CacheStore
+    from . import caching, loops
     from .emitter import Emitter
 else:  # imported on first use, so that `import flowdsl` stays light
     anyio = lazy_module("anyio")
+    # What only some runs use: the event classes (a run with listeners), the
+    # stores (a run with a cache), the event loops (a run that needs one).
+    events = lazy_module("flowdsl._events")
+    caching = lazy_module("flowdsl._runtime.caching")
+    loops = lazy_module("flowdsl._runtime.loops")
 
 __all__ = ["alone_in", "execute", "run_blocking", "run_on_a_loop"]
 
@@ -42,9 +49,7 @@ def _open_store(option: Any) -> tuple[CacheStore | None, Callable[[], None]]:
     """``caching.open_store``; a run without a cache does not import the cache's modules."""
     if option is False:
         return None, _no_store
-    from .caching import open_store
-
-    return open_store(option)
+    return caching.open_store(option)
 
 
 def _no_store() -> None:
@@ -102,10 +107,8 @@ async def execute(state: RunState, *, announced: bool = False) -> RunState:
 
 async def _between_run_events(state: RunState, emitter: Emitter) -> RunState:
     # The run, between its RunStarted and RunEnded events.
-    from .._events import RunStarted  # a run without listeners makes no events
-
     emitter.emit(
-        RunStarted(
+        events.RunStarted(
             run_id=state.run_id,
             time=time.time(),
             backend=state.options.backend,
@@ -146,8 +149,6 @@ def alone_in(error: BaseException) -> BaseException:
 
 
 def _run_ended(state: RunState) -> RunEnded:
-    from .._events import RunEnded
-
     if state.failed_fast or state.errors:
         outcome = "failed"
     elif state.timed_out:
@@ -156,7 +157,7 @@ def _run_ended(state: RunState) -> RunEnded:
         outcome = "cancelled"
     else:
         outcome = "completed"
-    return RunEnded(
+    return events.RunEnded(
         run_id=state.run_id,
         time=time.time(),
         duration=state.total,
@@ -198,11 +199,9 @@ def run_on_a_loop(main: Callable[[], Coroutine[Any, Any, T]], anyio_backend: str
     a thread of its own; elsewhere on such a thread it is a ``RuntimeError``
     pointing to ``arun``.
     """
-    from .loops import event_loop, running_loop  # a run that needs no loop skips them
-
-    running = running_loop()
+    running = loops.running_loop()
     if running is None:
-        return event_loop(anyio_backend).run(main)
+        return loops.event_loop(anyio_backend).run(main)
     if current_run.get() is None:
         raise RuntimeError(
             f"this run needs an event loop of its own, and {running} is running on this "
@@ -217,11 +216,9 @@ def run_on_a_loop(main: Callable[[], Coroutine[Any, Any, T]], anyio_backend: str
 def _on_a_thread_of_its_own(main: Callable[[], Coroutine[Any, Any, T]], anyio_backend: str) -> T:
     outcome: list[T | BaseException] = []
 
-    from .loops import event_loop
-
     def start() -> None:
         try:
-            outcome.append(event_loop(anyio_backend).run(main))
+            outcome.append(loops.event_loop(anyio_backend).run(main))
         except BaseException as error:  # handed to the caller's thread
             outcome.append(error)
 
