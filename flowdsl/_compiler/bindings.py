@@ -51,6 +51,9 @@ __all__ = [
 
 #: No config variant left out.
 _NONE_ABSENT: Mapping[str, str] = MappingProxyType({})
+#: No parameter bound by ``bind=``.
+_NONE_BOUND: Mapping[str, Any] = MappingProxyType({})
+_STARRED = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
 class _AnnotationHolder:
@@ -367,6 +370,8 @@ def bind_after(
     absent: Mapping[str, str] = _NONE_ABSENT,
 ) -> tuple[str, ...]:
     """The names of the vertices ``@vertex(after=...)`` names; each unknown one is a problem."""
+    if not spec.options.after:
+        return ()
 
     def refuse(resolved: Resolved) -> str | None:
         if resolved[1] is not None:
@@ -406,9 +411,10 @@ def bind_vertex(
 ) -> tuple[Binding, ...]:
     """The bindings of every parameter of ``spec``; each problem found is appended."""
     bindings: list[Binding] = []
-    bound = spec.options.bound
+    reading: list[Binding] = []  # the bindings that read a vertex's output
+    bound = spec.options.bound if spec.options.bind else _NONE_BOUND
     for param in signature.parameters:
-        if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+        if param.kind in _STARRED:
             star = "*" if param.kind is inspect.Parameter.VAR_POSITIONAL else "**"
             report(
                 problems,
@@ -418,10 +424,14 @@ def bind_vertex(
             )
             continue
         annotation = signature.hints.get(param.name, NO_DEFAULT)
-        _, metadata = annotated_parts(annotation)
-        markers = _from_marker(metadata)
-        previous = any(isinstance(m, Previous) for m in metadata)
-        transaction = any(isinstance(m, Transaction) for m in metadata)
+        if type(annotation) is type or annotation is NO_DEFAULT:  # no markers to look for
+            markers: list[From | Input] = []
+            previous = transaction = False
+        else:
+            _, metadata = annotated_parts(annotation)
+            markers = _from_marker(metadata)
+            previous = any(isinstance(m, Previous) for m in metadata)
+            transaction = any(isinstance(m, Transaction) for m in metadata)
         common = {
             "parameter": param.name,
             "annotation": annotation,
@@ -486,14 +496,16 @@ def bind_vertex(
             if resolved is None:
                 continue
             source, field, access = resolved
-            bindings.append(Binding(source=source, field=field, access=access, **common))
+            reading.append(Binding(source=source, field=field, access=access, **common))
+            bindings.append(reading[-1])
         elif param.name in shapes:
-            bindings.append(Binding(source=param.name, **common))
+            reading.append(Binding(source=param.name, **common))
+            bindings.append(reading[-1])
         elif param.name in absent:
             report(problems, spec, param.name, absent[param.name])
         else:
             bindings.append(Binding(source=param.name, is_input=True, **common))
-    for binding in bindings:
+    for binding in reading:
         _check_types(spec, binding, shapes, problems)
     return tuple(bindings)
 
@@ -504,7 +516,8 @@ def _check_types(
     shapes: Mapping[str, OutputShape],
     problems: list[CompileError],
 ) -> None:
-    if not binding.reads_vertex or binding.annotation is NO_DEFAULT:
+    # ``binding`` reads a vertex's output.
+    if binding.annotation is NO_DEFAULT:
         return
     shape = shapes[binding.source]
     produced = shape.returns if binding.field is None else shape.field_annotation(binding.field)
