@@ -195,8 +195,9 @@ def _remember(first_of: dict[Any, Any], annotation: Any, reader: Any) -> None:
 
 
 def _check_cycles(vertices: list[VertexNode], problems: list[CompileError]) -> None:
-    by_name = {v.name: v for v in vertices}
-    for cycle in topology.find_cycles({v.name: v.upstream for v in vertices}):
+    cycles = topology.find_cycles({v.name: v.upstream for v in vertices})
+    by_name = {v.name: v for v in vertices} if cycles else {}
+    for cycle in cycles:
         steps = []
         for producer, consumer in itertools.pairwise(cycle):
             parameter = _reader_of(by_name[consumer], producer)
