@@ -15,7 +15,6 @@ from typing import Any, NamedTuple
 
 from ._dsl import spec_of
 from ._model.graph import Graph
-from ._services.checkpoints import SERIALIZERS
 from .errors import ArgumentTypeError, DataResolutionError, SettingsError
 
 __all__ = ["Outputs", "RunArguments", "run_arguments"]
@@ -129,6 +128,10 @@ def _run_id(value: Any) -> str | None:
 
 
 def _serializer(value: Any) -> str:
+    if value == "pickle":
+        return "pickle"  # the default, known without importing the checkpoint store
+    from ._services.checkpoints import SERIALIZERS
+
     if not isinstance(value, str):
         raise _wrong("serializer", f"one of {', '.join(map(repr, SERIALIZERS))}", value)
     if value not in SERIALIZERS:

@@ -6,30 +6,23 @@ import functools
 import os
 import sys
 import types
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
 from typing_extensions import Unpack
 
-from . import _export
 from ._arguments import run_arguments
 from ._compiler import compile_graph
 from ._handle import RunHandle
 from ._location import SourceLocation
 from ._model.graph import FlowInput, Graph, VertexNode
 from ._options import Settings
-from ._progress import SweepProgress, progress_listener
 from ._result import RunResult
 from ._run_keywords import AsyncRunKeywords, RunKeywords, check_keywords
-from ._runtime.checkpointing import resume_checkpoint, start_checkpoint
-from ._runtime.concurrent import DEFAULT_MAX_WORKERS
 from ._runtime.executor import execute, run_blocking, run_on_a_loop
 from ._runtime.plan import Plan, build_plan
 from ._runtime.state import RunState, SharedWorkers
-from ._runtime.sweep import run_all
-from ._services.cache import MemoryCache
 from ._settings import resolve
 from ._subflow import SubFlow, sub_flow
 from .errors import (
@@ -40,6 +33,10 @@ from .errors import (
     VertexFailed,
     VertexTimeout,
 )
+
+# What only some calls use (an export, a sweep, progress, checkpoints, worker
+# threads) is imported by them: a script that compiles and runs a flow once does
+# not load it. (``RunHandle`` stays: the run methods' hints resolve at run time.)
 
 __all__ = ["Flow", "compile"]
 
@@ -212,15 +209,21 @@ class Flow:
 
     def to_mermaid(self) -> str:
         """The graph as a Mermaid flowchart."""
-        return _export.to_mermaid(self._graph)
+        from ._export import to_mermaid
+
+        return to_mermaid(self._graph)
 
     def to_dot(self) -> str:
         """The graph as Graphviz DOT."""
-        return _export.to_dot(self._graph)
+        from ._export import to_dot
+
+        return to_dot(self._graph)
 
     def to_json(self) -> str:
         """The graph as JSON: vertices, bindings, inputs, order, stages, flows."""
-        return _export.to_json(self._graph)
+        from ._export import to_json
+
+        return to_json(self._graph)
 
     def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
         # Jupyter's rich display: the graph as SVG (Graphviz when installed, else
@@ -392,6 +395,11 @@ class Flow:
                 the flow (raised before anything runs).
             SettingsError: an option has a bad value.
         """
+        from ._progress import SweepProgress
+        from ._runtime.concurrent import DEFAULT_MAX_WORKERS
+        from ._runtime.sweep import run_all
+        from ._services.cache import MemoryCache
+
         call = check_keywords("map", options, RunKeywords)
         settings = resolve(call)
         if call["cache"] is None and not settings.cache and settings.backend != "dask":
@@ -469,6 +477,8 @@ class Flow:
         arguments = run_arguments(call, self._graph)
         listeners = list(arguments.listeners)
         if options.progress:
+            from ._progress import progress_listener
+
             listeners.append(progress_listener(on_error=options.on_error))
         overrides = arguments.overrides
         outputs, flow = arguments.outputs, arguments.flow
@@ -484,6 +494,8 @@ class Flow:
                 dask_client=arguments.dask_client,
             )
             if options.checkpoint is not None:
+                from ._runtime.checkpointing import start_checkpoint
+
                 state.checkpoint = start_checkpoint(
                     self._graph,
                     options.checkpoint,
@@ -498,6 +510,10 @@ class Flow:
                 "resume=True needs checkpoint= (the file the run was recorded in)",
                 source="argument resume",
             )
+        import uuid
+
+        from ._runtime.checkpointing import resume_checkpoint
+
         run_id = arguments.run_id or uuid.uuid4().hex
         prepared = resume_checkpoint(
             self._graph,

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from ._lazy import lazy_module
 from ._result import RunResult
 from ._runtime.executor import execute
-from ._runtime.loops import event_loop
 from ._runtime.state import RunState
 from .errors import FlowCancelled
 
@@ -57,6 +56,8 @@ class RunHandle:
         return self._state.run_id
 
     def _main(self) -> None:
+        from ._runtime.loops import event_loop  # a script that never starts a run skips it
+
         try:
             event_loop(self._state.options.anyio_backend).run(self._run)
         except BaseException as exc:  # handed to whoever calls result()

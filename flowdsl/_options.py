@@ -23,13 +23,15 @@ import math
 import os
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union
 
 import attrs
 
 from ._policies import RetryPolicy, retry_policy
-from ._services.cache import CacheStore
 from .errors import SettingsError
+
+if TYPE_CHECKING:
+    from ._services.cache import CacheStore
 
 __all__ = [
     "ANYIO_BACKENDS",
@@ -50,7 +52,7 @@ Backend = Literal["serial", "thread", "async", "dask"]
 OnError = Literal["raise", "continue"]
 ContractsMode = Literal["strict", "warn", "off"]
 AnyioBackend = Literal["asyncio", "trio"]
-CacheOption = Union[bool, str, "os.PathLike[str]", CacheStore]
+CacheOption = Union[bool, str, "os.PathLike[str]", "CacheStore"]
 
 BACKENDS: tuple[str, ...] = ("serial", "thread", "async", "dask")
 ON_ERROR: tuple[str, ...] = ("raise", "continue")

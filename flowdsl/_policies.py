@@ -7,7 +7,6 @@ compiler copies it into the model, and the runtime asks it two questions
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from typing import Any, Union
 
@@ -92,6 +91,8 @@ class RetryPolicy:
         if self.max_delay is not None:
             wait = min(wait, self.max_delay)
         if self.jitter:
+            import random  # only a jittered retry needs it
+
             wait += random.uniform(0.0, self.jitter)
         return wait
 

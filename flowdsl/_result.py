@@ -6,19 +6,23 @@ import enum
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cached_property
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._checks import CheckOutcome
-from ._frame_result import to_frame
-from ._lineage import Lineage
 from ._mapping import ElementIndex
-from ._metrics import RunMetrics, VertexMetrics
-from ._report.timeline import Timeline, timeline_of
 from ._runtime.fields import field_reader
 from ._runtime.state import MISSING, RunState
 from ._suggest import did_you_mean
+
+# A result's metrics, timeline, lineage and DataFrame are built when they are
+# read, and their modules imported then: a run that reads only values needs none.
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ._checks import CheckOutcome
+    from ._lineage import Lineage
+    from ._metrics import RunMetrics
+    from ._report.timeline import Timeline
 
 __all__ = ["RunResult", "VertexState"]
 
@@ -252,6 +256,8 @@ class RunResult(Mapping[str, Any]):
     def metrics(self) -> RunMetrics:
         """Per-vertex wall time, attempts, cache use, iterations, elements and fallback used;
         and the run's total time."""
+        from ._metrics import RunMetrics, VertexMetrics
+
         state = self._state
         steps = state.plan.steps
         # Also the atomic group members that ran and were undone.
@@ -323,17 +329,23 @@ class RunResult(Mapping[str, Any]):
             1   10.0   30.0
             2   20.0   30.0
         """
+        from ._frame_result import to_frame
+
         return to_frame(self, self if names is None else names)
 
     @cached_property
     def timeline(self) -> Timeline:
         """What ran when and where: each call on its thread or event loop, the skips,
         and the critical path against the run's wall time (see ``Timeline``)."""
+        from ._report.timeline import timeline_of
+
         return timeline_of(self._state)
 
     @cached_property
     def lineage(self) -> Lineage:
         """Where each output came from: ``result.lineage.trace("save")``."""
+        from ._lineage import Lineage
+
         return Lineage(self._graph, self, self.inputs)
 
     def report(self, path: str | os.PathLike[str]) -> Path:

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from typing_extensions import TypedDict
 
 from ._arguments import Outputs
 from ._policies import RetryPolicy
-from ._services.cache import CacheStore
 from ._suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from ._services.cache import CacheStore
 
 __all__ = ["AsyncRunKeywords", "RunKeywords", "check_keywords"]
 

@@ -1,6 +1,10 @@
 """The public surface: ``flowdsl.__all__`` pinned, public names shown as ``flowdsl.X``, errors."""
 
+import ast
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -185,6 +189,109 @@ def test_error_tree(child: str, parents: tuple[object, ...]) -> None:
     cls = getattr(flowdsl, child)
     for parent in parents:
         assert issubclass(cls, getattr(flowdsl, parent) if isinstance(parent, str) else parent)
+
+
+def _type_checking_imports() -> dict[str, tuple[str, ...]]:
+    """What ``flowdsl/__init__.py`` imports for type checkers: module -> names, in order."""
+    tree = ast.parse(Path(flowdsl.__file__).read_text(encoding="utf-8"))
+    (block,) = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    ]
+    found: dict[str, tuple[str, ...]] = {}
+    for node in block.body:
+        assert isinstance(node, ast.ImportFrom)
+        module = "." * node.level + (node.module or "")
+        found[module] = found.get(module, ()) + tuple(alias.name for alias in node.names)
+    return found
+
+
+def test_the_lazy_names_are_the_ones_type_checkers_see() -> None:
+    """``_WHERE`` (what Python imports on first access) and the imports under
+    ``TYPE_CHECKING`` (what type checkers and the docs read) name the same modules."""
+    seen = _type_checking_imports()
+    assert seen.pop(".") == ("errors", "fingerprint")
+    assert seen == flowdsl._WHERE
+    assert sorted(name for names in seen.values() for name in names) == EXPECTED_ALL
+
+
+def test_dir_lists_the_public_names_before_they_are_loaded() -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import flowdsl, sys\nprint(sorted(dir(flowdsl)))\n"
+            "print(sorted(m for m in sys.modules if m.startswith('flowdsl')))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    listed, loaded = (ast.literal_eval(line) for line in completed.stdout.splitlines())
+    assert set(EXPECTED_ALL) | {"errors", "fingerprint", "__version__"} <= set(listed)
+    assert loaded == ["flowdsl"]
+
+
+def test_the_public_submodules_are_attributes_of_a_plain_import() -> None:
+    code = (
+        "import flowdsl\n"
+        "assert flowdsl.errors.CompileError is flowdsl.CompileError\n"
+        "assert callable(flowdsl.fingerprint.register)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_classes_loaded_with_a_public_name_show_as_flowdsl_names() -> None:
+    """A script that reads only ``flowdsl.vertex`` and ``flowdsl.Flow`` still sees its
+    result's and graph's classes as ``flowdsl.RunResult`` and ``flowdsl.Graph``."""
+    code = (
+        "import flowdsl\n"
+        "@flowdsl.vertex\n"
+        "def double(x: int) -> int:\n"
+        "    return 2 * x\n"
+        "flow = flowdsl.Flow.from_functions(double)\n"
+        "result = flow.run({'x': 2})\n"
+        "print([type(v).__module__ for v in (result, flow.graph, result.states['double'])])\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert ast.literal_eval(completed.stdout) == ["flowdsl", "flowdsl", "flowdsl"]
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="module 'flowdsl' has no attribute 'Flw'"):
+        flowdsl.Flw  # type: ignore[attr-defined]
+    assert not hasattr(flowdsl, "_lazy_nothing")
+
+
+def test_public_objects_unpickle_in_a_process_that_never_imported_flowdsl() -> None:
+    """What a Dask worker does: unpickling finds each class as ``flowdsl.X`` on first use."""
+    dump = (
+        "import pickle, sys, flowdsl\n"
+        "values = [flowdsl.From('load.id'), flowdsl.RetryPolicy(max_retries=2),"
+        " flowdsl.SourceLocation('p.py', 3), flowdsl.VertexState.COMPLETED]\n"
+        "sys.stdout.buffer.write(pickle.dumps(values))\n"
+    )
+    load = (
+        "import pickle, sys\n"
+        "values = pickle.loads(sys.stdin.buffer.read())\n"
+        "print([type(v).__module__ + '.' + type(v).__qualname__ for v in values])\n"
+        "print(values[1].max_retries, values[3].name)\n"
+    )
+    pickled = subprocess.run([sys.executable, "-c", dump], capture_output=True, check=True)
+    loaded = subprocess.run(
+        [sys.executable, "-c", load], input=pickled.stdout, capture_output=True, check=True
+    )
+    types_line, values_line = loaded.stdout.decode().splitlines()
+    assert ast.literal_eval(types_line) == [
+        "flowdsl.From",
+        "flowdsl.RetryPolicy",
+        "flowdsl.SourceLocation",
+        "flowdsl.VertexState",
+    ]
+    assert values_line == "2 COMPLETED"
 
 
 def test_version() -> None:

@@ -20,11 +20,12 @@ import warnings
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .._events import CacheHit
 from .._lazy import lazy_module
-from .._services.cache import CacheStore, MemoryCache, SQLiteCache
-from .._services.code_stamp import Stamp, code_stamp, same_stamp
+from .._services.cache import ABSENT, CacheStore, MemoryCache, SQLiteCache
+from .._services.code_stamp import Stamp, code_stamp, joined
 from .._services.fingerprint import (
     CodeFingerprint,
     Unfingerprintable,
@@ -33,8 +34,9 @@ from .._services.fingerprint import (
     fingerprint_value,
 )
 from ..errors import CacheWarning
+from .check_log import current_checks
 from .checking import Invoker
-from .plan import Step, gather
+from .plan import Plan, Step, gather
 from .state import RunState
 
 if TYPE_CHECKING:
@@ -43,7 +45,15 @@ if TYPE_CHECKING:
 else:  # imported on first use, so that `import flowdsl` stays light
     anyio = lazy_module("anyio")
 
-__all__ = ["CachedCall", "default_cache", "open_store", "run_invokers", "through_cache"]
+__all__ = [
+    "CachedCall",
+    "CallKeys",
+    "RunLookups",
+    "default_cache",
+    "open_store",
+    "run_invokers",
+    "through_cache",
+]
 
 _DEFAULT_SIZE = 4096
 _default: MemoryCache | None = None
@@ -119,6 +129,7 @@ KeyMaker = Callable[[Sequence[bytes]], str]
 #: equal values are the same value (unlike 0.0 and -0.0): their keys are kept.
 _SCALARS = frozenset({int, bool, type(None)})
 _TEXTS = frozenset({str, bytes})
+_KEPT_TYPES = _SCALARS | _TEXTS
 #: Longer texts are not kept (the kept keys hold their arguments).
 _KEPT_TEXT = 256
 _KEPT_KEYS = 4096
@@ -134,8 +145,8 @@ class CallKeys:
 
     A key is a hash of the step's code fingerprint and its arguments'
     fingerprints; for arguments that are small ints, strings, bytes, bools or
-    None it is kept, keyed by their exact types and values, so a repeated call
-    skips fingerprinting and hashing.
+    None it is kept in ``kept``, under their exact types then their values
+    (``(int, str, 1, "a")``), so a repeated call skips fingerprinting and hashing.
     """
 
     def __init__(self, make: KeyMaker, code: CodeFingerprint, stamp: Stamp | None) -> None:
@@ -162,21 +173,11 @@ class CallKeys:
         return key
 
 
-#: Per step of a plan, its call keys and the stamp of what its code read then.
-_known_keys: weakref.WeakKeyDictionary[Step, tuple[Stamp, CallKeys]] = weakref.WeakKeyDictionary()
-
-
 def _call_keys(step: Step) -> CallKeys | None:
-    """How ``step``'s calls are keyed in this run: its code fingerprint taken
-    (``None``, with a warning, if it cannot be) and hashed with its identity."""
-    # The globals and closure cells a function reads may have changed since
-    # the last run: the fingerprint is reused only while its stamp (every
-    # object it read, none of which can change in place) is the same.
-    stamp = code_stamp(step.function)
-    known = _known_keys.get(step)
-    if known is not None and same_stamp(known[0], stamp):
-        return known[1]
+    """How ``step``'s calls are keyed: its code fingerprint taken (``None``, with a
+    warning, if it cannot be) and hashed with its identity."""
     function = step.function
+    stamp = code_stamp(function)
     try:
         code = code_fingerprint(function)
     except Unfingerprintable as exc:
@@ -184,12 +185,73 @@ def _call_keys(step: Step) -> CallKeys | None:
         return None
     identity = f"{function.__module__}.{function.__qualname__}:{step.node.name}"
     names = [binding.parameter for binding in step.sources]
-    keys = CallKeys(
+    if stamp is not None and not stamp.holds():
+        stamp = None  # something changed while the fingerprint was taken: take it next run
+    return CallKeys(
         cache_keys(identity, code.digest, step.node.options.version, names), code, stamp
     )
-    if stamp is not None and same_stamp(stamp, code_stamp(function)):
-        _known_keys[step] = (stamp, keys)  # nothing changed while the fingerprint was taken
-    return keys
+
+
+class _PlanKeys:
+    """The call keys of one plan's pure steps, kept between runs while their stamps hold.
+
+    A step's code fingerprint (the globals and closure cells its function
+    reads, which may change between runs) is taken again only when its stamp
+    no longer holds, or on every run when it has none. One joined stamp of the
+    whole plan is looked at per run.
+    """
+
+    def __init__(self, plan: Plan) -> None:
+        self.pure = tuple(step for step in plan.steps if step.node.options.pure)
+        self.size = len(plan.steps)
+        self.lock = threading.Lock()
+        # Replaced whole, so that a run reads a consistent set without the lock:
+        # per position, its keys (None: not pure, or uncacheable); the joined stamp of
+        # the kept ones; whether some step is keyed again on every run; and a
+        # number that changes whenever a step's keys do.
+        self.current: _Keys | None = None
+
+    def keys(self) -> _Keys:
+        """Each step's keys for a run starting now."""
+        current = self.current
+        if current is not None and not current.every_run and current.stamp.holds():
+            return current
+        with self.lock:
+            current = self.current = self._refreshed(self.current)
+            return current
+
+    def _refreshed(self, current: _Keys | None) -> _Keys:
+        keys: list[CallKeys | None] = [None] * self.size if current is None else list(current.keys)
+        every_run = False
+        for step in self.pure:
+            known = keys[step.position]
+            if known is None or known.stamp is None or not known.stamp.holds():
+                known = keys[step.position] = _call_keys(step)
+            every_run = every_run or known is None or known.stamp is None
+        stamps = [k.stamp for k in keys if k is not None and k.stamp is not None]
+        version = 0 if current is None else current.version + 1
+        return _Keys(tuple(keys), joined(stamps), every_run, version)
+
+
+class _Keys(NamedTuple):
+    """A plan's keys at some point (see ``_PlanKeys.current``)."""
+
+    keys: tuple[CallKeys | None, ...]
+    stamp: Stamp
+    every_run: bool
+    version: int
+
+
+_plan_keys: weakref.WeakKeyDictionary[Plan, _PlanKeys] = weakref.WeakKeyDictionary()
+_plan_keys_lock = threading.Lock()
+
+
+def _keys_of(plan: Plan) -> _PlanKeys:
+    found = _plan_keys.get(plan)
+    if found is None:
+        with _plan_keys_lock:
+            found = _plan_keys.setdefault(plan, _PlanKeys(plan))
+    return found
 
 
 def _warn(step: Step, why: str) -> None:
@@ -265,7 +327,7 @@ def _warn_changed_reads(step: Step, keys: CallKeys) -> None:
     during its call: the keys cover it, so what the call stored is keyed by a state that
     is gone, and later runs will never find it."""
     function = step.function
-    if keys.stamp is not None and same_stamp(keys.stamp, code_stamp(function)):
+    if keys.stamp is not None and keys.stamp.holds():
         return  # only immutable values read, and none rebound
     try:
         after = code_fingerprint(function)
@@ -291,23 +353,20 @@ def _warn_changed_reads(step: Step, keys: CallKeys) -> None:
         )
 
 
-def _cached(cached: CachedCall, inner: Invoker) -> Invoker:
-    def invoke(values: list[Any]) -> Any:
-        key = cached.key(values)
-        if key is None:
-            return inner(values)
-        hit, value = cached.lookup(key)
-        if hit:
-            return value
-        with _FLIGHTS.claim(cached.flight, key) as running:
-            if running is not None:
-                running.wait()
-                hit, value = cached.lookup(key)
-                if hit:
-                    return value
-            return cached.store_value(key, inner(values))
-
-    return invoke
+def _through_cache_sync(cached: CachedCall, inner: Invoker, values: list[Any]) -> Any:
+    key = cached.key(values)
+    if key is None:
+        return inner(values)
+    hit, value = cached.lookup(key)
+    if hit:
+        return value
+    with _FLIGHTS.claim(cached.flight, key) as running:
+        if running is not None:
+            running.wait()
+            hit, value = cached.lookup(key)
+            if hit:
+                return value
+        return cached.store_value(key, inner(values))
 
 
 async def through_cache(cached: CachedCall, key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
@@ -325,49 +384,204 @@ async def through_cache(cached: CachedCall, key: str, compute: Callable[[], Awai
         return cached.store_value(key, await compute())
 
 
-def _cached_async(cached: CachedCall, inner: Invoker) -> Invoker:
-    async def invoke(values: list[Any]) -> Any:
-        key = cached.key(values)
-        if key is None:
-            return await inner(values)
-        return await through_cache(cached, key, functools.partial(inner, values))
+async def _through_cache_async(cached: CachedCall, inner: Invoker, values: list[Any]) -> Any:
+    key = cached.key(values)
+    if key is None:
+        return await inner(values)
+    return await through_cache(cached, key, functools.partial(inner, values))
+
+
+def _cached(cached: CachedCall, inner: Invoker) -> Invoker:
+    """``inner`` behind the cache, for one run (see ``CachedCall``)."""
+    through = _through_cache_async if cached.step.is_async else _through_cache_sync
+    return functools.partial(through, cached, inner)
+
+
+# A hit without listeners: the fast invokers below are kept between runs (per
+# store and plan), so they hold nothing of a run; they find it, when they need
+# it, in the context variable the executor sets for the run (``check_log``).
+
+#: What a fast invoker reads a key with: the stored value, or ``ABSENT``.
+Reader = Callable[[str], Any]
+
+
+def _slow_call(position: int, values: list[Any]) -> Any:
+    # A fast invoker's call that it could not answer alone: the whole path, in this run.
+    state = current_checks.get()
+    assert state is not None  # invokers run inside their run
+    step = state.plan.steps[position]
+    # The plan's latest keys (set when this run started, or since by another run).
+    current = _keys_of(state.plan).current
+    keys = None if current is None else current.keys[position]
+    inner = state.call_plan.invokers[position] or step.invoke
+    if keys is None or state.cache_store is None:
+        return inner(values)
+    cached = CachedCall(state, step, keys, state.cache_store)
+    through = _through_cache_async if step.is_async else _through_cache_sync
+    return through(cached, inner, values)
+
+
+def _finder(step: Step, kept: dict[tuple[Any, ...], str], read: Reader) -> Invoker:
+    """``find(values)``: the stored value of ``step``'s call on ``values`` when its key is
+    kept (the outcome recorded), else ``ABSENT``."""
+    position, fetch, state_of = step.position, step.fetch, current_checks.get
+    if fetch is None:  # keyword arguments or fields: the key is found the long way
+        return lambda values: ABSENT
+    if step.unary:
+
+        def find_unary(values: list[Any]) -> Any:
+            argument = fetch(values)
+            cls = type(argument)
+            # Hashing only plain exact types: no user code runs here.
+            if cls in _KEPT_TYPES:
+                key = kept.get((cls, argument))
+                if key is not None:
+                    value = read(key)
+                    if value is not ABSENT:
+                        state_of().cache_outcomes.setdefault(position, "hit")  # type: ignore[union-attr]
+                    return value
+            return ABSENT
+
+        return find_unary
+
+    def find(values: list[Any]) -> Any:
+        arguments = fetch(values)
+        if _KEPT_TYPES.issuperset(map(type, arguments)):
+            key = kept.get((*map(type, arguments), *arguments))
+            if key is not None:
+                value = read(key)
+                if value is not ABSENT:
+                    state_of().cache_outcomes.setdefault(position, "hit")  # type: ignore[union-attr]
+                return value
+        return ABSENT
+
+    return find
+
+
+def _fast_invoker(step: Step, keys: CallKeys, read: Reader) -> Invoker:
+    """``step``'s invoker behind the cache, kept between runs: a hit on a kept key is a
+    few dict lookups; anything else takes ``_slow_call``."""
+    find, position = _finder(step, keys.kept, read), step.position
+    if step.is_async:
+
+        async def invoke_async(values: list[Any]) -> Any:
+            value = find(values)
+            if value is ABSENT:
+                return await _slow_call(position, values)
+            return value
+
+        return invoke_async
+
+    def invoke(values: list[Any]) -> Any:
+        value = find(values)
+        return _slow_call(position, values) if value is ABSENT else value
 
     return invoke
 
 
-def _cached_call(state: RunState, step: Step) -> CachedCall | None:
-    """How ``step`` looks itself up in the run's store (``None``: not cached in this run)."""
-    store = state.cache_store
-    if store is None or not step.node.options.pure:
-        return None
-    keys = _call_keys(step)
-    if keys is None:
-        state.cache_outcome(step.position, "uncacheable")
-        return None
-    return CachedCall(state, step, keys, store)
+class _FastInvokers:
+    """One store's fast invokers of one plan, by position, with the ``kept`` dict of the
+    keys each was made for (a new ``CallKeys`` has a new one)."""
+
+    __slots__ = ("invokers", "kept", "version")
+
+    def __init__(self, size: int) -> None:
+        self.invokers: list[Invoker | None] = [None] * size
+        self.kept: list[dict[tuple[Any, ...], str] | None] = [None] * size
+        self.version = -1
+
+    def update(self, steps: Sequence[Step], keys: _Keys, read: Reader) -> list[Invoker | None]:
+        """The invokers for ``keys`` (made anew where those changed)."""
+        if keys.version == self.version:
+            return self.invokers
+        for step in steps:
+            found = keys.keys[step.position]
+            if found is None:
+                self.invokers[step.position] = self.kept[step.position] = None
+            elif self.kept[step.position] is not found.kept:
+                self.invokers[step.position] = _fast_invoker(step, found, read)
+                self.kept[step.position] = found.kept
+        self.version = keys.version
+        return self.invokers
 
 
-def run_invokers(
-    state: RunState,
-) -> tuple[tuple[Invoker | None, ...], dict[int, CachedCall]]:
+#: Per lock-free store, per plan's keys, its fast invokers. Neither key is held by
+#: the values: the invokers hold the store's entries (not the store) and kept keys.
+_kept_invokers: weakref.WeakKeyDictionary[
+    MemoryCache, weakref.WeakKeyDictionary[_PlanKeys, _FastInvokers]
+] = weakref.WeakKeyDictionary()
+_kept_lock = threading.Lock()
+
+
+def _fast_invokers(store: CacheStore, plan_keys: _PlanKeys, keys: _Keys) -> list[Invoker | None]:
+    # Exactly a MemoryCache: a subclass may count or change its reads in ``get``.
+    memory = store if type(store) is MemoryCache else None
+    read = None if memory is None else memory.lock_free_reader()
+    if memory is None or read is None:
+        # Another store: read through its ``get``, invokers made for this run only.
+        def read_through(key: str, get: Callable[[str], tuple[bool, Any]] = store.get) -> Any:
+            hit, value = get(key)
+            return value if hit else ABSENT
+
+        return _FastInvokers(plan_keys.size).update(plan_keys.pure, keys, read_through)
+    with _kept_lock:
+        per_plan = _kept_invokers.get(memory)
+        if per_plan is None:
+            per_plan = _kept_invokers[memory] = weakref.WeakKeyDictionary()
+        fast = per_plan.get(plan_keys)
+        if fast is None:
+            fast = per_plan[plan_keys] = _FastInvokers(plan_keys.size)
+        # Copied under the lock: a run of this plan that started earlier, with
+        # older keys, may set its own invokers next.
+        return list(fast.update(plan_keys.pure, keys, read))
+
+
+class RunLookups:
+    """How each cached step of one run looks itself up, made when a runner asks."""
+
+    def __init__(self, state: RunState, keys: Sequence[CallKeys | None]) -> None:
+        self.state = state
+        self.keys = keys
+        self.made: dict[int, CachedCall] = {}
+
+    def get(self, position: int) -> CachedCall | None:
+        """Step ``position``'s ``CachedCall`` in this run (``None``: not cached)."""
+        made = self.made.get(position)
+        keys = self.keys[position] if self.keys else None
+        store = self.state.cache_store
+        if made is None and keys is not None and store is not None:
+            made = self.made[position] = CachedCall(
+                self.state, self.state.plan.steps[position], keys, store
+            )
+        return made
+
+
+def run_invokers(state: RunState) -> tuple[tuple[Invoker | None, ...], RunLookups]:
     """Per step, the invoker a run calls (contract checks, then caching) or ``None``;
-    and, per cached step, how it looks itself up.
+    and how each cached step looks itself up in its runner.
 
     ``None`` means the plain ``step.invoke`` will do, so the schedulers keep
     their fast path.
     """
     plan = state.plan
     checked = state.call_plan.invokers
-    if state.cache_store is None:
-        return checked, {}
-    result = list(checked)
-    lookups: dict[int, CachedCall] = {}
-    for step in plan.steps:
-        cached = _cached_call(state, step)
-        if cached is None:
-            continue
-        lookups[step.position] = cached
-        inner = checked[step.position] or step.invoke
-        wrap = _cached_async if step.is_async else _cached
-        result[step.position] = wrap(cached, inner)
-    return tuple(result), lookups
+    store = state.cache_store
+    if store is None:
+        return checked, RunLookups(state, ())
+    plan_keys = _keys_of(plan)
+    keys = plan_keys.keys()
+    lookups = RunLookups(state, keys.keys)
+    for step in plan_keys.pure:
+        if keys.keys[step.position] is None:
+            state.cache_outcome(step.position, "uncacheable")
+    emitter = state.emitter
+    if emitter is not None and emitter.wants(CacheHit):
+        # Listeners hear each hit: a run's own invokers, through its CachedCalls.
+        result = list(checked)
+        for step in plan_keys.pure:
+            cached = lookups.get(step.position)
+            if cached is not None:
+                result[step.position] = _cached(cached, checked[step.position] or step.invoke)
+        return tuple(result), lookups
+    fast = _fast_invokers(store, plan_keys, keys)
+    return tuple([f or c for f, c in zip(fast, checked, strict=True)]), lookups

@@ -34,8 +34,6 @@ from .._lazy import lazy_module
 from .._mapping import ElementIndex
 from .._typing import type_name
 from ..errors import ContractViolation, IterationLimitError
-from .atomic import GroupRun
-from .caching import CachedCall, run_invokers, through_cache
 from .call_plan import retry_policy
 from .calls import CallPlacement, call_placed, named_call
 from .checking import StepChecks, step_checks
@@ -45,8 +43,14 @@ from .state import MISSING, RunState
 
 if TYPE_CHECKING:
     import anyio
+
+    from . import caching
+    from .atomic import GroupRun
+    from .caching import CachedCall, RunLookups
 else:  # imported on first use, so that `import flowdsl` stays light
     anyio = lazy_module("anyio")
+    # Fingerprints and stores: imported by the first run that caches.
+    caching = lazy_module("flowdsl._runtime.caching")
 
 __all__ = ["StepRunners", "StepRunner"]
 
@@ -58,7 +62,12 @@ class StepRunners:
 
     def __init__(self, state: RunState, placement: CallPlacement) -> None:
         self.state = state
-        self.invokers, self._lookups = run_invokers(state)
+        # Without a cache, no step looks itself up: an empty dict answers as RunLookups would.
+        self._lookups: RunLookups | dict[int, CachedCall]
+        if state.cache_store is None:
+            self.invokers, self._lookups = state.call_plan.invokers, {}
+        else:
+            self.invokers, self._lookups = caching.run_invokers(state)
         self.modes = state.call_plan.modes
         self.placement = placement
         self._runners: dict[int, StepRunner] = {}
@@ -71,6 +80,8 @@ class StepRunners:
             return None
         found = self._groups.get(id(group))
         if found is None:
+            from .atomic import GroupRun  # a run without atomic groups never needs it
+
             members = tuple(
                 s.position for s in self.state.plan.steps if s.node.options.group is group
             )
@@ -353,7 +364,7 @@ class StepRunner:
             if key is None:
                 return await self._retried(args, kwargs)
             assert self.cached is not None
-            return await through_cache(
+            return await caching.through_cache(
                 self.cached, key, functools.partial(self._retried, args, kwargs)
             )
         except Exception as error:

@@ -12,6 +12,7 @@ one always has a loop). A listener that raises is logged, never propagated.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import queue
 import threading
@@ -19,18 +20,6 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .._events import (
-    CacheHit,
-    Event,
-    Listener,
-    RunEnded,
-    RunStarted,
-    VertexEnded,
-    VertexErrored,
-    VertexRetrying,
-    VertexSkipped,
-    VertexStarted,
-)
 from .._lazy import lazy_module
 from .._suggest import did_you_mean
 from ..errors import ArgumentTypeError
@@ -39,39 +28,47 @@ from .logs import logger
 if TYPE_CHECKING:
     import anyio
     import anyio.to_thread
+
+    from .. import _events as events
+    from .._events import Event
 else:  # imported on first use, so that `import flowdsl` stays light
     anyio = lazy_module("anyio")
+    # The event classes: imported by the first run with listeners.
+    events = lazy_module("flowdsl._events")
 
 __all__ = ["Emitter"]
 
 
-#: The listener method each event calls.
-HOOKS: dict[type[Event], str] = {
-    RunStarted: "on_run_start",
-    RunEnded: "on_run_end",
-    VertexStarted: "on_vertex_start",
-    VertexEnded: "on_vertex_end",
-    VertexErrored: "on_vertex_error",
-    VertexRetrying: "on_retry",
-    VertexSkipped: "on_skip",
-    CacheHit: "on_cache_hit",
-}
+@functools.cache
+def hooks() -> dict[type[Event], str]:
+    """The listener method each event calls."""
+    return {
+        events.RunStarted: "on_run_start",
+        events.RunEnded: "on_run_end",
+        events.VertexStarted: "on_vertex_start",
+        events.VertexEnded: "on_vertex_end",
+        events.VertexErrored: "on_vertex_error",
+        events.VertexRetrying: "on_retry",
+        events.VertexSkipped: "on_skip",
+        events.CacheHit: "on_cache_hit",
+    }
+
 
 Handler = Callable[[Any], Any]
 
 
 def _not_a_listener(index: int, listener: object) -> ArgumentTypeError:
     """The error for a listener that has none of the listener methods (a typo, or no listener)."""
-    hooks = list(HOOKS.values())
+    names = list(hooks().values())
     near = [
-        f"{name}{did_you_mean(name, hooks).replace('; ', ' (')})"
+        f"{name}{did_you_mean(name, names).replace('; ', ' (')})"
         for name in dir(listener)
-        if name.startswith("on_") and did_you_mean(name, hooks)
+        if name.startswith("on_") and did_you_mean(name, names)
     ]
     has = f"; it has {', '.join(near)}" if near else ""
     return ArgumentTypeError(
         f"listeners[{index}] ({listener!r:.60}) has none of the listener methods "
-        f"({', '.join(hooks)}){has}",
+        f"({', '.join(names)}){has}",
         argument="listeners",
     )
 
@@ -81,15 +78,18 @@ class Emitter:
 
     def __init__(self, listeners: Iterable[object], run_id: str) -> None:
         self.run_id = run_id
-        self._sync: dict[type[Event], list[Handler]] = {kind: [] for kind in HOOKS}
-        self._async: dict[type[Event], list[Handler]] = {kind: [] for kind in HOOKS}
+        by_kind = hooks()
+        self._sync: dict[type[Event], list[Handler]] = {kind: [] for kind in by_kind}
+        self._async: dict[type[Event], list[Handler]] = {kind: [] for kind in by_kind}
         for index, listener in enumerate(listeners):
-            if not any(hasattr(listener, hook) for hook in HOOKS.values()):
+            if not any(hasattr(listener, hook) for hook in by_kind.values()):
                 raise _not_a_listener(index, listener)
-            for kind, hook in HOOKS.items():
+            for kind, hook in by_kind.items():
                 method = getattr(listener, hook, None)
                 # A method left as Listener's own does nothing: no event is made for it.
-                if method is None or getattr(type(listener), hook, None) is getattr(Listener, hook):
+                if method is None or getattr(type(listener), hook, None) is getattr(
+                    events.Listener, hook
+                ):
                     continue
                 if not callable(method):
                     raise TypeError(f"listener {listener!r}: {hook} is not callable")
@@ -101,8 +101,8 @@ class Emitter:
         self.listening = any(self._sync.values()) or self.has_async
         self.vertex_events = any(
             self._sync[kind] or self._async[kind]
-            for kind in HOOKS
-            if kind not in (RunStarted, RunEnded)
+            for kind in by_kind
+            if kind not in (events.RunStarted, events.RunEnded)
         )
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue[tuple[Handler, Event] | None] = queue.SimpleQueue()
@@ -130,9 +130,11 @@ class Emitter:
 
     def vertex_started(self, vertex: str, attempt: int) -> None:
         """A call of ``vertex`` began."""
-        if self.wants(VertexStarted):
+        if self.wants(events.VertexStarted):
             self.emit(
-                VertexStarted(run_id=self.run_id, time=time.time(), vertex=vertex, attempt=attempt)
+                events.VertexStarted(
+                    run_id=self.run_id, time=time.time(), vertex=vertex, attempt=attempt
+                )
             )
 
     def vertex_done(
@@ -141,9 +143,9 @@ class Emitter:
         """``vertex`` completed (``error`` is None) or failed."""
         now = time.time()
         if error is None:
-            if self.wants(VertexEnded):
+            if self.wants(events.VertexEnded):
                 self.emit(
-                    VertexEnded(
+                    events.VertexEnded(
                         run_id=self.run_id,
                         time=now,
                         vertex=vertex,
@@ -151,9 +153,9 @@ class Emitter:
                         duration=duration,
                     )
                 )
-        elif self.wants(VertexErrored):
+        elif self.wants(events.VertexErrored):
             self.emit(
-                VertexErrored(
+                events.VertexErrored(
                     run_id=self.run_id,
                     time=now,
                     vertex=vertex,
@@ -165,9 +167,9 @@ class Emitter:
 
     def retrying(self, vertex: str, attempt: int, error: BaseException, delay: float) -> None:
         """Call ``attempt`` of ``vertex`` failed; another follows after ``delay`` seconds."""
-        if self.wants(VertexRetrying):
+        if self.wants(events.VertexRetrying):
             self.emit(
-                VertexRetrying(
+                events.VertexRetrying(
                     run_id=self.run_id,
                     time=time.time(),
                     vertex=vertex,
@@ -179,15 +181,17 @@ class Emitter:
 
     def skipped(self, vertex: str, reason: str) -> None:
         """``vertex`` was skipped."""
-        if self.wants(VertexSkipped):
+        if self.wants(events.VertexSkipped):
             self.emit(
-                VertexSkipped(run_id=self.run_id, time=time.time(), vertex=vertex, reason=reason)
+                events.VertexSkipped(
+                    run_id=self.run_id, time=time.time(), vertex=vertex, reason=reason
+                )
             )
 
     def cache_hit(self, vertex: str) -> None:
         """``vertex``'s result came from the cache."""
-        if self.wants(CacheHit):
-            self.emit(CacheHit(run_id=self.run_id, time=time.time(), vertex=vertex))
+        if self.wants(events.CacheHit):
+            self.emit(events.CacheHit(run_id=self.run_id, time=time.time(), vertex=vertex))
 
     async def deliver(self) -> None:
         """Await the coroutine methods in order until ``close``; run as a task beside the run."""

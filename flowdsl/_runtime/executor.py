@@ -9,21 +9,27 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._events import RunEnded, RunStarted
 from .._lazy import lazy_module
-from .caching import open_store
 from .check_log import current_checks
-from .concurrent import run_concurrent
-from .emitter import Emitter
 from .logs import current_run
-from .loops import event_loop, running_loop
 from .serial import run_serial
 from .state import RunState
 
 if TYPE_CHECKING:
     import anyio
+
+    from .. import _events as events
+    from .._events import RunEnded
+    from .._services.cache import CacheStore
+    from . import caching, loops
+    from .emitter import Emitter
 else:  # imported on first use, so that `import flowdsl` stays light
     anyio = lazy_module("anyio")
+    # What only some runs use: the event classes (a run with listeners), the
+    # stores (a run with a cache), the event loops (a run that needs one).
+    events = lazy_module("flowdsl._events")
+    caching = lazy_module("flowdsl._runtime.caching")
+    loops = lazy_module("flowdsl._runtime.loops")
 
 __all__ = ["alone_in", "execute", "run_blocking", "run_on_a_loop"]
 
@@ -39,12 +45,26 @@ async def _run_dask(state: RunState) -> None:
     await run_dask(state)
 
 
-_SCHEDULERS: dict[str, Scheduler] = {
-    "serial": run_serial,
-    "thread": run_concurrent,
-    "async": run_concurrent,
-    "dask": _run_dask,
-}
+def _open_store(option: Any) -> tuple[CacheStore | None, Callable[[], None]]:
+    """``caching.open_store``; a run without a cache does not import the cache's modules."""
+    if option is False:
+        return None, _no_store
+    return caching.open_store(option)
+
+
+def _no_store() -> None:
+    return None
+
+
+def _scheduler(backend: str) -> Scheduler:
+    """The scheduler of ``backend`` (the concurrent one is imported when a run needs it)."""
+    if backend == "serial":
+        return run_serial
+    if backend == "dask":
+        return _run_dask
+    from .concurrent import run_concurrent
+
+    return run_concurrent
 
 
 async def execute(state: RunState, *, announced: bool = False) -> RunState:
@@ -63,8 +83,8 @@ async def execute(state: RunState, *, announced: bool = False) -> RunState:
             return await _between_run_events(state, emitter)
         # The run itself, here rather than in a function of its own: every
         # frame between ``flow.run`` and a vertex shows in its tracebacks.
-        scheduler = _SCHEDULERS[state.options.backend]
-        state.cache_store, close_store = open_store(state.options.cache)
+        scheduler = _scheduler(state.options.backend)
+        state.cache_store, close_store = _open_store(state.options.cache)
         state.home = threading.get_ident()
         start = state.began = time.perf_counter()
         try:
@@ -88,7 +108,7 @@ async def execute(state: RunState, *, announced: bool = False) -> RunState:
 async def _between_run_events(state: RunState, emitter: Emitter) -> RunState:
     # The run, between its RunStarted and RunEnded events.
     emitter.emit(
-        RunStarted(
+        events.RunStarted(
             run_id=state.run_id,
             time=time.time(),
             backend=state.options.backend,
@@ -137,7 +157,7 @@ def _run_ended(state: RunState) -> RunEnded:
         outcome = "cancelled"
     else:
         outcome = "completed"
-    return RunEnded(
+    return events.RunEnded(
         run_id=state.run_id,
         time=time.time(),
         duration=state.total,
@@ -179,9 +199,9 @@ def run_on_a_loop(main: Callable[[], Coroutine[Any, Any, T]], anyio_backend: str
     a thread of its own; elsewhere on such a thread it is a ``RuntimeError``
     pointing to ``arun``.
     """
-    running = running_loop()
+    running = loops.running_loop()
     if running is None:
-        return event_loop(anyio_backend).run(main)
+        return loops.event_loop(anyio_backend).run(main)
     if current_run.get() is None:
         raise RuntimeError(
             f"this run needs an event loop of its own, and {running} is running on this "
@@ -198,7 +218,7 @@ def _on_a_thread_of_its_own(main: Callable[[], Coroutine[Any, Any, T]], anyio_ba
 
     def start() -> None:
         try:
-            outcome.append(event_loop(anyio_backend).run(main))
+            outcome.append(loops.event_loop(anyio_backend).run(main))
         except BaseException as error:  # handed to the caller's thread
             outcome.append(error)
 

@@ -8,12 +8,25 @@ threads copy the context, and so does the run's own worker pool.
 from __future__ import annotations
 
 import contextvars
-import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    import logging
 
 __all__ = ["current_run", "log_extra", "logger"]
 
-logger = logging.getLogger("flowdsl")
+
+class _Logger:
+    """The ``"flowdsl"`` logger, found when a record is logged: most runs log
+    nothing, and need not import ``logging``."""
+
+    def __getattr__(self, name: str) -> Any:
+        import logging
+
+        return getattr(logging.getLogger("flowdsl"), name)
+
+
+logger = cast("logging.Logger", _Logger())
 
 #: The id of the run the current code works for (None outside a run).
 current_run: contextvars.ContextVar[str | None] = contextvars.ContextVar(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -13,18 +12,19 @@ from .._lazy import lazy_module
 from .._mapping import ElementIndex
 from .._model.graph import NO_DEFAULT
 from .._options import Settings
-from .._services.cache import CacheStore
 from .._suggest import did_you_mean
 from ..errors import MissingAndUnknownInputError, MissingInputError, UnknownInputError
 from .call_plan import CallPlan, call_plan
 from .checking import check_given_output
-from .checkpointing import Checkpoint
 from .emitter import Emitter
 from .plan import Plan
 from .workers import WorkerBudget
 
 if TYPE_CHECKING:
     import anyio
+
+    from .._services.cache import CacheStore
+    from .checkpointing import Checkpoint
 else:  # imported on first use, so that `import flowdsl` stays light
     anyio = lazy_module("anyio")
 
@@ -143,6 +143,8 @@ class RunState:
         self.options = options
         # How this run calls each step (kept with the plan, per configuration).
         self.call_plan: CallPlan = call_plan(plan, options)
+        import uuid  # a run's id; imported here, so that a flow's import skips it
+
         self.run_id = run_id or uuid.uuid4().hex
         # Where completed outputs are written as they complete (None: nowhere),
         # and the given outputs that were restored from it (not overrides).

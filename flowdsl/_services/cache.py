@@ -19,6 +19,7 @@ from an untrusted source. The checksum kept with each entry detects damage
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import hashlib
@@ -44,6 +45,7 @@ else:
     sqlite3 = lazy_module("sqlite3")
 
 __all__ = [
+    "ABSENT",
     "CacheFileError",
     "CacheStats",
     "CacheStore",
@@ -116,6 +118,43 @@ class CacheStore(Protocol):
         ...
 
 
+#: What ``MemoryCache.lock_free_reader``'s function returns for a key it does not hold.
+ABSENT: Any = object()
+
+
+class _LRU:
+    """The entries of a ``MemoryCache`` without a time to live, least recently used first.
+
+    An ``OrderedDict`` with ``str`` keys, so that reading an entry and marking
+    it used are each one C call that runs no Python code: atomic under the GIL
+    (see ``MemoryCache.lock_free_reader``).
+    """
+
+    __slots__ = ("entries", "maxsize")
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self.entries: collections.OrderedDict[str, Any] = collections.OrderedDict()
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.entries[key]
+        self.entries.move_to_end(key)
+        return value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        entries = self.entries
+        entries[key] = value
+        entries.move_to_end(key)
+        while len(entries) > self.maxsize:
+            entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
 class MemoryCache:
     """A bounded in-process LRU cache, optionally with a time to live.
 
@@ -125,10 +164,13 @@ class MemoryCache:
         store.set("k", [1, 2])
         store.get("k")  # (True, [1, 2]): the very object that was stored
 
-    Built on ``cachetools.LRUCache`` (or ``TTLCache`` when ``ttl`` seconds is
-    given) behind a lock. Values are not copied: a caller that mutates a value
-    it got from the cache changes the cached value too. ``timer`` is the clock
-    for ``ttl`` (``time.monotonic`` by default; tests inject their own).
+    Without ``ttl``, a least-recently-used dict; with ``ttl`` seconds, a
+    ``cachetools.TTLCache``. Values are not copied: a caller that mutates a
+    value it got from the cache changes the cached value too. ``timer`` is
+    the clock for ``ttl`` (``time.monotonic`` by default; tests inject their
+    own). Safe to share between threads: writes take a lock, and so do
+    ``get`` and ``stats``; a run's cache hits read without one (see
+    :meth:`lock_free_reader`).
     """
 
     def __init__(
@@ -142,9 +184,14 @@ class MemoryCache:
             raise ValueError(f"MemoryCache maxsize must be a positive int, got {maxsize!r}")
         if ttl is not None and not ttl > 0:
             raise ValueError(f"MemoryCache ttl must be positive seconds or None, got {ttl!r}")
-        self._data: cachetools.Cache[str, Any]
+        self._data: cachetools.Cache[str, Any] | _LRU
+        self._reader: Callable[[str], Any] | None = None
+        # One item per hit read without the lock, counted into ``_hits`` (under
+        # the lock) by ``stats``, ``clear`` and ``lock_free_reader``.
+        self._lock_free_hits: list[None] = []
         if ttl is None:
-            self._data = cachetools.LRUCache(maxsize)
+            self._data = _LRU(maxsize)
+            self._reader = _lock_free_reader(self._data.entries, self._lock_free_hits)
         else:
             self._data = cachetools.TTLCache(maxsize, ttl, timer)
         self._lock = threading.Lock()
@@ -172,13 +219,68 @@ class MemoryCache:
         with self._lock:
             self._data.clear()
             self._hits = self._misses = 0
+            self._lock_free_hits.clear()
 
     def stats(self) -> CacheStats:
         """The current counters; expired entries are not counted."""
         with self._lock:
             if isinstance(self._data, cachetools.TTLCache):
                 self._data.expire()
+            self._count_lock_free_hits()
             return CacheStats(self._hits, self._misses, len(self._data), 0)
+
+    def lock_free_reader(self) -> Callable[[str], Any] | None:
+        """A function that reads a key without taking the lock: the stored value (marked
+        used), else ``ABSENT``. ``None`` for a cache with a time to live.
+
+        Example::
+
+            read = MemoryCache().lock_free_reader()
+            read("k")  # ABSENT
+
+        How a run's cache hits read the store. Its hits are counted in
+        ``stats()`` once the store next counts them (in ``stats`` itself, or
+        when a run asks for this function again), and are not misses: it
+        counts no misses, since a run that misses goes on to ``get``.
+        """
+        if self._reader is not None:
+            with self._lock:
+                self._count_lock_free_hits()
+        return self._reader
+
+    def _count_lock_free_hits(self) -> None:
+        # Under the lock. Readers only append, so the first ``count`` items are
+        # exactly those counted here, even while readers go on appending.
+        hits = self._lock_free_hits
+        count = len(hits)
+        del hits[:count]
+        self._hits += count
+
+
+def _lock_free_reader(
+    entries: collections.OrderedDict[str, Any], hits: list[None]
+) -> Callable[[str], Any]:
+    # Holds the store's entries and counter, not the store: the runtime keeps
+    # this function per store without keeping the store alive.
+    get, mark_used, count = entries.get, entries.move_to_end, hits.append
+
+    def read(key: str) -> Any:
+        # Without the lock: each call below is one call into C on a dict whose keys
+        # are str (hashed and compared in C), so no other thread runs in its middle
+        # under the GIL (and on a free-threaded build each locks the dict itself).
+        # ``get`` returns the whole value stored under ``key`` or ABSENT, never a
+        # mix; a writer evicting the key between ``get`` and ``mark_used`` makes
+        # the latter fail, and the value read is still the one that was stored.
+        value = get(key, ABSENT)
+        if value is not ABSENT:
+            try:  # noqa: SIM105 - a hot path: cheaper than contextlib.suppress
+                mark_used(key)
+            except KeyError:
+                pass
+            count(None)
+        return value
+
+    return read
 
 
 # Each write takes the next value of this shared counter, so least recently

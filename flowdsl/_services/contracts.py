@@ -36,11 +36,12 @@ import operator
 import types
 import typing
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import typing_extensions
 
+from flowdsl._lazy import lazy_module
 from flowdsl._markers import Check, From
 from flowdsl._services._contract_checkers import (
     AllOfChecker,
@@ -65,7 +66,6 @@ from flowdsl._services._contract_checkers import (
     describe,
     evaluate,
 )
-from flowdsl._services._frame_schemas import generic_schema, schema_checker
 from flowdsl._typing import (
     StructuredField,
     annotated_parts,
@@ -73,6 +73,11 @@ from flowdsl._typing import (
     structured_fields,
     type_name,
 )
+
+if TYPE_CHECKING:
+    from flowdsl._services import _frame_schemas as frame_schemas
+else:  # DataFrame schemas: imported when an annotation has metadata or is generic
+    frame_schemas = lazy_module("flowdsl._services._frame_schemas")
 
 __all__ = ["Contract", "Violation", "compile_contract", "describe"]
 
@@ -318,7 +323,7 @@ class _Compiler:
             own_checks.extend(meta for meta in metadata if isinstance(meta, Check))
             metadata = tuple(meta for meta in metadata if not isinstance(meta, Check))
         base = self._compile_bare(bare)
-        schemas = [(meta, schema_checker(meta)) for meta in metadata]
+        schemas = [(meta, frame_schemas.schema_checker(meta)) for meta in metadata]
         if any(checker is not None for _, checker in schemas):
             members = [base] + [checker for _, checker in schemas if checker is not None]
             base = AllOfChecker(type_name(bare), [m for m in members if m is not None])
@@ -440,7 +445,7 @@ class _Compiler:
 
     def _compile_generic(self, tp: Any, origin: type, args: tuple[Any, ...]) -> Checker | None:
         name = type_name(tp)
-        schema = generic_schema(origin, args)  # pandera.typing.DataFrame[Model]
+        schema = frame_schemas.generic_schema(origin, args)  # pandera.typing.DataFrame[Model]
         if schema is not None:
             return schema
         # A TypedDict is a dict and a NamedTuple a tuple, but their fields are what matters.

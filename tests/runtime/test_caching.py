@@ -530,3 +530,134 @@ def test_a_kept_code_fingerprint_sees_every_change_it_covers(make_module: Module
     module.PAIR[1][0] = 1  # an immutable global holding a mutable value
     assert outcome("lookup") == (9, "miss")
     assert outcome("lookup") == (9, "hit")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_kept_hits_see_every_change_under_each_backend(
+    make_module: ModuleMaker, backend: str
+) -> None:
+    # A warm hit reuses the vertex's keys while its stamp holds; each change
+    # below must miss and compute again, on every backend.
+    module = make_module(
+        """
+        from flowdsl import vertex
+
+        RATE = 2
+        TABLE = {"offset": 0}
+
+        def helper(x):
+            return x * RATE
+
+        def make_scaled():
+            factor = 1
+
+            def scaled(x):
+                return x * factor
+
+            def set_factor(value):
+                nonlocal factor
+                factor = value
+
+            return scaled, set_factor
+
+        scaled, set_factor = make_scaled()
+
+        @vertex(pure=True)
+        def rated(x: int) -> int:
+            return helper(x) + scaled(x)
+
+        @vertex(pure=True)
+        def shifted(rated: int) -> str:
+            return f"n{rated + TABLE['offset']}"
+
+        @vertex(pure=True)
+        async def awaited(shifted: str) -> str:
+            return shifted + "!"
+        """
+    )
+    flow = flowdsl.Flow.from_module(module)
+    store = MemoryCache()
+
+    def outcome() -> tuple[str, tuple[str | None, ...]]:
+        result = flow.run({"x": 1}, cache=store, backend=backend)
+        vertices = result.metrics.vertices
+        return result["awaited"], tuple(vertices[n].cache for n in ("rated", "shifted", "awaited"))
+
+    miss, hit = ("miss",) * 3, ("hit",) * 3
+    assert outcome() == ("n3!", miss)
+    assert outcome() == ("n3!", hit)
+    module.RATE = 3  # a global a called function reads, rebound
+    assert outcome() == ("n4!", ("miss", "miss", "miss"))
+    assert outcome() == ("n4!", hit)
+    module.TABLE["offset"] = 10  # a mutable global, changed in place
+    assert outcome() == ("n14!", ("hit", "miss", "miss"))
+    module.set_factor(5)  # a closure cell of a called function
+    assert outcome() == ("n18!", miss)
+    assert outcome() == ("n18!", hit)
+
+    def helper(x: int, scale: int = 1) -> int:
+        return x * 100 * scale
+
+    module.helper = helper  # a called function redefined
+    assert outcome() == ("n115!", miss)
+    helper.__defaults__ = (2,)  # its defaults replaced
+    assert outcome() == ("n215!", miss)
+
+    async def replacement(shifted: str) -> str:
+        return shifted + "?"
+
+    module.awaited.__code__ = replacement.__code__  # the vertex's own code
+    assert outcome() == ("n215?", ("hit", "hit", "miss"))
+    assert outcome() == ("n215?", hit)
+    stats = store.stats()
+    assert (stats.hits, stats.misses) == (15, 18)  # as the runs reported them
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_kept_hits_in_many_threads_count_once_each(backend: str) -> None:
+    @vertex(pure=True)
+    def first(x: int) -> int:
+        return x + 1
+
+    @vertex(pure=True)
+    def second(first: int, y: str) -> str:
+        return f"{y}{first}"
+
+    flow = flowdsl.Flow.from_functions(first, second)
+    store = MemoryCache(maxsize=8)  # small: runs evict each other's entries
+    outcomes: list[str | None] = []
+    wrong: list[tuple[int, str]] = []
+
+    def runs(worker: int) -> None:
+        for i in range(60):
+            x = (worker * 7 + i) % 12
+            result = flow.run({"x": x, "y": "v"}, cache=store, backend=backend)
+            if result["second"] != f"v{x + 1}":
+                wrong.append((x, result["second"]))
+            outcomes.extend(result.metrics.vertices[n].cache for n in ("first", "second"))
+
+    threads = [threading.Thread(target=runs, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(PATIENCE * 6)
+    assert wrong == []
+    assert len(outcomes) == 4 * 60 * 2
+    stats = store.stats()
+    # Every hit a run reported was counted by the store, and no other.
+    assert stats.hits == outcomes.count("hit")
+    assert stats.hits + outcomes.count("miss") >= len(outcomes)
+
+
+def test_a_store_a_run_used_is_not_kept_alive() -> None:
+    import gc
+    import weakref
+
+    flow, _ = _counted()
+    store = MemoryCache()
+    flow.run({"x": 2}, cache=store)
+    flow.run({"x": 2}, cache=store)
+    gone = weakref.ref(store)
+    del store
+    gc.collect()
+    assert gone() is None

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from flowdsl._services.cache import (
+    ABSENT,
     CacheFileError,
     CacheStats,
     CacheStore,
@@ -393,3 +394,65 @@ def test_memory_cache_concurrent_threads() -> None:
     stats = store.stats()
     assert stats.hits + stats.misses == 8 * 500
     assert stats.entries == 100
+
+
+# --- MemoryCache's lock-free reads -------------------------------------------
+
+
+def test_a_lock_free_read_finds_marks_used_and_counts_a_hit() -> None:
+    store = MemoryCache(maxsize=2)
+    read = store.lock_free_reader()
+    assert read is not None
+    store.set("a", 1)
+    store.set("b", 2)
+    assert read("a") == 1  # "a" is now the most recently used
+    assert read("missing") is ABSENT  # not a miss: a run that misses goes on to ``get``
+    store.set("c", 3)
+    assert store.get("b") == (False, None)  # the least recently used went
+    assert store.get("a") == (True, 1)
+    assert store.stats() == CacheStats(hits=2, misses=1, entries=2, errors=0)
+    store.clear()
+    assert read("a") is ABSENT
+    assert store.stats() == CacheStats(hits=0, misses=0, entries=0, errors=0)
+
+
+def test_a_cache_with_a_time_to_live_has_no_lock_free_reader() -> None:
+    # Expiry needs the clock and the lock: such a cache is read through ``get``.
+    assert MemoryCache(ttl=1.0).lock_free_reader() is None
+
+
+def test_lock_free_reads_beside_writers_that_evict() -> None:
+    # Readers never see another key's value, and every hit is counted once.
+    store = MemoryCache(maxsize=50)
+    read = store.lock_free_reader()
+    assert read is not None
+    found = [0] * 4
+    wrong: list[tuple[str, Any]] = []
+
+    def readers(worker: int) -> None:
+        for i in range(3000):
+            key = f"k{(i * 7 + worker) % 120}"
+            value = read(key)
+            if value is not ABSENT:
+                found[worker] += 1
+                if value != key:
+                    wrong.append((key, value))
+
+    def writers() -> None:
+        for i in range(3000):
+            store.set(f"k{i % 120}", f"k{i % 120}")
+
+    threads = [threading.Thread(target=readers, args=(n,)) for n in range(4)]
+    threads += [threading.Thread(target=writers) for _ in range(2)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch between any two bytecodes
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert wrong == []
+    assert store.stats().hits == sum(found)
+    assert store.stats().entries == 50

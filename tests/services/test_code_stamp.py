@@ -1,12 +1,12 @@
-"""Code stamps: what a code fingerprint read, compared by identity; none where a value could
-change in place."""
+"""Code stamps: where a code fingerprint read from, looked at again by identity; none where a
+value could change in place."""
 
 from __future__ import annotations
 
 import functools
 from typing import Any
 
-from flowdsl._services.code_stamp import code_stamp, same_stamp
+from flowdsl._services.code_stamp import Stamp, code_stamp, joined
 from flowdsl._services.fingerprint import cache_key, cache_keys, fingerprint_value
 
 LIMIT = 10
@@ -22,24 +22,99 @@ def _reads_a_list(x: int) -> int:
     return x + len(SEEN)
 
 
+def _stamp(fn: Any) -> Stamp:
+    stamp = code_stamp(fn)
+    assert stamp is not None
+    return stamp
+
+
 def test_a_function_reading_constants_has_a_stable_stamp() -> None:
-    assert same_stamp(code_stamp(_reads_constants), code_stamp(_reads_constants))
+    assert _stamp(_reads_constants).holds()
+    assert joined([_stamp(_reads_constants), _stamp(_reads_constants)]).holds()
 
 
-def test_a_rebound_global_changes_the_stamp() -> None:
+def test_a_rebound_global_breaks_the_stamp() -> None:
     global LIMIT
-    before = code_stamp(_reads_constants)
+    before = _stamp(_reads_constants)
     LIMIT = 11
     try:
-        assert not same_stamp(before, code_stamp(_reads_constants))
+        assert not before.holds()
+        assert not joined([_stamp(_reads_a_tuple), before]).holds()
     finally:
         LIMIT = 10
+    assert before.holds()  # the very same object back
 
 
 def test_what_could_change_in_place_has_no_stamp() -> None:
     assert code_stamp(_reads_a_list) is None
     assert code_stamp(functools.partial(_reads_constants, 1)) is None
-    assert not same_stamp(None, None)
+
+
+PAIR = (1, "a")
+
+
+def _reads_a_tuple() -> int:
+    return PAIR[0]
+
+
+def _scale(x: int) -> int:
+    return x * LIMIT
+
+
+def _outer(x: int) -> int:
+    return _scale(x)
+
+
+def _make_adder(amount: int) -> Any:
+    def add(x: int, *, more: int = 0) -> int:
+        return x + amount + more
+
+    def set_amount(value: int) -> None:
+        nonlocal amount
+        amount = value
+
+    return add, set_amount
+
+
+def test_every_place_the_fingerprint_reads_breaks_the_stamp() -> None:
+    global LIMIT, _scale
+    stamp = _stamp(_outer)
+    LIMIT = 12  # a global of a function it calls
+    try:
+        assert not stamp.holds()
+    finally:
+        LIMIT = 10
+    assert stamp.holds()
+    original = _scale.__code__
+    _scale.__code__ = _reads_constants.__code__  # the called function's code
+    try:
+        assert not stamp.holds()
+    finally:
+        _scale.__code__ = original
+    saved = _scale
+    _scale = lambda x: x  # noqa: E731 - the called function rebound
+    try:
+        assert not stamp.holds()
+    finally:
+        _scale = saved
+    assert stamp.holds()
+
+    add, set_amount = _make_adder(1)
+    closure = _stamp(add)
+    set_amount(2)  # a closure cell
+    assert not closure.holds()
+    closure = _stamp(add)
+    add.__kwdefaults__["more"] = 1  # a keyword default, in place
+    assert not closure.holds()
+    closure = _stamp(add)
+    add.__kwdefaults__["other"] = 1  # a keyword default added
+    assert not closure.holds()
+    closure = _stamp(add)
+    add.__defaults__ = (1,)
+    assert not closure.holds()
+    closure = _stamp(add)
+    add.__qualname__ = "renamed"  # part of the key's identity
+    assert not closure.holds()
 
 
 def test_cache_keys_match_cache_key_and_the_pinned_format() -> None:
