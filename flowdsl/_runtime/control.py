@@ -62,7 +62,7 @@ class StepRunners:
 
     def __init__(self, state: RunState, placement: CallPlacement) -> None:
         self.state = state
-        self._lookups: dict[int, CachedCall]
+        self._lookups: dict[int, CachedCall] | caching.RunLookups
         if state.cache_store is None:
             self.invokers, self._lookups = state.call_plan.invokers, {}
         else:
