@@ -25,6 +25,7 @@ Everything importable from a private module (``flowdsl._x``) is internal.
 from __future__ import annotations
 
 import importlib
+import sys
 
 #: ``typing.TYPE_CHECKING``, without importing ``typing`` (type checkers know the name).
 TYPE_CHECKING = False
@@ -264,14 +265,35 @@ def _import_public(name: str) -> object:
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(module, __name__), name)
-    # Shown as flowdsl.X in reprs, tracebacks, pickles and docs (errors keep flowdsl.errors).
-    if getattr(value, "__module__", "").startswith("flowdsl._"):
-        try:  # noqa: SIM105 (contextlib would be this module's only other import)
-            value.__module__ = __name__
-        except (AttributeError, TypeError):
-            pass
+    _show_as_public()
     globals()[name] = value
     return value
+
+
+#: The modules of ``_WHERE`` whose public names ``_show_as_public`` has seen.
+_SHOWN: set[str] = set()
+
+
+def _show_as_public() -> None:
+    """Show the public names of every module loaded so far as flowdsl.X in reprs,
+    tracebacks, pickles and docs (errors keep flowdsl.errors).
+
+    Every module imported with the one asked for is done too, so that a
+    result's class reads ``flowdsl.RunResult`` though only ``flowdsl.Flow``
+    was read.
+    """
+    for module, names in _WHERE.items():
+        loaded = sys.modules.get(__name__ + module)
+        if loaded is None or module in _SHOWN:
+            continue
+        _SHOWN.add(module)
+        for name in names:
+            value = getattr(loaded, name)
+            if getattr(value, "__module__", "").startswith("flowdsl._"):
+                try:  # noqa: SIM105 (contextlib would be this module's only other import)
+                    value.__module__ = __name__
+                except (AttributeError, TypeError):
+                    pass
 
 
 def __dir__() -> list[str]:

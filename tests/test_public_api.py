@@ -242,6 +242,24 @@ def test_the_public_submodules_are_attributes_of_a_plain_import() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_classes_loaded_with_a_public_name_show_as_flowdsl_names() -> None:
+    """A script that reads only ``flowdsl.vertex`` and ``flowdsl.Flow`` still sees its
+    result's and graph's classes as ``flowdsl.RunResult`` and ``flowdsl.Graph``."""
+    code = (
+        "import flowdsl\n"
+        "@flowdsl.vertex\n"
+        "def double(x: int) -> int:\n"
+        "    return 2 * x\n"
+        "flow = flowdsl.Flow.from_functions(double)\n"
+        "result = flow.run({'x': 2})\n"
+        "print([type(v).__module__ for v in (result, flow.graph, result.states['double'])])\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert ast.literal_eval(completed.stdout) == ["flowdsl", "flowdsl", "flowdsl"]
+
+
 def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="module 'flowdsl' has no attribute 'Flw'"):
         flowdsl.Flw  # type: ignore[attr-defined]

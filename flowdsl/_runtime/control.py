@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
     from . import caching
     from .atomic import GroupRun
-    from .caching import CachedCall
+    from .caching import CachedCall, RunLookups
 else:  # imported on first use, so that `import flowdsl` stays light
     anyio = lazy_module("anyio")
     # Fingerprints and stores: imported by the first run that caches.
@@ -62,7 +62,8 @@ class StepRunners:
 
     def __init__(self, state: RunState, placement: CallPlacement) -> None:
         self.state = state
-        self._lookups: dict[int, CachedCall] | caching.RunLookups
+        # Without a cache, no step looks itself up: an empty dict answers as RunLookups would.
+        self._lookups: RunLookups | dict[int, CachedCall]
         if state.cache_store is None:
             self.invokers, self._lookups = state.call_plan.invokers, {}
         else:
