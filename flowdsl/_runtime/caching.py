@@ -421,12 +421,21 @@ def _slow_call(position: int, values: list[Any]) -> Any:
     return through(cached, inner, values)
 
 
-def _finder(step: Step, kept: dict[tuple[Any, ...], str], read: Reader) -> Invoker:
+def _absent(position: int, values: list[Any]) -> Any:
+    return ABSENT
+
+
+def _finder(
+    step: Step,
+    kept: dict[tuple[Any, ...], str],
+    read: Reader,
+    miss: Callable[[int, list[Any]], Any],
+) -> Invoker:
     """``find(values)``: the stored value of ``step``'s call on ``values`` when its key is
-    kept (the outcome recorded), else ``ABSENT``."""
+    kept (the outcome recorded), else ``miss(position, values)``."""
     position, fetch, state_of = step.position, step.fetch, current_checks.get
     if fetch is None:  # keyword arguments or fields: the key is found the long way
-        return lambda values: ABSENT
+        return functools.partial(miss, position)
     if step.unary:
 
         def find_unary(values: list[Any]) -> Any:
@@ -439,8 +448,8 @@ def _finder(step: Step, kept: dict[tuple[Any, ...], str], read: Reader) -> Invok
                     value = read(key)
                     if value is not ABSENT:
                         state_of().cache_outcomes.setdefault(position, "hit")  # type: ignore[union-attr]
-                    return value
-            return ABSENT
+                        return value
+            return miss(position, values)
 
         return find_unary
 
@@ -452,8 +461,8 @@ def _finder(step: Step, kept: dict[tuple[Any, ...], str], read: Reader) -> Invok
                 value = read(key)
                 if value is not ABSENT:
                     state_of().cache_outcomes.setdefault(position, "hit")  # type: ignore[union-attr]
-                return value
-        return ABSENT
+                    return value
+        return miss(position, values)
 
     return find
 
@@ -461,22 +470,17 @@ def _finder(step: Step, kept: dict[tuple[Any, ...], str], read: Reader) -> Invok
 def _fast_invoker(step: Step, keys: CallKeys, read: Reader) -> Invoker:
     """``step``'s invoker behind the cache, kept between runs: a hit on a kept key is a
     few dict lookups; anything else takes ``_slow_call``."""
-    find, position = _finder(step, keys.kept, read), step.position
-    if step.is_async:
+    if not step.is_async:
+        return _finder(step, keys.kept, read, _slow_call)
+    find, position = _finder(step, keys.kept, read, _absent), step.position
 
-        async def invoke_async(values: list[Any]) -> Any:
-            value = find(values)
-            if value is ABSENT:
-                return await _slow_call(position, values)
-            return value
-
-        return invoke_async
-
-    def invoke(values: list[Any]) -> Any:
+    async def invoke_async(values: list[Any]) -> Any:
         value = find(values)
-        return _slow_call(position, values) if value is ABSENT else value
+        if value is ABSENT:
+            return await _slow_call(position, values)
+        return value
 
-    return invoke
+    return invoke_async
 
 
 class _FastInvokers:
