@@ -80,10 +80,17 @@ class VertexSpec:
     function: Callable[..., Any]
     name: str
     options: VertexOptions = DEFAULT_OPTIONS
-    location: SourceLocation
+    # The line that made a vertex of another one (``vertex(fn, ...)``); ``None``
+    # for a decorated function, whose ``def`` line is its ``location``.
+    made_at: SourceLocation | None = None
     # Names visible where the function was defined inside another function, so
     # that annotations naming local classes resolve at compile time.
     local_names: Mapping[str, Any] | None = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def location(self) -> SourceLocation:
+        """Where the vertex was defined: the ``def`` line, or the line that made it."""
+        return SourceLocation.of(self.function) if self.made_at is None else self.made_at
 
     @property
     def is_async(self) -> bool:
@@ -144,17 +151,20 @@ def _checked_function(fn: Any, location: SourceLocation | None) -> types.Functio
     return fn
 
 
-def _vertex_name(fn: types.FunctionType, name: str | None, location: SourceLocation) -> str:
+def _vertex_name(fn: types.FunctionType, name: str | None, made_at: SourceLocation | None) -> str:
     vertex_name = fn.__name__ if name is None else name
     if vertex_name == "<lambda>":
         raise InvalidVertexError(
             "a lambda has no name; give it one with vertex(name='...')(lambda ...)",
-            location=location,
+            location=made_at or SourceLocation.of(fn),
         )
     if not isinstance(vertex_name, str) or not vertex_name.isidentifier():
         raise InvalidVertexError(
-            f"a vertex name must be a Python identifier; got {vertex_name!r}", location=location
+            f"a vertex name must be a Python identifier; got {vertex_name!r}",
+            location=made_at or SourceLocation.of(fn),
         )
+    if vertex_name.isascii():  # NFKC changes no ASCII identifier
+        return vertex_name
     normal = unicodedata.normalize("NFKC", vertex_name)
     if normal != vertex_name:
         # Python reads identifiers in code in this form, so a parameter written
@@ -162,7 +172,7 @@ def _vertex_name(fn: types.FunctionType, name: str | None, location: SourceLocat
         raise InvalidVertexError(
             f"the vertex name {vertex_name!r} reads as {normal!r} in Python code "
             f"(Unicode NFKC); name it {normal!r}",
-            location=location,
+            location=made_at or SourceLocation.of(fn),
         )
     return vertex_name
 
@@ -172,16 +182,13 @@ def _mark(
 ) -> VertexSpec:
     # @vertex on a plain function: the spec of that function itself.
     function = _checked_function(fn, None)
-    location = SourceLocation.of(function)
-    vertex_name = _vertex_name(function, name, location)
-    options = check.checked_options(given, function, check.Where(vertex_name, location))
-    return VertexSpec(
-        function=function,
-        name=vertex_name,
-        options=options,
-        location=location,
-        local_names=local_names,
-    )
+    vertex_name = _vertex_name(function, name, None)
+    if not given:  # a bare @vertex
+        options = DEFAULT_OPTIONS
+    else:
+        where = check.Where(vertex_name, SourceLocation.of(function))
+        options = check.checked_options(given, function, where)
+    return VertexSpec(function=function, name=vertex_name, options=options, local_names=local_names)
 
 
 def _partial_arguments(
@@ -240,7 +247,7 @@ def _made(
         function=function,
         name=vertex_name,
         options=options,
-        location=location,
+        made_at=location,
         local_names=local_names,
     )
     return MadeVertex(call, spec)
@@ -432,19 +439,23 @@ def _vertex(
     """
     local_names = _local_names(1)
     caller = sys._getframe(1)
+    if fn is not None:
+        return _decorate(fn, name, options, local_names, caller)
+    return lambda function: _decorate(function, name, options, local_names, caller)
 
-    def decorate(function: Callable[P, R]) -> Callable[P, R]:
-        if (
-            isinstance(function, types.FunctionType)
-            and spec_of(function) is None
-            and "bind" not in options
-        ):
-            attach_spec(function, _mark(function, name, options, local_names))
-            return function
-        made: Callable[P, R] = _made(function, name, options, local_names, _call_site(caller))
-        return made
 
-    return decorate if fn is None else decorate(fn)
+def _decorate(
+    fn: Callable[P, R],
+    name: str | None,
+    options: Mapping[str, Any],
+    local_names: Mapping[str, Any] | None,
+    caller: types.FrameType,
+) -> Callable[P, R]:
+    if isinstance(fn, types.FunctionType) and spec_of(fn) is None and "bind" not in options:
+        attach_spec(fn, _mark(fn, name, options, local_names))
+        return fn
+    made: Callable[P, R] = _made(fn, name, options, local_names, _call_site(caller))
+    return made
 
 
 def _expand(

@@ -16,7 +16,7 @@ _DECORATOR_LINES = 50
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
-@attrs.frozen
+@attrs.frozen(eq=False, repr=False)
 class SourceLocation:
     """A file and line in user code, printed as ``file:line``.
 
@@ -31,6 +31,22 @@ class SourceLocation:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}"
+
+    def __repr__(self) -> str:
+        return f"SourceLocation(file={self.file!r}, line={self.line!r})"
+
+    # Written out, not generated, so that a location whose line is found on
+    # first read (``of``) equals, hashes and pickles as the plain one.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SourceLocation):
+            return NotImplemented
+        return self.file == other.file and self.line == other.line
+
+    def __hash__(self) -> int:
+        return hash((self.file, self.line))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SourceLocation, (self.file, self.line))
 
     @classmethod
     def of_caller(cls) -> SourceLocation | None:
@@ -50,12 +66,36 @@ class SourceLocation:
 
     @classmethod
     def of(cls, obj: Callable[..., Any]) -> SourceLocation:
-        """The ``def`` line of a function (below its decorators, if any)."""
+        """The ``def`` line of a function (below its decorators, if any).
+
+        The line is looked up in the source file the first time it is read
+        (most locations only ever serve an error message that never comes).
+        """
         target = inspect.unwrap(obj) if hasattr(obj, "__wrapped__") else obj
         code = getattr(target, "__code__", None)
         if code is None:
             return cls("<unknown>", 0)
-        return cls(code.co_filename, _def_line(code.co_filename, code.co_firstlineno))
+        return _DefinitionLine.below(code.co_filename, code.co_firstlineno)
+
+
+class _DefinitionLine(SourceLocation):
+    # A function's ``def`` line, found below its first decorator's line on first read.
+    # Until then the ``line`` slot is empty, and reading it comes to ``__getattr__``.
+    __slots__ = ("_first_line",)
+
+    @classmethod
+    def below(cls, file: str, first_line: int) -> _DefinitionLine:
+        location = object.__new__(cls)
+        object.__setattr__(location, "file", file)
+        object.__setattr__(location, "_first_line", first_line)
+        return location
+
+    def __getattr__(self, name: str) -> Any:
+        if name != "line":
+            raise AttributeError(name)
+        line = _def_line(self.file, self._first_line)
+        object.__setattr__(self, "line", line)
+        return line
 
 
 def _def_line(file: str, first_line: int) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import pickle
 from typing import Annotated, Any
 
 import attrs
@@ -222,6 +223,51 @@ def test_location_is_the_def_line_after_decorators() -> None:
     spec = spec_of(step)
     assert spec is not None
     assert spec.location == SourceLocation(HERE, def_line)
+
+
+def test_decorating_reads_no_source_the_location_does_when_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Finding the def line below the decorators reads the source file; most
+    # locations only serve an error that never comes, so @vertex leaves it
+    # for the first read (a module of thousands of vertices kept its whole
+    # text in memory, and paid for the lookups when decorating).
+    def refuse(*args: Any) -> list[str]:
+        raise AssertionError("the source was read while decorating")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("linecache.getlines", refuse)
+
+        @vertex
+        def step(x: int) -> int:
+            return x
+
+        graph = flowdsl.compile(step)
+    assert graph.vertices["step"].location == here(step)
+    assert graph.vertices["step"].location == spec_of(step).location  # type: ignore[union-attr]
+
+
+def test_a_location_found_on_first_read_is_a_plain_location() -> None:
+    def step() -> int:
+        return 1
+
+    found, plain = SourceLocation.of(step), here(step)
+    assert (found, hash(found), repr(found), str(found)) == (
+        plain,
+        hash(plain),
+        repr(plain),
+        str(plain),
+    )
+    assert SourceLocation.of(step) == plain
+    assert plain == SourceLocation.of(step)
+    assert SourceLocation.of(step) != SourceLocation(HERE, plain.line + 1)
+    copied = pickle.loads(pickle.dumps(SourceLocation.of(step)))
+    assert type(copied) is SourceLocation
+    assert copied == plain
+    assert attrs.evolve(SourceLocation.of(step), line=3) == SourceLocation(HERE, 3)
+    assert attrs.asdict(SourceLocation.of(step)) == {"file": HERE, "line": plain.line}
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        found.line = 3  # type: ignore[misc]
 
 
 # --- what cannot be a vertex -------------------------------------------------------------------

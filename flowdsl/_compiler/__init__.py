@@ -6,17 +6,14 @@ import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import attrs
-
 from .._dsl import VertexSpec
 from .._gc import collector_paused
 from .._model import topology
-from .._model.graph import NO_DEFAULT, Binding, FlowInput, Graph, InputConsumer, VertexNode
+from .._model.graph import NO_DEFAULT, FlowInput, Graph, InputConsumer, VertexNode
 from .._subflow import SubFlow
 from .._typing import type_name
 from ..errors import CompileError, CycleError, TypeMismatchError
 from .bindings import (
-    OutputShape,
     VertexSignature,
     bind_after,
     bind_condition,
@@ -60,10 +57,24 @@ def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> 
         for spec in specs:
             signature = signatures[spec.name]
             bindings = bind_vertex(spec, signature, shapes, problems, absent)
-            condition = bind_condition(spec, shapes, problems, absent)
-            node = _node(spec, shapes[spec.name], bindings, condition, contracts, signature.hints)
-            node = attrs.evolve(node, requires=bind_after(spec, shapes, problems, absent))
-            _check_constants(node, problems)
+            node = VertexNode(
+                name=spec.name,
+                function=spec.function,
+                bindings=bindings,
+                location=spec.location,
+                returns=shapes[spec.name].returns,
+                fields=shapes[spec.name].fields,
+                is_async=spec.is_async,
+                options=spec.options,
+                # Checked per call: for a mapped vertex, each element's result.
+                contracts=contracts.build(
+                    spec, bindings, signature.hints.get("return", NO_DEFAULT)
+                ),
+                condition=bind_condition(spec, shapes, problems, absent),
+                requires=bind_after(spec, shapes, problems, absent),
+            )
+            if spec.options.bind:  # only bind= (and a partial's arguments) gives constants
+                _check_constants(node, problems)
             vertices.append(node)
             if spec.name in unpacked:
                 vertices.extend(unpacked_vertices(node, unpacked[spec.name]))
@@ -97,29 +108,6 @@ def _signatures(
                 read[key] = signature
         signatures[spec.name] = signature
     return signatures
-
-
-def _node(
-    spec: VertexSpec,
-    shape: OutputShape,
-    bindings: tuple[Binding, ...],
-    condition: Binding | None,
-    contracts: ContractCompiler,
-    hints: Mapping[str, Any],
-) -> VertexNode:
-    return VertexNode(
-        name=spec.name,
-        function=spec.function,
-        bindings=bindings,
-        location=spec.location,
-        returns=shape.returns,
-        fields=shape.fields,
-        is_async=spec.is_async,
-        options=spec.options,
-        # Checked per call: for a mapped vertex, each element's result.
-        contracts=contracts.build(spec, bindings, hints.get("return", NO_DEFAULT)),
-        condition=condition,
-    )
 
 
 def _check_constants(node: VertexNode, problems: list[CompileError]) -> None:
@@ -207,8 +195,9 @@ def _remember(first_of: dict[Any, Any], annotation: Any, reader: Any) -> None:
 
 
 def _check_cycles(vertices: list[VertexNode], problems: list[CompileError]) -> None:
-    by_name = {v.name: v for v in vertices}
-    for cycle in topology.find_cycles({v.name: v.upstream for v in vertices}):
+    cycles = topology.find_cycles({v.name: v.upstream for v in vertices})
+    by_name = {v.name: v for v in vertices} if cycles else {}
+    for cycle in cycles:
         steps = []
         for producer, consumer in itertools.pairwise(cycle):
             parameter = _reader_of(by_name[consumer], producer)

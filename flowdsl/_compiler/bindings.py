@@ -51,6 +51,9 @@ __all__ = [
 
 #: No config variant left out.
 _NONE_ABSENT: Mapping[str, str] = MappingProxyType({})
+#: No parameter bound by ``bind=``.
+_NONE_BOUND: Mapping[str, Any] = MappingProxyType({})
+_STARRED = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
 class _AnnotationHolder:
@@ -68,6 +71,9 @@ class Parameter(NamedTuple):
     default: Any
 
 
+_PLAIN_CLASS = frozenset({type})
+
+
 @attrs.frozen
 class VertexSignature:
     """A vertex's parameters with their annotations resolved (``NO_DEFAULT`` if absent)."""
@@ -78,6 +84,9 @@ class VertexSignature:
 
 _EMPTY = inspect.Parameter.empty
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+_STARS = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
+#: Python 3.10's ``typing.get_type_hints`` makes a parameter defaulting to None Optional.
+_NONE_DEFAULT_IS_OPTIONAL = sys.version_info < (3, 11)
 
 
 def _parameters(fn: Any) -> tuple[Parameter, ...]:
@@ -95,15 +104,20 @@ def _parameters(fn: Any) -> tuple[Parameter, ...]:
     names = code.co_varnames
     positional, keyword_only = code.co_argcount, code.co_kwonlyargcount
     defaults = fn.__defaults__ or ()
-    first_default = positional - len(defaults)
-    parameters = [
-        Parameter(
-            names[i],
-            _POSITIONAL[i >= code.co_posonlyargcount],
-            defaults[i - first_default] if i >= first_default else _EMPTY,
-        )
-        for i in range(positional)
-    ]
+    if not defaults and not code.co_posonlyargcount:  # the usual parameters
+        parameters = [Parameter(name, _POSITIONAL[1], _EMPTY) for name in names[:positional]]
+        if not keyword_only and not code.co_flags & _STARS:
+            return tuple(parameters)
+    else:
+        first_default = positional - len(defaults)
+        parameters = [
+            Parameter(
+                names[i],
+                _POSITIONAL[i >= code.co_posonlyargcount],
+                defaults[i - first_default] if i >= first_default else _EMPTY,
+            )
+            for i in range(positional)
+        ]
     after = positional + keyword_only
     if code.co_flags & inspect.CO_VARARGS:
         parameters.append(Parameter(names[after], inspect.Parameter.VAR_POSITIONAL, _EMPTY))
@@ -118,16 +132,17 @@ def _parameters(fn: Any) -> tuple[Parameter, ...]:
     return tuple(parameters)
 
 
-def _plain_hints(fn: Any, parameters: tuple[Parameter, ...]) -> dict[str, Any] | None:
+def _plain_hints(fn: Any, parameters: tuple[Parameter, ...]) -> Mapping[str, Any] | None:
     # ``typing.get_type_hints`` returns the annotations as they are when every
     # one is a plain class: nothing to evaluate (Python 3.10 also wraps a
     # parameter defaulting to None in Optional, so that case goes through it).
-    annotations = getattr(fn, "__annotations__", None)
-    if annotations is None or any(type(a) is not type for a in annotations.values()):
+    # They are only read, so the function's own mapping serves.
+    annotations: Mapping[str, Any] | None = getattr(fn, "__annotations__", None)
+    if annotations is None or not _PLAIN_CLASS.issuperset(map(type, annotations.values())):
         return None
-    if sys.version_info < (3, 11) and any(p.default is None for p in parameters):
+    if _NONE_DEFAULT_IS_OPTIONAL and any(p.default is None for p in parameters):
         return None
-    return dict(annotations)
+    return annotations
 
 
 def read_signature(spec: VertexSpec, problems: list[CompileError]) -> VertexSignature:
@@ -367,6 +382,8 @@ def bind_after(
     absent: Mapping[str, str] = _NONE_ABSENT,
 ) -> tuple[str, ...]:
     """The names of the vertices ``@vertex(after=...)`` names; each unknown one is a problem."""
+    if not spec.options.after:
+        return ()
 
     def refuse(resolved: Resolved) -> str | None:
         if resolved[1] is not None:
@@ -406,9 +423,10 @@ def bind_vertex(
 ) -> tuple[Binding, ...]:
     """The bindings of every parameter of ``spec``; each problem found is appended."""
     bindings: list[Binding] = []
-    bound = spec.options.bound
+    reading: list[Binding] = []  # the bindings that read a vertex's output
+    bound = spec.options.bound if spec.options.bind else _NONE_BOUND
     for param in signature.parameters:
-        if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+        if param.kind in _STARRED:
             star = "*" if param.kind is inspect.Parameter.VAR_POSITIONAL else "**"
             report(
                 problems,
@@ -418,10 +436,23 @@ def bind_vertex(
             )
             continue
         annotation = signature.hints.get(param.name, NO_DEFAULT)
-        _, metadata = annotated_parts(annotation)
-        markers = _from_marker(metadata)
-        previous = any(isinstance(m, Previous) for m in metadata)
-        transaction = any(isinstance(m, Transaction) for m in metadata)
+        if type(annotation) is type or annotation is NO_DEFAULT:  # no markers to look for
+            markers: list[From | Input] = []
+            previous = transaction = False
+        else:
+            _, metadata = annotated_parts(annotation)
+            markers = _from_marker(metadata)
+            previous = any(isinstance(m, Previous) for m in metadata)
+            transaction = any(isinstance(m, Transaction) for m in metadata)
+        if not (markers or previous or transaction or param.name in bound):  # rules 2 and 3
+            if param.name in shapes:
+                reading.append(_by_name(param, annotation, is_input=False))
+                bindings.append(reading[-1])
+            elif param.name in absent:
+                report(problems, spec, param.name, absent[param.name])
+            else:
+                bindings.append(_by_name(param, annotation, is_input=True))
+            continue
         common = {
             "parameter": param.name,
             "annotation": annotation,
@@ -486,16 +517,22 @@ def bind_vertex(
             if resolved is None:
                 continue
             source, field, access = resolved
-            bindings.append(Binding(source=source, field=field, access=access, **common))
-        elif param.name in shapes:
-            bindings.append(Binding(source=param.name, **common))
-        elif param.name in absent:
-            report(problems, spec, param.name, absent[param.name])
-        else:
-            bindings.append(Binding(source=param.name, is_input=True, **common))
-    for binding in bindings:
+            reading.append(Binding(source=source, field=field, access=access, **common))
+            bindings.append(reading[-1])
+    for binding in reading:
         _check_types(spec, binding, shapes, problems)
     return tuple(bindings)
+
+
+def _by_name(param: Parameter, annotation: Any, is_input: bool) -> Binding:
+    # A parameter bound by its name (to the vertex, or else the flow input, of
+    # that name), as Binding(parameter=..., source=..., is_input=..., annotation=...,
+    # default=..., keyword_only=...) makes it: positional arguments cost less,
+    # and most parameters of a graph take this path.
+    keyword_only = param.kind is inspect.Parameter.KEYWORD_ONLY
+    return Binding(
+        param.name, param.name, is_input, None, None, annotation, param.default, keyword_only
+    )
 
 
 def _check_types(
@@ -504,7 +541,8 @@ def _check_types(
     shapes: Mapping[str, OutputShape],
     problems: list[CompileError],
 ) -> None:
-    if not binding.reads_vertex or binding.annotation is NO_DEFAULT:
+    # ``binding`` reads a vertex's output.
+    if binding.annotation is NO_DEFAULT:
         return
     shape = shapes[binding.source]
     produced = shape.returns if binding.field is None else shape.field_annotation(binding.field)

@@ -86,7 +86,9 @@ class Binding:
     def reads_vertex(self) -> bool:
         """Whether the value comes from another vertex's output (not an input, a loop's
         previous output, a transaction or a constant)."""
-        return not (self.is_input or self.previous or self.transaction or self.is_constant)
+        return not (self.is_input or self.previous or self.transaction) and (
+            self.constant is NO_DEFAULT
+        )
 
     @property
     def ref(self) -> str:
@@ -158,6 +160,8 @@ class VertexNode:
         sources = [b.source for b in self.bindings if b.reads_vertex]
         if self.condition is not None:
             sources.append(self.condition.source)
+        if len(sources) < 2 and not self.requires:  # nothing to deduplicate
+            return tuple(sources)
         return tuple(dict.fromkeys((*sources, *self.requires)))
 
     @property
@@ -258,10 +262,13 @@ class Graph:
         declared = {v.name: v for v in vertices}
         upstream = {name: v.upstream for name, v in declared.items()}
         # Atomic groups add ordering edges; the order and stages respect them.
-        ordering = {name: (*v.upstream, *v.after) for name, v in declared.items()}
+        ordering = {
+            name: (*v.upstream, *v.after) if v.after else upstream[name]
+            for name, v in declared.items()
+        }
         order = topology.topological_order(ordering)
         return cls(
-            vertices={name: declared[name] for name in order},
+            vertices=declared if order == tuple(declared) else {n: declared[n] for n in order},
             inputs={i.name: i for i in inputs},
             order=order,
             stages=topology.stages(ordering, order),
