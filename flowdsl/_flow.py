@@ -22,7 +22,7 @@ from ._result import RunResult
 from ._run_keywords import AsyncRunKeywords, RunKeywords, check_keywords
 from ._runtime.executor import execute, run_blocking, run_on_a_loop
 from ._runtime.plan import Plan, build_plan
-from ._runtime.state import RunState, SharedWorkers
+from ._runtime.state import RunState, SharedWorkers, new_run_id
 from ._settings import resolve
 from ._subflow import SubFlow, sub_flow
 from .errors import (
@@ -510,11 +510,9 @@ class Flow:
                 "resume=True needs checkpoint= (the file the run was recorded in)",
                 source="argument resume",
             )
-        import uuid
-
         from ._runtime.checkpointing import resume_checkpoint
 
-        run_id = arguments.run_id or uuid.uuid4().hex
+        run_id = arguments.run_id or new_run_id()
         prepared = resume_checkpoint(
             self._graph,
             options.checkpoint,

@@ -57,6 +57,7 @@ NOT_IN_A_PLAIN_RUN = (
     "sysconfig",
     "ipaddress",
     "urllib",
+    "uuid",  # a run's id is os.urandom's: importing uuid took most of a small flow's first run
     "cachetools",
     # flowdsl's: exports, sweeps, progress, a result's metrics,
     # timeline, lineage and DataFrame, events, event loops, concurrent schedulers,
