@@ -71,10 +71,13 @@ class ContractCompiler:
             return None
         parameters = {}
         for binding in bindings:
-            if binding.transaction:  # the backend's own object, whatever its annotation says
+            # A transaction is the backend's own object, whatever its annotation says.
+            if binding.annotation is NO_DEFAULT or binding.transaction:
                 continue
             contract = self._checked(spec, binding.parameter, binding.annotation)
             if contract is not None:
                 parameters[binding.parameter] = contract
-        contracts = VertexContracts(parameters, self._checked(spec, "return", returns))
-        return contracts if contracts else None
+        returned = self._checked(spec, "return", returns)
+        if not parameters and returned is None:
+            return None
+        return VertexContracts(parameters, returned)
