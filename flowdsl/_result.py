@@ -9,6 +9,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from ._checks import CheckOutcome
 from ._mapping import ElementIndex
 from ._runtime.fields import field_reader
 from ._runtime.state import MISSING, RunState
@@ -19,7 +20,6 @@ from ._suggest import did_you_mean
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ._checks import CheckOutcome
     from ._lineage import Lineage
     from ._metrics import RunMetrics
     from ._report.timeline import Timeline

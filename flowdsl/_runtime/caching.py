@@ -221,16 +221,31 @@ class _PlanKeys:
             return current
 
     def _refreshed(self, current: _Keys | None) -> _Keys:
-        keys: list[CallKeys | None] = [None] * self.size if current is None else list(current.keys)
-        every_run = False
+        if current is None:
+            keys: list[CallKeys | None] = [None] * self.size
+            some_stale = True
+        else:
+            keys = list(current.keys)
+            # Each step's own stamp is looked at only when the joined one broke.
+            some_stale = not current.stamp.holds()
+        every_run = restamped = False
         for step in self.pure:
             known = keys[step.position]
-            if known is None or known.stamp is None or not known.stamp.holds():
-                known = keys[step.position] = _call_keys(step)
-            every_run = every_run or known is None or known.stamp is None
-        stamps = [k.stamp for k in keys if k is not None and k.stamp is not None]
+            if known is None or known.stamp is None or (some_stale and not known.stamp.holds()):
+                fresh = keys[step.position] = _call_keys(step)
+                restamped = restamped or _stamped(known) or _stamped(fresh)
+                known = fresh
+            every_run = every_run or not _stamped(known)
+        if current is None or restamped:
+            stamp = joined(k.stamp for k in keys if k is not None and k.stamp is not None)
+        else:
+            stamp = current.stamp  # the same stamps as before: keyed again were unstamped ones
         version = 0 if current is None else current.version + 1
-        return _Keys(tuple(keys), joined(stamps), every_run, version)
+        return _Keys(tuple(keys), stamp, every_run, version)
+
+
+def _stamped(keys: CallKeys | None) -> bool:
+    return keys is not None and keys.stamp is not None
 
 
 class _Keys(NamedTuple):

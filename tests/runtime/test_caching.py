@@ -661,3 +661,43 @@ def test_a_store_a_run_used_is_not_kept_alive() -> None:
     del store
     gc.collect()
     assert gone() is None
+
+
+def test_a_kept_fingerprint_beside_one_taken_every_run_sees_changes(
+    make_module: ModuleMaker,
+) -> None:
+    # ``offset`` reads a list, so its fingerprint is taken on every run; ``rated``
+    # keeps its own while its stamp holds, and must still see a rebound global.
+    module = make_module(
+        """
+        from flowdsl import vertex
+
+        RATE = 2
+        OFFSETS = [0]
+
+        @vertex(pure=True)
+        def rated(x: int) -> int:
+            return x * RATE
+
+        @vertex(pure=True)
+        def offset(rated: int) -> int:
+            return rated + OFFSETS[0]
+        """
+    )
+    flow = flowdsl.Flow.from_module(module)
+    store = MemoryCache()
+
+    def outcome() -> tuple[int, str | None, str | None]:
+        result = flow.run({"x": 1}, cache=store)
+        vertices = result.metrics.vertices
+        return result["offset"], vertices["rated"].cache, vertices["offset"].cache
+
+    assert outcome() == (2, "miss", "miss")
+    assert outcome() == (2, "hit", "hit")
+    module.RATE = 3
+    assert outcome() == (3, "miss", "miss")
+    module.OFFSETS[0] = 10
+    assert outcome() == (13, "hit", "miss")
+    module.RATE = 4
+    assert outcome() == (14, "miss", "miss")
+    assert outcome() == (14, "hit", "hit")
