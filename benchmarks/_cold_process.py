@@ -45,9 +45,9 @@ def measure(directory: Path, shape: str, size: int, mode_name: str) -> dict[str,
     peak_before = peak_rss_bytes()
     start, start_cpu = time.perf_counter(), time.process_time()
     module = _graphs.import_path(flowdsl_path)
-    decorated = time.perf_counter()
+    decorated, decorated_cpu = time.perf_counter(), time.process_time()
     flow = flowdsl.Flow(flowdsl.compile(module))
-    compiled = time.perf_counter()
+    compiled, compiled_cpu = time.perf_counter(), time.process_time()
     result = flow.run(spec.inputs, **options)
     first, first_cpu = time.perf_counter(), time.process_time()
     peak_growth = peak_rss_bytes() - peak_before
@@ -78,6 +78,9 @@ def measure(directory: Path, shape: str, size: int, mode_name: str) -> dict[str,
         # CPU time: what the process itself spent (wall time on a busy machine
         # also counts waiting for a core, more often the longer a step runs).
         "cold_total_cpu": max(0.0, first_cpu - start_cpu - plain_import_cpu),
+        "vertex_cpu": max(0.0, decorated_cpu - start_cpu - plain_import_cpu),
+        "compile_cpu": compiled_cpu - decorated_cpu,
+        "first_run_cpu": first_cpu - compiled_cpu,
         "plain_loop_cpu": timings["plain_loop"]["cpu"]["median_s"],
         "warm_run_cpu": timings["warm_run"]["cpu"]["median_s"],
     }

@@ -46,7 +46,14 @@ PROCESS = Path(__file__).resolve().parents[1] / "_cold_process.py"
 #: The figures each process reports, in seconds (``peak_rss_growth`` in bytes).
 FIGURES = ("vertex", "compile", "first_run", "cold_total", "warm_run", "plain_loop")
 RATIOS = ("cold_to_plain", "warm_to_plain", "cold_to_plain_cpu", "warm_to_plain_cpu")
-CPU = ("cold_total_cpu", "warm_run_cpu", "plain_loop_cpu")
+CPU = (
+    "cold_total_cpu",
+    "vertex_cpu",
+    "compile_cpu",
+    "first_run_cpu",
+    "warm_run_cpu",
+    "plain_loop_cpu",
+)
 
 
 def _spec(shape: str, size: int) -> _graphs.GraphSpec:
@@ -156,11 +163,24 @@ def detail(f: dict[str, Any]) -> str:
                     f"({cell['peak_rss_per_vertex_bytes']:,.0f} B/vertex)",
                 ]
             )
+    cpu_rows = [
+        [
+            f"{shape} {int(size):,}",
+            *(f"{cell['per_vertex_us'][name]:.2f} µs" for name in CPU),
+        ]
+        for shape, entry in f["shapes"].items()
+        for size, cell in entry["sizes"].items()
+    ]
+    cpu_header = ["graph", "cold total", "@vertex", "compile", "first run", "warm", "plain loop"]
     lines = [
         "Per vertex, medians over fresh processes (wall time; CPU time of the cold path and "
         "its ratio to the plain loop's CPU time in the last column but one):",
         "",
         table(header, rows),
+        "",
+        "The same in CPU time (the process's own, which a shared machine inflates less):",
+        "",
+        table(cpu_header, cpu_rows),
     ]
     for shape, entry in f["shapes"].items():
         quotients = entry["quotients"]

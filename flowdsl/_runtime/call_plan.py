@@ -120,11 +120,26 @@ def _build(
     plan: Plan, backend: str, run_retry: RetryPolicy | None, contracts: str, limited: bool
 ) -> CallPlan:
     steps = plan.steps
-    modes = tuple(call_mode(step.is_async, step.node, backend) for step in steps)
-    via_runner = tuple(needs_runner(step, run_retry) for step in steps)
-    off_fast_path = tuple(
-        runner or step.condition is not None for runner, step in zip(via_runner, steps, strict=True)
-    )
+    # Where a sync call runs and whether a step needs a runner depend only on the
+    # vertex's options, which most vertices share (plain ``@vertex``: one record).
+    decided: dict[int, tuple[CallMode, bool]] = {}
+    modes_: list[CallMode] = []
+    via_runner_: list[bool] = []
+    off_fast_path_: list[bool] = []
+    awaited = CallMode.AWAIT
+    for step in steps:
+        options = step.node.options
+        found = decided.get(id(options))
+        if found is None:
+            found = decided[id(options)] = (
+                call_mode(False, step.node, backend),
+                needs_runner(step, run_retry),
+            )
+        mode, runner = found
+        modes_.append(awaited if step.is_async else mode)
+        via_runner_.append(runner)
+        off_fast_path_.append(runner or step.condition is not None)
+    modes, via_runner, off_fast_path = tuple(modes_), tuple(via_runner_), tuple(off_fast_path_)
     workers_alone = backend == "thread" and all(
         mode is CallMode.THREAD and step.node.options.timeout is None and not off
         for mode, step, off in zip(modes, steps, off_fast_path, strict=True)

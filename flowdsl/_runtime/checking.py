@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from .._checks import CheckOutcome
-from .._model.graph import NO_DEFAULT, VertexContracts, VertexNode
+from .._model.graph import NO_DEFAULT, Binding, VertexContracts, VertexNode
 from .._services.contracts import Contract, Violation, describe
 from ..errors import ContractViolation
 from .check_log import record_checks
@@ -56,6 +56,18 @@ class _Check:
         self.default = default
 
 
+def _rule_contract(binding: Binding, parameters: Mapping[str, Contract]) -> Contract | None:
+    """The contract a run checks the argument of ``binding`` against, if any.
+
+    A bind= constant met its contract at compile time, by this same check;
+    only its Check(...) predicates run again, to record their outcomes.
+    """
+    contract = parameters.get(binding.parameter)
+    if contract is None or (binding.constant is not NO_DEFAULT and not contract.checks):
+        return None
+    return contract
+
+
 class StepChecks:
     """The contract checks of one step under one mode: its arguments, and its result."""
 
@@ -63,13 +75,10 @@ class StepChecks:
         self.node = step.node
         self.position = step.position
         self.report = _reporter(step.node, mode)
-        # A bind= constant met its contract at compile time, by this same check;
-        # only its Check(...) predicates run again, to record their outcomes.
         rules = {
             b.parameter: _Check(b.parameter, contract, b.default)
             for b in step.sources
-            if (contract := contracts.parameters.get(b.parameter)) is not None
-            and not (b.is_constant and not contract.checks)
+            if (contract := _rule_contract(b, contracts.parameters)) is not None
         }
         names = [b.parameter for b in step.sources]
         # (index into the positional arguments, rule), and the keyword rules.
@@ -156,42 +165,159 @@ def step_checks(step: Step, mode: str) -> StepChecks | None:
     return StepChecks(step, mode, contracts)
 
 
-def _checked(step: Step, mode: str) -> Invoker | None:
-    checks = step_checks(step, mode)
-    if checks is None:
-        return None
-    check, returns = checks.check, checks.returns
+class _Never:
+    """The exact type of a contract that has none: no value is of it, so every value
+    is checked in full."""
+
+
+class _LazyChecks:
+    """The ``StepChecks`` of a plan's steps under one mode, each built the first time a
+    value of that step needs more than the exact-type test (most never do)."""
+
+    __slots__ = ("found", "mode")
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.found: dict[int, StepChecks] = {}
+
+    def of(self, step: Step) -> StepChecks:
+        """The checks of ``step`` (built on first use)."""
+        checks = self.found.get(step.position)
+        if checks is None:
+            contracts = step.node.contracts
+            assert contracts is not None  # steps without contracts get no invoker
+            checks = self.found[step.position] = StepChecks(step, self.mode, contracts)
+        return checks
+
+
+_NO_KEYWORDS: Mapping[str, Any] = {}
+
+
+def checked_invokers(plan: Plan, mode: str) -> tuple[Invoker | None, ...]:
+    """Per step of ``plan``: the checked invoker under contracts ``mode``, or ``None``
+    (built once per plan and mode: ``call_plan.call_plan``)."""
+    found: list[Invoker | None] = []
+    lazy: dict[str, _LazyChecks] = {}
+    # Shared between steps: the exact type of each contract (contracts are
+    # compiled once per annotation), and the tuples of checked arguments.
+    exact_of: dict[Contract, type] = {}
+    shared: dict[tuple[tuple[int, type], ...], tuple[tuple[int, type], ...]] = {}
+
+    def exact(contract: Contract) -> type:
+        # What an invoker compares ``type(value)`` with.
+        known = exact_of.get(contract)
+        if known is None:
+            known = exact_of[contract] = contract.exact_type or _Never
+        return known
+
+    for step in plan.steps:
+        node = step.node
+        step_mode = node.options.contracts or mode
+        contracts = node.contracts
+        if step_mode == "off" or contracts is None:
+            found.append(None)
+            continue
+        fetch = step.fetch
+        if fetch is None or step.is_async:
+            found.append(_general(step, StepChecks(step, step_mode, contracts)))
+            continue
+        # The common case, kept tight since strict checking is the default on
+        # every call: whole values in by position, a sync call. Each value whose
+        # type is exactly its annotation's class passes at once; any other goes
+        # through the step's full checks, built the first time one does.
+        parameters = contracts.parameters
+        rexact = None if contracts.returns is None else exact(contracts.returns)
+        checks = lazy.get(step_mode)
+        if checks is None:
+            checks = lazy[step_mode] = _LazyChecks(step_mode)
+        if step.unary:
+            contract = _rule_contract(step.sources[0], parameters)
+            aexact = None if contract is None else exact(contract)
+            found.append(
+                None
+                if aexact is None and rexact is None
+                else _unary_invoker(fetch, step.function, aexact, rexact, step, checks)
+            )
+            continue
+        pairs = []
+        for i, binding in enumerate(step.sources):
+            contract = _rule_contract(binding, parameters)
+            if contract is not None:
+                pairs.append((i, exact(contract)))
+        if not pairs and rexact is None:
+            found.append(None)
+            continue
+        checked = tuple(pairs)
+        exacts = shared.setdefault(checked, checked)
+        found.append(_tuple_invoker(fetch, step.function, exacts, rexact, step, checks))
+    return tuple(found)
+
+
+def _unary_invoker(
+    fetch: Callable[[list[Any]], Any],
+    function: Callable[..., Any],
+    aexact: type | None,
+    rexact: type | None,
+    step: Step,
+    checks: _LazyChecks,
+) -> Invoker:
+    # What the invoker reads are its defaults: local variables to it, the fastest
+    # to read, and lighter than a closure's cells (a plan has one per vertex).
+    def invoke_unary(
+        values: list[Any],
+        fetch: Callable[[list[Any]], Any] = fetch,
+        function: Callable[..., Any] = function,
+        aexact: type | None = aexact,
+        rexact: type | None = rexact,
+        step: Step = step,
+        checks: _LazyChecks = checks,
+    ) -> Any:
+        argument = fetch(values)
+        if aexact is not None and type(argument) is not aexact:
+            checks.of(step).arguments((argument,), _NO_KEYWORDS)
+        output = function(argument)
+        if rexact is not None and type(output) is not rexact:
+            checks.of(step).result(output)
+        return output
+
+    return invoke_unary
+
+
+def _tuple_invoker(
+    fetch: Callable[[list[Any]], Any],
+    function: Callable[..., Any],
+    exacts: tuple[tuple[int, type], ...],
+    rexact: type | None,
+    step: Step,
+    checks: _LazyChecks,
+) -> Invoker:
+    # As ``_unary_invoker``; ``exacts`` (argument index, exact type) is shared by the
+    # steps whose checked arguments are alike.
+    def invoke_checked(
+        values: list[Any],
+        fetch: Callable[[list[Any]], Any] = fetch,
+        function: Callable[..., Any] = function,
+        exacts: tuple[tuple[int, type], ...] = exacts,
+        rexact: type | None = rexact,
+        step: Step = step,
+        checks: _LazyChecks = checks,
+    ) -> Any:
+        args = fetch(values)
+        for index, exact in exacts:
+            if type(args[index]) is not exact:
+                checks.of(step).arguments(args, _NO_KEYWORDS)
+                break
+        output = function(*args)
+        if rexact is not None and type(output) is not rexact:
+            checks.of(step).result(output)
+        return output
+
+    return invoke_checked
+
+
+def _general(step: Step, checks: StepChecks) -> Invoker:
+    # Keyword arguments, field reads, or a coroutine function.
     function, fetch, unary = step.function, step.fetch, step.unary
-
-    if fetch is not None and len(checks.positional) <= 1 and not step.is_async:
-        # The most common vertices: one whole value in (alone, or with bind=
-        # constants), one out. Kept tight, since strict checking is the default
-        # on every call.
-        index, argument_rule = checks.positional[0] if checks.positional else (0, None)
-
-        if unary:
-
-            def invoke_unary(values: list[Any]) -> Any:
-                argument = fetch(values)
-                if argument_rule is not None and type(argument) is not argument_rule.exact:
-                    check(argument, argument_rule)
-                output = function(argument)
-                if returns is not None and type(output) is not returns.exact:
-                    check(output, returns)
-                return output
-
-            return invoke_unary
-
-        def invoke_one_checked(values: list[Any]) -> Any:
-            args = fetch(values)
-            if argument_rule is not None and type(args[index]) is not argument_rule.exact:
-                check(args[index], argument_rule)
-            output = function(*args)
-            if returns is not None and type(output) is not returns.exact:
-                check(output, returns)
-            return output
-
-        return invoke_one_checked
 
     def arguments(values: list[Any]) -> tuple[Sequence[Any], dict[str, Any]]:
         if fetch is not None:
@@ -220,9 +346,3 @@ def _checked(step: Step, mode: str) -> Invoker | None:
         return output
 
     return invoke
-
-
-def checked_invokers(plan: Plan, mode: str) -> tuple[Invoker | None, ...]:
-    """Per step of ``plan``: the checked invoker under contracts ``mode``, or ``None``
-    (built once per plan and mode: ``call_plan.call_plan``)."""
-    return tuple(_checked(step, mode) for step in plan.steps)

@@ -8,6 +8,7 @@ the slot its output goes to, and which slots can be released once it ran.
 from __future__ import annotations
 
 import enum
+import functools
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -36,41 +37,124 @@ __all__ = [
 ArgSource = tuple[int, "FieldReader | None"]
 
 
-@attrs.frozen(eq=False)
 class Step:
-    """One vertex of a plan."""
+    """One vertex of a plan: where its arguments come from, and what it waits for.
+
+    Built by ``build_plan`` only, and read-only once built. ``args``,
+    ``upstream``, ``downstream``, ``after`` and ``needs`` are filled in on
+    first use, all steps of the plan at once: a serial run that nothing
+    fails in never reads them, and a large plan is built faster without
+    them (``_Links``).
+    """
+
+    # ``__dict__`` holds the fields filled in on first use (``functools.cached_property``),
+    # allocated only then.
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_links",
+        "condition",
+        "fetch",
+        "function",
+        "is_async",
+        "node",
+        "position",
+        "producers",
+        "release",
+        "sources",
+        "unary",
+    )
 
     position: int
     node: VertexNode
     function: Callable[..., Any]
     is_async: bool
-    args: tuple[ArgSource, ...]
-    kwargs: tuple[tuple[str, int, FieldReader | None], ...]
-    upstream: tuple[int, ...]
-    downstream: tuple[int, ...]
+    #: The keyword arguments: name, slot, field reader (see ``args``).
+    kwargs: tuple[tuple[str, int, FieldReader | None], ...] = ()
+    #: The slots it reads for the last time (only when unrequested outputs are released).
     release: tuple[int, ...]
-    # Per argument (positional, then keyword): the binding it came from; and
-    # the graph's vertices (shared by every step, not copied per step), where
-    # those it reads are found to explain a failed field read.
+    #: Per argument (positional, then keyword): the binding it came from; and the
+    #: graph's vertices (shared by every step, not copied per step), where those it
+    #: reads are found to explain a failed field read.
     sources: tuple[Binding, ...]
     producers: Mapping[str, VertexNode]
-    # When every argument is a whole value taken positionally from a slot (the
-    # common case), ``fetch(values)`` gathers them in C: the value itself for
-    # one argument (``unary``), else a tuple. ``None`` otherwise.
+    #: When every argument is a whole value taken positionally from a slot (the
+    #: common case), ``fetch(values)`` gathers them in C: the value itself for one
+    #: argument (``unary``), else a tuple. ``None`` otherwise.
     fetch: Callable[[list[Any]], Any] | None
     unary: bool
-    # Control flow: where ``when=`` reads (slot, field reader); the upstream
-    # steps whose output some parameter needs (no default to fall back on);
-    # the argument index (positional, then keyword) of the parameter mapped
-    # over, and of the loop's ``Previous()`` parameter.
-    condition: ArgSource | None = None
-    needs: tuple[int, ...] = ()
-    # Every step this one runs after: those it reads, and those an atomic
-    # group orders it after (``upstream`` is only the first kind).
-    after: tuple[int, ...] = ()
+    #: Control flow: where ``when=`` reads (slot, field reader); the argument index
+    #: (positional, then keyword) of the parameters mapped over, of the loop's
+    #: ``Previous()`` parameter and of the atomic group's transaction.
+    condition: ArgSource | None
+    # Set (in ``__dict__``) only on the steps that have them.
     map_indices: tuple[int, ...] | None = None
     previous_index: int | None = None
     transaction_index: int | None = None
+    _links: _Links | None
+
+    def __init__(
+        self,
+        position: int,
+        node: VertexNode,
+        sources: tuple[Binding, ...],
+        producers: Mapping[str, VertexNode],
+        fetch: Callable[[list[Any]], Any] | None,
+        unary: bool,
+        links: _Links | None,
+    ) -> None:
+        self.position = position
+        self.node = node
+        self.function = node.function
+        self.is_async = node.is_async
+        self.sources = sources
+        self.producers = producers
+        self.fetch = fetch
+        self.unary = unary
+        self._links = links
+        self.release = ()
+        self.condition = None
+
+    @functools.cached_property
+    def args(self) -> tuple[ArgSource, ...]:
+        """Per positional argument, its slot and the field reader it goes through (None:
+        the whole value)."""
+        # Set by the planner, except for a step without arguments and one whose
+        # ``fetch`` is an itemgetter of whole values, which has the slots.
+        if self.fetch is None:
+            return ()
+        reduced = self.fetch.__reduce__()  # (operator.itemgetter, its slots)
+        assert isinstance(reduced, tuple)
+        slots: tuple[int, ...] = reduced[1]
+        return tuple((slot, None) for slot in slots)
+
+    @functools.cached_property
+    def upstream(self) -> tuple[int, ...]:
+        """The steps it reads."""
+        return self._linked("upstream")
+
+    @functools.cached_property
+    def downstream(self) -> tuple[int, ...]:
+        """The steps that read it, or run after it."""
+        return self._linked("downstream")
+
+    @functools.cached_property
+    def after(self) -> tuple[int, ...]:
+        """Every step it runs after: those it reads, and those an atomic group orders it
+        after."""
+        return self._linked("after")
+
+    @functools.cached_property
+    def needs(self) -> tuple[int, ...]:
+        """The upstream steps whose output some parameter cannot do without (no default to
+        fall back on), and those ``after=`` names."""
+        return self._linked("needs")
+
+    def _linked(self, name: str) -> tuple[int, ...]:
+        assert self._links is not None  # a step not built by a plan has every field set
+        self._links.fill()
+        found: tuple[int, ...] = self.__dict__[name]
+        return found
 
     def invoke(self, values: list[Any]) -> Any:
         """Call the function with its arguments from ``values`` (a coroutine if async)."""
@@ -84,6 +168,76 @@ class Step:
     def name(self) -> str:
         """The vertex name."""
         return self.node.name
+
+    def replace(self, **changes: Any) -> Step:
+        """A copy of this step with ``changes`` (field name to value)."""
+        fields = {name: getattr(self, name) for name in _FIELDS}
+        fields.update(changes)
+        return _step_from(fields)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Every field filled in, without the plan-wide links (a step sent to a
+        # Dask worker travels alone).
+        return (_step_from, ({name: getattr(self, name) for name in _FIELDS},))
+
+    def __repr__(self) -> str:
+        return f"<Step {self.position}: {self.node.name}>"
+
+
+#: Every field of a step but its links.
+_FIELDS = (
+    *(name for name in Step.__slots__ if not name.startswith("_")),
+    "kwargs",
+    "map_indices",
+    "previous_index",
+    "transaction_index",
+    "args",
+    "upstream",
+    "downstream",
+    "after",
+    "needs",
+)
+
+
+def _step_from(fields: Mapping[str, Any]) -> Step:
+    step = Step.__new__(Step)
+    step._links = None
+    for name, value in fields.items():
+        setattr(step, name, value)
+    return step
+
+
+class _Links:
+    """Fills in the steps' ``upstream``, ``downstream``, ``after`` and ``needs`` on first use.
+
+    Who waits for whom: the concurrent and Dask schedulers read it for
+    every step, the serial one only once a step failed or was skipped.
+    """
+
+    __slots__ = ("steps",)
+
+    def __init__(self) -> None:
+        self.steps: Sequence[Step] = ()
+
+    def fill(self) -> None:
+        """Set the four fields on every step (again, harmlessly, if two threads race)."""
+        steps = self.steps
+        position = {step.node.name: step.position for step in steps}
+        followers: list[list[int]] = [[] for _ in steps]
+        for step in steps:
+            node = step.node
+            upstream = node.upstream
+            after = tuple(
+                dict.fromkeys(position[n] for n in (*upstream, *node.after) if n in position)
+            )
+            for parent in after:
+                followers[parent].append(step.position)
+            fields = step.__dict__
+            fields["upstream"] = tuple(position[n] for n in upstream if n in position)
+            fields["after"] = after
+            fields["needs"] = _needed(node, position)
+        for step, children in zip(steps, followers, strict=True):
+            step.__dict__["downstream"] = tuple(children)
 
 
 @attrs.frozen(eq=False)
@@ -244,96 +398,96 @@ def _build_plan(
     inputs_asked = [name for name in requested or () if _is_input(graph, name)]
     if inputs_asked:
         outputs = [name for name in outputs or () if name not in inputs_asked]
-    selected = _selection(graph, outputs, flow, overridden)
-    nodes = [
-        graph.vertices[name] for name in graph.order if name in selected and name not in overridden
-    ]
-    position = {node.name: i for i, node in enumerate(nodes)}
+    vertices = graph.vertices
+    if outputs is None and flow is None and not overridden:
+        nodes = [vertices[name] for name in graph.order]  # the whole graph
+        given: list[str] = []
+    else:
+        selected = _selection(graph, outputs, flow, overridden)
+        order = [name for name in graph.order if name in selected]
+        nodes = [vertices[name] for name in order if name not in overridden]
+        given = [name for name in order if name in overridden]
     none_slot = len(nodes)
     # Where every vertex value lives: a step's own slot, or an overridden
-    # vertex's given value, in slots after the constant None.
-    given = [name for name in graph.order if name in selected and name in overridden]
-    slot_of = {**position, **{name: none_slot + 1 + i for i, name in enumerate(given)}}
+    # vertex's given value, in slots after the constant None; then the flow
+    # inputs' and the constants' slots, one per binding, in the order met.
+    # (A step's own slot is set as the loop below reaches it: every vertex a step
+    # reads comes before it.)
+    slot_of = {name: none_slot + 1 + i for i, name in enumerate(given)}
     fills: list[InputFill] = []
     constants: list[tuple[int, Any]] = []
-    first_fill = none_slot + 1 + len(given)
+    next_slot = none_slot + 1 + len(given)
 
     def source(binding: Binding) -> ArgSource:
+        nonlocal next_slot
         if binding.previous or binding.transaction:
             return (none_slot, None)  # the runner puts the real value in
         if binding.is_input:
             fills.append(
-                InputFill(
-                    first_fill + len(fills) + len(constants),
-                    binding.source,
-                    binding.default,
-                    not binding.has_default,
-                )
+                InputFill(next_slot, binding.source, binding.default, not binding.has_default)
             )
-            return (fills[-1].slot, None)
-        if binding.is_constant:
-            constants.append((first_fill + len(fills) + len(constants), binding.constant))
-            return (constants[-1][0], None)
-        return (slot_of[binding.source], _reader(binding))
+        elif binding.constant is not NO_DEFAULT:
+            constants.append((next_slot, binding.constant))
+        else:
+            return (slot_of[binding.source], _reader(binding))
+        next_slot += 1
+        return (next_slot - 1, None)
 
-    arg_plans = []
-    for node in nodes:
-        positional = tuple(source(b) for b in node.bindings if not b.keyword_only)
-        keywords = tuple((b.parameter, *source(b)) for b in node.bindings if b.keyword_only)
-        arg_plans.append((positional, keywords))
-
+    links = _Links()
+    steps: list[Step] = []
+    itemgetter = operator.itemgetter
+    for i, node in enumerate(nodes):
+        slot_of[node.name] = i
+        bindings = node.bindings
+        # The common case, kept tight: every argument a whole value, passed by
+        # position, from a vertex's slot (not an input, a constant, a loop's
+        # previous output or a transaction).
+        slots = []
+        for b in bindings:
+            if (
+                b.is_input
+                or b.field is not None
+                or b.keyword_only
+                or b.previous
+                or b.transaction
+                or b.constant is not NO_DEFAULT
+            ):
+                break
+            slots.append(slot_of[b.source])
+        else:
+            if slots:
+                step = Step(i, node, bindings, vertices, itemgetter(*slots), len(slots) == 1, links)
+            else:
+                step = Step(i, node, bindings, vertices, None, False, links)
+            if node.condition is not None or node.options.map_over is not None:
+                _control(step, slot_of)
+            steps.append(step)
+            continue
+        positional = tuple(source(b) for b in bindings if not b.keyword_only)
+        keywords = tuple((b.parameter, *source(b)) for b in bindings if b.keyword_only)
+        ordered = _ordered_bindings(node) if keywords else bindings
+        fetch = argument_fetcher(positional, keywords)
+        step = Step(i, node, ordered, vertices, fetch, len(positional) == 1, links)
+        step.args = positional
+        if keywords:
+            step.kwargs = keywords
+        _control(step, slot_of)
+        steps.append(step)
+    links.steps = steps
     asked = [
-        _input_output(graph, name, first_fill + len(fills) + len(constants) + i)
+        _input_output(graph, name, next_slot + i)
         for i, name in enumerate(dict.fromkeys(inputs_asked))
     ]
-    fetchers = [argument_fetcher(positional, keywords) for positional, keywords in arg_plans]
     kept = _kept_vertices(graph, outputs)
-    releases = _release_points(nodes, position, kept)
-    ordered = [_ordered_bindings(node) for node in nodes]
-    # Who waits for whom: readers, and the ordering edges of atomic groups.
-    afters = {
-        node.name: tuple(
-            dict.fromkeys(position[n] for n in (*node.upstream, *node.after) if n in position)
-        )
-        for node in nodes
-    }
-    followers: dict[str, list[int]] = {node.name: [] for node in nodes}
-    for node in nodes:
-        for parent in afters[node.name]:
-            followers[nodes[parent].name].append(position[node.name])
-    steps = tuple(
-        Step(
-            position=i,
-            node=node,
-            function=node.function,
-            is_async=node.is_async,
-            args=arg_plans[i][0],
-            kwargs=arg_plans[i][1],
-            upstream=tuple(position[name] for name in node.upstream if name in position),
-            downstream=tuple(followers[node.name]),
-            release=releases[i],
-            sources=ordered[i],
-            producers=graph.vertices,
-            fetch=fetchers[i],
-            unary=len(arg_plans[i][0]) == 1,
-            condition=None
-            if node.condition is None
-            else (slot_of[node.condition.source], _reader(node.condition)),
-            needs=_needed(node, position),
-            after=afters[node.name],
-            map_indices=None
-            if node.options.map_over is None
-            else tuple(_index_of(ordered[i], p) for p in node.options.map_over.parameters),
-            previous_index=next((j for j, b in enumerate(ordered[i]) if b.previous), None),
-            transaction_index=next((j for j, b in enumerate(ordered[i]) if b.transaction), None),
-        )
-        for i, node in enumerate(nodes)
-    )
+    if kept is not None:
+        position = {node.name: i for i, node in enumerate(nodes)}
+        for step, release in zip(steps, _release_points(nodes, position, kept), strict=True):
+            step.release = release
     return Plan(
         graph=graph,
-        steps=steps,
+        steps=tuple(steps),
         fills=tuple(fills),
-        slot_count=first_fill + len(fills) + len(constants) + len(asked),
+        slot_count=next_slot + len(asked),
         none_slot=none_slot,
         overrides=tuple((name, slot_of[name]) for name in given),
         outputs=requested,
@@ -341,6 +495,21 @@ def _build_plan(
         input_outputs=tuple(asked),
         constants=tuple(constants),
     )
+
+
+def _control(step: Step, slot_of: Mapping[str, int]) -> None:
+    # The fields of ``when=``, ``map_over=``, loops and atomic groups, for a step
+    # that may have them.
+    node, ordered = step.node, step.sources
+    if node.condition is not None:
+        step.condition = (slot_of[node.condition.source], _reader(node.condition))
+    if node.options.map_over is not None:
+        step.map_indices = tuple(_index_of(ordered, p) for p in node.options.map_over.parameters)
+    for j, binding in reversed(list(enumerate(ordered))):  # the first one wins
+        if binding.previous:
+            step.previous_index = j
+        if binding.transaction:
+            step.transaction_index = j
 
 
 def _is_input(graph: Graph, name: str) -> bool:

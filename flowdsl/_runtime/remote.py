@@ -109,8 +109,7 @@ def local_step(step: Step) -> Step:
     )
     count = len(step.sources)
     reading = tuple(i for i, binding in enumerate(step.sources) if binding.reads_vertex)
-    return attrs.evolve(
-        step,
+    return step.replace(
         position=0,
         args=args,
         kwargs=kwargs,
@@ -129,7 +128,7 @@ def _plain(step: Step, defaulted: frozenset[int]) -> Step:
     # (they hold a default, not an output to read a field of).
     args = tuple((i, None if i in defaulted else r) for i, r in step.args)
     kwargs = tuple((k, i, None if i in defaulted else r) for k, i, r in step.kwargs)
-    return attrs.evolve(step, args=args, kwargs=kwargs, fetch=argument_fetcher(args, kwargs))
+    return step.replace(args=args, kwargs=kwargs, fetch=argument_fetcher(args, kwargs))
 
 
 def _skip_reason(
@@ -207,8 +206,7 @@ def run_element(data: bytes, args: list[Any], kwargs: dict[str, Any]) -> Element
     job = _unpacked(data)
     step = job.step
     count = len(step.sources)
-    element = attrs.evolve(
-        _plain(step, frozenset(range(count))),
+    element = _plain(step, frozenset(range(count))).replace(
         condition=None,
         map_indices=None,
         upstream=(),

@@ -701,3 +701,40 @@ def test_a_kept_fingerprint_beside_one_taken_every_run_sees_changes(
     module.RATE = 4
     assert outcome() == (14, "miss", "miss")
     assert outcome() == (14, "hit", "hit")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_hits_of_calls_placed_on_worker_threads_are_recorded(backend: str) -> None:
+    # A timeout or blocking=True sends the call to a worker thread, where the
+    # kept invoker finds its run through the run's context.
+    @vertex(pure=True, timeout=PATIENCE)
+    def timed(x: int) -> int:
+        probe.calls.append(x)
+        return x + 1
+
+    @vertex(pure=True, blocking=True)
+    def blocking(timed: int) -> int:
+        probe.calls.append(timed)
+        return timed + 1
+
+    flow = flowdsl.Flow.from_functions(timed, blocking)
+    store = MemoryCache()
+    outcomes = []
+    for _ in range(2):
+        result = flow.run({"x": 1}, cache=store, backend=backend)
+        assert result["blocking"] == 3
+        outcomes.append([result.metrics.vertices[n].cache for n in ("timed", "blocking")])
+    assert outcomes == [["miss", "miss"], ["hit", "hit"]]
+    assert probe.calls == [1, 2]
+    assert store.stats() == CacheStats(hits=2, misses=2, entries=2, errors=0)
+
+
+@pytest.mark.anyio
+async def test_kept_hits_inside_a_running_loop() -> None:
+    flow, calls = _counted()
+    store = MemoryCache()
+    for backend in BACKENDS:
+        result = await flow.arun({"x": 4}, cache=store, backend=backend)
+        assert result["square"] == 16
+    assert calls == [4]
+    assert store.stats().hits == 2
