@@ -6,6 +6,7 @@ import inspect
 import linecache
 import os
 import sys
+import types
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -75,25 +76,27 @@ class SourceLocation:
         code = getattr(target, "__code__", None)
         if code is None:
             return cls("<unknown>", 0)
-        return _DefinitionLine.below(code.co_filename, code.co_firstlineno)
+        return _DefinitionLine.of_code(code)
 
 
 class _DefinitionLine(SourceLocation):
     # A function's ``def`` line, found below its first decorator's line on first read.
     # Until then the ``line`` slot is empty, and reading it comes to ``__getattr__``.
-    __slots__ = ("_first_line",)
+    # It keeps the function's code object, which exists anyway (its first line,
+    # read now, would be one more object per vertex).
+    __slots__ = ("_code",)
 
     @classmethod
-    def below(cls, file: str, first_line: int) -> _DefinitionLine:
+    def of_code(cls, code: types.CodeType) -> _DefinitionLine:
         location = object.__new__(cls)
-        object.__setattr__(location, "file", file)
-        object.__setattr__(location, "_first_line", first_line)
+        object.__setattr__(location, "file", code.co_filename)
+        object.__setattr__(location, "_code", code)
         return location
 
     def __getattr__(self, name: str) -> Any:
         if name != "line":
             raise AttributeError(name)
-        line = _def_line(self.file, self._first_line)
+        line = _def_line(self.file, self._code.co_firstlineno)
         object.__setattr__(self, "line", line)
         return line
 

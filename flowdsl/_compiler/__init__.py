@@ -18,7 +18,7 @@ from .bindings import (
     bind_after,
     bind_condition,
     bind_vertex,
-    output_shape,
+    output_shapes,
     read_signature,
 )
 from .collect import collect_specs
@@ -46,9 +46,7 @@ def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> 
         specs = [part for part in collected.parts if not isinstance(part, SubFlow)]
         subflows = [part for part in collected.parts if isinstance(part, SubFlow)]
         signatures = _signatures(specs, problems)
-        shapes = {
-            spec.name: output_shape(spec, signatures[spec.name].hints, problems) for spec in specs
-        }
+        shapes = output_shapes(specs, signatures, problems)
         for sub in subflows:
             shapes.update(subflow_shapes(sub))
         unpacked = unpacked_shapes(specs, shapes, problems)
@@ -100,11 +98,9 @@ def _signatures(
         key = (id(spec.function), id(spec.local_names))
         signature = read.get(key)
         if signature is None:
-            found: list[CompileError] = []
-            signature = read_signature(spec, found)
-            if found:
-                problems.extend(found)
-            else:
+            reported = len(problems)
+            signature = read_signature(spec, problems)
+            if len(problems) == reported:
                 read[key] = signature
         signatures[spec.name] = signature
     return signatures

@@ -14,7 +14,7 @@ import inspect
 import sys
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
@@ -44,6 +44,7 @@ __all__ = [
     "bind_condition",
     "bind_vertex",
     "output_shape",
+    "output_shapes",
     "read_signature",
     "resolve_reference",
 ]
@@ -74,8 +75,7 @@ class Parameter(NamedTuple):
 _PLAIN_CLASS = frozenset({type})
 
 
-@attrs.frozen
-class VertexSignature:
+class VertexSignature(NamedTuple):
     """A vertex's parameters with their annotations resolved (``NO_DEFAULT`` if absent)."""
 
     parameters: tuple[Parameter, ...]
@@ -258,6 +258,31 @@ def output_shape(
         # fields are not reported again as reading a type that has no fields.
         return OutputShape(NO_DEFAULT, None)
     return OutputShape(returns, fields)
+
+
+def output_shapes(
+    specs: Iterable[VertexSpec],
+    signatures: Mapping[str, VertexSignature],
+    problems: list[CompileError],
+) -> dict[str, OutputShape]:
+    """Each vertex's ``output_shape``; vertices returning one plain class share one."""
+    shapes = {}
+    shared: dict[tuple[type, int], OutputShape] = {}  # by class and local names
+    for spec in specs:
+        hints = signatures[spec.name].hints
+        returns = hints.get("return", NO_DEFAULT)
+        if type(returns) is not type or spec.options.map_over is not None:
+            shapes[spec.name] = output_shape(spec, hints, problems)
+            continue
+        key = (returns, id(spec.local_names))
+        shape = shared.get(key)
+        if shape is None:
+            reported = len(problems)
+            shape = output_shape(spec, hints, problems)
+            if len(problems) == reported:  # each vertex reports its own problem
+                shared[key] = shape
+        shapes[spec.name] = shape
+    return shapes
 
 
 def _from_marker(metadata: tuple[Any, ...]) -> list[From | Input]:
