@@ -472,6 +472,28 @@ _CHECKS: dict[str, _Check] = {
 OPTION_KEYWORDS: frozenset[str] = frozenset(_CHECKS)
 
 
+# Options whose check reads the function (its parameters): their record is never shared.
+_READ_FUNCTION = frozenset({"fallback", "map_over", "group", "compensate", "bind"})
+# Values whose equality means the same checked option (the type is part of the
+# key: ``pure=1`` equals ``pure=True`` but is an error).
+_PLAIN_VALUES = frozenset({bool, int, float, str, type(None)})
+#: Records made from plain keyword arguments, by those arguments: the many
+#: vertices of a module that say ``@vertex(pure=True)`` share one record (frozen)
+#: and skip its checks. Bounded, so vertices made with endless distinct values
+#: (``version=str(i)``) are checked as before without growing it.
+_shared: dict[tuple[tuple[tuple[str, Any], ...], tuple[type, ...]], VertexOptions] = {}
+_SHARED_AT_MOST = 512
+
+
+def _sharing_key(
+    given: Mapping[str, Any],
+) -> tuple[tuple[tuple[str, Any], ...], tuple[type, ...]] | None:
+    kinds = tuple(map(type, given.values()))
+    if _PLAIN_VALUES.issuperset(kinds) and _READ_FUNCTION.isdisjoint(given):
+        return tuple(given.items()), kinds
+    return None
+
+
 def checked_options(
     given: Mapping[str, Any],
     function: Callable[..., Any],
@@ -480,8 +502,26 @@ def checked_options(
 ) -> VertexOptions:
     """The options ``given`` as keyword arguments, over ``base`` (a vertex's own, when a
     new vertex is made from it), checked for ``function``."""
-    if not given and base is None:  # a bare @vertex: nothing to check
-        return DEFAULT_OPTIONS
+    if base is None:
+        if not given:  # a bare @vertex: nothing to check
+            return DEFAULT_OPTIONS
+        key = _sharing_key(given)
+        if key is not None:
+            shared = _shared.get(key)
+            if shared is None:
+                shared = _checked(given, function, where, None)
+                if len(_shared) < _SHARED_AT_MOST:
+                    _shared[key] = shared
+            return shared
+    return _checked(given, function, where, base)
+
+
+def _checked(
+    given: Mapping[str, Any],
+    function: Callable[..., Any],
+    where: Where,
+    base: VertexOptions | None,
+) -> VertexOptions:
     if not OPTION_KEYWORDS.issuperset(given):
         unknown = sorted(given.keys() - OPTION_KEYWORDS)
         raise where.error(

@@ -51,6 +51,48 @@ def test_a_bare_vertex_has_the_default_options() -> None:
     assert spec.options is DEFAULT_OPTIONS
 
 
+def test_vertices_given_the_same_plain_options_share_one_record() -> None:
+    # A module of @vertex(pure=True) functions builds and checks that record once.
+    def double(x: int) -> int:
+        return 2 * x
+
+    def triple(x: int) -> int:
+        return 3 * x
+
+    first = spec_of(vertex(double, pure=True, flows="daily", timeout=3))
+    second = spec_of(vertex(triple, pure=True, flows="daily", timeout=3))
+    other = spec_of(vertex(triple, name="t2", pure=True, flows="daily", timeout=4))
+    assert first is not None
+    assert second is not None
+    assert other is not None
+    assert second.options is first.options
+    assert other.options is not first.options
+    assert other.options.timeout == 4.0
+
+
+def test_a_shared_record_does_not_let_an_equal_value_of_another_type_through() -> None:
+    # pure=1 equals pure=True (and hashes alike), yet is still an error.
+    def double(x: int) -> int:
+        return 2 * x
+
+    assert spec_of(vertex(double, pure=True)).options.pure is True  # type: ignore[union-attr]
+    with pytest.raises(InvalidVertexError, match=r"pure= takes True or False; got 1"):
+        vertex(double, name="again", pure=1)
+
+
+def test_options_that_read_the_function_are_checked_for_each_function() -> None:
+    # map_over="xs" is valid for a function with a parameter xs, not for another.
+    def total(xs: list[int]) -> int:
+        return sum(xs)
+
+    def other(ys: list[int]) -> int:
+        return sum(ys)
+
+    assert spec_of(vertex(total, map_over="xs")) is not None
+    with pytest.raises(InvalidVertexError, match="xs"):
+        vertex(other, map_over="xs")
+
+
 def test_every_option_given_is_checked_into_its_field() -> None:
     # Only the options given are checked; given all of them, every field is set.
     group = flowdsl.AtomicGroup("g", on_failure="compensate")
