@@ -615,3 +615,42 @@ def test_a_bind_constant_s_own_checks_are_recorded_on_every_run() -> None:
         assert [(o.parameter, o.message, o.passed) for o in result.checks["big"]] == [
             ("factor", "small factor", False)
         ]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_argument_of_a_vertex_reading_several_outputs_is_checked(
+    backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A vertex reading several whole outputs checks their exact types inline
+    # and falls back to the full checks only for a value of another type: a
+    # subclass that passes, a value that fails, each reported by its parameter.
+    @vertex
+    def a(x: Any) -> Any:
+        return x
+
+    @vertex
+    def b(y: Any) -> Any:
+        return y
+
+    @vertex
+    def total(a: int, b: float) -> float:
+        return float(a) + float(b)  # runs on a bad value too, when contracts only warn
+
+    flow = flowdsl.Flow.from_functions(a, b, total)
+    assert flow.run({"x": 1, "y": 2.5}, backend=backend)["total"] == 3.5
+    assert flow.run({"x": 1, "y": 2}, backend=backend)["total"] == 3  # an int is a float
+    with pytest.raises(ContractViolation) as caught:
+        flow.run({"x": 1, "y": "2"}, backend=backend)
+    assert (caught.value.vertex, caught.value.parameter) == ("total", "b")
+    assert caught.value.location is not None
+    assert caught.value.location.line > 0
+    with pytest.raises(ContractViolation) as caught:
+        flow.run({"x": True, "y": 2.0}, backend=backend)
+    assert (caught.value.parameter, caught.value.actual) == ("a", "True (bool)")
+    # The same step, warned about once per bad call, then checked again.
+    with caplog.at_level(logging.WARNING, logger="flowdsl"):
+        for y in ("1", 1.0, "2"):
+            flow.run({"x": 1, "y": y}, backend=backend, contracts="warn")
+    warned = [r.getMessage() for r in caplog.records if r.name == "flowdsl"]
+    assert len(warned) == 2
+    assert all("vertex 'total'" in m and "parameter 'b'" in m for m in warned)
