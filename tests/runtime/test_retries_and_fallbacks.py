@@ -219,11 +219,12 @@ def test_a_bad_run_retry_is_a_settings_error() -> None:
 @pytest.mark.parametrize("backend", ["thread", "async"])
 def test_the_wait_between_attempts_holds_no_worker_thread(backend: str) -> None:
     # One worker thread: while "waiting" sleeps between its attempts, "other"
-    # (a sync vertex on the only thread) must be able to run.
+    # (a sync vertex on the only thread) must be able to run. The wait is long
+    # enough for "other" to be scheduled and run on a heavily loaded machine.
     other_ran = threading.Event()
     attempts = []
 
-    @vertex(retry=RetryPolicy(max_retries=1, delay=0.5), blocking=True)
+    @vertex(retry=RetryPolicy(max_retries=1, delay=2.0), blocking=True)
     def waiting(x: int) -> int:
         attempts.append(other_ran.is_set())
         if len(attempts) == 1:
