@@ -1,5 +1,6 @@
 """The compiled graph model: immutable, ordered by declaration, staged, and queryable."""
 
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import pytest
 
 import flowdsl
 from flowdsl import Binding, FlowInput, Graph, InputConsumer, VertexNode, vertex
-from flowdsl._model.graph import NO_DEFAULT
+from flowdsl._model.graph import NO_DEFAULT, VertexContracts
 from tests.compiler._modules import ModuleMaker
 
 DIAMOND = """
@@ -286,3 +287,28 @@ def test_empty_graph() -> None:
     assert graph.stages == ()
     assert dict(graph.vertices) == {}
     assert dict(graph.flows) == {}
+
+
+def test_contracts_of_one_parameter_are_a_small_read_only_mapping() -> None:
+    # Most vertices check one parameter: its record is kept per vertex, so it is small.
+    records = []
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        records.extend(VertexContracts({f"p{i}": int}, None) for i in range(1000))
+        kept = (tracemalloc.get_traced_memory()[0] - before) / 1000
+    finally:
+        tracemalloc.stop()
+    assert kept < 180  # a dict behind a mappingproxy kept about 320 bytes
+    parameters = records[7].parameters
+    assert parameters == {"p7": int}
+    assert dict(parameters) == {"p7": int}
+    assert (parameters["p7"], parameters.get("p7"), parameters.get("x", 0)) == (int, int, 0)
+    assert ("p7" in parameters, "x" in parameters, len(parameters)) == (True, False, 1)
+    with pytest.raises(KeyError):
+        parameters["x"]
+    with pytest.raises(TypeError):
+        parameters["p7"] = str  # type: ignore[index]
+    assert records[7] == VertexContracts({"p7": int}, None)
+    assert records[7] != VertexContracts({"p8": int}, None)
+    assert repr(parameters) == "{'p7': <class 'int'>}"
