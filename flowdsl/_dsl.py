@@ -186,7 +186,7 @@ def _mark(
     if not given:  # a bare @vertex
         options = DEFAULT_OPTIONS
     else:
-        where = check.Where(vertex_name, SourceLocation.of(function))
+        where = check.Where(vertex_name, function)
         options = check.checked_options(given, function, where)
     return VertexSpec(function=function, name=vertex_name, options=options, local_names=local_names)
 

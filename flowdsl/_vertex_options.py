@@ -43,11 +43,23 @@ __all__ = [
 
 
 class Where:
-    """The vertex an option belongs to, for the error messages."""
+    """The vertex an option belongs to, for the error messages.
 
-    def __init__(self, vertex: str, location: SourceLocation) -> None:
+    ``made`` is where the vertex was made, or the function whose ``def`` line
+    that is, read only when an error needs it (most options are fine, and
+    shared records skip their checks altogether).
+    """
+
+    def __init__(self, vertex: str, made: SourceLocation | Callable[..., Any]) -> None:
         self.vertex = vertex
-        self.location = location
+        self._made = made
+
+    @property
+    def location(self) -> SourceLocation:
+        """Where the vertex was made (or defined)."""
+        if not isinstance(self._made, SourceLocation):
+            self._made = SourceLocation.of(self._made)
+        return self._made
 
     def error(
         self, message: str, parameter: str | None = None, kind: type[CompileError] | None = None
