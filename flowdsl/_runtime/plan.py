@@ -177,8 +177,16 @@ class Step:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Every field filled in, without the plan-wide links (a step sent to a
-        # Dask worker travels alone).
-        return (_step_from, ({name: getattr(self, name) for name in _FIELDS},))
+        # Dask worker travels alone), and with only the producers it reads: the
+        # mapping steps share here is the whole graph's, which sent with every
+        # task made a Dask graph grow with the square of the vertices.
+        fields = {name: getattr(self, name) for name in _FIELDS}
+        fields["producers"] = {
+            binding.source: self.producers[binding.source]
+            for binding in self.sources
+            if binding.reads_vertex
+        }
+        return (_step_from, (fields,))
 
     def __repr__(self) -> str:
         return f"<Step {self.position}: {self.node.name}>"

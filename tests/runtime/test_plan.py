@@ -229,6 +229,27 @@ def test_a_step_travels_with_every_field_and_without_its_plan() -> None:
         assert [slot for slot, _ in copy.args] == [slot for slot, _ in step.args]
         assert copy.sources == step.sources
         assert copy.name == step.name
+        assert {name: copy.producers[name] for name in copy.producers} == {
+            b.source: step.producers[b.source] for b in step.sources if b.reads_vertex
+        }
     changed = plan.steps[1].replace(position=0, upstream=())
     assert (changed.position, changed.upstream, changed.args) == (0, (), plan.steps[1].args)
     assert plan.steps[1].position == 1
+
+
+def test_a_sent_step_does_not_carry_the_whole_graph() -> None:
+    # Each Dask task carries its step: its size must not grow with the graph.
+    import cloudpickle
+
+    def chain_flow(length: int) -> Flow:
+        functions = []
+        for i in range(length):
+            read = f"v{i - 1}" if i else "x"
+            namespace: dict[str, Any] = {}
+            exec(f"def v{i}({read}: int) -> int:\n    return {read} + 1", namespace)
+            functions.append(vertex(namespace[f"v{i}"]))
+        return Flow.from_functions(*functions)
+
+    steps = [build_plan(chain_flow(length).graph).steps[5] for length in (10, 400)]
+    sizes = [len(cloudpickle.dumps(step)) for step in steps]
+    assert sizes[1] < 1.2 * sizes[0], sizes
