@@ -9,7 +9,7 @@ from typing import Any
 from .._dsl import VertexSpec
 from .._gc import collector_paused
 from .._model import topology
-from .._model.graph import NO_DEFAULT, FlowInput, Graph, InputConsumer, VertexNode
+from .._model.graph import NO_DEFAULT, Binding, FlowInput, Graph, InputConsumer, VertexNode
 from .._subflow import SubFlow
 from .._typing import type_name
 from ..errors import CompileError, CycleError, TypeMismatchError
@@ -20,6 +20,7 @@ from .bindings import (
     bind_vertex,
     output_shapes,
     read_signature,
+    usual_signature,
 )
 from .collect import collect_specs
 from .compatibility import clearly_incompatible
@@ -52,9 +53,10 @@ def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> 
         unpacked = unpacked_shapes(specs, shapes, problems)
         contracts = ContractCompiler()
         vertices = []
+        made: dict[str, Binding] = {}  # bindings that vertices reading one name share
         for spec in specs:
             signature = signatures[spec.name]
-            bindings = bind_vertex(spec, signature, shapes, problems, absent)
+            bindings = bind_vertex(spec, signature, shapes, problems, absent, made)
             node = VertexNode(
                 name=spec.name,
                 function=spec.function,
@@ -68,8 +70,11 @@ def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> 
                 contracts=contracts.build(
                     spec, bindings, signature.hints.get("return", NO_DEFAULT)
                 ),
-                condition=bind_condition(spec, shapes, problems, absent),
-                requires=bind_after(spec, shapes, problems, absent),
+                # Most vertices have neither (and most share one options record).
+                condition=None
+                if spec.options.when is None
+                else bind_condition(spec, shapes, problems, absent),
+                requires=bind_after(spec, shapes, problems, absent) if spec.options.after else (),
             )
             if spec.options.bind:  # only bind= (and a partial's arguments) gives constants
                 _check_constants(node, problems)
@@ -92,9 +97,14 @@ def _signatures(
 ) -> dict[str, VertexSignature]:
     # Vertices made from one function (vertex.expand) share its signature: it
     # is read once, unless reading it found problems (each vertex reports its own).
+    # The usual signature costs less to read again than to look up.
     read: dict[tuple[int, int], VertexSignature] = {}
     signatures = {}
     for spec in specs:
+        usual = usual_signature(spec)
+        if usual is not None:
+            signatures[spec.name] = usual
+            continue
         key = (id(spec.function), id(spec.local_names))
         signature = read.get(key)
         if signature is None:
