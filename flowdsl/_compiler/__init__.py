@@ -11,7 +11,7 @@ from typing import Any
 from .._dsl import VertexSpec
 from .._gc import collector_paused
 from .._model import topology
-from .._model.graph import NO_DEFAULT, FlowInput, Graph, InputConsumer, VertexNode
+from .._model.graph import NO_DEFAULT, Binding, FlowInput, Graph, InputConsumer, VertexNode
 from .._subflow import SubFlow
 from .._typing import type_name
 from ..errors import CompileError, CycleError, TypeMismatchError
@@ -22,6 +22,7 @@ from .bindings import (
     bind_vertex,
     output_shapes,
     read_signature,
+    usual_signature,
 )
 from .collect import collect_specs
 from .compatibility import clearly_incompatible
@@ -57,13 +58,19 @@ def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> 
         unpacked = unpacked_shapes(specs, shapes, problems)
         contracts = ContractCompiler()
         vertices = []
+        made: dict[str, Binding] = {}  # bindings that vertices reading one name share
         for spec in specs:
             signature = signatures[spec.name]
             shape = shapes[spec.name]
             function = spec.function
-            bindings = bind_vertex(spec, signature, shapes, problems, absent)
-            condition = bind_condition(spec, shapes, problems, absent)
-            requires = bind_after(spec, shapes, problems, absent)
+            bindings = bind_vertex(spec, signature, shapes, problems, absent, made)
+            # Most vertices have neither (and most share one options record).
+            condition = (
+                None
+                if spec.options.when is None
+                else bind_condition(spec, shapes, problems, absent)
+            )
+            requires = bind_after(spec, shapes, problems, absent) if spec.options.after else ()
             # By position, in the fields' order: a dozen keywords cost about 0.3 us
             # a vertex, a tenth of what building its node costs.
             node = VertexNode(
@@ -110,9 +117,14 @@ def _signatures(
 ) -> dict[str, VertexSignature]:
     # Vertices made from one function (vertex.expand) share its signature: it
     # is read once, unless reading it found problems (each vertex reports its own).
+    # The usual signature costs less to read again than to look up.
     read: dict[tuple[int, int], VertexSignature] = {}
     signatures = {}
     for spec in specs:
+        usual = usual_signature(spec)
+        if usual is not None:
+            signatures[spec.name] = usual
+            continue
         key = (id(spec.function), id(spec.local_names))
         signature = read.get(key)
         if signature is None:

@@ -73,20 +73,59 @@ class Parameter(NamedTuple):
 
 
 _PLAIN_CLASS = frozenset({type})
-
-
-class VertexSignature(NamedTuple):
-    """A vertex's parameters with their annotations resolved (``NO_DEFAULT`` if absent)."""
-
-    parameters: tuple[Parameter, ...]
-    hints: Mapping[str, Any]
-
-
 _EMPTY = inspect.Parameter.empty
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _STARS = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
 #: Python 3.10's ``typing.get_type_hints`` makes a parameter defaulting to None Optional.
 _NONE_DEFAULT_IS_OPTIONAL = sys.version_info < (3, 11)
+
+
+class VertexSignature:
+    """A vertex's parameters with their annotations resolved (``NO_DEFAULT`` if absent).
+
+    Most vertices have the usual signature: every parameter positional-or-keyword
+    without a default, every annotation a plain class (which holds no marker). For
+    those, ``usual`` is the parameters' names (the code object's own tuple), which
+    say all that binding needs; ``parameters`` is made from them only when asked.
+    """
+
+    __slots__ = ("_parameters", "hints", "usual")
+
+    def __init__(
+        self,
+        parameters: tuple[Parameter, ...] | None,
+        hints: Mapping[str, Any],
+        usual: tuple[str, ...] | None = None,
+    ) -> None:
+        self._parameters = parameters
+        self.hints = hints
+        self.usual = usual
+
+    @property
+    def parameters(self) -> tuple[Parameter, ...]:
+        """Each parameter's name, kind and default, in order."""
+        if self._parameters is not None:
+            return self._parameters
+        return _usual_parameters(self.usual or ())
+
+
+def _usual_parameters(names: tuple[str, ...]) -> tuple[Parameter, ...]:
+    return tuple(Parameter(name, _POSITIONAL[1], _EMPTY) for name in names)
+
+
+def _follows_signature(fn: Any) -> bool:
+    # What ``inspect.signature`` would follow instead of the code object.
+    return hasattr(fn, "__wrapped__") or hasattr(fn, "__signature__")
+
+
+def _usual_names(fn: Any) -> tuple[str, ...] | None:
+    """The parameters' names when all are positional-or-keyword without a default."""
+    if fn.__defaults__ or _follows_signature(fn):
+        return None
+    code = fn.__code__
+    if code.co_flags & _STARS or code.co_kwonlyargcount or code.co_posonlyargcount:
+        return None
+    return code.co_varnames[: code.co_argcount]  # type: ignore[no-any-return]
 
 
 def _parameters(fn: Any) -> tuple[Parameter, ...]:
@@ -96,7 +135,7 @@ def _parameters(fn: Any) -> tuple[Parameter, ...]:
     plain vertex; a function that carries ``__wrapped__`` or ``__signature__``
     (which it would follow) goes through it.
     """
-    if hasattr(fn, "__wrapped__") or hasattr(fn, "__signature__"):
+    if _follows_signature(fn):
         return tuple(
             Parameter(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()
         )
@@ -104,20 +143,15 @@ def _parameters(fn: Any) -> tuple[Parameter, ...]:
     names = code.co_varnames
     positional, keyword_only = code.co_argcount, code.co_kwonlyargcount
     defaults = fn.__defaults__ or ()
-    if not defaults and not code.co_posonlyargcount:  # the usual parameters
-        parameters = [Parameter(name, _POSITIONAL[1], _EMPTY) for name in names[:positional]]
-        if not keyword_only and not code.co_flags & _STARS:
-            return tuple(parameters)
-    else:
-        first_default = positional - len(defaults)
-        parameters = [
-            Parameter(
-                names[i],
-                _POSITIONAL[i >= code.co_posonlyargcount],
-                defaults[i - first_default] if i >= first_default else _EMPTY,
-            )
-            for i in range(positional)
-        ]
+    first_default = positional - len(defaults)
+    parameters = [
+        Parameter(
+            names[i],
+            _POSITIONAL[i >= code.co_posonlyargcount],
+            defaults[i - first_default] if i >= first_default else _EMPTY,
+        )
+        for i in range(positional)
+    ]
     after = positional + keyword_only
     if code.co_flags & inspect.CO_VARARGS:
         parameters.append(Parameter(names[after], inspect.Parameter.VAR_POSITIONAL, _EMPTY))
@@ -132,17 +166,65 @@ def _parameters(fn: Any) -> tuple[Parameter, ...]:
     return tuple(parameters)
 
 
-def _plain_hints(fn: Any, parameters: tuple[Parameter, ...]) -> Mapping[str, Any] | None:
+def _plain_hints(
+    fn: Any, parameters: tuple[Parameter, ...], local_names: Mapping[str, Any] | None = None
+) -> Mapping[str, Any] | None:
     # ``typing.get_type_hints`` returns the annotations as they are when every
     # one is a plain class: nothing to evaluate (Python 3.10 also wraps a
     # parameter defaulting to None in Optional, so that case goes through it).
     # They are only read, so the function's own mapping serves.
     annotations: Mapping[str, Any] | None = getattr(fn, "__annotations__", None)
-    if annotations is None or not _PLAIN_CLASS.issuperset(map(type, annotations.values())):
+    if annotations is None:
         return None
-    if _NONE_DEFAULT_IS_OPTIONAL and any(p.default is None for p in parameters):
+    hints: Mapping[str, Any] | None = annotations
+    for annotation in annotations.values():
+        if type(annotation) is not type:
+            hints = _named_classes(fn, annotations, local_names)
+            break
+    if hints is None or (_NONE_DEFAULT_IS_OPTIONAL and any(p.default is None for p in parameters)):
         return None
-    return annotations
+    return hints
+
+
+def _named_classes(
+    fn: Any, annotations: Mapping[str, Any], local_names: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """What ``typing.get_type_hints`` makes of annotations that are plain classes, None,
+    or the names of classes (``from __future__ import annotations`` leaves them so);
+    ``None`` if any is something else.
+
+    Evaluating a name looks it up in the local names, the module, then the
+    builtins, which this does without the 10-20 us a function that evaluating
+    costs. A generic function's type parameters may shadow those names, and a
+    wrapper's names are looked up where the function it wraps was defined.
+    """
+    if getattr(fn, "__type_params__", None) or hasattr(fn, "__wrapped__"):
+        return None
+    namespaces = (local_names or {}, fn.__globals__, fn.__builtins__)
+    hints = {}
+    for name, annotation in annotations.items():
+        if type(annotation) is str and annotation.isidentifier() and annotation.isascii():
+            for namespace in namespaces:
+                if annotation in namespace:
+                    annotation = namespace[annotation]
+                    break
+        if annotation is None:  # typing's spelling of None
+            annotation = type(None)
+        elif type(annotation) is not type:
+            return None
+        hints[name] = annotation
+    return hints
+
+
+def usual_signature(spec: VertexSpec) -> VertexSignature | None:
+    """The signature of ``spec`` if it is the usual one (see ``VertexSignature``), read
+    from the function's code and annotations alone; ``None`` for any other."""
+    fn = spec.function
+    usual = _usual_names(fn)
+    if usual is None:
+        return None
+    hints = _plain_hints(fn, (), spec.local_names)
+    return None if hints is None else VertexSignature(None, hints, usual)
 
 
 def read_signature(spec: VertexSpec, problems: list[CompileError]) -> VertexSignature:
@@ -152,9 +234,13 @@ def read_signature(spec: VertexSpec, problems: list[CompileError]) -> VertexSign
     enclosing function's names), so they may be strings, forward references
     or types defined after the function.
     """
+    usual = usual_signature(spec)
+    if usual is not None:
+        return usual
     fn = spec.function
-    parameters = _parameters(fn)
-    plain = _plain_hints(fn, parameters)
+    names = _usual_names(fn)
+    parameters = _parameters(fn) if names is None else _usual_parameters(names)
+    plain = _plain_hints(fn, parameters, spec.local_names)
     if plain is not None:
         return VertexSignature(parameters, plain)
     local_names = dict(spec.local_names) if spec.local_names else None
@@ -179,6 +265,10 @@ def read_signature(spec: VertexSpec, problems: list[CompileError]) -> VertexSign
                 )
                 problem.__cause__ = exc
                 problems.append(problem)
+    # Evaluated annotations (strings, under ``from __future__ import annotations``)
+    # may all be plain classes too.
+    if names is not None and _PLAIN_CLASS.issuperset(map(type, hints.values())):
+        return VertexSignature(None, hints, names)
     return VertexSignature(parameters, hints)
 
 
@@ -267,14 +357,15 @@ def output_shapes(
 ) -> dict[str, OutputShape]:
     """Each vertex's ``output_shape``; vertices returning one plain class share one."""
     shapes = {}
-    shared: dict[tuple[type, int], OutputShape] = {}  # by class and local names
+    # By class, and local names (if any: the class alone is a cheaper key).
+    shared: dict[type | tuple[type, int], OutputShape] = {}
     for spec in specs:
         hints = signatures[spec.name].hints
         returns = hints.get("return", NO_DEFAULT)
         if type(returns) is not type or spec.options.map_over is not None:
             shapes[spec.name] = output_shape(spec, hints, problems)
             continue
-        key = (returns, id(spec.local_names))
+        key = returns if spec.local_names is None else (returns, id(spec.local_names))
         shape = shared.get(key)
         if shape is None:
             reported = len(problems)
@@ -445,8 +536,23 @@ def bind_vertex(
     shapes: Mapping[str, OutputShape],
     problems: list[CompileError],
     absent: Mapping[str, str] = _NONE_ABSENT,
+    made: dict[str, Binding] | None = None,
 ) -> tuple[Binding, ...]:
-    """The bindings of every parameter of ``spec``; each problem found is appended."""
+    """The bindings of every parameter of ``spec``; each problem found is appended.
+
+    ``made`` holds bindings already made in this compile, by parameter name: the
+    readers of one vertex (or flow input) with one annotation share a binding.
+    """
+    if signature.usual is not None and not spec.options.bind and spec.options.map_over is None:
+        return _bind_by_name(
+            spec,
+            signature.usual,
+            signature.hints,
+            shapes,
+            problems,
+            absent,
+            {} if made is None else made,
+        )
     bindings: list[Binding] = []
     reading: list[Binding] = []  # the bindings that read a vertex's output
     bound = spec.options.bound if spec.options.bind else _NONE_BOUND
@@ -470,13 +576,14 @@ def bind_vertex(
             previous = any(isinstance(m, Previous) for m in metadata)
             transaction = any(isinstance(m, Transaction) for m in metadata)
         if not (markers or previous or transaction or param.name in bound):  # rules 2 and 3
+            keyword_only = param.kind is inspect.Parameter.KEYWORD_ONLY
             if param.name in shapes:
-                reading.append(_by_name(param, annotation, is_input=False))
+                reading.append(_by_name(param.name, annotation, False, param.default, keyword_only))
                 bindings.append(reading[-1])
             elif param.name in absent:
                 report(problems, spec, param.name, absent[param.name])
             else:
-                bindings.append(_by_name(param, annotation, is_input=True))
+                bindings.append(_by_name(param.name, annotation, True, param.default, keyword_only))
             continue
         common = {
             "parameter": param.name,
@@ -549,15 +656,55 @@ def bind_vertex(
     return tuple(bindings)
 
 
-def _by_name(param: Parameter, annotation: Any, is_input: bool) -> Binding:
+def _bind_by_name(
+    spec: VertexSpec,
+    names: tuple[str, ...],
+    hints: Mapping[str, Any],
+    shapes: Mapping[str, OutputShape],
+    problems: list[CompileError],
+    absent: Mapping[str, str],
+    made: dict[str, Binding],
+) -> tuple[Binding, ...]:
+    # ``bind_vertex`` for the usual signature and options (nothing bound, nothing
+    # mapped): plain classes hold no markers, so rules 2 and 3 bind every
+    # parameter, and what it reads is checked as ``_check_types`` would.
+    bindings = []
+    unchecked = None  # readers whose annotation is not what they read, to check after
+    for name in names:
+        annotation = hints.get(name, NO_DEFAULT)
+        binding = made.get(name)
+        if binding is None or binding.annotation is not annotation:
+            if name in shapes:
+                binding = made[name] = _by_name(name, annotation, False)
+            elif name in absent:
+                report(problems, spec, name, absent[name])
+                continue
+            else:
+                binding = made[name] = _by_name(name, annotation, True)
+        if not binding.is_input and annotation is not NO_DEFAULT:
+            produced = shapes[name].returns
+            if produced is not annotation and produced is not NO_DEFAULT:
+                unchecked = unchecked or []
+                unchecked.append(binding)
+        bindings.append(binding)
+    if unchecked is not None:
+        for binding in unchecked:
+            _check_types(spec, binding, shapes, problems)
+    return tuple(bindings)
+
+
+def _by_name(
+    name: str,
+    annotation: Any,
+    is_input: bool,
+    default: Any = NO_DEFAULT,
+    keyword_only: bool = False,
+) -> Binding:
     # A parameter bound by its name (to the vertex, or else the flow input, of
     # that name), as Binding(parameter=..., source=..., is_input=..., annotation=...,
     # default=..., keyword_only=...) makes it: positional arguments cost less,
     # and most parameters of a graph take this path.
-    keyword_only = param.kind is inspect.Parameter.KEYWORD_ONLY
-    return Binding(
-        param.name, param.name, is_input, None, None, annotation, param.default, keyword_only
-    )
+    return Binding(name, name, is_input, None, None, annotation, default, keyword_only)
 
 
 def _check_types(

@@ -80,15 +80,18 @@ def collect_specs(
     left_out: dict[str, list[VertexSpec]] = {}
     for source in sources:
         for spec in _specs_in(source, problems):
-            if isinstance(spec, VertexSpec) and not spec.options.matches(config):
+            # (Most vertices are no config variant: they exist under any config.)
+            if (
+                isinstance(spec, VertexSpec)
+                and spec.options.config
+                and not spec.options.matches(config)
+            ):
                 variants = left_out.setdefault(spec.name, [])
                 if all(v is not spec for v in variants):
                     variants.append(spec)
                 continue
-            known = by_name.get(spec.name)
-            if known is None:
-                by_name[spec.name] = spec
-            elif known is not spec:
+            known = by_name.setdefault(spec.name, spec)
+            if known is not spec:
                 problems.append(_duplicate(known, spec, config))
     absent = {
         name: _absence(name, variants, config)

@@ -3,13 +3,17 @@ and gets exactly what they give."""
 
 import functools
 import inspect
+import sys
 import typing
 from collections.abc import Callable
 from typing import Annotated, Any
 
 import pytest
 
-from flowdsl._compiler.bindings import _parameters, _plain_hints
+import flowdsl
+from flowdsl import Binding, BindingError, CompileError, TypeMismatchError
+from flowdsl._compiler.bindings import _parameters, _plain_hints, read_signature, usual_signature
+from flowdsl._dsl import VertexSpec, spec_of
 
 
 def _every_kind(a, /, b, c=3, *rest, d, e=5, **more):  # type: ignore[no-untyped-def]
@@ -73,12 +77,260 @@ def _annotated(a: Annotated[int, "m"]) -> int:
     return a
 
 
+def _dotted(a: "typing.Any") -> None:
+    return None
+
+
+def _unknown(a: "Nowhere") -> int:  # type: ignore[name-defined]  # noqa: F821
+    return 0
+
+
+def _returns_none(a: int) -> None:
+    return None
+
+
+@functools.wraps(_string)
+def _string_wrapper(*args: Any, **kwargs: Any) -> int:
+    return _string(*args, **kwargs)
+
+
 def test_plain_annotations_are_the_hints_as_given() -> None:
     hints = _plain_hints(_plain, _parameters(_plain))
     assert hints == typing.get_type_hints(_plain, include_extras=True)
 
 
-@pytest.mark.parametrize("function", [_generic, _annotated, _string])
+@pytest.mark.parametrize("function", [_string, _returns_none])
+def test_names_of_classes_and_none_resolve_as_typing_resolves_them(
+    function: Callable[..., Any],
+) -> None:
+    hints = _plain_hints(function, _parameters(function))
+    assert hints == typing.get_type_hints(function, include_extras=True)
+
+
+@pytest.mark.parametrize("function", [_generic, _annotated, _dotted, _unknown, _string_wrapper])
 def test_other_annotations_go_through_typing(function: Callable[..., Any]) -> None:
-    # Strings, generics and Annotated may need evaluating: typing does that.
+    # Expressions, generics and Annotated may need evaluating, a name may be
+    # unknown, a wrapper's names are the wrapped function's: typing does that.
     assert _plain_hints(function, _parameters(function)) is None
+
+
+def _usual(a: int, b: str) -> int:
+    return a
+
+
+def _unannotated(a, b):  # type: ignore[no-untyped-def]
+    return a
+
+
+def _positional_only(a: int, /) -> int:
+    return a
+
+
+def _defaulted(a: int = 1) -> int:
+    return a
+
+
+def _spec_of(function: Callable[..., Any]) -> VertexSpec:
+    return VertexSpec(function=function, name=function.__name__)
+
+
+@pytest.mark.parametrize("function", [_usual, _unannotated, _no_parameters, _string, _returns_none])
+def test_the_usual_signature_is_the_code_objects_names(function: Callable[..., Any]) -> None:
+    signature = usual_signature(_spec_of(function))
+    assert signature is not None
+    assert signature.usual == tuple(inspect.signature(function).parameters)
+    assert signature.hints == typing.get_type_hints(function, include_extras=True)
+    expected = [
+        (p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()
+    ]
+    assert [tuple(p) for p in signature.parameters] == expected
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        _every_kind,
+        _defaults_only,
+        _keyword_only,
+        _positional_only,
+        _defaulted,
+        _wrapper,
+        _with_signature,
+        _generic,
+        _annotated,
+        _dotted,
+    ],
+)
+def test_any_other_signature_is_read_in_full(function: Callable[..., Any]) -> None:
+    assert usual_signature(_spec_of(function)) is None
+    signature = read_signature(_spec_of(function), [])
+    expected = [
+        (p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()
+    ]
+    assert [tuple(p) for p in signature.parameters] == expected
+    assert signature.hints == typing.get_type_hints(function, include_extras=True)
+
+
+def test_postponed_annotations_of_plain_classes_bind_as_the_usual_signature(
+    make_module: Any,
+) -> None:
+    module = make_module(
+        """
+        from flowdsl import vertex
+
+        class Price(float):
+            pass
+
+        @vertex
+        def price(amount: int) -> Price:
+            return Price(amount)
+        """,
+        future=True,
+    )
+    signature = read_signature(spec_of(module.price), [])
+    assert signature.usual == ("amount",)
+    assert signature.hints == {"amount": int, "return": module.Price}
+
+
+def test_readers_of_one_name_share_one_binding(make_module: Any) -> None:
+    module = make_module(
+        """
+        from flowdsl import vertex
+
+        @vertex
+        def a(x: int) -> int:
+            return x
+
+        @vertex
+        def b(a: int, x: int) -> int:
+            return a + x
+
+        @vertex
+        def c(a: int, b: int) -> int:
+            return a + b
+
+        @vertex
+        def d(a: float) -> float:
+            return a
+        """
+    )
+    vertices = flowdsl.compile(module).vertices
+    reads_a = vertices["b"].bindings[0]
+    assert reads_a is vertices["c"].bindings[0]
+    assert reads_a == Binding("a", "a", annotation=int)
+    assert vertices["a"].bindings[0] is vertices["b"].bindings[1]
+    assert vertices["b"].bindings[1] == Binding("x", "x", is_input=True, annotation=int)
+    # Another annotation is another binding.
+    assert vertices["d"].bindings[0] == Binding("a", "a", annotation=float)
+
+
+PROBLEMS = """
+from flowdsl import vertex
+
+@vertex(config={{"env": "prod"}})
+def only_prod() -> int:
+    return 1
+
+@vertex
+def text() -> str:
+    return ""
+
+@vertex
+def number() -> int:
+    return 1
+
+@vertex
+def reader(text: int, only_prod: int, number: str{extra}) -> int:
+    return 0
+"""
+
+
+def test_the_usual_signature_reports_what_any_other_would(make_module: Any) -> None:
+    # The same parameters, read by the usual path and (with a parameter that has a
+    # default added) by the full one: the same problems, in the same order.
+    def problems(extra: str) -> list[tuple[type, str | None, str, int | None]]:
+        module = make_module(PROBLEMS.format(extra=extra))
+        with pytest.raises(CompileError) as caught:
+            flowdsl.compile(module, config={"env": "dev"})
+        return [
+            (
+                type(p),
+                p.parameter,
+                p.message.replace(module.__file__, "<module>"),
+                p.location and p.location.line,
+            )
+            for p in caught.value.problems
+        ]
+
+    usual, full = problems(""), problems(", spare: int = 0")
+    assert usual == full
+    assert [(kind, parameter) for kind, parameter, _, _ in usual] == [
+        (BindingError, "only_prod"),
+        (TypeMismatchError, "text"),
+        (TypeMismatchError, "number"),
+    ]
+
+
+NAMED = """
+from flowdsl import vertex
+
+class Widget:
+    pass
+
+class float:  # shadows the builtin in this module
+    pass
+
+@vertex
+def made(count: int) -> Widget:
+    return Widget()
+
+@vertex
+def scaled(made: Widget, factor: float) -> None:
+    return None
+
+def build():
+    class Widget:  # a local class shadows the module's
+        pass
+
+    @vertex
+    def local(count: int) -> Widget:
+        return Widget()
+
+    return local
+"""
+
+
+@pytest.mark.parametrize("future", [False, True], ids=["eager", "postponed"])
+def test_names_resolve_where_typing_resolves_them(make_module: Any, future: bool) -> None:
+    module = make_module(NAMED, future=future)
+    for function in (module.made, module.scaled, module.build()):
+        spec = spec_of(function)
+        assert spec is not None
+        expected = typing.get_type_hints(
+            spec.function, localns=spec.local_names, include_extras=True
+        )
+        signature = read_signature(spec, [])
+        assert signature.usual is not None
+        assert signature.hints == expected
+    assert read_signature(spec_of(module.scaled), []).hints["factor"] is module.float
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="type parameter syntax: Python 3.12")
+def test_a_type_parameter_shadows_a_class_of_its_name(make_module: Any) -> None:
+    module = make_module(
+        """
+        from flowdsl import vertex
+
+        class T:
+            pass
+
+        @vertex
+        def first[T](items: "list[T]", item: "T") -> int:
+            return 0
+        """
+    )
+    spec = spec_of(module.first)
+    assert spec is not None
+    hints = read_signature(spec, []).hints
+    assert hints == typing.get_type_hints(spec.function, include_extras=True)
+    assert hints["item"] is not module.T
