@@ -166,17 +166,54 @@ def _parameters(fn: Any) -> tuple[Parameter, ...]:
     return tuple(parameters)
 
 
-def _plain_hints(fn: Any, parameters: tuple[Parameter, ...]) -> Mapping[str, Any] | None:
+def _plain_hints(
+    fn: Any, parameters: tuple[Parameter, ...], local_names: Mapping[str, Any] | None = None
+) -> Mapping[str, Any] | None:
     # ``typing.get_type_hints`` returns the annotations as they are when every
     # one is a plain class: nothing to evaluate (Python 3.10 also wraps a
     # parameter defaulting to None in Optional, so that case goes through it).
     # They are only read, so the function's own mapping serves.
     annotations: Mapping[str, Any] | None = getattr(fn, "__annotations__", None)
-    if annotations is None or not _PLAIN_CLASS.issuperset(map(type, annotations.values())):
+    if annotations is None:
         return None
-    if _NONE_DEFAULT_IS_OPTIONAL and any(p.default is None for p in parameters):
+    hints: Mapping[str, Any] | None = annotations
+    for annotation in annotations.values():
+        if type(annotation) is not type:
+            hints = _named_classes(fn, annotations, local_names)
+            break
+    if hints is None or (_NONE_DEFAULT_IS_OPTIONAL and any(p.default is None for p in parameters)):
         return None
-    return annotations
+    return hints
+
+
+def _named_classes(
+    fn: Any, annotations: Mapping[str, Any], local_names: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """What ``typing.get_type_hints`` makes of annotations that are plain classes, None,
+    or the names of classes (``from __future__ import annotations`` leaves them so);
+    ``None`` if any is something else.
+
+    Evaluating a name looks it up in the local names, the module, then the
+    builtins, which this does without the 10-20 us a function that evaluating
+    costs. A generic function's type parameters may shadow those names, and a
+    wrapper's names are looked up where the function it wraps was defined.
+    """
+    if getattr(fn, "__type_params__", None) or hasattr(fn, "__wrapped__"):
+        return None
+    namespaces = (local_names or {}, fn.__globals__, fn.__builtins__)
+    hints = {}
+    for name, annotation in annotations.items():
+        if type(annotation) is str and annotation.isidentifier() and annotation.isascii():
+            for namespace in namespaces:
+                if annotation in namespace:
+                    annotation = namespace[annotation]
+                    break
+        if annotation is None:  # typing's spelling of None
+            annotation = type(None)
+        elif type(annotation) is not type:
+            return None
+        hints[name] = annotation
+    return hints
 
 
 def usual_signature(spec: VertexSpec) -> VertexSignature | None:
@@ -186,11 +223,8 @@ def usual_signature(spec: VertexSpec) -> VertexSignature | None:
     usual = _usual_names(fn)
     if usual is None:
         return None
-    annotations = fn.__annotations__
-    for annotation in annotations.values():
-        if type(annotation) is not type:
-            return None
-    return VertexSignature(None, annotations, usual)
+    hints = _plain_hints(fn, (), spec.local_names)
+    return None if hints is None else VertexSignature(None, hints, usual)
 
 
 def read_signature(spec: VertexSpec, problems: list[CompileError]) -> VertexSignature:
@@ -206,7 +240,7 @@ def read_signature(spec: VertexSpec, problems: list[CompileError]) -> VertexSign
     fn = spec.function
     names = _usual_names(fn)
     parameters = _parameters(fn) if names is None else _usual_parameters(names)
-    plain = _plain_hints(fn, parameters)
+    plain = _plain_hints(fn, parameters, spec.local_names)
     if plain is not None:
         return VertexSignature(parameters, plain)
     local_names = dict(spec.local_names) if spec.local_names else None
@@ -510,7 +544,15 @@ def bind_vertex(
     readers of one vertex (or flow input) with one annotation share a binding.
     """
     if signature.usual is not None and not spec.options.bind and spec.options.map_over is None:
-        return _bind_by_name(spec, signature.usual, signature.hints, shapes, problems, absent, made)
+        return _bind_by_name(
+            spec,
+            signature.usual,
+            signature.hints,
+            shapes,
+            problems,
+            absent,
+            {} if made is None else made,
+        )
     bindings: list[Binding] = []
     reading: list[Binding] = []  # the bindings that read a vertex's output
     bound = spec.options.bound if spec.options.bind else _NONE_BOUND
@@ -621,7 +663,7 @@ def _bind_by_name(
     shapes: Mapping[str, OutputShape],
     problems: list[CompileError],
     absent: Mapping[str, str],
-    made: dict[str, Binding] | None,
+    made: dict[str, Binding],
 ) -> tuple[Binding, ...]:
     # ``bind_vertex`` for the usual signature and options (nothing bound, nothing
     # mapped): plain classes hold no markers, so rules 2 and 3 bind every
@@ -630,25 +672,24 @@ def _bind_by_name(
     unchecked = None  # readers whose annotation is not what they read, to check after
     for name in names:
         annotation = hints.get(name, NO_DEFAULT)
-        binding = made.get(name) if made is not None else None
+        binding = made.get(name)
         if binding is None or binding.annotation is not annotation:
             if name in shapes:
-                binding = _by_name(name, annotation, False)
+                binding = made[name] = _by_name(name, annotation, False)
             elif name in absent:
                 report(problems, spec, name, absent[name])
                 continue
             else:
-                binding = _by_name(name, annotation, True)
-            if made is not None:
-                made[name] = binding
+                binding = made[name] = _by_name(name, annotation, True)
         if not binding.is_input and annotation is not NO_DEFAULT:
             produced = shapes[name].returns
             if produced is not annotation and produced is not NO_DEFAULT:
                 unchecked = unchecked or []
                 unchecked.append(binding)
         bindings.append(binding)
-    for binding in unchecked or ():
-        _check_types(spec, binding, shapes, problems)
+    if unchecked is not None:
+        for binding in unchecked:
+            _check_types(spec, binding, shapes, problems)
     return tuple(bindings)
 
 

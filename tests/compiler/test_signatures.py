@@ -3,6 +3,7 @@ and gets exactly what they give."""
 
 import functools
 import inspect
+import sys
 import typing
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -76,14 +77,40 @@ def _annotated(a: Annotated[int, "m"]) -> int:
     return a
 
 
+def _dotted(a: "typing.Any") -> None:
+    return None
+
+
+def _unknown(a: "Nowhere") -> int:  # type: ignore[name-defined]  # noqa: F821
+    return 0
+
+
+def _returns_none(a: int) -> None:
+    return None
+
+
+@functools.wraps(_string)
+def _string_wrapper(*args: Any, **kwargs: Any) -> int:
+    return _string(*args, **kwargs)
+
+
 def test_plain_annotations_are_the_hints_as_given() -> None:
     hints = _plain_hints(_plain, _parameters(_plain))
     assert hints == typing.get_type_hints(_plain, include_extras=True)
 
 
-@pytest.mark.parametrize("function", [_generic, _annotated, _string])
+@pytest.mark.parametrize("function", [_string, _returns_none])
+def test_names_of_classes_and_none_resolve_as_typing_resolves_them(
+    function: Callable[..., Any],
+) -> None:
+    hints = _plain_hints(function, _parameters(function))
+    assert hints == typing.get_type_hints(function, include_extras=True)
+
+
+@pytest.mark.parametrize("function", [_generic, _annotated, _dotted, _unknown, _string_wrapper])
 def test_other_annotations_go_through_typing(function: Callable[..., Any]) -> None:
-    # Strings, generics and Annotated may need evaluating: typing does that.
+    # Expressions, generics and Annotated may need evaluating, a name may be
+    # unknown, a wrapper's names are the wrapped function's: typing does that.
     assert _plain_hints(function, _parameters(function)) is None
 
 
@@ -107,7 +134,7 @@ def _spec_of(function: Callable[..., Any]) -> VertexSpec:
     return VertexSpec(function=function, name=function.__name__)
 
 
-@pytest.mark.parametrize("function", [_usual, _unannotated, _no_parameters])
+@pytest.mark.parametrize("function", [_usual, _unannotated, _no_parameters, _string, _returns_none])
 def test_the_usual_signature_is_the_code_objects_names(function: Callable[..., Any]) -> None:
     signature = usual_signature(_spec_of(function))
     assert signature is not None
@@ -131,7 +158,7 @@ def test_the_usual_signature_is_the_code_objects_names(function: Callable[..., A
         _with_signature,
         _generic,
         _annotated,
-        _string,
+        _dotted,
     ],
 )
 def test_any_other_signature_is_read_in_full(function: Callable[..., Any]) -> None:
@@ -242,3 +269,68 @@ def test_the_usual_signature_reports_what_any_other_would(make_module: Any) -> N
         (TypeMismatchError, "text"),
         (TypeMismatchError, "number"),
     ]
+
+
+NAMED = """
+from flowdsl import vertex
+
+class Widget:
+    pass
+
+class float:  # shadows the builtin in this module
+    pass
+
+@vertex
+def made(count: int) -> Widget:
+    return Widget()
+
+@vertex
+def scaled(made: Widget, factor: float) -> None:
+    return None
+
+def build():
+    class Widget:  # a local class shadows the module's
+        pass
+
+    @vertex
+    def local(count: int) -> Widget:
+        return Widget()
+
+    return local
+"""
+
+
+@pytest.mark.parametrize("future", [False, True], ids=["eager", "postponed"])
+def test_names_resolve_where_typing_resolves_them(make_module: Any, future: bool) -> None:
+    module = make_module(NAMED, future=future)
+    for function in (module.made, module.scaled, module.build()):
+        spec = spec_of(function)
+        assert spec is not None
+        expected = typing.get_type_hints(
+            spec.function, localns=spec.local_names, include_extras=True
+        )
+        signature = read_signature(spec, [])
+        assert signature.usual is not None
+        assert signature.hints == expected
+    assert read_signature(spec_of(module.scaled), []).hints["factor"] is module.float
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="type parameter syntax: Python 3.12")
+def test_a_type_parameter_shadows_a_class_of_its_name(make_module: Any) -> None:
+    module = make_module(
+        """
+        from flowdsl import vertex
+
+        class T:
+            pass
+
+        @vertex
+        def first[T](items: "list[T]", item: "T") -> int:
+            return 0
+        """
+    )
+    spec = spec_of(module.first)
+    assert spec is not None
+    hints = read_signature(spec, []).hints
+    assert hints == typing.get_type_hints(spec.function, include_extras=True)
+    assert hints["item"] is not module.T
