@@ -89,8 +89,8 @@ class _DefinitionLine(SourceLocation):
     @classmethod
     def of_code(cls, code: types.CodeType) -> _DefinitionLine:
         location = object.__new__(cls)
-        object.__setattr__(location, "file", code.co_filename)
-        object.__setattr__(location, "_code", code)
+        _set_file(location, code.co_filename)
+        _set_code(location, code)
         return location
 
     def __getattr__(self, name: str) -> Any:
@@ -99,6 +99,12 @@ class _DefinitionLine(SourceLocation):
         line = _def_line(self.file, self._code.co_firstlineno)
         object.__setattr__(self, "line", line)
         return line
+
+
+# The slots' own setters: cheaper than ``object.__setattr__``, which looks each
+# name up again (a location is made per vertex at every compile).
+_set_file = SourceLocation.__dict__["file"].__set__
+_set_code = _DefinitionLine.__dict__["_code"].__set__
 
 
 def _def_line(file: str, first_line: int) -> int:

@@ -7,7 +7,7 @@ at the vertex's ``def`` line: never silently ignored.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._dsl import VertexSpec
@@ -26,7 +26,10 @@ class ContractCompiler:
     """
 
     def __init__(self) -> None:
-        self._memo: dict[tuple[Any, int | None], Contract | None] = {}
+        # Per local namespace (``None``: the module's), each annotation's contract.
+        # The same annotation may mean other classes where other local names are
+        # seen; vertices made from one local function by vertex.expand share theirs.
+        self._memos: dict[int | None, dict[Any, Contract | None]] = {}
         self._warnings: list[tuple[str, VertexSpec]] = []
 
     def warn(self) -> None:
@@ -35,49 +38,52 @@ class ContractCompiler:
             warnings.warn_explicit(message, ContractWarning, spec.location.file, spec.location.line)
         self._warnings.clear()
 
-    def _contract(self, spec: VertexSpec, annotation: Any) -> Contract | None:
-        # The same annotation may mean other classes where other local names are
-        # seen: the memo is per local namespace (vertices made from one local
-        # function by vertex.expand share theirs).
-        key = (annotation, id(spec.local_names) if spec.local_names else None)
-        try:
-            return self._memo[key]
-        except KeyError:
-            contract = self._memo[key] = compile_contract(annotation, spec.local_names or None)
-            return contract
-        except TypeError:  # an unhashable annotation (Annotated with unhashable metadata)
-            return compile_contract(annotation, spec.local_names or None)
-
-    def _checked(self, spec: VertexSpec, name: str, annotation: Any) -> Contract | None:
-        if annotation is NO_DEFAULT:
-            return None
-        contract = self._contract(spec, annotation)
-        if contract is not None and contract.unsupported:
-            what = "the return value" if name == "return" else repr(name)
-            self._warnings.append(
-                (
-                    f"vertex {spec.name!r}, {what}: cannot check "
-                    f"{', '.join(contract.unsupported)} at run time; those parts are let through",
-                    spec,
-                )
-            )
-        return contract
-
     def build(
         self, spec: VertexSpec, bindings: Iterable[Binding], returns: Any
     ) -> VertexContracts[Contract] | None:
         """The checks of one vertex; ``None`` when it has nothing to check or checks are off."""
         if spec.options.contracts == "off":
             return None
+        local_names = spec.local_names or None
+        key = None if local_names is None else id(local_names)
+        memo = self._memos.get(key)
+        if memo is None:
+            memo = self._memos[key] = {}
         parameters = {}
         for binding in bindings:
+            annotation = binding.annotation
             # A transaction is the backend's own object, whatever its annotation says.
-            if binding.annotation is NO_DEFAULT or binding.transaction:
+            if annotation is NO_DEFAULT or binding.transaction:
                 continue
-            contract = self._checked(spec, binding.parameter, binding.annotation)
+            contract = _contract(memo, annotation, local_names)
             if contract is not None:
+                if contract.unsupported:
+                    self._unsupported(spec, repr(binding.parameter), contract)
                 parameters[binding.parameter] = contract
-        returned = self._checked(spec, "return", returns)
+        returned = None if returns is NO_DEFAULT else _contract(memo, returns, local_names)
+        if returned is not None and returned.unsupported:
+            self._unsupported(spec, "the return value", returned)
         if not parameters and returned is None:
             return None
         return VertexContracts(parameters, returned)
+
+    def _unsupported(self, spec: VertexSpec, what: str, contract: Contract) -> None:
+        self._warnings.append(
+            (
+                f"vertex {spec.name!r}, {what}: cannot check "
+                f"{', '.join(contract.unsupported)} at run time; those parts are let through",
+                spec,
+            )
+        )
+
+
+def _contract(
+    memo: dict[Any, Contract | None], annotation: Any, local_names: Mapping[str, Any] | None
+) -> Contract | None:
+    try:
+        return memo[annotation]
+    except KeyError:
+        contract = memo[annotation] = compile_contract(annotation, local_names)
+        return contract
+    except TypeError:  # an unhashable annotation (Annotated with unhashable metadata)
+        return compile_contract(annotation, local_names)

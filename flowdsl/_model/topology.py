@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-__all__ = ["closure", "find_cycles", "reverse", "stages", "topological_order"]
+__all__ = ["closure", "find_cycles", "reverse", "singles", "stages", "topological_order"]
 
 
 def topological_order(upstream: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
@@ -38,31 +38,63 @@ def topological_order(upstream: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
 
 
 def stages(
-    upstream: Mapping[str, Sequence[str]], order: Sequence[str]
+    upstream: Mapping[str, Sequence[str]],
+    order: Sequence[str],
+    singles: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[tuple[str, ...], ...]:
-    """Group vertices by depth: each stage only reads from earlier stages."""
+    """Group vertices by depth: each stage only reads from earlier stages.
+
+    A stage of one vertex ``n`` is ``singles[n]`` if there is one (an equal tuple kept
+    elsewhere: a long chain's stages are all single).
+    """
     depth: dict[str, int] = {}
+    grouped: list[list[str]] = []
     for name in order:
-        deepest = -1
+        level = 0
         for parent in upstream[name]:
-            if depth[parent] > deepest:
-                deepest = depth[parent]
-        depth[name] = deepest + 1
-    grouped: list[list[str]] = [[] for _ in range(1 + max(depth.values(), default=-1))]
-    for name in order:
-        grouped[depth[name]].append(name)
-    return tuple(tuple(stage) for stage in grouped)
+            below = depth[parent] + 1
+            if below > level:
+                level = below
+        depth[name] = level
+        if level == len(grouped):
+            grouped.append([name])
+        else:
+            grouped[level].append(name)
+    return tuple(_tuple_of(stage, singles) for stage in grouped)
 
 
 def reverse(
-    upstream: Mapping[str, Sequence[str]], order: Sequence[str]
+    upstream: Mapping[str, Sequence[str]],
+    order: Sequence[str],
+    singles: Mapping[str, tuple[str, ...]] | None = None,
 ) -> dict[str, tuple[str, ...]]:
-    """Each vertex to the vertices that read from it, in ``order``."""
-    downstream: dict[str, list[str]] = {name: [] for name in order}
+    """Each vertex to the vertices that read from it, in ``order``.
+
+    A reader is listed once however often it names its parent. A single reader ``n`` is
+    given as ``singles[n]`` if there is one (an equal tuple kept elsewhere).
+    """
+    children: dict[str, list[str]] = {}
     for name in order:
-        for parent in dict.fromkeys(upstream[name]):
-            downstream[parent].append(name)
-    return {name: tuple(children) for name, children in downstream.items()}
+        for parent in upstream[name]:
+            found = children.get(parent)
+            if found is None:
+                children[parent] = [name]
+            elif found[-1] != name:  # a parent named twice: its readers come in order
+                found.append(name)
+    return {name: _tuple_of(children[name], singles) if name in children else () for name in order}
+
+
+def singles(upstream: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """The one-name tuples among the values of ``upstream``, by that name (for sharing)."""
+    return {names[0]: names for names in upstream.values() if len(names) == 1}
+
+
+def _tuple_of(names: list[str], singles: Mapping[str, tuple[str, ...]] | None) -> tuple[str, ...]:
+    if len(names) == 1 and singles is not None:
+        shared = singles.get(names[0])
+        if shared is not None:
+            return shared
+    return tuple(names)
 
 
 def closure(start: Iterable[str], neighbours: Callable[[str], Iterable[str]]) -> frozenset[str]:

@@ -1,5 +1,8 @@
 """The compiled graph model: immutable, ordered by declaration, staged, and queryable."""
 
+import inspect
+import pickle
+import sys
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -197,6 +200,84 @@ def test_graph_is_frozen(graph) -> None:
         node.bindings[0].source = "other"  # type: ignore[misc]
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         graph.inputs["path"].consumers = ()  # type: ignore[misc]
+
+
+def test_nodes_and_bindings_take_their_fields_in_order_with_their_defaults() -> None:
+    # Their ``__init__`` is written out (cheaper than attrs' frozen one): it must
+    # take exactly the fields attrs knows, in order, with the same defaults.
+    for cls in (Binding, VertexNode):
+        parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        fields = [f for f in attrs.fields(cls) if f.init]
+        assert [p.name for p in parameters] == [f.name for f in fields]
+        assert [p.default for p in parameters] == [
+            inspect.Parameter.empty if f.default is attrs.NOTHING else f.default for f in fields
+        ]
+
+
+def test_nodes_and_bindings_evolve_compare_and_pickle_as_records(graph) -> None:
+    node = graph.vertices["report"]
+    assert type(node) is VertexNode
+    assert type(node.bindings[0]) is Binding
+    assert node.upstream == ("clean", "stats", "audit")
+    later = attrs.evolve(node, after=("load",))
+    assert (type(later), later.upstream, later.after) == (VertexNode, node.upstream, ("load",))
+    assert attrs.evolve(node) == node
+    assert hash(attrs.evolve(node)) == hash(node)
+    assert later != node
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        node.upstream = ()  # type: ignore[misc]
+    binding = Binding("x", "y", default=3)
+    assert pickle.loads(pickle.dumps(binding)) == binding
+    assert type(pickle.loads(pickle.dumps(binding))) is Binding
+    assert binding == Binding(parameter="x", source="y", default=3)
+    assert binding != Binding("x", "y")
+    assert repr(binding).startswith("Binding(parameter='x', source='y', is_input=False")
+
+
+def test_a_chain_shares_one_tuple_between_upstream_stage_and_readers(make_module) -> None:
+    # A long chain would otherwise keep three equal one-name tuples a vertex.
+    module = make_module(
+        """
+        from flowdsl import vertex
+
+        @vertex
+        def a(x: int) -> int:
+            return x
+
+        @vertex
+        def b(a: int) -> int:
+            return a
+
+        @vertex
+        def c(b: int) -> int:
+            return b
+
+        @vertex
+        def d(c: int, b: int) -> int:
+            return c
+        """
+    )
+    graph = flowdsl.compile(module)
+    assert graph.stages == (("a",), ("b",), ("c",), ("d",))
+    assert dict(graph.downstream) == {"a": ("b",), "b": ("c", "d"), "c": ("d",), "d": ()}
+    nodes = graph.vertices
+    assert graph.stages[0] is nodes["b"].upstream
+    assert graph.stages[1] is nodes["c"].upstream
+    assert graph.downstream["a"] is nodes["c"].upstream
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="markcoroutinefunction is new in 3.12")
+def test_a_function_marked_as_a_coroutine_function_is_an_async_vertex() -> None:
+    async def add_one(x: int) -> int:
+        return x + 1
+
+    def marked(x: int) -> int:
+        return add_one(x)  # type: ignore[return-value]
+
+    inspect.markcoroutinefunction(marked)  # type: ignore[attr-defined,unused-ignore]
+    node = flowdsl.compile(vertex(marked)).vertices["marked"]
+    assert node.is_async is True
+    assert flowdsl.Flow.from_functions(marked).run({"x": 1})["marked"] == 2
 
 
 def test_graph_mappings_are_read_only(graph) -> None:
