@@ -21,7 +21,7 @@ import attrs
 from .._gc import collector_paused
 from .._policies import RetryPolicy
 from .calls import awaited_directly
-from .checking import Invoker, checked_invokers
+from .checking import Invoker, PlanChecks
 from .plan import CallMode, Plan, Step, call_mode
 
 if TYPE_CHECKING:
@@ -74,8 +74,8 @@ class CallPlan:
 
     #: Where each step's function runs.
     modes: tuple[CallMode, ...]
-    #: Each step's invoker that checks its contracts, or None (``Step.invoke`` will do).
-    invokers: tuple[Invoker | None, ...]
+    #: The steps' contract checks: what the fast path compares, and the invokers.
+    checks: PlanChecks
     #: Whether each step always goes through its runner (retries, fallbacks, map,
     #: loop, limits, atomic group: ``control.StepRunner``).
     via_runner: tuple[bool, ...]
@@ -91,6 +91,11 @@ class CallPlan:
     needs_event_loop: bool
     #: The concurrent scheduler's tables (None for the serial and Dask backends).
     tables: SchedulerTables | None
+
+    @property
+    def invokers(self) -> tuple[Invoker | None, ...]:
+        """Each step's invoker that checks its contracts, or None (``Step.invoke`` will do)."""
+        return self.checks.invokers
 
 
 #: Per plan, its call plans by (backend, run retry policy, contracts mode, coroutines limited).
@@ -153,7 +158,7 @@ def _build(
     )
     return CallPlan(
         modes=modes,
-        invokers=checked_invokers(plan, contracts),
+        checks=PlanChecks(plan, contracts),
         via_runner=via_runner,
         off_fast_path=off_fast_path,
         workers_alone=workers_alone,

@@ -1,8 +1,10 @@
 """Contract checks around a step's call: arguments before it, the return value after.
 
-For each contracts mode a plan gets, once, one invoker per step: a function
-that gathers the arguments, checks them, calls, and checks the result; or
-``None`` where there is nothing to check, so the caller keeps its fast path.
+For each contracts mode a plan gets, once, its ``PlanChecks``: per step, the
+exact types its fast path compares values with, and on first use its
+invoker: a function that gathers the arguments, checks them, calls, and
+checks the result; or ``None`` where there is nothing to check, so the
+caller keeps its fast path.
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ from .check_log import record_checks
 from .logs import log_extra, logger
 from .plan import Plan, Step, gather
 
-__all__ = ["Invoker", "StepChecks", "check_given_output", "checked_invokers", "step_checks"]
+__all__ = [
+    "NO_KEYWORDS",
+    "THROUGH_INVOKER",
+    "Exacts",
+    "Invoker",
+    "PlanChecks",
+    "StepChecks",
+    "check_given_output",
+    "step_checks",
+]
 
 Invoker = Callable[[list[Any]], Any]
 
@@ -170,86 +181,120 @@ class _Never:
     is checked in full."""
 
 
-class _LazyChecks:
-    """The ``StepChecks`` of a plan's steps under one mode, each built the first time a
-    value of that step needs more than the exact-type test (most never do)."""
+#: A step's contracts on the fast path (``PlanChecks.exacts``): the exact type of its
+#: one argument (a unary step) or its (argument index, exact type) pairs, then the exact
+#: type of its result; ``None`` where nothing is checked. Equal ones are shared.
+Exacts = tuple[Any, "type | None"]
 
-    __slots__ = ("found", "mode")
+#: In ``PlanChecks.exacts``: the step is checked through its invoker (it takes keyword
+#: arguments or reads fields, or is a coroutine function).
+THROUGH_INVOKER: Exacts = (None, None)
 
-    def __init__(self, mode: str) -> None:
+#: The keyword arguments of a step that takes none.
+NO_KEYWORDS: Mapping[str, Any] = {}
+
+
+class PlanChecks:
+    """The contract checks of a plan's steps under one contracts mode (a step's own mode
+    wins), built once per plan and mode (``call_plan.call_plan``).
+
+    ``exacts`` says per step what its fast path compares (see ``Exacts``): the
+    serial loop makes those comparisons itself. The rest is built on first
+    use: a step's ``StepChecks`` the first time one of its values needs more
+    than the exact-type test (most never do), and its invoker (a function
+    that gathers the arguments, checks them, calls, and checks the result)
+    when a scheduler asks for it.
+    """
+
+    __slots__ = ("_found", "_invokers", "_one", "exacts", "mode", "plan")
+
+    def __init__(self, plan: Plan, mode: str) -> None:
+        self.plan = plan
         self.mode = mode
-        self.found: dict[int, StepChecks] = {}
+        self.exacts = _exacts(plan, mode)
+        self._found: dict[int, StepChecks] = {}
+        self._one: dict[int, Invoker | None] = {}
+        self._invokers: tuple[Invoker | None, ...] | None = None
 
     def of(self, step: Step) -> StepChecks:
         """The checks of ``step`` (built on first use)."""
-        checks = self.found.get(step.position)
+        checks = self._found.get(step.position)
         if checks is None:
             contracts = step.node.contracts
-            assert contracts is not None  # steps without contracts get no invoker
-            checks = self.found[step.position] = StepChecks(step, self.mode, contracts)
+            assert contracts is not None  # steps without contracts are never checked
+            mode = step.node.options.contracts or self.mode
+            checks = self._found[step.position] = StepChecks(step, mode, contracts)
         return checks
 
+    def invoker(self, position: int) -> Invoker | None:
+        """Step ``position``'s checked invoker, or ``None`` where nothing is checked
+        (``Step.invoke`` will do)."""
+        if self._invokers is not None:
+            return self._invokers[position]
+        if position not in self._one:
+            self._one[position] = self._invoker(position)
+        return self._one[position]
 
-_NO_KEYWORDS: Mapping[str, Any] = {}
+    @property
+    def invokers(self) -> tuple[Invoker | None, ...]:
+        """Every step's ``invoker`` (built on first use, then kept)."""
+        if self._invokers is None:
+            self._invokers = tuple(self.invoker(p) for p in range(len(self.exacts)))
+        return self._invokers
+
+    def _invoker(self, position: int) -> Invoker | None:
+        exacts = self.exacts[position]
+        if exacts is None:
+            return None
+        step = self.plan.steps[position]
+        if exacts is THROUGH_INVOKER:
+            return _general(step, self.of(step))
+        assert step.fetch is not None  # steps with exacts take whole values by position
+        make = _unary_invoker if step.unary else _tuple_invoker
+        return make(step.fetch, step.function, *exacts, step, self)
 
 
-def checked_invokers(plan: Plan, mode: str) -> tuple[Invoker | None, ...]:
-    """Per step of ``plan``: the checked invoker under contracts ``mode``, or ``None``
-    (built once per plan and mode: ``call_plan.call_plan``)."""
-    found: list[Invoker | None] = []
-    lazy: dict[str, _LazyChecks] = {}
+def _exacts(plan: Plan, mode: str) -> tuple[Exacts | None, ...]:
+    """Per step of ``plan``, its ``Exacts`` under contracts ``mode`` (see ``PlanChecks``)."""
+    found: list[Exacts | None] = []
+    append = found.append
     # Shared between steps: the exact type of each contract (contracts are
-    # compiled once per annotation), and the tuples of checked arguments.
-    exact_of: dict[Contract, type] = {}
-    shared: dict[tuple[tuple[int, type], ...], tuple[tuple[int, type], ...]] = {}
-
-    def exact(contract: Contract) -> type:
-        # What an invoker compares ``type(value)`` with.
-        known = exact_of.get(contract)
-        if known is None:
-            known = exact_of[contract] = contract.exact_type or _Never
-        return known
-
+    # compiled once per annotation), and equal ``Exacts``.
+    exact_of: dict[Contract | None, type | None] = {None: None}
+    shared: dict[Exacts, Exacts] = {}
     for step in plan.steps:
         node = step.node
-        step_mode = node.options.contracts or mode
         contracts = node.contracts
-        if step_mode == "off" or contracts is None:
-            found.append(None)
+        if contracts is None or (node.options.contracts or mode) == "off":
+            append(None)
             continue
-        fetch = step.fetch
-        if fetch is None or step.is_async:
-            found.append(_general(step, StepChecks(step, step_mode, contracts)))
+        if step.fetch is None or step.is_async:
+            append(THROUGH_INVOKER)
             continue
         # The common case, kept tight since strict checking is the default on
         # every call: whole values in by position, a sync call. Each value whose
         # type is exactly its annotation's class passes at once; any other goes
-        # through the step's full checks, built the first time one does.
+        # through the step's full checks. (``_rule_contract``, inlined.)
         parameters = contracts.parameters
-        rexact = None if contracts.returns is None else exact(contracts.returns)
-        checks = lazy.get(step_mode)
-        if checks is None:
-            checks = lazy[step_mode] = _LazyChecks(step_mode)
-        if step.unary:
-            contract = _rule_contract(step.sources[0], parameters)
-            aexact = None if contract is None else exact(contract)
-            found.append(
-                None
-                if aexact is None and rexact is None
-                else _unary_invoker(fetch, step.function, aexact, rexact, step, checks)
-            )
-            continue
-        pairs = []
+        checked: Any = None if step.unary else ()
         for i, binding in enumerate(step.sources):
-            contract = _rule_contract(binding, parameters)
-            if contract is not None:
-                pairs.append((i, exact(contract)))
-        if not pairs and rexact is None:
-            found.append(None)
+            contract = parameters.get(binding.parameter)
+            if contract is None or (binding.constant is not NO_DEFAULT and not contract.checks):
+                continue
+            exact = exact_of.get(contract)
+            if exact is None:
+                exact = exact_of[contract] = contract.exact_type or _Never
+            checked = exact if checked is None else (*checked, (i, exact))
+        rexact = exact_of.get(contracts.returns, _Never)
+        if rexact is _Never:
+            returns = contracts.returns
+            assert returns is not None
+            rexact = exact_of[returns] = returns.exact_type or _Never
+        if not checked and rexact is None:
+            append(None)
             continue
-        checked = tuple(pairs)
-        exacts = shared.setdefault(checked, checked)
-        found.append(_tuple_invoker(fetch, step.function, exacts, rexact, step, checks))
+        key = (checked, rexact)
+        append(shared.setdefault(key, key))
     return tuple(found)
 
 
@@ -259,10 +304,10 @@ def _unary_invoker(
     aexact: type | None,
     rexact: type | None,
     step: Step,
-    checks: _LazyChecks,
+    checks: PlanChecks,
 ) -> Invoker:
     # What the invoker reads are its defaults: local variables to it, the fastest
-    # to read, and lighter than a closure's cells (a plan has one per vertex).
+    # to read, and lighter than a closure's cells.
     def invoke_unary(
         values: list[Any],
         fetch: Callable[[list[Any]], Any] = fetch,
@@ -270,11 +315,11 @@ def _unary_invoker(
         aexact: type | None = aexact,
         rexact: type | None = rexact,
         step: Step = step,
-        checks: _LazyChecks = checks,
+        checks: PlanChecks = checks,
     ) -> Any:
         argument = fetch(values)
         if aexact is not None and type(argument) is not aexact:
-            checks.of(step).arguments((argument,), _NO_KEYWORDS)
+            checks.of(step).arguments((argument,), NO_KEYWORDS)
         output = function(argument)
         if rexact is not None and type(output) is not rexact:
             checks.of(step).result(output)
@@ -289,7 +334,7 @@ def _tuple_invoker(
     exacts: tuple[tuple[int, type], ...],
     rexact: type | None,
     step: Step,
-    checks: _LazyChecks,
+    checks: PlanChecks,
 ) -> Invoker:
     # As ``_unary_invoker``; ``exacts`` (argument index, exact type) is shared by the
     # steps whose checked arguments are alike.
@@ -300,12 +345,12 @@ def _tuple_invoker(
         exacts: tuple[tuple[int, type], ...] = exacts,
         rexact: type | None = rexact,
         step: Step = step,
-        checks: _LazyChecks = checks,
+        checks: PlanChecks = checks,
     ) -> Any:
         args = fetch(values)
         for index, exact in exacts:
             if type(args[index]) is not exact:
-                checks.of(step).arguments(args, _NO_KEYWORDS)
+                checks.of(step).arguments(args, NO_KEYWORDS)
                 break
         output = function(*args)
         if rexact is not None and type(output) is not rexact:

@@ -36,7 +36,7 @@ from .._typing import type_name
 from ..errors import ContractViolation, IterationLimitError
 from .call_plan import retry_policy
 from .calls import CallPlacement, call_placed, named_call
-from .checking import StepChecks, step_checks
+from .checking import Invoker, StepChecks, step_checks
 from .logs import log_extra, logger
 from .plan import CallMode, Step, call_mode, gather
 from .state import MISSING, RunState
@@ -64,14 +64,36 @@ class StepRunners:
         self.state = state
         # Without a cache, no step looks itself up: an empty dict answers as RunLookups would.
         self._lookups: RunLookups | dict[int, CachedCall]
+        # The run's invokers: those of its call plan (built when first asked for),
+        # or, with a cache, those that look the cache up first.
+        self._invokers: tuple[Invoker | None, ...] | None
         if state.cache_store is None:
-            self.invokers, self._lookups = state.call_plan.invokers, {}
+            self._invokers, self._lookups = None, {}
         else:
-            self.invokers, self._lookups = caching.run_invokers(state)
+            self._invokers, self._lookups = caching.run_invokers(state)
         self.modes = state.call_plan.modes
         self.placement = placement
         self._runners: dict[int, StepRunner] = {}
         self._groups: dict[int, GroupRun] = {}
+
+    @property
+    def cached(self) -> bool:
+        """Whether the run's invokers look the cache up (its ``Step.invoke`` does not)."""
+        return self.state.cache_store is not None
+
+    @property
+    def invokers(self) -> tuple[Invoker | None, ...]:
+        """Per step, the invoker a run calls (contract checks, then caching), or ``None``:
+        ``Step.invoke`` will do."""
+        if self._invokers is None:
+            self._invokers = self.state.call_plan.invokers
+        return self._invokers
+
+    def invoker(self, position: int) -> Invoker | None:
+        """``invokers[position]``, without building every step's invoker to answer it."""
+        if self._invokers is None:
+            return self.state.call_plan.checks.invoker(position)
+        return self._invokers[position]
 
     def group_run(self, step: Step) -> GroupRun | None:
         """The run of ``step``'s atomic group (one per group and run), or None."""

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from .calls import CallPlacement, call_step
-from .checking import Invoker
+from .checking import NO_KEYWORDS, THROUGH_INVOKER, Invoker
 from .control import StepRunners
 from .plan import CallMode, Step
 from .preconditions import Preconditions, StartDecision
@@ -37,7 +37,13 @@ async def run_serial(state: RunState) -> None:
     durations, completed = state.durations, state.completed
     plan = state.call_plan
     modes, via_runner, off_fast_path = plan.modes, plan.via_runner, plan.off_fast_path
-    checked = calls.invokers
+    # Contract checks: the exact-type tests of the steps on the fast path are made
+    # here (``PlanChecks.exacts``), the rest through their invokers, built as met.
+    # With a cache, every step goes through the run's invokers (lookups first).
+    checks = plan.checks
+    through_invoker = THROUGH_INVOKER
+    exacts = (through_invoker,) * len(modes) if calls.cached else checks.exacts
+    invoker = calls.invoker
     events = state.emitter
     checkpoint = state.checkpoint
     if (events is not None and events.vertex_events) or checkpoint is not None:
@@ -75,26 +81,46 @@ async def run_serial(state: RunState) -> None:
                         if events is not None:
                             events.vertex_started(step.name, 1)
                         if modes[position] is inline:
-                            output = (checked[position] or step.invoke)(values)
+                            output = (invoker(position) or step.invoke)(values)
                         else:
                             output = await _call(
-                                step, modes[position], values, checked[position], calls
+                                step, modes[position], values, invoker(position), calls
                             )
                     if checkpoint is not None:
                         checkpoint.record(step.node, output)
                 elif modes[position] is inline:
-                    fetch = step.fetch
-                    invoke = checked[position]
-                    if invoke is not None:
-                        output = invoke(values)
-                    elif fetch is None:
-                        output = step.invoke(values)
-                    elif step.unary:
-                        output = step.function(fetch(values))
+                    exact = exacts[position]
+                    if exact is None:
+                        fetch = step.fetch
+                        if fetch is None:
+                            output = step.invoke(values)
+                        elif step.unary:
+                            output = step.function(fetch(values))
+                        else:
+                            output = step.function(*fetch(values))
+                    elif exact is through_invoker:
+                        output = (invoker(position) or step.invoke)(values)
                     else:
-                        output = step.function(*fetch(values))
+                        # What the step's invoker (``checking._unary_invoker``,
+                        # ``_tuple_invoker``) does, without a call of it. A step
+                        # with exact types has a ``fetch`` (``PlanChecks.exacts``).
+                        argument_exact, result_exact = exact
+                        if step.unary:
+                            argument = step.fetch(values)  # type: ignore[misc]
+                            if argument_exact is not None and type(argument) is not argument_exact:
+                                checks.of(step).arguments((argument,), NO_KEYWORDS)
+                            output = step.function(argument)
+                        else:
+                            arguments = step.fetch(values)  # type: ignore[misc]
+                            for index, each in argument_exact:
+                                if type(arguments[index]) is not each:
+                                    checks.of(step).arguments(arguments, NO_KEYWORDS)
+                                    break
+                            output = step.function(*arguments)
+                        if result_exact is not None and type(output) is not result_exact:
+                            checks.of(step).result(output)
                 else:
-                    output = await _call(step, modes[position], values, checked[position], calls)
+                    output = await _call(step, modes[position], values, invoker(position), calls)
             except Exception as exc:
                 state.running.discard(position)
                 now = clock()

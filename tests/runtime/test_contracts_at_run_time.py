@@ -654,3 +654,38 @@ def test_every_argument_of_a_vertex_reading_several_outputs_is_checked(
     warned = [r.getMessage() for r in caplog.records if r.name == "flowdsl"]
     assert len(warned) == 2
     assert all("vertex 'total'" in m and "parameter 'b'" in m for m in warned)
+
+
+def test_the_serial_loop_checks_plain_steps_without_their_invokers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A first serial run makes the exact-type tests of plain steps itself; their
+    # invokers (what the other schedulers call) are not built for it.
+    from flowdsl._runtime import checking
+
+    def unbuilt(*args: Any) -> Any:
+        raise AssertionError("an invoker was built")
+
+    monkeypatch.setattr(checking, "_unary_invoker", unbuilt)
+    monkeypatch.setattr(checking, "_tuple_invoker", unbuilt)
+
+    @vertex
+    def one(x: int) -> int:
+        return x + 1
+
+    @vertex
+    def two(one: int, x: int) -> int:
+        return one + x
+
+    @vertex
+    def bad(two: int) -> str:
+        return two  # type: ignore[return-value]
+
+    flow = flowdsl.Flow.from_functions(one, two)
+    assert flow.run({"x": 1})["two"] == 3
+    with pytest.raises(ContractViolation) as found:
+        flow.run({"x": "a"})
+    assert (found.value.vertex, found.value.parameter) == ("one", "x")
+    with pytest.raises(ContractViolation) as found:
+        flowdsl.Flow.from_functions(one, two, bad).run({"x": 1})
+    assert (found.value.vertex, found.value.parameter) == ("bad", "return")
