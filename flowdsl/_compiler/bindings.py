@@ -72,7 +72,6 @@ class Parameter(NamedTuple):
     default: Any
 
 
-_PLAIN_CLASS = frozenset({type})
 _EMPTY = inspect.Parameter.empty
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _STARS = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
@@ -84,9 +83,9 @@ class VertexSignature:
     """A vertex's parameters with their annotations resolved (``NO_DEFAULT`` if absent).
 
     Most vertices have the usual signature: every parameter positional-or-keyword
-    without a default, every annotation a plain class (which holds no marker). For
-    those, ``usual`` is the parameters' names (the code object's own tuple), which
-    say all that binding needs; ``parameters`` is made from them only when asked.
+    without a default, every annotation a plain class (which holds no marker), None,
+    or a class's name. For those, ``usual`` is the parameters' names, which say all
+    that binding needs; ``parameters`` is made from them only when asked.
     """
 
     __slots__ = ("_parameters", "hints", "usual")
@@ -106,26 +105,12 @@ class VertexSignature:
         """Each parameter's name, kind and default, in order."""
         if self._parameters is not None:
             return self._parameters
-        return _usual_parameters(self.usual or ())
-
-
-def _usual_parameters(names: tuple[str, ...]) -> tuple[Parameter, ...]:
-    return tuple(Parameter(name, _POSITIONAL[1], _EMPTY) for name in names)
+        return tuple(Parameter(name, _POSITIONAL[1], _EMPTY) for name in self.usual or ())
 
 
 def _follows_signature(fn: Any) -> bool:
     # What ``inspect.signature`` would follow instead of the code object.
     return hasattr(fn, "__wrapped__") or hasattr(fn, "__signature__")
-
-
-def _usual_names(fn: Any) -> tuple[str, ...] | None:
-    """The parameters' names when all are positional-or-keyword without a default."""
-    if fn.__defaults__ or _follows_signature(fn):
-        return None
-    code = fn.__code__
-    if code.co_flags & _STARS or code.co_kwonlyargcount or code.co_posonlyargcount:
-        return None
-    return code.co_varnames[: code.co_argcount]  # type: ignore[no-any-return]
 
 
 def _parameters(fn: Any) -> tuple[Parameter, ...]:
@@ -169,10 +154,11 @@ def _parameters(fn: Any) -> tuple[Parameter, ...]:
 def _plain_hints(
     fn: Any, parameters: tuple[Parameter, ...], local_names: Mapping[str, Any] | None = None
 ) -> Mapping[str, Any] | None:
-    # ``typing.get_type_hints`` returns the annotations as they are when every
-    # one is a plain class: nothing to evaluate (Python 3.10 also wraps a
-    # parameter defaulting to None in Optional, so that case goes through it).
-    # They are only read, so the function's own mapping serves.
+    # What ``typing.get_type_hints`` returns when it has nothing to evaluate:
+    # plain classes as they are (only read, so the function's own mapping
+    # serves), or else names of classes and None as ``_named_classes`` finds
+    # them. Python 3.10 also wraps a parameter defaulting to None in Optional,
+    # so that case goes through it.
     annotations: Mapping[str, Any] | None = getattr(fn, "__annotations__", None)
     if annotations is None:
         return None
@@ -220,11 +206,15 @@ def usual_signature(spec: VertexSpec) -> VertexSignature | None:
     """The signature of ``spec`` if it is the usual one (see ``VertexSignature``), read
     from the function's code and annotations alone; ``None`` for any other."""
     fn = spec.function
-    usual = _usual_names(fn)
-    if usual is None:
+    if fn.__defaults__ or _follows_signature(fn):
+        return None
+    code = fn.__code__
+    if code.co_flags & _STARS or code.co_kwonlyargcount or code.co_posonlyargcount:
         return None
     hints = _plain_hints(fn, (), spec.local_names)
-    return None if hints is None else VertexSignature(None, hints, usual)
+    if hints is None:
+        return None
+    return VertexSignature(None, hints, code.co_varnames[: code.co_argcount])
 
 
 def read_signature(spec: VertexSpec, problems: list[CompileError]) -> VertexSignature:
@@ -238,8 +228,7 @@ def read_signature(spec: VertexSpec, problems: list[CompileError]) -> VertexSign
     if usual is not None:
         return usual
     fn = spec.function
-    names = _usual_names(fn)
-    parameters = _parameters(fn) if names is None else _usual_parameters(names)
+    parameters = _parameters(fn)
     plain = _plain_hints(fn, parameters, spec.local_names)
     if plain is not None:
         return VertexSignature(parameters, plain)
@@ -265,10 +254,6 @@ def read_signature(spec: VertexSpec, problems: list[CompileError]) -> VertexSign
                 )
                 problem.__cause__ = exc
                 problems.append(problem)
-    # Evaluated annotations (strings, under ``from __future__ import annotations``)
-    # may all be plain classes too.
-    if names is not None and _PLAIN_CLASS.issuperset(map(type, hints.values())):
-        return VertexSignature(None, hints, names)
     return VertexSignature(parameters, hints)
 
 
@@ -543,16 +528,48 @@ def bind_vertex(
     ``made`` holds bindings already made in this compile, by parameter name: the
     readers of one vertex (or flow input) with one annotation share a binding.
     """
-    if signature.usual is not None and not spec.options.bind and spec.options.map_over is None:
-        return _bind_by_name(
-            spec,
-            signature.usual,
-            signature.hints,
-            shapes,
-            problems,
-            absent,
-            {} if made is None else made,
-        )
+    names = signature.usual
+    if names is None or spec.options.bind or spec.options.map_over is not None:
+        return _bind_each(spec, signature, shapes, problems, absent)
+    # The usual signature and options (nothing bound, nothing mapped): plain
+    # classes hold no markers, so rules 2 and 3 bind every parameter, and what
+    # one reads is checked as ``_check_types`` would.
+    if made is None:
+        made = {}
+    hints = signature.hints
+    bindings = []
+    unchecked = None  # readers whose annotation is not what they read, to check after
+    for name in names:
+        annotation = hints.get(name, NO_DEFAULT)
+        binding = made.get(name)
+        if binding is None or binding.annotation is not annotation:
+            if name in shapes:
+                binding = made[name] = _by_name(name, annotation, False)
+            elif name in absent:
+                report(problems, spec, name, absent[name])
+                continue
+            else:
+                binding = made[name] = _by_name(name, annotation, True)
+        if not binding.is_input and annotation is not NO_DEFAULT:
+            produced = shapes[name].returns
+            if produced is not annotation and produced is not NO_DEFAULT:
+                unchecked = unchecked or []
+                unchecked.append(binding)
+        bindings.append(binding)
+    if unchecked is not None:
+        for binding in unchecked:
+            _check_types(spec, binding, shapes, problems)
+    return tuple(bindings)
+
+
+def _bind_each(
+    spec: VertexSpec,
+    signature: VertexSignature,
+    shapes: Mapping[str, OutputShape],
+    problems: list[CompileError],
+    absent: Mapping[str, str],
+) -> tuple[Binding, ...]:
+    # Every rule, for any signature and options.
     bindings: list[Binding] = []
     reading: list[Binding] = []  # the bindings that read a vertex's output
     bound = spec.options.bound if spec.options.bind else _NONE_BOUND
@@ -653,43 +670,6 @@ def bind_vertex(
             bindings.append(reading[-1])
     for binding in reading:
         _check_types(spec, binding, shapes, problems)
-    return tuple(bindings)
-
-
-def _bind_by_name(
-    spec: VertexSpec,
-    names: tuple[str, ...],
-    hints: Mapping[str, Any],
-    shapes: Mapping[str, OutputShape],
-    problems: list[CompileError],
-    absent: Mapping[str, str],
-    made: dict[str, Binding],
-) -> tuple[Binding, ...]:
-    # ``bind_vertex`` for the usual signature and options (nothing bound, nothing
-    # mapped): plain classes hold no markers, so rules 2 and 3 bind every
-    # parameter, and what it reads is checked as ``_check_types`` would.
-    bindings = []
-    unchecked = None  # readers whose annotation is not what they read, to check after
-    for name in names:
-        annotation = hints.get(name, NO_DEFAULT)
-        binding = made.get(name)
-        if binding is None or binding.annotation is not annotation:
-            if name in shapes:
-                binding = made[name] = _by_name(name, annotation, False)
-            elif name in absent:
-                report(problems, spec, name, absent[name])
-                continue
-            else:
-                binding = made[name] = _by_name(name, annotation, True)
-        if not binding.is_input and annotation is not NO_DEFAULT:
-            produced = shapes[name].returns
-            if produced is not annotation and produced is not NO_DEFAULT:
-                unchecked = unchecked or []
-                unchecked.append(binding)
-        bindings.append(binding)
-    if unchecked is not None:
-        for binding in unchecked:
-            _check_types(spec, binding, shapes, problems)
     return tuple(bindings)
 
 
