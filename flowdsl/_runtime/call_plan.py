@@ -153,9 +153,7 @@ def _build(
     # A runner may wait (retries, rate limits) and a condition may route a step
     # to one, so either needs the loop's timer; plain inline calls do not.
     loop_or_workers = (
-        backend != "serial"
-        or modes.count(CallMode.INLINE) != len(modes)
-        or any(off_fast_path)
+        backend != "serial" or modes.count(CallMode.INLINE) != len(modes) or any(off_fast_path)
     )
     return CallPlan(
         modes=modes,
