@@ -552,7 +552,7 @@ def _failure(
     state: RunState, position: int, error: BaseException, result: RunResult
 ) -> VertexFailed:
     """The ``VertexFailed`` reporting ``error`` of step ``position`` (attempts, element...)."""
-    node = state.plan.steps[position].node
+    node = state.plan.nodes[position]
     attempts = state.attempts.get(position, 1)
     elements = state.element_errors.get(position)
     element = None if not elements else next(iter(elements))
@@ -596,7 +596,7 @@ def _finish(state: RunState) -> RunResult:
     )
     if state.failed_fast or undo is not None:
         position, error = undo or next(iter(state.errors.items()))
-        node = state.plan.steps[position].node
+        node = state.plan.nodes[position]
         if isinstance(error, VertexFailed) and error.result is None and error.vertex == node.name:
             # The runtime's own report of this vertex (its timeout, its loop's
             # limit, its group's rollback); a VertexFailed from a run inside
@@ -611,7 +611,7 @@ def _finish(state: RunState) -> RunResult:
             raise error
         raise _failure(state, position, error, result) from error
     if state.timed_out:
-        running = ", ".join(sorted(state.plan.steps[p].name for p in state.running)) or "none"
+        running = ", ".join(sorted(state.plan.nodes[p].name for p in state.running)) or "none"
         raise VertexTimeout(
             f"the run did not finish within its timeout of {state.options.timeout:g}s "
             f"(still running: {running})",

@@ -97,7 +97,7 @@ class RunResult(Mapping[str, Any]):
         # and the slot of each flow input asked for in ``outputs=``.
         plan = self._state.plan
         return {
-            **{step.name: step.position for step in plan.steps},
+            **{node.name: position for position, node in enumerate(plan.nodes)},
             **dict(plan.overrides),
             **{fill.name: fill.slot for fill in plan.input_outputs},
         }
@@ -115,7 +115,7 @@ class RunResult(Mapping[str, Any]):
             return tuple(dict.fromkeys(requested))
         plan = self._state.plan
         nodes = [name for name, _ in plan.overrides] + [
-            plan.steps[position].name for position in self._state.completed
+            plan.nodes[position].name for position in self._state.completed
         ]
         keys: list[str] = []
         for name in nodes:
@@ -180,7 +180,7 @@ class RunResult(Mapping[str, Any]):
         ``running`` appears only in the partial result of a run stopped by
         cancellation or its timeout: the vertex was in flight at that moment.
         """
-        steps = self._state.plan.steps
+        steps = self._state.plan.nodes
         planned = dict.fromkeys((s.name for s in steps), VertexState.PENDING)
         restored = self._state.restored
         planned.update(
@@ -203,13 +203,13 @@ class RunResult(Mapping[str, Any]):
     @cached_property
     def order(self) -> tuple[str, ...]:
         """Vertex names in the order they completed."""
-        steps = self._state.plan.steps
+        steps = self._state.plan.nodes
         return tuple(steps[position].name for position in self._state.completed)
 
     @cached_property
     def errors(self) -> Mapping[str, BaseException]:
         """Each failed vertex to the exception it raised."""
-        steps = self._state.plan.steps
+        steps = self._state.plan.nodes
         return MappingProxyType(
             {steps[position].name: exc for position, exc in self._state.errors.items()}
         )
@@ -217,7 +217,7 @@ class RunResult(Mapping[str, Any]):
     @cached_property
     def skip_reasons(self) -> Mapping[str, str]:
         """Each skipped vertex to why: its condition was false, or what it needed was missing."""
-        steps = self._state.plan.steps
+        steps = self._state.plan.nodes
         return MappingProxyType(
             {steps[p].name: reason for p, reason in self._state.skip_reasons.items()}
         )
@@ -226,7 +226,7 @@ class RunResult(Mapping[str, Any]):
     def element_errors(self) -> Mapping[str, Mapping[ElementIndex, BaseException]]:
         """Each failed mapped vertex to its failed elements: index to exception (a tuple
         of indices for ``map_over=product(...)``)."""
-        steps = self._state.plan.steps
+        steps = self._state.plan.nodes
         return MappingProxyType(
             {
                 steps[p].name: MappingProxyType(dict(errors))
@@ -243,7 +243,7 @@ class RunResult(Mapping[str, Any]):
         hit runs none. ``[o for v in result.checks.values() for o in v if o.warned]``
         are the warn-checks that did not hold.
         """
-        steps = self._state.plan.steps
+        steps = self._state.plan.nodes
         found = {steps[p].name: tuple(o) for p, o in self._state.check_outcomes.items()}
         return MappingProxyType({name: found[name] for name in self._graph.order if name in found})
 
@@ -259,7 +259,7 @@ class RunResult(Mapping[str, Any]):
         from ._metrics import RunMetrics, VertexMetrics
 
         state = self._state
-        steps = state.plan.steps
+        steps = state.plan.nodes
         # Also the atomic group members that ran and were undone.
         ran = dict.fromkeys(
             [*state.completed, *state.errors, *sorted(state.rolled_back), *state.stop_waits]

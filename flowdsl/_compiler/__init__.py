@@ -77,7 +77,8 @@ def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> 
                 spec.name,
                 function,
                 bindings,
-                spec.location,
+                # ``spec.location``, left for the node to find when asked for.
+                spec.made_at,
                 shape.returns,
                 shape.fields,
                 _is_async(function),

@@ -55,7 +55,10 @@ class ContractCompiler:
             # A transaction is the backend's own object, whatever its annotation says.
             if annotation is NO_DEFAULT or binding.transaction:
                 continue
-            contract = _contract(memo, annotation, local_names)
+            try:  # ``_contract``, inlined for the usual hit
+                contract = memo[annotation]
+            except (KeyError, TypeError):
+                contract = _contract(memo, annotation, local_names)
             if contract is not None:
                 if contract.unsupported:
                     self._unsupported(spec, repr(binding.parameter), contract)

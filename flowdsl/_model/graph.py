@@ -186,7 +186,7 @@ class Binding:
         return self.default is not NO_DEFAULT
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class VertexContracts(Generic[ContractT]):
     """A vertex's compiled contract checks: per parameter, and for the return value.
 
@@ -224,7 +224,9 @@ class VertexNode:
     name: str
     function: Callable[..., Any] = attrs.field(eq=False)
     bindings: tuple[Binding, ...]
-    location: SourceLocation
+    # Where it was defined; ``None`` stands for ``function``'s ``def`` line, looked up
+    # when asked for: it serves error messages, and most never come (read ``location``).
+    _location: SourceLocation | None = attrs.field(repr=False)
     returns: Any = NO_DEFAULT
     fields: tuple[StructuredField, ...] | None = None
     is_async: bool = False
@@ -249,7 +251,7 @@ class VertexNode:
         name: str,
         function: Callable[..., Any],
         bindings: tuple[Binding, ...],
-        location: SourceLocation,
+        location: SourceLocation | None,
         returns: Any = NO_DEFAULT,
         fields: tuple[StructuredField, ...] | None = None,
         is_async: bool = False,
@@ -266,7 +268,7 @@ class VertexNode:
             draft.name = name
             draft.function = function
             draft.bindings = bindings
-            draft.location = location
+            draft._location = location
             draft.returns = returns
             draft.fields = fields
             draft.is_async = is_async
@@ -278,6 +280,12 @@ class VertexNode:
             draft.upstream = _upstream(bindings, condition, requires)
         finally:
             draft.__class__ = cls
+
+    @property
+    def location(self) -> SourceLocation:
+        """Where the vertex was defined: its function's ``def`` line, or the line that
+        made it (``vertex(fn, ...)``)."""
+        return SourceLocation.of(self.function) if self._location is None else self._location
 
     @property
     def tags(self) -> dict[str, Any]:
@@ -296,12 +304,11 @@ _VertexNodeDraft = _draft(VertexNode)
 def _upstream(
     bindings: tuple[Binding, ...], condition: Binding | None, requires: tuple[str, ...]
 ) -> tuple[str, ...]:
-    # ``Binding.reads_vertex``, written out: this runs once a vertex.
-    sources = [
-        b.source
-        for b in bindings
-        if not (b.is_input or b.previous or b.transaction) and b.constant is NO_DEFAULT
-    ]
+    # ``Binding.reads_vertex``, written out in a loop: this runs once a vertex.
+    sources = []
+    for b in bindings:
+        if not (b.is_input or b.previous or b.transaction) and b.constant is NO_DEFAULT:
+            sources.append(b.source)
     if condition is not None:
         sources.append(condition.source)
     if len(sources) < 2 and not requires:  # nothing to deduplicate

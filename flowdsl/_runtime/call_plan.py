@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING
 import attrs
 
 from .._gc import collector_paused
+from .._model.graph import VertexNode
 from .._policies import RetryPolicy
 from .calls import awaited_directly
 from .checking import Invoker, PlanChecks
-from .plan import CallMode, Plan, Step, call_mode
+from .plan import CallMode, Plan, call_mode
 
 if TYPE_CHECKING:
     from .._options import Settings
@@ -30,17 +31,18 @@ if TYPE_CHECKING:
 __all__ = ["CallPlan", "SchedulerTables", "call_plan", "needs_runner", "retry_policy"]
 
 
-def retry_policy(step: Step, run_retry: RetryPolicy | None) -> RetryPolicy | None:
-    """The retry policy ``step`` follows (its own, else the run's), or None when it never
+def retry_policy(node: VertexNode, run_retry: RetryPolicy | None) -> RetryPolicy | None:
+    """The retry policy ``node`` follows (its own, else the run's), or None when it never
     retries."""
-    own = step.node.options.retry
+    own = node.options.retry
     policy = own if own is not None else run_retry
     return policy if policy is not None and policy.max_retries > 0 else None
 
 
-def needs_runner(step: Step, run_retry: RetryPolicy | None) -> bool:
-    """Whether ``step`` is more than one plain call in a run with this default retry policy."""
-    options = step.node.options
+def needs_runner(node: VertexNode, run_retry: RetryPolicy | None) -> bool:
+    """Whether a step of ``node`` is more than one plain call in a run with this default
+    retry policy."""
+    options = node.options
     return bool(
         options.group is not None
         or options.fallbacks
@@ -48,7 +50,7 @@ def needs_runner(step: Step, run_retry: RetryPolicy | None) -> bool:
         or options.until is not None
         or options.max_concurrency is not None
         or options.rate_limit is not None
-        or retry_policy(step, run_retry) is not None
+        or retry_policy(node, run_retry) is not None
     )
 
 
@@ -124,7 +126,7 @@ def call_plan(plan: Plan, options: Settings) -> CallPlan:
 def _build(
     plan: Plan, backend: str, run_retry: RetryPolicy | None, contracts: str, limited: bool
 ) -> CallPlan:
-    steps = plan.steps
+    nodes = plan.nodes
     # Where a sync call runs and whether a step needs a runner depend only on the
     # vertex's options, which most vertices share (plain ``@vertex``: one record).
     decided: dict[int, tuple[CallMode, bool]] = {}
@@ -132,22 +134,22 @@ def _build(
     via_runner_: list[bool] = []
     off_fast_path_: list[bool] = []
     awaited = CallMode.AWAIT
-    for step in steps:
-        options = step.node.options
+    for node in nodes:
+        options = node.options
         found = decided.get(id(options))
         if found is None:
             found = decided[id(options)] = (
-                call_mode(False, step.node, backend),
-                needs_runner(step, run_retry),
+                call_mode(False, node, backend),
+                needs_runner(node, run_retry),
             )
         mode, runner = found
-        modes_.append(awaited if step.is_async else mode)
+        modes_.append(awaited if node.is_async else mode)
         via_runner_.append(runner)
-        off_fast_path_.append(runner or step.condition is not None)
+        off_fast_path_.append(runner or node.condition is not None)
     modes, via_runner, off_fast_path = tuple(modes_), tuple(via_runner_), tuple(off_fast_path_)
     workers_alone = backend == "thread" and all(
-        mode is CallMode.THREAD and step.node.options.timeout is None and not off
-        for mode, step, off in zip(modes, steps, off_fast_path, strict=True)
+        mode is CallMode.THREAD and node.options.timeout is None and not off
+        for mode, node, off in zip(modes, nodes, off_fast_path, strict=True)
     )
     # A runner may wait (retries, rate limits) and a condition may route a step
     # to one, so either needs the loop's timer; plain inline calls do not.

@@ -44,7 +44,7 @@ def keep(state: RunState, position: int, outcomes: Iterable[CheckOutcome]) -> No
     outcomes = list(outcomes)
     state.checks_made(position, outcomes)
     if state.announces_checks:
-        announce(state.plan.steps[position].node, outcomes)
+        announce(state.plan.nodes[position], outcomes)
 
 
 def announce(node: VertexNode, outcomes: Iterable[CheckOutcome]) -> None:

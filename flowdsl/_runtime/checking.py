@@ -246,7 +246,7 @@ class PlanChecks:
         exacts = self.exacts[position]
         if exacts is None:
             return None
-        step = self.plan.steps[position]
+        step = self.plan.step(position)
         if exacts is THROUGH_INVOKER:
             return _general(step, self.of(step))
         assert step.fetch is not None  # steps with exacts take whole values by position
@@ -262,22 +262,25 @@ def _exacts(plan: Plan, mode: str) -> tuple[Exacts | None, ...]:
     # compiled once per annotation), and equal ``Exacts``.
     exact_of: dict[Contract | None, type | None] = {None: None}
     shared: dict[Exacts, Exacts] = {}
-    for step in plan.steps:
-        node = step.node
+    built = plan.built
+    for position, node, fetch, unary in zip(
+        range(len(plan.nodes)), plan.nodes, plan.fetches, plan.unary, strict=True
+    ):
         contracts = node.contracts
         if contracts is None or (node.options.contracts or mode) == "off":
             append(None)
             continue
-        if step.fetch is None or step.is_async:
+        if fetch is None or node.is_async:
             append(THROUGH_INVOKER)
             continue
+        step = built.get(position)
         # The common case, kept tight since strict checking is the default on
         # every call: whole values in by position, a sync call. Each value whose
         # type is exactly its annotation's class passes at once; any other goes
         # through the step's full checks. (``_rule_contract``, inlined.)
         parameters = contracts.parameters
-        checked: Any = None if step.unary else ()
-        for i, binding in enumerate(step.sources):
+        checked: Any = None if unary else ()
+        for i, binding in enumerate(node.bindings if step is None else step.sources):
             contract = parameters.get(binding.parameter)
             if contract is None or (binding.constant is not NO_DEFAULT and not contract.checks):
                 continue

@@ -165,7 +165,7 @@ class StepRunner:
         # Caching is off inside an atomic group: a call there acts on its transaction.
         self.cached = cached if group_run is None else None
         self.group_run = group_run
-        self.policy = retry_policy(step, options.retry)
+        self.policy = retry_policy(step.node, options.retry)
         self.fallbacks = [
             _Fallback(f, name, step, options.backend)
             for f, name in zip(own.fallbacks, own.fallback_names, strict=True)

@@ -112,7 +112,7 @@ async def _between_run_events(state: RunState, emitter: Emitter) -> RunState:
             run_id=state.run_id,
             time=time.time(),
             backend=state.options.backend,
-            vertices=tuple(step.name for step in state.plan.steps),
+            vertices=tuple(node.name for node in state.plan.nodes),
         )
     )
     if not emitter.has_async:
@@ -153,7 +153,7 @@ def _run_ended(state: RunState) -> RunEnded:
         outcome = "failed"
     elif state.timed_out:
         outcome = "timed out"
-    elif state.cancelled or len(state.completed) + len(state.skipped) < len(state.plan.steps):
+    elif state.cancelled or len(state.completed) + len(state.skipped) < len(state.plan.nodes):
         outcome = "cancelled"
     else:
         outcome = "completed"

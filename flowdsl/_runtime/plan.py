@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import functools
 import operator
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "build_plan",
     "call_mode",
     "gather",
+    "one_step_plan",
     "parse_output_name",
 ]
 
@@ -40,7 +42,8 @@ ArgSource = tuple[int, "FieldReader | None"]
 class Step:
     """One vertex of a plan: where its arguments come from, and what it waits for.
 
-    Built by ``build_plan`` only, and read-only once built. ``args``,
+    Built by ``build_plan``, or from the plan's columns the first time
+    ``Plan.steps`` is read; read-only once built. ``args``,
     ``upstream``, ``downstream``, ``after`` and ``needs`` are filled in on
     first use, all steps of the plan at once: a serial run that nothing
     fails in never reads them, and a large plan is built faster without
@@ -282,10 +285,21 @@ def call_mode(is_async: bool, node: VertexNode, backend: str) -> CallMode:
 
 @attrs.frozen(eq=False)
 class Plan:
-    """Steps in deterministic topological order plus what the run must set up."""
+    """Steps in deterministic topological order plus what the run must set up.
+
+    A step that takes whole values by position from vertices' slots and has no
+    ``when=`` or ``map_over=`` (most of them) is only a column entry
+    (``nodes``, ``fetches``, ``unary``) until ``steps`` is first read: the
+    serial loop runs such steps from the columns, and a first serial run
+    that nothing fails in never builds them. The other steps are ``built``
+    with the plan.
+    """
 
     graph: Graph
-    steps: tuple[Step, ...]
+    #: Per step: its vertex, and its ``Step.fetch`` and ``Step.unary``.
+    nodes: tuple[VertexNode, ...]
+    fetches: tuple[Callable[[list[Any]], Any] | None, ...]
+    unary: tuple[bool, ...]
     fills: tuple[InputFill, ...]
     slot_count: int
     # A slot that always holds None (what a loop's Previous() parameter
@@ -302,6 +316,42 @@ class Plan:
     input_outputs: tuple[InputFill, ...] = ()
     # Slots holding ``bind=`` constants, and their values.
     constants: tuple[tuple[int, Any], ...] = ()
+    #: Per step, its ``Step.release`` (None: no step releases anything).
+    releases: tuple[tuple[int, ...], ...] | None = None
+    #: The steps built with the plan, by position (see above).
+    built: Mapping[int, Step] = attrs.field(factory=dict)
+    # Holds ``steps`` once built.
+    _steps: list[tuple[Step, ...]] = attrs.field(factory=list, init=False)
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """Every step, by position (those not ``built`` are built on first use)."""
+        if not self._steps:
+            with _steps_lock:  # two threads build them once: their links are shared
+                if not self._steps:
+                    self._steps.append(self._build_steps())
+        return self._steps[0]
+
+    def step(self, position: int) -> Step:
+        """Step ``position`` (``steps[position]``), without building the others when it was
+        built with the plan."""
+        return self.built.get(position) or self.steps[position]
+
+    def _build_steps(self) -> tuple[Step, ...]:
+        built = self.built
+        links = next((step._links for step in built.values()), None) or _Links()
+        vertices = self.graph.vertices
+        steps = tuple(
+            built.get(i) or Step(i, node, node.bindings, vertices, fetch, unary, links)
+            for i, (node, fetch, unary) in enumerate(
+                zip(self.nodes, self.fetches, self.unary, strict=True)
+            )
+        )
+        if self.releases is not None:
+            for step, release in zip(steps, self.releases, strict=True):
+                step.release = release
+        links.steps = steps
+        return steps
 
     @property
     def input_names(self) -> frozenset[str]:
@@ -313,6 +363,31 @@ class Plan:
         """Inputs that must be given, each once, in first-use order (outputs last)."""
         fills = (*self.fills, *self.input_outputs)
         return tuple(dict.fromkeys(fill.name for fill in fills if fill.required))
+
+
+_steps_lock = threading.Lock()
+
+
+@functools.cache
+def _no_graph() -> Graph:
+    return Graph.build((), ())
+
+
+def one_step_plan(step: Step, slot_count: int) -> Plan:
+    """A plan of ``step`` alone, at position 0, its slots ``slot_count`` (the last: None)."""
+    return Plan(
+        graph=_no_graph(),
+        nodes=(step.node,),
+        fetches=(step.fetch,),
+        unary=(step.unary,),
+        fills=(),
+        slot_count=slot_count,
+        none_slot=slot_count - 1,
+        overrides=(),
+        outputs=None,
+        reader_counts=None,
+        built={0: step},
+    )
 
 
 def parse_output_name(graph: Graph, name: str) -> tuple[str, str | None]:
@@ -442,14 +517,16 @@ def _build_plan(
         return (next_slot - 1, None)
 
     links = _Links()
-    steps: list[Step] = []
+    fetches: list[Callable[[list[Any]], Any] | None] = []
+    unary: list[bool] = []
+    built: dict[int, Step] = {}
     itemgetter = operator.itemgetter
     for i, node in enumerate(nodes):
         slot_of[node.name] = i
         bindings = node.bindings
         # The common case, kept tight: every argument a whole value, passed by
         # position, from a vertex's slot (not an input, a constant, a loop's
-        # previous output or a transaction).
+        # previous output or a transaction). Its step is built on first use.
         slots = []
         for b in bindings:
             if (
@@ -463,25 +540,24 @@ def _build_plan(
                 break
             slots.append(slot_of[b.source])
         else:
-            if slots:
-                step = Step(i, node, bindings, vertices, itemgetter(*slots), len(slots) == 1, links)
-            else:
-                step = Step(i, node, bindings, vertices, None, False, links)
+            fetch: Callable[[list[Any]], Any] | None = itemgetter(*slots) if slots else None
+            fetches.append(fetch)
+            unary.append(len(slots) == 1)
             if node.condition is not None or node.options.map_over is not None:
+                step = built[i] = Step(i, node, bindings, vertices, fetch, unary[-1], links)
                 _control(step, slot_of)
-            steps.append(step)
             continue
         positional = tuple(source(b) for b in bindings if not b.keyword_only)
         keywords = tuple((b.parameter, *source(b)) for b in bindings if b.keyword_only)
         ordered = _ordered_bindings(node) if keywords else bindings
         fetch = argument_fetcher(positional, keywords)
-        step = Step(i, node, ordered, vertices, fetch, len(positional) == 1, links)
+        step = built[i] = Step(i, node, ordered, vertices, fetch, len(positional) == 1, links)
         step.args = positional
         if keywords:
             step.kwargs = keywords
         _control(step, slot_of)
-        steps.append(step)
-    links.steps = steps
+        fetches.append(fetch)
+        unary.append(step.unary)
     asked = [
         _input_output(graph, name, next_slot + i)
         for i, name in enumerate(dict.fromkeys(inputs_asked))
@@ -489,11 +565,11 @@ def _build_plan(
     kept = _kept_vertices(graph, outputs)
     if kept is not None:
         position = {node.name: i for i, node in enumerate(nodes)}
-        for step, release in zip(steps, _release_points(nodes, position, kept), strict=True):
-            step.release = release
     return Plan(
         graph=graph,
-        steps=tuple(steps),
+        nodes=tuple(nodes),
+        fetches=tuple(fetches),
+        unary=tuple(unary),
         fills=tuple(fills),
         slot_count=next_slot + len(asked),
         none_slot=none_slot,
@@ -502,6 +578,8 @@ def _build_plan(
         reader_counts=None if kept is None else _reader_counts(nodes, position, kept),
         input_outputs=tuple(asked),
         constants=tuple(constants),
+        releases=None if kept is None else tuple(_release_points(nodes, position, kept)),
+        built=built,
     )
 
 

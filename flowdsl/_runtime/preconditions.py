@@ -37,7 +37,7 @@ class Preconditions:
     __slots__ = ("absent", "any_missing", "dead", "error", "state")
 
     def __init__(self, state: RunState) -> None:
-        count = len(state.plan.steps)
+        count = len(state.plan.nodes)
         self.state = state
         # dead: failed, or skipped because of a failure; absent: skipped by a condition.
         self.dead = [False] * count

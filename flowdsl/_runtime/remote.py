@@ -39,11 +39,10 @@ import attrs
 
 from .._checks import CheckOutcome
 from .._events import Listener, VertexRetrying
-from .._model.graph import Graph
 from .._options import Settings
 from .check_log import keep
 from .executor import run_blocking
-from .plan import Plan, Step, argument_fetcher
+from .plan import Step, argument_fetcher, one_step_plan
 from .preconditions import condition_skips, needs_skipped
 from .state import MISSING, RunState
 
@@ -56,8 +55,6 @@ __all__ = [
     "run_packed",
     "run_step",
 ]
-
-_NO_GRAPH = Graph.build((), ())
 
 
 @attrs.frozen(eq=False)
@@ -294,16 +291,7 @@ def _run_one(
     element_runner: Any = None,
 ) -> Any:
     # ``step`` in a one-step serial run on this worker; what it took goes to ``report``.
-    plan = Plan(
-        graph=_NO_GRAPH,
-        steps=(step,),
-        fills=(),
-        slot_count=len(slots),
-        none_slot=len(slots) - 1,
-        overrides=(),
-        outputs=None,
-        reader_counts=None,
-    )
+    plan = one_step_plan(step, len(slots))
     # Only a step that may retry has events to forward (a run without
     # listeners keeps the serial loop's fast path).
     may_retry = step.node.options.retry is not None or job.options.retry is not None

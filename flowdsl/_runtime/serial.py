@@ -60,14 +60,19 @@ async def run_serial(state: RunState) -> None:
     # One clock read per step: each step's time runs from the end of the last one
     # (which is also how the run's timeline placement them: ``_report.timeline``).
     last = state.began = clock()
+    # The plan's columns: the steps off the fast path only are built (``Plan.steps``).
+    planned = state.plan
+    releases = planned.releases
     try:
-        for step in state.plan.steps:
-            position = step.position
+        for position, node, fetch, unary in zip(
+            range(len(modes)), planned.nodes, planned.fetches, planned.unary, strict=True
+        ):
             if watched and state.must_stop(deadline, last):
                 return
             try:
                 if off_fast_path[position] or preconditions.any_missing:
                     # Off the fast path: a failure or skip so far, a condition, or a runner.
+                    step = planned.step(position)
                     decision = preconditions.decide(step)
                     if decision is SKIP:
                         continue
@@ -91,35 +96,39 @@ async def run_serial(state: RunState) -> None:
                 elif modes[position] is inline:
                     exact = exacts[position]
                     if exact is None:
-                        fetch = step.fetch
-                        if fetch is None:
-                            output = step.invoke(values)
-                        elif step.unary:
-                            output = step.function(fetch(values))
+                        if fetch is None:  # no arguments, or some by keyword or a field read
+                            output = planned.step(position).invoke(values)
+                        elif unary:
+                            output = node.function(fetch(values))
                         else:
-                            output = step.function(*fetch(values))
+                            output = node.function(*fetch(values))
                     elif exact is through_invoker:
-                        output = (invoker(position) or step.invoke)(values)
+                        output = (invoker(position) or planned.step(position).invoke)(values)
                     else:
                         # What the step's invoker (``checking._unary_invoker``,
                         # ``_tuple_invoker``) does, without a call of it. A step
                         # with exact types has a ``fetch`` (``PlanChecks.exacts``).
                         argument_exact, result_exact = exact
-                        if step.unary:
-                            argument = step.fetch(values)  # type: ignore[misc]
+                        if unary:
+                            argument = fetch(values)  # type: ignore[misc]
                             if argument_exact is not None and type(argument) is not argument_exact:
-                                checks.of(step).arguments((argument,), NO_KEYWORDS)
-                            output = step.function(argument)
+                                checks.of(planned.step(position)).arguments(
+                                    (argument,), NO_KEYWORDS
+                                )
+                            output = node.function(argument)
                         else:
-                            arguments = step.fetch(values)  # type: ignore[misc]
+                            arguments = fetch(values)  # type: ignore[misc]
                             for index, each in argument_exact:
                                 if type(arguments[index]) is not each:
-                                    checks.of(step).arguments(arguments, NO_KEYWORDS)
+                                    checks.of(planned.step(position)).arguments(
+                                        arguments, NO_KEYWORDS
+                                    )
                                     break
-                            output = step.function(*arguments)
+                            output = node.function(*arguments)
                         if result_exact is not None and type(output) is not result_exact:
-                            checks.of(step).result(output)
+                            checks.of(planned.step(position)).result(output)
                 else:
+                    step = planned.step(position)
                     output = await _call(step, modes[position], values, invoker(position), calls)
             except Exception as exc:
                 state.running.discard(position)
@@ -138,8 +147,8 @@ async def run_serial(state: RunState) -> None:
             else:
                 state.step_completed(position, output, now - last)
             last = now
-            if step.release:
-                for slot in step.release:
+            if releases is not None:
+                for slot in releases[position]:
                     values[slot] = MISSING
         if watched:
             state.must_stop(deadline, clock())

@@ -171,7 +171,7 @@ class RunState:
             self.values[fill.slot] = inputs.get(fill.name, fill.default)
         for fill in plan.input_outputs:
             self.values[fill.slot] = inputs.get(fill.name, fill.default)
-        self.durations = [0.0] * len(plan.steps)
+        self.durations = [0.0] * len(plan.nodes)
         # Where and when things ran, for the run's timeline (``_report.timeline``),
         # kept off the serial loop's fast path: ``began`` is the schedulers'
         # clock (``time.perf_counter``) when the run began and ``home`` the
@@ -265,7 +265,7 @@ class RunState:
         self.completed.append(position)
         if self.emitter is not None:
             self.emitter.vertex_done(
-                self.plan.steps[position].name, self.attempts.get(position, 1), duration, None
+                self.plan.nodes[position].name, self.attempts.get(position, 1), duration, None
             )
 
     def step_failed(self, position: int, error: Exception, duration: float) -> bool:
@@ -275,7 +275,7 @@ class RunState:
         self.errors[position] = error
         if self.emitter is not None:
             self.emitter.vertex_done(
-                self.plan.steps[position].name, self.attempts.get(position, 1), duration, error
+                self.plan.nodes[position].name, self.attempts.get(position, 1), duration, error
             )
         if self.options.on_error == "continue":
             return True
@@ -293,7 +293,7 @@ class RunState:
         """
         if error is None and self.checkpoint is not None:
             try:
-                self.checkpoint.record(self.plan.steps[position].node, output)
+                self.checkpoint.record(self.plan.nodes[position], output)
             except Exception as exc:  # the output could not be kept: the vertex failed
                 error = exc
         if error is None:
@@ -308,7 +308,7 @@ class RunState:
         self.skip_reasons[position] = reason
         self.skip_times[position] = time.perf_counter()
         if self.emitter is not None:
-            self.emitter.skipped(self.plan.steps[position].name, reason)
+            self.emitter.skipped(self.plan.nodes[position].name, reason)
 
     def step_undone(self, position: int, error: BaseException | None = None) -> None:
         """Record that an atomic group undid step ``position`` (rolled back, or
@@ -463,7 +463,7 @@ def _with_hint(name: str, known: Iterable[str]) -> str:
 
 def _missing_message(plan: Plan, missing: list[str]) -> str:
     graph = plan.graph
-    planned = {step.name for step in plan.steps}
+    planned = {node.name for node in plan.nodes}
     requested = set(plan.outputs or ())
     lines = []
     for name in missing:

@@ -47,7 +47,8 @@ _FORMAT = "vertex-1"
 
 # Fields of the vertex and of its options that do not change what it returns.
 _HOW_IT_RUNS: dict[type, frozenset[str]] = {
-    VertexNode: frozenset({"location", "is_async", "contracts", "after"}),
+    # (``upstream`` is derived from the bindings, ``when=`` and ``after=``, all encoded.)
+    VertexNode: frozenset({"_location", "is_async", "contracts", "after", "upstream"}),
     VertexOptions: frozenset(
         {
             "pure",

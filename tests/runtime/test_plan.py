@@ -216,6 +216,65 @@ def test_a_serial_run_leaves_who_waits_for_whom_unbuilt_until_read() -> None:
     assert [step.after for step in plan.steps] == [(), (0,), (0,), (1, 2), (2,)]
 
 
+def test_a_first_serial_run_builds_only_the_steps_off_the_common_case() -> None:
+    # Steps that take whole values by position run from the plan's columns; a
+    # serial run that nothing fails in never builds them.
+    @vertex
+    def first(seed: int) -> int:
+        return seed + 1
+
+    @vertex
+    def second(first: int) -> int:
+        return first * 2
+
+    @vertex
+    def third(first: int, second: int) -> int:
+        return first + second
+
+    flow = Flow.from_functions(first, second, third)
+    assert flow.run({"seed": 1})["third"] == 6
+    plan = flow._plan(None, None, frozenset())
+    assert list(plan.built) == [0]  # ``first`` reads a flow input
+    assert not plan._steps
+    # Built on first use, each step is the one the plan describes.
+    steps = plan.steps
+    assert plan.steps is steps
+    assert plan.step(0) is plan.built[0] is steps[0]
+    assert [step.position for step in steps] == [0, 1, 2]
+    assert [step.fetch for step in steps] == list(plan.fetches)
+    assert [step.unary for step in steps] == [True, True, False]
+    assert [step.sources for step in steps] == [n.bindings for n in plan.nodes]
+    assert [step.after for step in steps] == [(), (0,), (0, 1)]
+    assert steps[0].downstream == (1, 2)
+    assert flow.run({"seed": 1}, backend="thread")["third"] == 6
+
+
+def test_steps_built_on_first_use_release_what_the_plan_releases() -> None:
+    plan = build_plan(make_flow().graph, outputs=["d"])
+    assert plan.releases is not None
+    assert [step.release for step in plan.steps] == list(plan.releases)
+
+
+def test_two_threads_reading_a_plan_s_steps_get_one_set() -> None:
+    import threading
+
+    plan = build_plan(make_flow().graph)
+    barrier = threading.Barrier(4)
+    seen: list[tuple[Any, ...]] = []
+
+    def read() -> None:
+        barrier.wait()
+        seen.append(plan.steps)
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(steps) for steps in seen}) == 1
+    assert all(step.downstream is not None for step in seen[0])
+
+
 def test_a_step_travels_with_every_field_and_without_its_plan() -> None:
     import cloudpickle
 

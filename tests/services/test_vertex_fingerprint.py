@@ -50,6 +50,16 @@ def test_how_and_when_it_runs_does_not_change_the_fingerprint() -> None:
     assert _fingerprint_of(blocking=True) == plain
 
 
+def test_where_a_vertex_was_made_does_not_change_the_fingerprint() -> None:
+    def src(x: int) -> int:
+        return x
+
+    node = flowdsl.compile(vertex(src)).vertices["src"]
+    moved = attrs.evolve(node, location=flowdsl.SourceLocation("elsewhere.py", 1))
+    assert moved.location != node.location
+    assert vertex_fingerprint(moved) == vertex_fingerprint(node)
+
+
 def test_every_field_of_a_binding_counts_even_one_added_later() -> None:
     # A binding field the fingerprint has never heard of still counts:
     # fields are read from the record itself.
