@@ -50,15 +50,17 @@ _with_signature.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
 )
 
 
+def _inspected(function: Callable[..., Any]) -> list[tuple[Any, ...]]:
+    """What ``inspect.signature`` says of each parameter: name, kind, default."""
+    return [(p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()]
+
+
 @pytest.mark.parametrize(
     "function",
     [_every_kind, _defaults_only, _keyword_only, _no_parameters, _wrapper, _with_signature],
 )
 def test_parameters_match_inspect_signature(function: Callable[..., Any]) -> None:
-    expected = [
-        (p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()
-    ]
-    assert [tuple(p) for p in _parameters(function)] == expected
+    assert [tuple(p) for p in _parameters(function)] == _inspected(function)
 
 
 def _plain(a: int, b: str, c: float = 1.0) -> list:  # type: ignore[type-arg]
@@ -140,10 +142,7 @@ def test_the_usual_signature_is_the_code_objects_names(function: Callable[..., A
     assert signature is not None
     assert signature.usual == tuple(inspect.signature(function).parameters)
     assert signature.hints == typing.get_type_hints(function, include_extras=True)
-    expected = [
-        (p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()
-    ]
-    assert [tuple(p) for p in signature.parameters] == expected
+    assert [tuple(p) for p in signature.parameters] == _inspected(function)
 
 
 @pytest.mark.parametrize(
@@ -164,10 +163,7 @@ def test_the_usual_signature_is_the_code_objects_names(function: Callable[..., A
 def test_any_other_signature_is_read_in_full(function: Callable[..., Any]) -> None:
     assert usual_signature(_spec_of(function)) is None
     signature = read_signature(_spec_of(function), [])
-    expected = [
-        (p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()
-    ]
-    assert [tuple(p) for p in signature.parameters] == expected
+    assert [tuple(p) for p in signature.parameters] == _inspected(function)
     assert signature.hints == typing.get_type_hints(function, include_extras=True)
 
 
