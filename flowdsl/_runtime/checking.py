@@ -206,7 +206,7 @@ class PlanChecks:
     when a scheduler asks for it.
     """
 
-    __slots__ = ("_found", "_invokers", "_one", "exacts", "mode", "plan")
+    __slots__ = ("_cached", "_found", "_invokers", "_one", "exacts", "mode", "plan")
 
     def __init__(self, plan: Plan, mode: str) -> None:
         self.plan = plan
@@ -215,6 +215,18 @@ class PlanChecks:
         self._found: dict[int, StepChecks] = {}
         self._one: dict[int, Invoker | None] = {}
         self._invokers: tuple[Invoker | None, ...] | None = None
+        self._cached: tuple[Exacts | None, ...] | None = None
+
+    @property
+    def exacts_with_cache(self) -> tuple[Exacts | None, ...]:
+        """``exacts`` for a run with a cache: the pure steps go through their invokers,
+        which look the cache up first (built on first use, then kept)."""
+        if self._cached is None:
+            self._cached = tuple(
+                THROUGH_INVOKER if node.options.pure else exacts
+                for node, exacts in zip(self.plan.nodes, self.exacts, strict=True)
+            )
+        return self._cached
 
     def of(self, step: Step) -> StepChecks:
         """The checks of ``step`` (built on first use)."""
