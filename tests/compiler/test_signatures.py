@@ -132,6 +132,14 @@ def _defaulted(a: int = 1) -> int:
     return a
 
 
+def _none_default(a: int = None) -> int:  # type: ignore[assignment]  # noqa: RUF013
+    return 0
+
+
+def _named_none_default(a: "int" = None) -> int:  # type: ignore[assignment]  # noqa: RUF013
+    return 0
+
+
 def _spec_of(function: Callable[..., Any]) -> VertexSpec:
     return VertexSpec(function=function, name=function.__name__)
 
@@ -158,6 +166,9 @@ def test_the_usual_signature_is_the_code_objects_names(function: Callable[..., A
         _generic,
         _annotated,
         _dotted,
+        # Python 3.10's typing makes these Optional[int]; later ones leave int.
+        _none_default,
+        _named_none_default,
     ],
 )
 def test_any_other_signature_is_read_in_full(function: Callable[..., Any]) -> None:
