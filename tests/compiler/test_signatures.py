@@ -339,5 +339,8 @@ def test_a_type_parameter_shadows_a_class_of_its_name(make_module: Any) -> None:
     spec = spec_of(module.first)
     assert spec is not None
     hints = read_signature(spec, []).hints
+    # Whatever typing makes of it: Python 3.12.1's typing resolves the class
+    # (a typing defect, fixed later), 3.13's the type parameter.
     assert hints == typing.get_type_hints(spec.function, include_extras=True)
-    assert hints["item"] is not module.T
+    if sys.version_info >= (3, 13):
+        assert hints["item"] is module.first.__type_params__[0]
