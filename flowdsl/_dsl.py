@@ -121,8 +121,7 @@ def attach_spec(function: Callable[..., Any], spec: VertexSpec) -> None:
     setattr(function, _SPEC_ATTRIBUTE, spec)
 
 
-def _local_names(frame_depth: int) -> Mapping[str, Any] | None:
-    frame = sys._getframe(frame_depth + 1)
+def _local_names(frame: types.FrameType) -> Mapping[str, Any] | None:
     if frame.f_locals is frame.f_globals:
         return None
     return dict(frame.f_locals)
@@ -442,8 +441,8 @@ def _vertex(
             an option has a bad value. It points at the line that made the vertex.
         BindingError: a ``bind=`` key is not a parameter (with "did you mean").
     """
-    local_names = _local_names(1)
     caller = sys._getframe(1)
+    local_names = _local_names(caller)
     if fn is not None:
         return _decorate(fn, name, options, local_names, caller)
     return lambda function: _decorate(function, name, options, local_names, caller)
@@ -499,8 +498,9 @@ def _expand(
             mapping of names to mappings.
         BindingError: a ``bind`` key is not a parameter of ``fn``.
     """
-    location = _call_site(sys._getframe(1))
-    local_names = _local_names(1)
+    caller = sys._getframe(1)
+    location = _call_site(caller)
+    local_names = _local_names(caller)
     if not isinstance(variants, Mapping):
         raise InvalidVertexError(
             f"vertex.expand takes a mapping of new vertex names to their bind= mappings; "
