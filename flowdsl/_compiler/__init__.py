@@ -96,6 +96,9 @@ def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> 
                 vertices.extend(unpacked_vertices(node, unpacked[spec.name]))
         for sub in subflows:
             vertices.extend(inline_subflow(sub, shapes, problems))
+        # The maps of every vertex go before the graph is built, so that its
+        # maps and the first run's reuse their memory, not grow the heap past them.
+        del collected, specs, signatures, shapes, made, unpacked
         inputs = _flow_inputs(vertices, problems)
         _check_cycles(vertices, problems)
         vertices = order_groups(vertices, problems)
