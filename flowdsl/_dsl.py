@@ -108,6 +108,11 @@ class VertexSpec:
 def spec_of(obj: object) -> VertexSpec | None:
     """The ``VertexSpec`` of a decorated function, or ``None`` for anything else."""
     spec = getattr(obj, _SPEC_ATTRIBUTE, None)
+    if type(spec) is str and type(obj) is types.FunctionType:
+        # A bare @vertex at module level keeps only the vertex's name on the
+        # function (no record per vertex while a module of thousands is
+        # loaded); each read makes the spec that name stands for.
+        return VertexSpec(function=obj, name=spec)
     return spec if isinstance(spec, VertexSpec) else None
 
 
@@ -452,7 +457,10 @@ def _decorate(
     caller: types.FrameType,
 ) -> Callable[P, R]:
     if isinstance(fn, types.FunctionType) and spec_of(fn) is None and "bind" not in options:
-        attach_spec(fn, _mark(fn, name, options, local_names))
+        if options or local_names is not None:
+            attach_spec(fn, _mark(fn, name, options, local_names))
+        else:  # what spec_of then reads back as VertexSpec(function=fn, name=...)
+            setattr(fn, _SPEC_ATTRIBUTE, _vertex_name(_checked_function(fn, None), name, None))
         return fn
     made: Callable[P, R] = _made(fn, name, options, local_names, _call_site(caller))
     return made

@@ -15,6 +15,7 @@ import flowdsl
 import flowdsl._dsl
 from flowdsl import From, InvalidVertexError, SourceLocation, vertex
 from flowdsl._dsl import VertexSpec, spec_of
+from flowdsl._model.options import DEFAULT_OPTIONS
 
 HERE = __file__
 
@@ -177,7 +178,7 @@ def test_spec_is_frozen_and_spec_of_other_objects_is_none() -> None:
     def plain() -> int:
         return 1
 
-    plain.__flowdsl_vertex__ = "not a spec"  # type: ignore[attr-defined]
+    plain.__flowdsl_vertex__ = 42  # type: ignore[attr-defined]
     assert spec_of(plain) is None
     assert spec_of(42) is None
     assert spec_of(len) is None
@@ -208,6 +209,21 @@ def _module_level(x: int) -> int:
 
 _module_level_spec = spec_of(_module_level)
 assert _module_level_spec is not None
+
+
+def test_a_bare_module_level_vertex_keeps_its_name_and_reads_as_one_vertex() -> None:
+    # Such a function holds its vertex name, not a record (a module may define
+    # a million); every read gives an equal spec, and reaching it twice
+    # (given again, or through its module) is still one vertex.
+    assert spec_of(_module_level) == _module_level_spec
+    assert (_module_level_spec.function, _module_level_spec.name) == (
+        _module_level,
+        "_module_level",
+    )
+    assert _module_level_spec.options is DEFAULT_OPTIONS
+    assert _module_level_spec.location == SourceLocation.of(_module_level)
+    graph = flowdsl.compile(_module_level, _module_level)
+    assert list(graph.vertices) == ["_module_level"]
 
 
 def test_location_is_the_def_line_after_decorators() -> None:

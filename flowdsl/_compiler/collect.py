@@ -91,7 +91,7 @@ def collect_specs(
                     variants.append(spec)
                 continue
             known = by_name.setdefault(spec.name, spec)
-            if known is not spec:
+            if known is not spec and not _same_vertex(known, spec):
                 problems.append(_duplicate(known, spec, config))
     absent = {
         name: _absence(name, variants, config)
@@ -99,6 +99,18 @@ def collect_specs(
         if name not in by_name
     }
     return Collected(list(by_name.values()), absent)
+
+
+def _same_vertex(known: Part, spec: Part) -> bool:
+    # A function decorated with a bare @vertex gives a new spec each time it is
+    # read (``spec_of``), all of one vertex: the function itself.
+    return (
+        isinstance(known, VertexSpec)
+        and isinstance(spec, VertexSpec)
+        and known.made_at is None
+        and spec.made_at is None
+        and known.function is spec.function
+    )
 
 
 def _duplicate(known: Part, spec: Part, config: Mapping[str, Any] | None) -> DuplicateVertexError:

@@ -129,24 +129,23 @@ def _build(
     nodes = plan.nodes
     # Where a sync call runs and whether a step needs a runner depend only on the
     # vertex's options, which most vertices share (plain ``@vertex``: one record).
-    decided: dict[int, tuple[CallMode, bool]] = {}
-    modes_: list[CallMode] = []
-    via_runner_: list[bool] = []
-    off_fast_path_: list[bool] = []
-    awaited = CallMode.AWAIT
+    decided: dict[int, tuple[CallMode, bool, bool]] = {}
+    rows: list[tuple[CallMode, bool, bool]] = []  # per step: its mode, via_runner, off_fast_path
+    append = rows.append
     for node in nodes:
-        options = node.options
-        found = decided.get(id(options))
-        if found is None:
-            found = decided[id(options)] = (
-                call_mode(False, node, backend),
-                needs_runner(node, run_retry),
-            )
-        mode, runner = found
-        modes_.append(awaited if node.is_async else mode)
-        via_runner_.append(runner)
-        off_fast_path_.append(runner or node.condition is not None)
-    modes, via_runner, off_fast_path = tuple(modes_), tuple(via_runner_), tuple(off_fast_path_)
+        row = decided.get(id(node.options))
+        if row is None:
+            runner = needs_runner(node, run_retry)
+            row = decided[id(node.options)] = (call_mode(False, node, backend), runner, runner)
+        if node.is_async or node.condition is not None:
+            mode = CallMode.AWAIT if node.is_async else row[0]
+            row = (mode, row[1], row[1] or node.condition is not None)
+        append(row)
+    modes: tuple[CallMode, ...] = ()
+    via_runner: tuple[bool, ...] = ()
+    off_fast_path: tuple[bool, ...] = ()
+    if rows:
+        modes, via_runner, off_fast_path = zip(*rows, strict=True)
     workers_alone = backend == "thread" and all(
         mode is CallMode.THREAD and node.options.timeout is None and not off
         for mode, node, off in zip(modes, nodes, off_fast_path, strict=True)
@@ -154,9 +153,7 @@ def _build(
     # A runner may wait (retries, rate limits) and a condition may route a step
     # to one, so either needs the loop's timer; plain inline calls do not.
     loop_or_workers = (
-        backend != "serial"
-        or any(mode is not CallMode.INLINE for mode in modes)
-        or any(off_fast_path)
+        backend != "serial" or modes.count(CallMode.INLINE) != len(modes) or any(off_fast_path)
     )
     return CallPlan(
         modes=modes,

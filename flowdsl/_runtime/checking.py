@@ -206,7 +206,7 @@ class PlanChecks:
     when a scheduler asks for it.
     """
 
-    __slots__ = ("_found", "_invokers", "_one", "exacts", "mode", "plan")
+    __slots__ = ("_cached", "_found", "_invokers", "_one", "exacts", "mode", "plan")
 
     def __init__(self, plan: Plan, mode: str) -> None:
         self.plan = plan
@@ -215,6 +215,18 @@ class PlanChecks:
         self._found: dict[int, StepChecks] = {}
         self._one: dict[int, Invoker | None] = {}
         self._invokers: tuple[Invoker | None, ...] | None = None
+        self._cached: tuple[Exacts | None, ...] | None = None
+
+    @property
+    def exacts_with_cache(self) -> tuple[Exacts | None, ...]:
+        """``exacts`` for a run with a cache: the pure steps go through their invokers,
+        which look the cache up first (built on first use, then kept)."""
+        if self._cached is None:
+            self._cached = tuple(
+                THROUGH_INVOKER if node.options.pure else exacts
+                for node, exacts in zip(self.plan.nodes, self.exacts, strict=True)
+            )
+        return self._cached
 
     def of(self, step: Step) -> StepChecks:
         """The checks of ``step`` (built on first use)."""
@@ -254,14 +266,21 @@ class PlanChecks:
         return make(step.fetch, step.function, *exacts, step, self)
 
 
+class _ExactTypes(dict[Any, Any]):
+    """Each contract's exact type (``None`` for no contract), found on first use:
+    contracts are compiled once per annotation, so most steps share a few."""
+
+    def __missing__(self, contract: Contract) -> type:
+        exact = self[contract] = contract.exact_type or _Never
+        return exact
+
+
 def _exacts(plan: Plan, mode: str) -> tuple[Exacts | None, ...]:
     """Per step of ``plan``, its ``Exacts`` under contracts ``mode`` (see ``PlanChecks``)."""
     found: list[Exacts | None] = []
     append = found.append
-    # Shared between steps: the exact type of each contract (contracts are
-    # compiled once per annotation), and equal ``Exacts``.
-    exact_of: dict[Contract | None, type | None] = {None: None}
-    shared: dict[Exacts, Exacts] = {}
+    exact_of = _ExactTypes({None: None})
+    shared: dict[Exacts, Exacts] = {}  # equal ``Exacts``, shared between steps
     built = plan.built
     for position, node, fetch, unary in zip(
         range(len(plan.nodes)), plan.nodes, plan.fetches, plan.unary, strict=True
@@ -273,26 +292,29 @@ def _exacts(plan: Plan, mode: str) -> tuple[Exacts | None, ...]:
         if fetch is None or node.is_async:
             append(THROUGH_INVOKER)
             continue
-        step = built.get(position)
         # The common case, kept tight since strict checking is the default on
         # every call: whole values in by position, a sync call. Each value whose
         # type is exactly its annotation's class passes at once; any other goes
-        # through the step's full checks. (``_rule_contract``, inlined.)
-        parameters = contracts.parameters
-        checked: Any = None if unary else ()
-        for i, binding in enumerate(node.bindings if step is None else step.sources):
-            contract = parameters.get(binding.parameter)
-            if contract is None or (binding.constant is not NO_DEFAULT and not contract.checks):
-                continue
-            exact = exact_of.get(contract)
-            if exact is None:
-                exact = exact_of[contract] = contract.exact_type or _Never
-            checked = exact if checked is None else (*checked, (i, exact))
-        rexact = exact_of.get(contracts.returns, _Never)
-        if rexact is _Never:
-            returns = contracts.returns
-            assert returns is not None
-            rexact = exact_of[returns] = returns.exact_type or _Never
+        # through the step's full checks.
+        get = contracts.parameters.get
+        step = built.get(position) if built else None
+        if step is not None:  # it may take bind= constants (``_rule_contract``)
+            pairs = [
+                (i, exact_of[c])
+                for i, b in enumerate(step.sources)
+                if (c := _rule_contract(b, contracts.parameters)) is not None
+            ]
+            checked: Any = (pairs[0][1] if pairs else None) if unary else tuple(pairs)
+        elif unary:
+            checked = exact_of[get(node.bindings[0].parameter)]
+        else:  # (a loop: a comprehension costs a function call here, on Python < 3.12)
+            pairs = []
+            for i, b in enumerate(node.bindings):
+                c = get(b.parameter)
+                if c is not None:
+                    pairs.append((i, exact_of[c]))
+            checked = tuple(pairs)
+        rexact = exact_of[contracts.returns]
         if not checked and rexact is None:
             append(None)
             continue

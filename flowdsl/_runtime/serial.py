@@ -9,6 +9,7 @@ a plain sync call, the run completes without an event loop (see
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .calls import CallPlacement, call_step
@@ -39,11 +40,15 @@ async def run_serial(state: RunState) -> None:
     modes, via_runner, off_fast_path = plan.modes, plan.via_runner, plan.off_fast_path
     # Contract checks: the exact-type tests of the steps on the fast path are made
     # here (``PlanChecks.exacts``), the rest through their invokers, built as met.
-    # With a cache, every step goes through the run's invokers (lookups first).
+    # With a cache, the pure steps go through the run's invokers (lookups first),
+    # which are all built: a tuple's own lookup finds them quickest.
     checks = plan.checks
     through_invoker = THROUGH_INVOKER
-    exacts = (through_invoker,) * len(modes) if calls.cached else checks.exacts
-    invoker = calls.invoker
+    invoker: Callable[[int], Invoker | None]
+    if calls.cached:
+        exacts, invoker = checks.exacts_with_cache, calls.invokers.__getitem__
+    else:
+        exacts, invoker = checks.exacts, calls.invoker
     events = state.emitter
     checkpoint = state.checkpoint
     if (events is not None and events.vertex_events) or checkpoint is not None:
