@@ -49,7 +49,10 @@ class ContractCompiler:
         memo = self._memos.get(key)
         if memo is None:
             memo = self._memos[key] = {}
-        parameters = {}
+        # Most vertices check one parameter: it waits in ``name``/``first`` for a second.
+        name = ""
+        first: Contract | None = None
+        parameters: dict[str, Contract] | None = None
         for binding in bindings:
             annotation = binding.annotation
             # A transaction is the backend's own object, whatever its annotation says.
@@ -62,13 +65,20 @@ class ContractCompiler:
             if contract is not None:
                 if contract.unsupported:
                     self._unsupported(spec, repr(binding.parameter), contract)
-                parameters[binding.parameter] = contract
+                if first is None:
+                    name, first = binding.parameter, contract
+                elif parameters is None:
+                    parameters = {name: first, binding.parameter: contract}
+                else:
+                    parameters[binding.parameter] = contract
         returned = None if returns is NO_DEFAULT else _contract(memo, returns, local_names)
         if returned is not None and returned.unsupported:
             self._unsupported(spec, "the return value", returned)
-        if not parameters and returned is None:
-            return None
-        return VertexContracts(parameters, returned)
+        if parameters is not None:
+            return VertexContracts(parameters, returned)
+        if first is not None:
+            return VertexContracts.one(name, first, returned)
+        return None if returned is None else VertexContracts({}, returned)
 
     def _unsupported(self, spec: VertexSpec, what: str, contract: Contract) -> None:
         self._warnings.append(

@@ -35,6 +35,7 @@ ContractT = TypeVar("ContractT")
 
 
 _OBJECT_SETATTR = object.__setattr__
+_OBJECT_NEW = object.__new__
 
 
 def _draft(frozen: type) -> type:
@@ -52,6 +53,9 @@ def _draft(frozen: type) -> type:
 
 def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(value))
+
+
+_NO_CONTRACTS: Mapping[str, Any] = MappingProxyType({})
 
 
 class _OneEntry(Mapping[str, Any]):
@@ -86,6 +90,10 @@ class _OneEntry(Mapping[str, Any]):
 
 
 def _frozen_contracts(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    if type(value) is _OneEntry:  # frozen already (``attrs.evolve`` passes it back)
+        return value
+    if not value:  # a vertex that checks only its return value
+        return _NO_CONTRACTS
     if len(value) == 1:
         ((key, contract),) = value.items()
         return _OneEntry(key, contract)
@@ -186,7 +194,7 @@ class Binding:
         return self.default is not NO_DEFAULT
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen(init=False, weakref_slot=False)
 class VertexContracts(Generic[ContractT]):
     """A vertex's compiled contract checks: per parameter, and for the return value.
 
@@ -195,8 +203,33 @@ class VertexContracts(Generic[ContractT]):
     the model stays below the services by not naming that class.
     """
 
-    parameters: Mapping[str, ContractT] = attrs.field(converter=_frozen_contracts)
+    parameters: Mapping[str, ContractT]
     returns: ContractT | None = None
+
+    def __init__(
+        self, parameters: Mapping[str, ContractT], returns: ContractT | None = None
+    ) -> None:
+        _OBJECT_SETATTR(self, "parameters", _frozen_contracts(parameters))
+        _OBJECT_SETATTR(self, "returns", returns)
+
+    @classmethod
+    def one(
+        cls, parameter: str, contract: ContractT, returns: ContractT | None = None
+    ) -> VertexContracts[ContractT]:
+        """The checks of one parameter (and the return value), as most vertices have:
+        ``VertexContracts({parameter: contract}, returns)`` without the dict to read.
+
+        Examples:
+            >>> VertexContracts.one("x", int, str) == VertexContracts({"x": int}, str)
+            True
+        """
+        entry = _OBJECT_NEW(_OneEntry)  # its ``__init__``, inlined
+        entry._key = parameter
+        entry._value = contract
+        record = _OBJECT_NEW(cls)
+        _OBJECT_SETATTR(record, "parameters", entry)
+        _OBJECT_SETATTR(record, "returns", returns)
+        return record
 
     def __bool__(self) -> bool:
         return bool(self.parameters) or self.returns is not None

@@ -444,3 +444,21 @@ def test_contracts_of_one_parameter_are_a_small_read_only_mapping() -> None:
     assert records[7] == VertexContracts({"p7": int}, None)
     assert records[7] != VertexContracts({"p8": int}, None)
     assert repr(parameters) == "{'p7': <class 'int'>}"
+
+
+def test_contracts_of_one_parameter_built_directly_equal_the_general_record() -> None:
+    one = VertexContracts.one("x", int, str)
+    assert one == VertexContracts({"x": int}, str)
+    assert (dict(one.parameters), one.returns) == ({"x": int}, str)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        one.returns = int  # type: ignore[misc]
+    evolved = attrs.evolve(one, returns=None)
+    assert evolved == VertexContracts({"x": int})
+    assert not isinstance(evolved.parameters, dict)
+    # A vertex that checks only its return value: an empty, read-only mapping.
+    returned_only = VertexContracts({}, int)
+    assert dict(returned_only.parameters) == {}
+    assert returned_only
+    with pytest.raises(TypeError):
+        returned_only.parameters["x"] = int  # type: ignore[index]
+    assert not VertexContracts({}, None)
