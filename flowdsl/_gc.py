@@ -1,4 +1,8 @@
-"""Pausing the cyclic garbage collector while a graph, a plan or its invokers are built.
+"""Pausing the cyclic garbage collector while a graph, a plan or its call plan is built.
+
+(The checked invokers that the thread, async and Dask backends call are built
+one at a time, when a run first asks for them, outside any pause: a serial run
+makes its contract checks' type tests itself and needs none.)
 
 Compiling or planning a large graph creates hundreds of thousands of
 long-lived objects in one go; each collection the allocations trigger walks
