@@ -113,7 +113,14 @@ def spec_of(obj: object) -> VertexSpec | None:
         # function (no record per vertex while a module of thousands is
         # loaded); each read makes the spec that name stands for.
         return VertexSpec(function=obj, name=spec)
-    return spec if isinstance(spec, VertexSpec) else None
+    if not isinstance(spec, VertexSpec):
+        return None
+    if type(obj) is types.FunctionType and spec.function is not obj:
+        # A decorator over @vertex that copied the vertex's attributes onto its
+        # wrapper (functools.wraps): the wrapper is what runs, with the vertex's
+        # options, as it is for a bare @vertex's name above.
+        return attrs.evolve(spec, function=obj)
+    return spec
 
 
 def attach_spec(function: Callable[..., Any], spec: VertexSpec) -> None:

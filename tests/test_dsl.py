@@ -226,6 +226,47 @@ def test_a_bare_module_level_vertex_keeps_its_name_and_reads_as_one_vertex() -> 
     assert list(graph.vertices) == ["_module_level"]
 
 
+_wrapper_calls: list[str] = []
+
+
+def _logged(fn: Any) -> Any:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _wrapper_calls.append(fn.__name__)
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_logged
+@vertex
+def _doubled(x: int) -> int:
+    return 2 * x
+
+
+@_logged
+@vertex(pure=True)
+def _tripled(_doubled: int) -> int:
+    return 3 * _doubled
+
+
+def test_a_decorator_over_vertex_runs_its_wrapper_with_the_vertex_options() -> None:
+    # functools.wraps copies the vertex's mark onto the wrapper, which is what
+    # the module holds: the wrapper runs, under the vertex's name and options.
+    _wrapper_calls.clear()
+    result = flowdsl.Flow.from_functions(_doubled, _tripled).run({"x": 2})
+    assert (result["_doubled"], result["_tripled"]) == (4, 12)
+    assert _wrapper_calls == ["_doubled", "_tripled"]
+    spec = spec_of(_tripled)
+    assert spec is not None
+    assert (spec.function, spec.name, spec.options.pure) == (_tripled, "_tripled", True)
+    # The function inside is a vertex of the same name: given both, the compile
+    # cannot tell which one runs.
+    inner = _tripled.__wrapped__
+    with pytest.raises(flowdsl.DuplicateVertexError, match="_tripled"):
+        flowdsl.compile(_doubled, _tripled, inner)
+
+
 def test_location_is_the_def_line_after_decorators() -> None:
     # SourceLocation.of's docstring: errors point at the ``def`` line.
     @vertex(
