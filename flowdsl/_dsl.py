@@ -40,6 +40,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _SPEC_ATTRIBUTE = "__flowdsl_vertex__"
+# The attribute ``inspect.markcoroutinefunction`` sets on a function (Python 3.12+).
+_COROUTINE_MARKER = "_is_coroutine_marker"
 # What inspect.isgeneratorfunction and isasyncgenfunction read, for a function.
 _GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR
 
@@ -95,7 +97,13 @@ class VertexSpec:
     @property
     def is_async(self) -> bool:
         """Whether calling the function returns a coroutine."""
-        return inspect.iscoroutinefunction(self.function)
+        function = self.function
+        # ``inspect.iscoroutinefunction``, read off the code flags of a plain function
+        # that ``inspect.markcoroutinefunction`` did not mark (a third of its cost;
+        # the compiler asks once a vertex).
+        if type(function) is types.FunctionType and _COROUTINE_MARKER not in function.__dict__:
+            return bool(function.__code__.co_flags & inspect.CO_COROUTINE)
+        return inspect.iscoroutinefunction(function)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # A decorated function travels (to a Dask worker) without the names

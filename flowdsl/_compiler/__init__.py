@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
 import itertools
-from collections.abc import Callable, Iterable, Mapping
-from types import FunctionType
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._dsl import VertexSpec
@@ -32,9 +30,6 @@ from .subflows import inline_subflow, subflow_shapes
 from .unpack import unpacked_shapes, unpacked_vertices
 
 __all__ = ["compile_graph"]
-
-# The attribute ``inspect.markcoroutinefunction`` sets on a function (Python 3.12+).
-_COROUTINE_MARKER = "_is_coroutine_marker"
 
 
 def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> Graph:
@@ -81,7 +76,7 @@ def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> 
                 spec.made_at,
                 shape.returns,
                 shape.fields,
-                _is_async(function),
+                spec.is_async,
                 spec.options,
                 # Checked per call: for a mapped vertex, each element's result.
                 contracts.build(spec, bindings, signature.hints.get("return", NO_DEFAULT)),
@@ -106,14 +101,6 @@ def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> 
             raise CompileError.collect(problems)
         contracts.warn()
         return Graph.build(vertices, inputs)
-
-
-def _is_async(function: Callable[..., Any]) -> bool:
-    # ``inspect.iscoroutinefunction``, read off the code flags for a plain function
-    # that ``inspect.markcoroutinefunction`` did not mark (a third of its cost).
-    if type(function) is FunctionType and _COROUTINE_MARKER not in function.__dict__:
-        return bool(function.__code__.co_flags & inspect.CO_COROUTINE)
-    return inspect.iscoroutinefunction(function)
 
 
 def _signatures(
