@@ -19,7 +19,7 @@ from .bindings import (
     bind_condition,
     bind_vertex,
     output_shapes,
-    read_signature,
+    read_other_signature,
     usual_signature,
 )
 from .collect import collect_specs
@@ -120,7 +120,7 @@ def _signatures(
         signature = read.get(key)
         if signature is None:
             reported = len(problems)
-            signature = read_signature(spec, problems)
+            signature = read_other_signature(spec, problems)
             if len(problems) == reported:
                 read[key] = signature
         signatures[spec.name] = signature

@@ -45,6 +45,7 @@ __all__ = [
     "bind_vertex",
     "output_shape",
     "output_shapes",
+    "read_other_signature",
     "read_signature",
     "resolve_reference",
 ]
@@ -224,9 +225,11 @@ def read_signature(spec: VertexSpec, problems: list[CompileError]) -> VertexSign
     enclosing function's names), so they may be strings, forward references
     or types defined after the function.
     """
-    usual = usual_signature(spec)
-    if usual is not None:
-        return usual
+    return usual_signature(spec) or read_other_signature(spec, problems)
+
+
+def read_other_signature(spec: VertexSpec, problems: list[CompileError]) -> VertexSignature:
+    """``read_signature`` of a signature that ``usual_signature`` found not usual."""
     fn = spec.function
     parameters = _parameters(fn)
     plain = _plain_hints(fn, parameters, spec.local_names)
