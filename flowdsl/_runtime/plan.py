@@ -22,6 +22,7 @@ from .._model.graph import NO_DEFAULT, Binding, Graph, VertexNode
 from .._suggest import did_you_mean
 from .._typing import type_name
 from ..errors import DataResolutionError, UnknownInputError
+from .exacts import THROUGH_INVOKER, Exacts, ExactsOfContracts
 from .fields import FieldReader, field_reader
 
 __all__ = [
@@ -300,6 +301,9 @@ class Plan:
     nodes: tuple[VertexNode, ...]
     fetches: tuple[Callable[[list[Any]], Any] | None, ...]
     unary: tuple[bool, ...]
+    #: Per step, the exact types its fast path compares values with when its
+    #: contracts are checked (``exacts.Exacts``; None: it checks nothing).
+    exacts: tuple[Exacts | None, ...]
     fills: tuple[InputFill, ...]
     slot_count: int
     # A slot that always holds None (what a loop's Previous() parameter
@@ -380,6 +384,7 @@ def one_step_plan(step: Step, slot_count: int) -> Plan:
         nodes=(step.node,),
         fetches=(step.fetch,),
         unary=(step.unary,),
+        exacts=(ExactsOfContracts().of_step(step.node, step.sources, step.fetch),),
         fills=(),
         slot_count=slot_count,
         none_slot=slot_count - 1,
@@ -519,6 +524,8 @@ def _build_plan(
     links = _Links()
     fetches: list[Callable[[list[Any]], Any] | None] = []
     unary: list[bool] = []
+    exacts: list[Exacts | None] = []
+    exacts_of = ExactsOfContracts()
     built: dict[int, Step] = {}
     itemgetter = operator.itemgetter
     for i, node in enumerate(nodes):
@@ -542,10 +549,28 @@ def _build_plan(
         else:
             fetch: Callable[[list[Any]], Any] | None = itemgetter(*slots) if slots else None
             fetches.append(fetch)
-            unary.append(len(slots) == 1)
+            one = len(slots) == 1
+            unary.append(one)
             if node.condition is not None or node.options.map_over is not None:
-                step = built[i] = Step(i, node, bindings, vertices, fetch, unary[-1], links)
+                step = built[i] = Step(i, node, bindings, vertices, fetch, one, links)
                 _control(step, slot_of)
+            # Its ``ExactsOfContracts.of_step``, kept tight too (strict checking is
+            # the default): with no constants, each parameter's contract is checked.
+            contracts = node.contracts
+            if contracts is None or node.options.contracts == "off":
+                exacts.append(None)
+            elif fetch is None or node.is_async:
+                exacts.append(THROUGH_INVOKER)
+            else:
+                get = contracts.parameters.get
+                if one:
+                    exacts.append(exacts_of[get(bindings[0].parameter), contracts.returns])
+                else:  # (a loop: a comprehension costs a function call on Python < 3.12)
+                    checked = []
+                    for b in bindings:
+                        checked.append(get(b.parameter))
+                    checked.append(contracts.returns)
+                    exacts.append(exacts_of[tuple(checked)])
             continue
         positional = tuple(source(b) for b in bindings if not b.keyword_only)
         keywords = tuple((b.parameter, *source(b)) for b in bindings if b.keyword_only)
@@ -558,6 +583,7 @@ def _build_plan(
         _control(step, slot_of)
         fetches.append(fetch)
         unary.append(step.unary)
+        exacts.append(exacts_of.of_step(node, ordered, fetch))
     asked = [
         _input_output(graph, name, next_slot + i)
         for i, name in enumerate(dict.fromkeys(inputs_asked))
@@ -570,6 +596,7 @@ def _build_plan(
         nodes=tuple(nodes),
         fetches=tuple(fetches),
         unary=tuple(unary),
+        exacts=tuple(exacts),
         fills=tuple(fills),
         slot_count=next_slot + len(asked),
         none_slot=none_slot,

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from .calls import CallPlacement, call_step
-from .checking import NO_KEYWORDS, THROUGH_INVOKER, Invoker
+from .checking import NO_KEYWORDS, Invoker
 from .control import StepRunners
+from .exacts import THROUGH_INVOKER
 from .plan import CallMode, Step
 from .preconditions import Preconditions, StartDecision
 from .state import MISSING, RunState
