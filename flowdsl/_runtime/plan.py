@@ -38,6 +38,8 @@ __all__ = [
 ]
 
 ArgSource = tuple[int, "FieldReader | None"]
+#: How a plan's column gathers a step's positional arguments (``Plan.fetches``).
+Fetch = Callable[[list[Any]], Any]
 
 
 class Step:
@@ -297,9 +299,11 @@ class Plan:
     """
 
     graph: Graph
-    #: Per step: its vertex, and its ``Step.fetch`` and ``Step.unary``.
+    #: Per step: its vertex; how its positional arguments are gathered: the slot
+    #: of a unary step's one whole value (``values[slot]`` is quicker than a
+    #: call), else its ``Step.fetch``; and its ``Step.unary``.
     nodes: tuple[VertexNode, ...]
-    fetches: tuple[Callable[[list[Any]], Any] | None, ...]
+    fetches: tuple[Fetch | int | None, ...]
     unary: tuple[bool, ...]
     #: Per step, the exact types its fast path compares values with when its
     #: contracts are checked (``exacts.Exacts``; None: it checks nothing).
@@ -346,7 +350,7 @@ class Plan:
         links = next((step._links for step in built.values()), None) or _Links()
         vertices = self.graph.vertices
         steps = tuple(
-            built.get(i) or Step(i, node, node.bindings, vertices, fetch, unary, links)
+            built.get(i) or Step(i, node, node.bindings, vertices, _fetch(fetch), unary, links)
             for i, (node, fetch, unary) in enumerate(
                 zip(self.nodes, self.fetches, self.unary, strict=True)
             )
@@ -372,6 +376,18 @@ class Plan:
 _steps_lock = threading.Lock()
 
 
+def _fetch(gathers: Fetch | int | None) -> Fetch | None:
+    # A step's ``fetch`` from its entry in ``Plan.fetches``.
+    return operator.itemgetter(gathers) if type(gathers) is int else gathers  # type: ignore[return-value]
+
+
+def _gathers(step: Step) -> Fetch | int | None:
+    # A step's entry in ``Plan.fetches``.
+    if step.unary and step.fetch is not None:
+        return step.args[0][0]
+    return step.fetch
+
+
 @functools.cache
 def _no_graph() -> Graph:
     return Graph.build((), ())
@@ -382,7 +398,7 @@ def one_step_plan(step: Step, slot_count: int) -> Plan:
     return Plan(
         graph=_no_graph(),
         nodes=(step.node,),
-        fetches=(step.fetch,),
+        fetches=(_gathers(step),),
         unary=(step.unary,),
         exacts=(ExactsOfContracts().of_step(step.node, step.sources, step.fetch),),
         fills=(),
@@ -522,7 +538,7 @@ def _build_plan(
         return (next_slot - 1, None)
 
     links = _Links()
-    fetches: list[Callable[[list[Any]], Any] | None] = []
+    fetches: list[Fetch | int | None] = []
     unary: list[bool] = []
     exacts: list[Exacts | None] = []
     exacts_of = ExactsOfContracts()
@@ -547,19 +563,20 @@ def _build_plan(
                 break
             slots.append(slot_of[b.source])
         else:
-            fetch: Callable[[list[Any]], Any] | None = itemgetter(*slots) if slots else None
-            fetches.append(fetch)
             one = len(slots) == 1
+            # A unary step's column entry is its slot: no fetch is made for it.
+            fetches.append(slots[0] if one else itemgetter(*slots) if slots else None)
             unary.append(one)
             if node.condition is not None or node.options.map_over is not None:
-                step = built[i] = Step(i, node, bindings, vertices, fetch, one, links)
+                step = Step(i, node, bindings, vertices, _fetch(fetches[-1]), one, links)
+                built[i] = step
                 _control(step, slot_of)
             # Its ``ExactsOfContracts.of_step``, kept tight too (strict checking is
             # the default): with no constants, each parameter's contract is checked.
             contracts = node.contracts
             if contracts is None or node.options.contracts == "off":
                 exacts.append(None)
-            elif fetch is None or node.is_async:
+            elif not slots or node.is_async:
                 exacts.append(THROUGH_INVOKER)
             else:
                 get = contracts.parameters.get
@@ -581,7 +598,7 @@ def _build_plan(
         if keywords:
             step.kwargs = keywords
         _control(step, slot_of)
-        fetches.append(fetch)
+        fetches.append(_gathers(step))
         unary.append(step.unary)
         exacts.append(exacts_of.of_step(node, ordered, fetch))
     asked = [
