@@ -19,6 +19,7 @@ import attrs
 from .._gc import collector_paused
 from .._model import topology
 from .._model.graph import NO_DEFAULT, Binding, Graph, VertexNode
+from .._model.options import VertexOptions
 from .._suggest import did_you_mean
 from .._typing import type_name
 from ..errors import DataResolutionError, UnknownInputError
@@ -326,6 +327,10 @@ class Plan:
     constants: tuple[tuple[int, Any], ...] = ()
     #: Per step, its ``Step.release`` (None: no step releases anything).
     releases: tuple[tuple[int, ...], ...] | None = None
+    #: The options record of every step's vertex, when they all share one and none
+    #: is a coroutine function or has a condition (None otherwise): a call plan
+    #: then decides once how every step is called.
+    common_options: VertexOptions | None = None
     #: The steps built with the plan, by position (see above).
     built: Mapping[int, Step] = attrs.field(factory=dict)
     # Holds ``steps`` once built.
@@ -503,21 +508,24 @@ def _build_plan(
     if inputs_asked:
         outputs = [name for name in outputs or () if name not in inputs_asked]
     vertices = graph.vertices
+    names: Sequence[str]
     if outputs is None and flow is None and not overridden:
-        nodes = [vertices[name] for name in graph.order]  # the whole graph
+        names = graph.order  # the whole graph (``Graph.build`` keeps its vertices in order)
+        in_order = tuple(vertices) == names
+        nodes = list(vertices.values()) if in_order else [vertices[name] for name in names]
         given: list[str] = []
     else:
         selected = _selection(graph, outputs, flow, overridden)
         order = [name for name in graph.order if name in selected]
-        nodes = [vertices[name] for name in order if name not in overridden]
+        names = [name for name in order if name not in overridden]
+        nodes = [vertices[name] for name in names]
         given = [name for name in order if name in overridden]
     none_slot = len(nodes)
     # Where every vertex value lives: a step's own slot, or an overridden
     # vertex's given value, in slots after the constant None; then the flow
     # inputs' and the constants' slots, one per binding, in the order met.
-    # (A step's own slot is set as the loop below reaches it: every vertex a step
-    # reads comes before it.)
-    slot_of = {name: none_slot + 1 + i for i, name in enumerate(given)}
+    slot_of = dict(zip(names, range(none_slot), strict=True))
+    slot_of.update((name, none_slot + 1 + i) for i, name in enumerate(given))
     fills: list[InputFill] = []
     constants: list[tuple[int, Any]] = []
     next_slot = none_slot + 1 + len(given)
@@ -544,9 +552,11 @@ def _build_plan(
     exacts_of = ExactsOfContracts()
     built: dict[int, Step] = {}
     itemgetter = operator.itemgetter
+    common = nodes[0].options if nodes else None
     for i, node in enumerate(nodes):
-        slot_of[node.name] = i
         bindings = node.bindings
+        if node.options is not common or node.is_async or node.condition is not None:
+            common = None
         # The common case, kept tight: every argument a whole value, passed by
         # position, from a vertex's slot (not an input, a constant, a loop's
         # previous output or a transaction). Its step is built on first use.
@@ -623,6 +633,7 @@ def _build_plan(
         input_outputs=tuple(asked),
         constants=tuple(constants),
         releases=None if kept is None else tuple(_release_points(nodes, position, kept)),
+        common_options=common,
         built=built,
     )
 
