@@ -435,20 +435,19 @@ class Graph:
         """Order acyclic ``vertices`` (declaration order breaks ties) and derive the rest."""
         declared = {v.name: v for v in vertices}
         upstream = {name: v.upstream for name, v in declared.items()}
-        # Atomic groups add ordering edges; the order and stages respect them.
-        ordering = upstream
         if any(v.after for v in declared.values()):
+            # Atomic groups add ordering edges; the order and stages respect them.
             ordering = {name: (*v.upstream, *v.after) for name, v in declared.items()}
-        order = topology.topological_order(ordering)
-        # A stage or a downstream of one vertex is the tuple some vertex's upstream
-        # already is, when there is one: a long chain has one such tuple a vertex, not three.
-        singles = topology.singles(upstream)
+            order, stages, _ = topology.layout(ordering)
+            downstream = topology.layout(upstream, order)[2]
+        else:
+            order, stages, downstream = topology.layout(upstream)
         return cls(
             vertices=declared if order == tuple(declared) else {n: declared[n] for n in order},
             inputs={i.name: i for i in inputs},
             order=order,
-            stages=topology.stages(ordering, order, singles),
-            downstream=topology.reverse(upstream, order, singles),
+            stages=stages,
+            downstream=downstream,
         )
 
     @property
