@@ -12,7 +12,7 @@ import attrs
 from .._location import SourceLocation
 from .._typing import StructuredField
 from . import topology
-from .drafts import draft_of
+from .drafts import draft_of as _draft
 from .options import DEFAULT_OPTIONS, VertexOptions
 
 __all__ = [
@@ -223,7 +223,7 @@ class VertexContracts(Generic[ContractT]):
         return bool(self.parameters) or self.returns is not None
 
 
-_BindingDraft = draft_of(Binding)
+_BindingDraft = _draft(Binding)
 
 
 @attrs.frozen(init=False, weakref_slot=False)
@@ -319,7 +319,7 @@ class VertexNode:
         return tuple(f.name for f in self.fields or ())
 
 
-_VertexNodeDraft = draft_of(VertexNode)
+_VertexNodeDraft = _draft(VertexNode)
 
 
 def _upstream(
