@@ -46,8 +46,9 @@ class ContractCompiler:
             return None
         local_names = spec.local_names or None
         key = None if local_names is None else id(local_names)
-        memo = self._memos.get(key)
-        if memo is None:
+        try:
+            memo = self._memos[key]
+        except KeyError:
             memo = self._memos[key] = {}
         # Most vertices check one parameter: it waits in ``name``/``first`` for a second.
         name = ""
@@ -71,11 +72,17 @@ class ContractCompiler:
                     parameters = {name: first, binding.parameter: contract}
                 else:
                     parameters[binding.parameter] = contract
-        returned = None if returns is NO_DEFAULT else _contract(memo, returns, local_names)
-        if returned is not None and returned.unsupported:
-            self._unsupported(spec, "the return value", returned)
+        if returns is NO_DEFAULT:
+            returned = None
+        else:
+            try:
+                returned = memo[returns]
+            except (KeyError, TypeError):
+                returned = _contract(memo, returns, local_names)
+            if returned is not None and returned.unsupported:
+                self._unsupported(spec, "the return value", returned)
         if parameters is not None:
-            return VertexContracts(parameters, returned)
+            return VertexContracts.taking(parameters, returned)
         if first is not None:
             return VertexContracts.one(name, first, returned)
         return None if returned is None else VertexContracts({}, returned)

@@ -197,8 +197,8 @@ class VertexContracts(Generic[ContractT]):
     def __init__(
         self, parameters: Mapping[str, ContractT], returns: ContractT | None = None
     ) -> None:
-        _OBJECT_SETATTR(self, "parameters", _frozen_contracts(parameters))
-        _OBJECT_SETATTR(self, "returns", returns)
+        _SET_PARAMETERS(self, _frozen_contracts(parameters))
+        _SET_RETURNS(self, returns)
 
     @classmethod
     def one(
@@ -215,14 +215,39 @@ class VertexContracts(Generic[ContractT]):
         entry._key = parameter
         entry._value = contract
         record = _OBJECT_NEW(cls)
-        _OBJECT_SETATTR(record, "parameters", entry)
-        _OBJECT_SETATTR(record, "returns", returns)
+        _SET_PARAMETERS(record, entry)
+        _SET_RETURNS(record, returns)
+        return record
+
+    @classmethod
+    def taking(
+        cls, parameters: dict[str, ContractT], returns: ContractT | None = None
+    ) -> VertexContracts[ContractT]:
+        """The checks of ``parameters``, a dict handed over: kept behind a read-only
+        view, not copied, so whoever made it must not change it again (the compiler
+        makes one a vertex that checks several parameters).
+
+        Examples:
+            >>> checks = VertexContracts.taking({"x": int, "y": int}, str)
+            >>> checks == VertexContracts({"x": int, "y": int}, str)
+            True
+        """
+        record = _OBJECT_NEW(cls)
+        _SET_PARAMETERS(
+            record,
+            MappingProxyType(parameters) if len(parameters) > 1 else _frozen_contracts(parameters),
+        )
+        _SET_RETURNS(record, returns)
         return record
 
     def __bool__(self) -> bool:
         return bool(self.parameters) or self.returns is not None
 
 
+# The slots' own setters: a record of one vertex costs two objects (it and its
+# mapping), and ``object.__setattr__`` would cost about 40 ns more a field.
+_SET_PARAMETERS = VertexContracts.__dict__["parameters"].__set__
+_SET_RETURNS = VertexContracts.__dict__["returns"].__set__
 _BindingDraft = _draft(Binding)
 
 
@@ -332,8 +357,8 @@ def _upstream(
             sources.append(b.source)
     if condition is not None:
         sources.append(condition.source)
-    if len(sources) < 2 and not requires:  # nothing to deduplicate
-        return tuple(sources)
+    if not requires and (len(sources) < 2 or len(set(sources)) == len(sources)):
+        return tuple(sources)  # nothing to deduplicate (a set costs less than dict.fromkeys)
     return tuple(dict.fromkeys((*sources, *requires)))
 
 
@@ -423,20 +448,19 @@ class Graph:
         """Order acyclic ``vertices`` (declaration order breaks ties) and derive the rest."""
         declared = {v.name: v for v in vertices}
         upstream = {name: v.upstream for name, v in declared.items()}
-        # Atomic groups add ordering edges; the order and stages respect them.
-        ordering = upstream
         if any(v.after for v in declared.values()):
+            # Atomic groups add ordering edges; the order and stages respect them.
             ordering = {name: (*v.upstream, *v.after) for name, v in declared.items()}
-        order = topology.topological_order(ordering)
-        # A stage or a downstream of one vertex is the tuple some vertex's upstream
-        # already is, when there is one: a long chain has one such tuple a vertex, not three.
-        singles = topology.singles(upstream)
+            order, stages, _ = topology.layout(ordering)
+            downstream = topology.layout(upstream, order)[2]
+        else:
+            order, stages, downstream = topology.layout(upstream)
         return cls(
             vertices=declared if order == tuple(declared) else {n: declared[n] for n in order},
             inputs={i.name: i for i in inputs},
             order=order,
-            stages=topology.stages(ordering, order, singles),
-            downstream=topology.reverse(upstream, order, singles),
+            stages=stages,
+            downstream=downstream,
         )
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-__all__ = ["closure", "find_cycles", "reverse", "singles", "stages", "topological_order"]
+__all__ = ["Layout", "closure", "find_cycles", "layout", "reverse", "stages", "topological_order"]
 
 
 def topological_order(upstream: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
@@ -37,63 +37,87 @@ def topological_order(upstream: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
     return tuple(order)
 
 
-def stages(
-    upstream: Mapping[str, Sequence[str]],
-    order: Sequence[str],
-    singles: Mapping[str, tuple[str, ...]] | None = None,
-) -> tuple[tuple[str, ...], ...]:
-    """Group vertices by depth: each stage only reads from earlier stages.
+Layout = tuple[tuple[str, ...], tuple[tuple[str, ...], ...], dict[str, tuple[str, ...]]]
 
-    A stage of one vertex ``n`` is ``singles[n]`` if there is one (an equal tuple kept
-    elsewhere: a long chain's stages are all single).
+
+def layout(upstream: Mapping[str, Sequence[str]], order: Sequence[str] | None = None) -> Layout:
+    """The order, stages and readers of acyclic ``upstream``, from one pass over it.
+
+    ``order`` is a topological order of ``upstream``; when not given, Kahn's
+    (``topological_order``), which is the declaration order when every vertex
+    comes after what it reads: the pass then checks that as it goes.
+    Stages group vertices by depth: each stage only reads from earlier stages.
+    Readers map each vertex to the vertices that read from it, in order, each
+    once however often it names its parent. A stage or a list of readers of
+    one vertex is the tuple some vertex's upstream already is, when there is
+    one: a long chain keeps one such tuple a vertex, not three.
     """
+    if order is None:
+        walked = _walk(upstream.items())
+        if walked is not None:
+            return (tuple(upstream), *walked)
+        order = topological_order(upstream)
+    walked = _walk((name, upstream[name]) for name in order)
+    if walked is None:
+        raise ValueError("layout needs a topological order")
+    return (tuple(order), *walked)
+
+
+def _walk(
+    pairs: Iterable[tuple[str, Sequence[str]]],
+) -> tuple[tuple[tuple[str, ...], ...], dict[str, tuple[str, ...]]] | None:
+    # Stages and readers of each (vertex, what it reads), in order; ``None`` as soon
+    # as a vertex reads one not met before it. (Subscripts and ``in``, not ``.get``:
+    # method calls cost more, and this runs once an edge.)
     depth: dict[str, int] = {}
     grouped: list[list[str]] = []
-    for name in order:
+    readers: dict[str, list[str]] = {}
+    singles: dict[str, tuple[str, ...]] = {}  # the one-name upstream tuples, by that name
+    for name, parents in pairs:
         level = 0
-        for parent in upstream[name]:
-            below = depth[parent] + 1
-            if below > level:
-                level = below
+        for parent in parents:
+            try:
+                below = depth[parent]
+            except KeyError:
+                return None
+            if below >= level:
+                level = below + 1
+            if parent in readers:
+                found = readers[parent]
+                if found[-1] != name:  # a parent named twice: its readers come in order
+                    found.append(name)
+            else:
+                readers[parent] = [name]
+        if len(parents) == 1 and type(parents) is tuple:
+            singles[parents[0]] = parents
         depth[name] = level
         if level == len(grouped):
             grouped.append([name])
         else:
             grouped[level].append(name)
-    return tuple(_tuple_of(stage, singles) for stage in grouped)
+    downstream: dict[str, tuple[str, ...]] = dict.fromkeys(depth, ())
+    for name, found in readers.items():
+        downstream[name] = _tuple_of(found, singles)
+    return tuple([_tuple_of(stage, singles) for stage in grouped]), downstream
+
+
+def stages(
+    upstream: Mapping[str, Sequence[str]], order: Sequence[str]
+) -> tuple[tuple[str, ...], ...]:
+    """Group vertices by depth, in ``order``: each stage only reads from earlier stages."""
+    return layout(upstream, order)[1]
 
 
 def reverse(
-    upstream: Mapping[str, Sequence[str]],
-    order: Sequence[str],
-    singles: Mapping[str, tuple[str, ...]] | None = None,
+    upstream: Mapping[str, Sequence[str]], order: Sequence[str]
 ) -> dict[str, tuple[str, ...]]:
-    """Each vertex to the vertices that read from it, in ``order``.
-
-    A reader is listed once however often it names its parent. A single reader ``n`` is
-    given as ``singles[n]`` if there is one (an equal tuple kept elsewhere).
-    """
-    children: dict[str, list[str]] = {}
-    for name in order:
-        for parent in upstream[name]:
-            found = children.get(parent)
-            if found is None:
-                children[parent] = [name]
-            elif found[-1] != name:  # a parent named twice: its readers come in order
-                found.append(name)
-    return {name: _tuple_of(children[name], singles) if name in children else () for name in order}
+    """Each vertex to the vertices that read from it, in ``order``, each once."""
+    return layout(upstream, order)[2]
 
 
-def singles(upstream: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-    """The one-name tuples among the values of ``upstream``, by that name (for sharing)."""
-    return {names[0]: names for names in upstream.values() if len(names) == 1}
-
-
-def _tuple_of(names: list[str], singles: Mapping[str, tuple[str, ...]] | None) -> tuple[str, ...]:
-    if len(names) == 1 and singles is not None:
-        shared = singles.get(names[0])
-        if shared is not None:
-            return shared
+def _tuple_of(names: list[str], singles: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    if len(names) == 1 and names[0] in singles:
+        return singles[names[0]]
     return tuple(names)
 
 

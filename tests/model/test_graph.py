@@ -462,3 +462,20 @@ def test_contracts_of_one_parameter_built_directly_equal_the_general_record() ->
     with pytest.raises(TypeError):
         returned_only.parameters["x"] = int  # type: ignore[index]
     assert not VertexContracts({}, None)
+
+
+def test_contracts_taking_a_dict_equal_the_general_record_and_stay_read_only() -> None:
+    several = {"x": int, "y": str}
+    taken = VertexContracts.taking(several, bool)
+    assert taken == VertexContracts({"x": int, "y": str}, bool)
+    assert (dict(taken.parameters), taken.returns) == ({"x": int, "y": str}, bool)
+    with pytest.raises(TypeError):
+        taken.parameters["z"] = int  # type: ignore[index]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        taken.returns = int  # type: ignore[misc]
+    assert attrs.evolve(taken, returns=None) == VertexContracts(several)
+    # One entry or none: the same small mappings as the general record's.
+    assert type(VertexContracts.taking({"x": int}).parameters) is type(
+        VertexContracts({"x": int}).parameters
+    )
+    assert VertexContracts.taking({}, int) == VertexContracts({}, int)
