@@ -226,6 +226,18 @@ def test_a_bare_module_level_vertex_keeps_its_name_and_reads_as_one_vertex() -> 
     assert list(graph.vertices) == ["_module_level"]
 
 
+def test_a_bare_vertex_reads_as_the_record_its_constructor_makes() -> None:
+    # ``spec_of`` writes a bare vertex's record field by field (a compile makes
+    # one a vertex): every field as the constructor sets it, and frozen.
+    spec = spec_of(_module_level)
+    made = VertexSpec(function=_module_level, name="_module_level")
+    assert type(spec) is VertexSpec
+    fields = [f.name for f in attrs.fields(VertexSpec)]
+    assert [getattr(spec, f) for f in fields] == [getattr(made, f) for f in fields]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        spec.name = "other"  # type: ignore[misc,union-attr]
+
+
 _wrapper_calls: list[str] = []
 
 

@@ -9,11 +9,12 @@ from typing import Any
 from .._dsl import VertexSpec
 from .._gc import collector_paused
 from .._model import topology
-from .._model.graph import NO_DEFAULT, Binding, FlowInput, Graph, InputConsumer, VertexNode
+from .._model.graph import NO_DEFAULT, FlowInput, Graph, InputConsumer, VertexNode
 from .._subflow import SubFlow
 from .._typing import type_name
 from ..errors import CompileError, CycleError, TypeMismatchError
 from .bindings import (
+    SharedBindings,
     VertexSignature,
     bind_after,
     bind_condition,
@@ -53,42 +54,40 @@ def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> 
         unpacked = unpacked_shapes(specs, shapes, problems)
         contracts = ContractCompiler()
         vertices = []
-        made: dict[str, Binding] = {}  # bindings that vertices reading one name share
-        for spec in specs:
-            signature = signatures[spec.name]
-            shape = shapes[spec.name]
-            function = spec.function
+        made = SharedBindings()
+        for spec, signature in zip(specs, signatures, strict=True):
+            name = spec.name
+            options = spec.options
+            shape = shapes[name]
             bindings = bind_vertex(spec, signature, shapes, problems, absent, made)
             # Most vertices have neither (and most share one options record).
             condition = (
-                None
-                if spec.options.when is None
-                else bind_condition(spec, shapes, problems, absent)
+                None if options.when is None else bind_condition(spec, shapes, problems, absent)
             )
-            requires = bind_after(spec, shapes, problems, absent) if spec.options.after else ()
+            requires = bind_after(spec, shapes, problems, absent) if options.after else ()
             # By position, in the fields' order: a dozen keywords cost about 0.3 us
             # a vertex, a tenth of what building its node costs.
             node = VertexNode(
-                spec.name,
-                function,
+                name,
+                spec.function,
                 bindings,
                 # ``spec.location``, left for the node to find when asked for.
                 spec.made_at,
                 shape.returns,
                 shape.fields,
                 spec.is_async,
-                spec.options,
+                options,
                 # Checked per call: for a mapped vertex, each element's result.
                 contracts.build(spec, bindings, signature.hints.get("return", NO_DEFAULT)),
                 condition,
                 (),
                 requires,
             )
-            if spec.options.bind:  # only bind= (and a partial's arguments) gives constants
+            if options.bind:  # only bind= (and a partial's arguments) gives constants
                 _check_constants(node, problems)
             vertices.append(node)
-            if spec.name in unpacked:
-                vertices.extend(unpacked_vertices(node, unpacked[spec.name]))
+            if name in unpacked:
+                vertices.extend(unpacked_vertices(node, unpacked[name]))
         for sub in subflows:
             vertices.extend(inline_subflow(sub, shapes, problems))
         # The maps of every vertex go before the graph is built, so that its
@@ -103,18 +102,17 @@ def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> 
         return Graph.build(vertices, inputs)
 
 
-def _signatures(
-    specs: list[VertexSpec], problems: list[CompileError]
-) -> dict[str, VertexSignature]:
-    # Vertices made from one function (vertex.expand) share its signature: it
-    # is read once, unless reading it found problems (each vertex reports its own).
-    # The usual signature costs less to read again than to look up.
+def _signatures(specs: list[VertexSpec], problems: list[CompileError]) -> list[VertexSignature]:
+    # Each spec's, in their order. Vertices made from one function (vertex.expand)
+    # share its signature: it is read once, unless reading it found problems
+    # (each vertex reports its own). The usual signature costs less to read
+    # again than to look up.
     read: dict[tuple[int, int], VertexSignature] = {}
-    signatures = {}
+    signatures = []
     for spec in specs:
         usual = usual_signature(spec)
         if usual is not None:
-            signatures[spec.name] = usual
+            signatures.append(usual)
             continue
         key = (id(spec.function), id(spec.local_names))
         signature = read.get(key)
@@ -123,7 +121,7 @@ def _signatures(
             signature = read_other_signature(spec, problems)
             if len(problems) == reported:
                 read[key] = signature
-        signatures[spec.name] = signature
+        signatures.append(signature)
     return signatures
 
 

@@ -39,6 +39,7 @@ from .compatibility import clearly_incompatible
 
 __all__ = [
     "OutputShape",
+    "SharedBindings",
     "VertexSignature",
     "bind_after",
     "bind_condition",
@@ -340,15 +341,16 @@ def output_shape(
 
 def output_shapes(
     specs: Iterable[VertexSpec],
-    signatures: Mapping[str, VertexSignature],
+    signatures: Iterable[VertexSignature],
     problems: list[CompileError],
 ) -> dict[str, OutputShape]:
-    """Each vertex's ``output_shape``; vertices returning one plain class share one."""
+    """Each vertex's ``output_shape``, by name, from its signature (``signatures`` in the
+    order of ``specs``); vertices returning one plain class share one."""
     shapes = {}
     # By class, and local names (if any: the class alone is a cheaper key).
     shared: dict[type | tuple[type, int], OutputShape] = {}
-    for spec in specs:
-        hints = signatures[spec.name].hints
+    for spec, signature in zip(specs, signatures, strict=True):
+        hints = signature.hints
         returns = hints.get("return", NO_DEFAULT)
         if type(returns) is not type or spec.options.map_over is not None:
             shapes[spec.name] = output_shape(spec, hints, problems)
@@ -518,18 +520,33 @@ def _previous_problem(spec: VertexSpec, name: str, has_from: bool, seen: bool) -
     return None
 
 
+class SharedBindings:
+    """The bindings made so far in one compile, by parameter name, for the readers of
+    one vertex (or flow input) with one annotation to share.
+
+    ``plain`` holds those a reader takes as they are; ``checked`` those whose
+    annotation is not what the vertex they read returns, which each reader checks
+    (``_check_types``) for itself.
+    """
+
+    __slots__ = ("checked", "plain")
+
+    def __init__(self) -> None:
+        self.plain: dict[str, Binding] = {}
+        self.checked: dict[str, Binding] = {}
+
+
 def bind_vertex(
     spec: VertexSpec,
     signature: VertexSignature,
     shapes: Mapping[str, OutputShape],
     problems: list[CompileError],
     absent: Mapping[str, str] = _NONE_ABSENT,
-    made: dict[str, Binding] | None = None,
+    made: SharedBindings | None = None,
 ) -> tuple[Binding, ...]:
     """The bindings of every parameter of ``spec``; each problem found is appended.
 
-    ``made`` holds bindings already made in this compile, by parameter name: the
-    readers of one vertex (or flow input) with one annotation share a binding.
+    ``made`` holds the bindings already made in this compile, for readers to share.
     """
     names = signature.usual
     if names is None or spec.options.bind or spec.options.map_over is not None:
@@ -538,24 +555,19 @@ def bind_vertex(
     # classes hold no markers, so rules 2 and 3 bind every parameter, and what
     # one reads is checked as ``_check_types`` would.
     if made is None:
-        made = {}
+        made = SharedBindings()
+    plain = made.plain
     hints = signature.hints
     bindings = []
     unchecked = None  # readers whose annotation is not what they read, to check after
     for name in names:
         annotation = hints.get(name, NO_DEFAULT)
-        binding = made.get(name)
+        binding = plain.get(name)
         if binding is None or binding.annotation is not annotation:
-            if name in shapes:
-                binding = made[name] = _by_name(name, annotation, False)
-            elif name in absent:
-                report(problems, spec, name, absent[name])
+            binding = _shared_by_name(spec, name, annotation, shapes, problems, absent, made)
+            if binding is None:
                 continue
-            else:
-                binding = made[name] = _by_name(name, annotation, True)
-        if not binding.is_input and annotation is not NO_DEFAULT:
-            produced = shapes[name].returns
-            if produced is not annotation and produced is not NO_DEFAULT:
+            if binding is made.checked.get(name):
                 unchecked = unchecked or []
                 unchecked.append(binding)
         bindings.append(binding)
@@ -563,6 +575,33 @@ def bind_vertex(
         for binding in unchecked:
             _check_types(spec, binding, shapes, problems)
     return tuple(bindings)
+
+
+def _shared_by_name(
+    spec: VertexSpec,
+    name: str,
+    annotation: Any,
+    shapes: Mapping[str, OutputShape],
+    problems: list[CompileError],
+    absent: Mapping[str, str],
+    made: SharedBindings,
+) -> Binding | None:
+    # Rules 2 and 3 for a parameter whose binding ``made.plain`` does not hold;
+    # ``None`` once its problem is reported.
+    if name not in shapes:
+        if name in absent:
+            report(problems, spec, name, absent[name])
+            return None
+        made.plain[name] = _by_name(name, annotation, True)
+        return made.plain[name]
+    produced = shapes[name].returns
+    if annotation is NO_DEFAULT or produced is annotation or produced is NO_DEFAULT:
+        made.plain[name] = _by_name(name, annotation, False)
+        return made.plain[name]
+    checked = made.checked.get(name)
+    if checked is None or checked.annotation is not annotation:
+        checked = made.checked[name] = _by_name(name, annotation, False)
+    return checked
 
 
 def _bind_each(

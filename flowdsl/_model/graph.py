@@ -12,6 +12,7 @@ import attrs
 from .._location import SourceLocation
 from .._typing import StructuredField
 from . import topology
+from .drafts import draft_of as _draft
 from .options import DEFAULT_OPTIONS, VertexOptions
 
 __all__ = [
@@ -36,19 +37,6 @@ ContractT = TypeVar("ContractT")
 
 _OBJECT_SETATTR = object.__setattr__
 _OBJECT_NEW = object.__new__
-
-
-def _draft(frozen: type) -> type:
-    """A writable twin of a frozen record class: the same slots, no ``__setattr__``.
-
-    A record's ``__init__`` turns itself into its draft, writes its fields
-    (plain slot stores) and turns back, instead of one ``object.__setattr__``
-    call a field as attrs' frozen ``__init__`` does: about 4x cheaper, and
-    the compiler builds one ``VertexNode`` and one ``Binding`` or more a
-    vertex. Switching classes needs the same slots, so these records have no
-    weak-reference slot.
-    """
-    return type(f"_{frozen.__name__}Draft", (), {"__slots__": vars(frozen)["__slots__"]})
 
 
 def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -231,6 +231,65 @@ def test_readers_of_one_name_share_one_binding(make_module: Any) -> None:
     assert vertices["d"].bindings[0] == Binding("a", "a", annotation=float)
 
 
+def test_readers_that_check_what_they_read_share_a_binding_and_each_report(
+    make_module: Any,
+) -> None:
+    # An annotation that is not what the vertex read returns is checked for each
+    # reader; readers with one such annotation still share one binding.
+    module = make_module(
+        """
+        from flowdsl import vertex
+
+        @vertex
+        def a(x: int) -> int:
+            return x
+
+        @vertex
+        def b(a: float) -> float:
+            return a
+
+        @vertex
+        def c(a: int) -> int:
+            return a
+
+        @vertex
+        def d(a: float) -> float:
+            return a
+        """
+    )
+    vertices = flowdsl.compile(module).vertices
+    assert vertices["b"].bindings[0] is vertices["d"].bindings[0]
+    assert vertices["d"].bindings[0] == Binding("a", "a", annotation=float)
+    assert vertices["c"].bindings[0] == Binding("a", "a", annotation=int)
+    clashing = make_module(
+        """
+        from flowdsl import vertex
+
+        @vertex
+        def a(x: int) -> int:
+            return x
+
+        @vertex
+        def b(a: str) -> str:
+            return a
+
+        @vertex
+        def c(a: int) -> int:
+            return a
+
+        @vertex
+        def d(a: str) -> str:
+            return a
+        """
+    )
+    with pytest.raises(CompileError) as caught:
+        flowdsl.compile(clashing)
+    assert [(type(p), p.vertex, p.parameter) for p in caught.value.problems] == [
+        (TypeMismatchError, "b", "a"),
+        (TypeMismatchError, "d", "a"),
+    ]
+
+
 PROBLEMS = """
 from flowdsl import vertex
 
