@@ -43,6 +43,8 @@ R = TypeVar("R")
 _SPEC_ATTRIBUTE = "__flowdsl_vertex__"
 # The attribute ``inspect.markcoroutinefunction`` sets on a function (Python 3.12+).
 _COROUTINE_MARKER = "_is_coroutine_marker"
+_FUNCTION = types.FunctionType
+_CO_COROUTINE = inspect.CO_COROUTINE
 # What inspect.isgeneratorfunction and isasyncgenfunction read, for a function.
 _GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR
 
@@ -103,8 +105,8 @@ class VertexSpec:
         # ``inspect.iscoroutinefunction``, read off the code flags of a plain function
         # that ``inspect.markcoroutinefunction`` did not mark (a third of its cost;
         # the compiler asks once a vertex).
-        if type(function) is types.FunctionType and _COROUTINE_MARKER not in function.__dict__:
-            return bool(function.__code__.co_flags & inspect.CO_COROUTINE)
+        if type(function) is _FUNCTION and _COROUTINE_MARKER not in function.__dict__:
+            return function.__code__.co_flags & _CO_COROUTINE != 0
         return inspect.iscoroutinefunction(function)
 
     def __reduce__(self) -> tuple[Any, ...]:

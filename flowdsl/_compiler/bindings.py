@@ -164,14 +164,21 @@ def _plain_hints(
     annotations: Mapping[str, Any] | None = getattr(fn, "__annotations__", None)
     if annotations is None:
         return None
-    hints: Mapping[str, Any] | None = annotations
-    for annotation in annotations.values():
-        if type(annotation) is not type:
-            hints = _named_classes(fn, annotations, local_names)
-            break
+    hints = _class_hints(fn, annotations, local_names)
     if hints is None or (_NONE_DEFAULT_IS_OPTIONAL and any(p.default is None for p in parameters)):
         return None
     return hints
+
+
+def _class_hints(
+    fn: Any, annotations: Mapping[str, Any], local_names: Mapping[str, Any] | None
+) -> Mapping[str, Any] | None:
+    # Plain classes as they are (only read, so the function's own mapping
+    # serves), or else what ``_named_classes`` makes of the annotations.
+    for annotation in annotations.values():
+        if type(annotation) is not type:
+            return _named_classes(fn, annotations, local_names)
+    return annotations
 
 
 def _named_classes(
@@ -213,7 +220,8 @@ def usual_signature(spec: VertexSpec) -> VertexSignature | None:
     code = fn.__code__
     if code.co_flags & _STARS or code.co_kwonlyargcount or code.co_posonlyargcount:
         return None
-    hints = _plain_hints(fn, (), spec.local_names)
+    # ``_plain_hints``, whose Python 3.10 case needs a parameter with a default.
+    hints = _class_hints(fn, fn.__annotations__, spec.local_names)
     if hints is None:
         return None
     return VertexSignature(None, hints, code.co_varnames[: code.co_argcount])

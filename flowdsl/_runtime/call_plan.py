@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import attrs
@@ -127,25 +128,15 @@ def _build(
     plan: Plan, backend: str, run_retry: RetryPolicy | None, contracts: str, limited: bool
 ) -> CallPlan:
     nodes = plan.nodes
-    # Where a sync call runs and whether a step needs a runner depend only on the
-    # vertex's options, which most vertices share (plain ``@vertex``: one record).
-    decided: dict[int, tuple[CallMode, bool, bool]] = {}
-    rows: list[tuple[CallMode, bool, bool]] = []  # per step: its mode, via_runner, off_fast_path
-    append = rows.append
-    for node in nodes:
-        row = decided.get(id(node.options))
-        if row is None:
-            runner = needs_runner(node, run_retry)
-            row = decided[id(node.options)] = (call_mode(False, node, backend), runner, runner)
-        if node.is_async or node.condition is not None:
-            mode = CallMode.AWAIT if node.is_async else row[0]
-            row = (mode, row[1], row[1] or node.condition is not None)
-        append(row)
     modes: tuple[CallMode, ...] = ()
     via_runner: tuple[bool, ...] = ()
     off_fast_path: tuple[bool, ...] = ()
-    if rows:
-        modes, via_runner, off_fast_path = zip(*rows, strict=True)
+    if plan.common_options is not None:  # every step is called alike (plain ``@vertex``)
+        runner = needs_runner(nodes[0], run_retry)
+        modes = (call_mode(False, nodes[0], backend),) * len(nodes)
+        via_runner = off_fast_path = (runner,) * len(nodes)
+    else:
+        modes, via_runner, off_fast_path = _rows(nodes, backend, run_retry)
     workers_alone = backend == "thread" and all(
         mode is CallMode.THREAD and node.options.timeout is None and not off
         for mode, node, off in zip(modes, nodes, off_fast_path, strict=True)
@@ -166,6 +157,30 @@ def _build(
         if backend in ("thread", "async")
         else None,
     )
+
+
+def _rows(
+    nodes: Sequence[VertexNode], backend: str, run_retry: RetryPolicy | None
+) -> tuple[tuple[CallMode, ...], tuple[bool, ...], tuple[bool, ...]]:
+    # Per step: its mode, via_runner and off_fast_path. Where a sync call runs and
+    # whether a step needs a runner depend only on the vertex's options, which most
+    # vertices share.
+    decided: dict[int, tuple[CallMode, bool, bool]] = {}
+    rows: list[tuple[CallMode, bool, bool]] = []
+    append = rows.append
+    for node in nodes:
+        row = decided.get(id(node.options))
+        if row is None:
+            runner = needs_runner(node, run_retry)
+            row = decided[id(node.options)] = (call_mode(False, node, backend), runner, runner)
+        if node.is_async or node.condition is not None:
+            mode = CallMode.AWAIT if node.is_async else row[0]
+            row = (mode, row[1], row[1] or node.condition is not None)
+        append(row)
+    if not rows:
+        return (), (), ()
+    modes, via_runner, off_fast_path = zip(*rows, strict=True)
+    return modes, via_runner, off_fast_path
 
 
 def _tables(

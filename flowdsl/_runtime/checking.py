@@ -13,17 +13,16 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from .._checks import CheckOutcome
-from .._model.graph import NO_DEFAULT, Binding, VertexContracts, VertexNode
+from .._model.graph import NO_DEFAULT, VertexContracts, VertexNode
 from .._services.contracts import Contract, Violation, describe
 from ..errors import ContractViolation
 from .check_log import record_checks
+from .exacts import THROUGH_INVOKER, Exacts, rule_contract
 from .logs import log_extra, logger
 from .plan import Plan, Step, gather
 
 __all__ = [
     "NO_KEYWORDS",
-    "THROUGH_INVOKER",
-    "Exacts",
     "Invoker",
     "PlanChecks",
     "StepChecks",
@@ -67,18 +66,6 @@ class _Check:
         self.default = default
 
 
-def _rule_contract(binding: Binding, parameters: Mapping[str, Contract]) -> Contract | None:
-    """The contract a run checks the argument of ``binding`` against, if any.
-
-    A bind= constant met its contract at compile time, by this same check;
-    only its Check(...) predicates run again, to record their outcomes.
-    """
-    contract = parameters.get(binding.parameter)
-    if contract is None or (binding.constant is not NO_DEFAULT and not contract.checks):
-        return None
-    return contract
-
-
 class StepChecks:
     """The contract checks of one step under one mode: its arguments, and its result."""
 
@@ -89,7 +76,7 @@ class StepChecks:
         rules = {
             b.parameter: _Check(b.parameter, contract, b.default)
             for b in step.sources
-            if (contract := _rule_contract(b, contracts.parameters)) is not None
+            if (contract := rule_contract(b, contracts.parameters)) is not None
         }
         names = [b.parameter for b in step.sources]
         # (index into the positional arguments, rule), and the keyword rules.
@@ -176,20 +163,6 @@ def step_checks(step: Step, mode: str) -> StepChecks | None:
     return StepChecks(step, mode, contracts)
 
 
-class _Never:
-    """The exact type of a contract that has none: no value is of it, so every value
-    is checked in full."""
-
-
-#: A step's contracts on the fast path (``PlanChecks.exacts``): the exact type of its
-#: one argument (a unary step) or its (argument index, exact type) pairs, then the exact
-#: type of its result; ``None`` where nothing is checked. Equal ones are shared.
-Exacts = tuple[Any, "type | None"]
-
-#: In ``PlanChecks.exacts``: the step is checked through its invoker (it takes keyword
-#: arguments or reads fields, or is a coroutine function).
-THROUGH_INVOKER: Exacts = (None, None)
-
 #: The keyword arguments of a step that takes none.
 NO_KEYWORDS: Mapping[str, Any] = {}
 
@@ -211,7 +184,17 @@ class PlanChecks:
     def __init__(self, plan: Plan, mode: str) -> None:
         self.plan = plan
         self.mode = mode
-        self.exacts = _exacts(plan, mode)
+        # The plan has each step's ``Exacts`` for when its contracts are checked, and
+        # None for a vertex that turned its own off; a run with contracts off checks
+        # only the vertices that turned theirs on.
+        self.exacts = (
+            plan.exacts
+            if mode != "off"
+            else tuple(
+                None if node.options.contracts is None else exacts
+                for node, exacts in zip(plan.nodes, plan.exacts, strict=True)
+            )
+        )
         self._found: dict[int, StepChecks] = {}
         self._one: dict[int, Invoker | None] = {}
         self._invokers: tuple[Invoker | None, ...] | None = None
@@ -264,63 +247,6 @@ class PlanChecks:
         assert step.fetch is not None  # steps with exacts take whole values by position
         make = _unary_invoker if step.unary else _tuple_invoker
         return make(step.fetch, step.function, *exacts, step, self)
-
-
-class _ExactTypes(dict[Any, Any]):
-    """Each contract's exact type (``None`` for no contract), found on first use:
-    contracts are compiled once per annotation, so most steps share a few."""
-
-    def __missing__(self, contract: Contract) -> type:
-        exact = self[contract] = contract.exact_type or _Never
-        return exact
-
-
-def _exacts(plan: Plan, mode: str) -> tuple[Exacts | None, ...]:
-    """Per step of ``plan``, its ``Exacts`` under contracts ``mode`` (see ``PlanChecks``)."""
-    found: list[Exacts | None] = []
-    append = found.append
-    exact_of = _ExactTypes({None: None})
-    shared: dict[Exacts, Exacts] = {}  # equal ``Exacts``, shared between steps
-    built = plan.built
-    for position, node, fetch, unary in zip(
-        range(len(plan.nodes)), plan.nodes, plan.fetches, plan.unary, strict=True
-    ):
-        contracts = node.contracts
-        if contracts is None or (node.options.contracts or mode) == "off":
-            append(None)
-            continue
-        if fetch is None or node.is_async:
-            append(THROUGH_INVOKER)
-            continue
-        # The common case, kept tight since strict checking is the default on
-        # every call: whole values in by position, a sync call. Each value whose
-        # type is exactly its annotation's class passes at once; any other goes
-        # through the step's full checks.
-        get = contracts.parameters.get
-        step = built.get(position) if built else None
-        if step is not None:  # it may take bind= constants (``_rule_contract``)
-            pairs = [
-                (i, exact_of[c])
-                for i, b in enumerate(step.sources)
-                if (c := _rule_contract(b, contracts.parameters)) is not None
-            ]
-            checked: Any = (pairs[0][1] if pairs else None) if unary else tuple(pairs)
-        elif unary:
-            checked = exact_of[get(node.bindings[0].parameter)]
-        else:  # (a loop: a comprehension costs a function call here, on Python < 3.12)
-            pairs = []
-            for i, b in enumerate(node.bindings):
-                c = get(b.parameter)
-                if c is not None:
-                    pairs.append((i, exact_of[c]))
-            checked = tuple(pairs)
-        rexact = exact_of[contracts.returns]
-        if not checked and rexact is None:
-            append(None)
-            continue
-        key = (checked, rexact)
-        append(shared.setdefault(key, key))
-    return tuple(found)
 
 
 def _unary_invoker(

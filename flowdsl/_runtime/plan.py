@@ -19,9 +19,11 @@ import attrs
 from .._gc import collector_paused
 from .._model import topology
 from .._model.graph import NO_DEFAULT, Binding, Graph, VertexNode
+from .._model.options import VertexOptions
 from .._suggest import did_you_mean
 from .._typing import type_name
 from ..errors import DataResolutionError, UnknownInputError
+from .exacts import THROUGH_INVOKER, Exacts, ExactsOfContracts
 from .fields import FieldReader, field_reader
 
 __all__ = [
@@ -37,6 +39,8 @@ __all__ = [
 ]
 
 ArgSource = tuple[int, "FieldReader | None"]
+#: How a plan's column gathers a step's positional arguments (``Plan.fetches``).
+Fetch = Callable[[list[Any]], Any]
 
 
 class Step:
@@ -296,10 +300,15 @@ class Plan:
     """
 
     graph: Graph
-    #: Per step: its vertex, and its ``Step.fetch`` and ``Step.unary``.
+    #: Per step: its vertex; how its positional arguments are gathered: the slot
+    #: of a unary step's one whole value (``values[slot]`` is quicker than a
+    #: call), else its ``Step.fetch``; and its ``Step.unary``.
     nodes: tuple[VertexNode, ...]
-    fetches: tuple[Callable[[list[Any]], Any] | None, ...]
+    fetches: tuple[Fetch | int | None, ...]
     unary: tuple[bool, ...]
+    #: Per step, the exact types its fast path compares values with when its
+    #: contracts are checked (``exacts.Exacts``; None: it checks nothing).
+    exacts: tuple[Exacts | None, ...]
     fills: tuple[InputFill, ...]
     slot_count: int
     # A slot that always holds None (what a loop's Previous() parameter
@@ -318,6 +327,10 @@ class Plan:
     constants: tuple[tuple[int, Any], ...] = ()
     #: Per step, its ``Step.release`` (None: no step releases anything).
     releases: tuple[tuple[int, ...], ...] | None = None
+    #: The options record of every step's vertex, when they all share one and none
+    #: is a coroutine function or has a condition (None otherwise): a call plan
+    #: then decides once how every step is called.
+    common_options: VertexOptions | None = None
     #: The steps built with the plan, by position (see above).
     built: Mapping[int, Step] = attrs.field(factory=dict)
     # Holds ``steps`` once built.
@@ -342,7 +355,7 @@ class Plan:
         links = next((step._links for step in built.values()), None) or _Links()
         vertices = self.graph.vertices
         steps = tuple(
-            built.get(i) or Step(i, node, node.bindings, vertices, fetch, unary, links)
+            built.get(i) or Step(i, node, node.bindings, vertices, _fetch(fetch), unary, links)
             for i, (node, fetch, unary) in enumerate(
                 zip(self.nodes, self.fetches, self.unary, strict=True)
             )
@@ -368,6 +381,18 @@ class Plan:
 _steps_lock = threading.Lock()
 
 
+def _fetch(gathers: Fetch | int | None) -> Fetch | None:
+    # A step's ``fetch`` from its entry in ``Plan.fetches``.
+    return operator.itemgetter(gathers) if type(gathers) is int else gathers  # type: ignore[return-value]
+
+
+def _gathers(step: Step) -> Fetch | int | None:
+    # A step's entry in ``Plan.fetches``.
+    if step.unary and step.fetch is not None:
+        return step.args[0][0]
+    return step.fetch
+
+
 @functools.cache
 def _no_graph() -> Graph:
     return Graph.build((), ())
@@ -378,8 +403,9 @@ def one_step_plan(step: Step, slot_count: int) -> Plan:
     return Plan(
         graph=_no_graph(),
         nodes=(step.node,),
-        fetches=(step.fetch,),
+        fetches=(_gathers(step),),
         unary=(step.unary,),
+        exacts=(ExactsOfContracts().of_step(step.node, step.sources, step.fetch),),
         fills=(),
         slot_count=slot_count,
         none_slot=slot_count - 1,
@@ -482,21 +508,24 @@ def _build_plan(
     if inputs_asked:
         outputs = [name for name in outputs or () if name not in inputs_asked]
     vertices = graph.vertices
+    names: Sequence[str]
     if outputs is None and flow is None and not overridden:
-        nodes = [vertices[name] for name in graph.order]  # the whole graph
+        names = graph.order  # the whole graph (``Graph.build`` keeps its vertices in order)
+        in_order = tuple(vertices) == names
+        nodes = list(vertices.values()) if in_order else [vertices[name] for name in names]
         given: list[str] = []
     else:
         selected = _selection(graph, outputs, flow, overridden)
         order = [name for name in graph.order if name in selected]
-        nodes = [vertices[name] for name in order if name not in overridden]
+        names = [name for name in order if name not in overridden]
+        nodes = [vertices[name] for name in names]
         given = [name for name in order if name in overridden]
     none_slot = len(nodes)
     # Where every vertex value lives: a step's own slot, or an overridden
     # vertex's given value, in slots after the constant None; then the flow
     # inputs' and the constants' slots, one per binding, in the order met.
-    # (A step's own slot is set as the loop below reaches it: every vertex a step
-    # reads comes before it.)
-    slot_of = {name: none_slot + 1 + i for i, name in enumerate(given)}
+    slot_of = dict(zip(names, range(none_slot), strict=True))
+    slot_of.update((name, none_slot + 1 + i) for i, name in enumerate(given))
     fills: list[InputFill] = []
     constants: list[tuple[int, Any]] = []
     next_slot = none_slot + 1 + len(given)
@@ -517,13 +546,17 @@ def _build_plan(
         return (next_slot - 1, None)
 
     links = _Links()
-    fetches: list[Callable[[list[Any]], Any] | None] = []
+    fetches: list[Fetch | int | None] = []
     unary: list[bool] = []
+    exacts: list[Exacts | None] = []
+    exacts_of = ExactsOfContracts()
     built: dict[int, Step] = {}
     itemgetter = operator.itemgetter
+    common = nodes[0].options if nodes else None
     for i, node in enumerate(nodes):
-        slot_of[node.name] = i
         bindings = node.bindings
+        if node.options is not common or node.is_async or node.condition is not None:
+            common = None
         # The common case, kept tight: every argument a whole value, passed by
         # position, from a vertex's slot (not an input, a constant, a loop's
         # previous output or a transaction). Its step is built on first use.
@@ -540,12 +573,31 @@ def _build_plan(
                 break
             slots.append(slot_of[b.source])
         else:
-            fetch: Callable[[list[Any]], Any] | None = itemgetter(*slots) if slots else None
-            fetches.append(fetch)
-            unary.append(len(slots) == 1)
+            one = len(slots) == 1
+            # A unary step's column entry is its slot: no fetch is made for it.
+            fetches.append(slots[0] if one else itemgetter(*slots) if slots else None)
+            unary.append(one)
             if node.condition is not None or node.options.map_over is not None:
-                step = built[i] = Step(i, node, bindings, vertices, fetch, unary[-1], links)
+                step = Step(i, node, bindings, vertices, _fetch(fetches[-1]), one, links)
+                built[i] = step
                 _control(step, slot_of)
+            # Its ``ExactsOfContracts.of_step``, kept tight too (strict checking is
+            # the default): with no constants, each parameter's contract is checked.
+            contracts = node.contracts
+            if contracts is None or node.options.contracts == "off":
+                exacts.append(None)
+            elif not slots or node.is_async:
+                exacts.append(THROUGH_INVOKER)
+            else:
+                get = contracts.parameters.get
+                if one:
+                    exacts.append(exacts_of[get(bindings[0].parameter), contracts.returns])
+                else:  # (a loop: a comprehension costs a function call on Python < 3.12)
+                    checked = []
+                    for b in bindings:
+                        checked.append(get(b.parameter))
+                    checked.append(contracts.returns)
+                    exacts.append(exacts_of[tuple(checked)])
             continue
         positional = tuple(source(b) for b in bindings if not b.keyword_only)
         keywords = tuple((b.parameter, *source(b)) for b in bindings if b.keyword_only)
@@ -556,8 +608,9 @@ def _build_plan(
         if keywords:
             step.kwargs = keywords
         _control(step, slot_of)
-        fetches.append(fetch)
+        fetches.append(_gathers(step))
         unary.append(step.unary)
+        exacts.append(exacts_of.of_step(node, ordered, fetch))
     asked = [
         _input_output(graph, name, next_slot + i)
         for i, name in enumerate(dict.fromkeys(inputs_asked))
@@ -570,6 +623,7 @@ def _build_plan(
         nodes=tuple(nodes),
         fetches=tuple(fetches),
         unary=tuple(unary),
+        exacts=tuple(exacts),
         fills=tuple(fills),
         slot_count=next_slot + len(asked),
         none_slot=none_slot,
@@ -579,6 +633,7 @@ def _build_plan(
         input_outputs=tuple(asked),
         constants=tuple(constants),
         releases=None if kept is None else tuple(_release_points(nodes, position, kept)),
+        common_options=common,
         built=built,
     )
 

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from .calls import CallPlacement, call_step
-from .checking import NO_KEYWORDS, THROUGH_INVOKER, Invoker
+from .checking import NO_KEYWORDS, Invoker
 from .control import StepRunners
+from .exacts import THROUGH_INVOKER
 from .plan import CallMode, Step
 from .preconditions import Preconditions, StartDecision
 from .state import MISSING, RunState
@@ -103,10 +104,10 @@ async def run_serial(state: RunState) -> None:
                     if exact is None:
                         if fetch is None:  # no arguments, or some by keyword or a field read
                             output = planned.step(position).invoke(values)
-                        elif unary:
-                            output = node.function(fetch(values))
+                        elif unary:  # ``fetch`` is its argument's slot (``Plan.fetches``)
+                            output = node.function(values[fetch])  # type: ignore[index]
                         else:
-                            output = node.function(*fetch(values))
+                            output = node.function(*fetch(values))  # type: ignore[operator]
                     elif exact is through_invoker:
                         output = (invoker(position) or planned.step(position).invoke)(values)
                     else:
@@ -115,14 +116,14 @@ async def run_serial(state: RunState) -> None:
                         # with exact types has a ``fetch`` (``PlanChecks.exacts``).
                         argument_exact, result_exact = exact
                         if unary:
-                            argument = fetch(values)  # type: ignore[misc]
+                            argument = values[fetch]  # type: ignore[index]
                             if argument_exact is not None and type(argument) is not argument_exact:
                                 checks.of(planned.step(position)).arguments(
                                     (argument,), NO_KEYWORDS
                                 )
                             output = node.function(argument)
                         else:
-                            arguments = fetch(values)  # type: ignore[misc]
+                            arguments = fetch(values)  # type: ignore[misc,operator]
                             for index, each in argument_exact:
                                 if type(arguments[index]) is not each:
                                     checks.of(planned.step(position)).arguments(

@@ -241,7 +241,10 @@ def test_a_first_serial_run_builds_only_the_steps_off_the_common_case() -> None:
     assert plan.steps is steps
     assert plan.step(0) is plan.built[0] is steps[0]
     assert [step.position for step in steps] == [0, 1, 2]
-    assert [step.fetch for step in steps] == list(plan.fetches)
+    # A unary step's column holds its argument's slot; its step gets a fetch of it.
+    assert plan.fetches[:2] == (4, 0)
+    assert [step.fetch([10, 11, 12, 13, 14]) for step in steps] == [14, 10, (10, 11)]
+    assert steps[2].fetch is plan.fetches[2]
     assert [step.unary for step in steps] == [True, True, False]
     assert [step.sources for step in steps] == [n.bindings for n in plan.nodes]
     assert [step.after for step in steps] == [(), (0,), (0, 1)]
