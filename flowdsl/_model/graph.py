@@ -419,6 +419,47 @@ class FlowInput:
         return any(c.default is NO_DEFAULT and c.vertex in vertices for c in self.consumers)
 
 
+class _Readers(Mapping[str, tuple[str, ...]]):
+    """``Graph.downstream`` as ``Graph.build`` makes it: worked out when first read, from
+    the vertices' upstream, since a run never reads it (its plan keeps its own links).
+
+    Read-only like the mapping it stands for; two threads that read it first at once
+    work out equal mappings, and either is kept.
+    """
+
+    __slots__ = ("_readers", "_vertices")
+
+    def __init__(self) -> None:
+        self._vertices: Mapping[str, VertexNode] = {}  # set by ``Graph.build``
+        self._readers: dict[str, tuple[str, ...]] | None = None
+
+    def _worked_out(self) -> dict[str, tuple[str, ...]]:
+        readers = self._readers
+        if readers is None:
+            upstream = {name: v.upstream for name, v in self._vertices.items()}
+            readers = self._readers = topology.reverse(upstream, tuple(upstream))
+        return readers
+
+    def __getitem__(self, name: str) -> tuple[str, ...]:
+        return self._worked_out()[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._vertices
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._vertices)
+
+    def __len__(self) -> int:
+        return len(self._vertices)
+
+    def __repr__(self) -> str:
+        return repr(self._worked_out())
+
+
+def _frozen_readers(value: Mapping[str, tuple[str, ...]]) -> Mapping[str, tuple[str, ...]]:
+    return value if type(value) is _Readers else _frozen_mapping(value)
+
+
 @attrs.frozen
 class Graph:
     """An immutable compiled graph.
@@ -441,27 +482,31 @@ class Graph:
     inputs: Mapping[str, FlowInput] = attrs.field(converter=_frozen_mapping)
     order: tuple[str, ...]
     stages: tuple[tuple[str, ...], ...]
-    downstream: Mapping[str, tuple[str, ...]] = attrs.field(converter=_frozen_mapping)
+    downstream: Mapping[str, tuple[str, ...]] = attrs.field(converter=_frozen_readers)
 
     @classmethod
     def build(cls, vertices: Iterable[VertexNode], inputs: Iterable[FlowInput]) -> Graph:
         """Order acyclic ``vertices`` (declaration order breaks ties) and derive the rest."""
         declared = {v.name: v for v in vertices}
-        upstream = {name: v.upstream for name, v in declared.items()}
         if any(v.after for v in declared.values()):
             # Atomic groups add ordering edges; the order and stages respect them.
-            ordering = {name: (*v.upstream, *v.after) for name, v in declared.items()}
-            order, stages, _ = topology.layout(ordering)
-            downstream = topology.layout(upstream, order)[2]
+            ordering = {
+                name: (*v.upstream, *v.after) if v.after else v.upstream
+                for name, v in declared.items()
+            }
         else:
-            order, stages, downstream = topology.layout(upstream)
-        return cls(
+            ordering = {name: v.upstream for name, v in declared.items()}
+        order, stages = topology.layout(ordering)
+        readers = _Readers()
+        graph = cls(
             vertices=declared if order == tuple(declared) else {n: declared[n] for n in order},
             inputs={i.name: i for i in inputs},
             order=order,
             stages=stages,
-            downstream=downstream,
+            downstream=readers,
         )
+        readers._vertices = graph.vertices
+        return graph
 
     @property
     def flows(self) -> Mapping[str, tuple[str, ...]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-__all__ = ["Layout", "closure", "find_cycles", "layout", "reverse", "stages", "topological_order"]
+__all__ = ["closure", "find_cycles", "layout", "reverse", "stages", "topological_order"]
 
 
 def topological_order(upstream: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
@@ -37,42 +37,36 @@ def topological_order(upstream: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
     return tuple(order)
 
 
-Layout = tuple[tuple[str, ...], tuple[tuple[str, ...], ...], dict[str, tuple[str, ...]]]
-
-
-def layout(upstream: Mapping[str, Sequence[str]], order: Sequence[str] | None = None) -> Layout:
-    """The order, stages and readers of acyclic ``upstream``, from one pass over it.
+def layout(
+    upstream: Mapping[str, Sequence[str]], order: Sequence[str] | None = None
+) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """The order and stages of acyclic ``upstream``, from one pass over it.
 
     ``order`` is a topological order of ``upstream``; when not given, Kahn's
     (``topological_order``), which is the declaration order when every vertex
     comes after what it reads: the pass then checks that as it goes.
     Stages group vertices by depth: each stage only reads from earlier stages.
-    Readers map each vertex to the vertices that read from it, in order, each
-    once however often it names its parent. A stage or a list of readers of
-    one vertex is the tuple some vertex's upstream already is, when there is
-    one: a long chain keeps one such tuple a vertex, not three.
+    A stage of one vertex is the tuple some vertex's upstream already is, when
+    there is one: a long chain keeps one such tuple a vertex, not two.
     """
     if order is None:
-        walked = _walk(upstream.items())
-        if walked is not None:
-            return (tuple(upstream), *walked)
+        grouped = _stages(upstream.items())
+        if grouped is not None:
+            return tuple(upstream), grouped
         order = topological_order(upstream)
-    walked = _walk((name, upstream[name]) for name in order)
-    if walked is None:
+    grouped = _stages((name, upstream[name]) for name in order)
+    if grouped is None:
         raise ValueError("layout needs a topological order")
-    return (tuple(order), *walked)
+    return tuple(order), grouped
 
 
-def _walk(
-    pairs: Iterable[tuple[str, Sequence[str]]],
-) -> tuple[tuple[tuple[str, ...], ...], dict[str, tuple[str, ...]]] | None:
-    # Stages and readers of each (vertex, what it reads), in order; ``None`` as soon
-    # as a vertex reads one not met before it. (Subscripts and ``in``, not ``.get``:
-    # method calls cost more, and this runs once an edge.)
+def _stages(pairs: Iterable[tuple[str, Sequence[str]]]) -> tuple[tuple[str, ...], ...] | None:
+    # The stages of each (vertex, what it reads), in order; ``None`` as soon as a
+    # vertex reads one not met before it. (A subscript, not ``.get``: a method call
+    # costs more, and this runs once an edge.)
     depth: dict[str, int] = {}
     grouped: list[list[str]] = []
-    readers: dict[str, list[str]] = {}
-    singles: dict[str, tuple[str, ...]] = {}  # the one-name upstream tuples, by that name
+    singles: dict[str, tuple[str, ...]] = {}
     for name, parents in pairs:
         level = 0
         for parent in parents:
@@ -82,12 +76,6 @@ def _walk(
                 return None
             if below >= level:
                 level = below + 1
-            if parent in readers:
-                found = readers[parent]
-                if found[-1] != name:  # a parent named twice: its readers come in order
-                    found.append(name)
-            else:
-                readers[parent] = [name]
         if len(parents) == 1 and type(parents) is tuple:
             singles[parents[0]] = parents
         depth[name] = level
@@ -95,10 +83,7 @@ def _walk(
             grouped.append([name])
         else:
             grouped[level].append(name)
-    downstream: dict[str, tuple[str, ...]] = dict.fromkeys(depth, ())
-    for name, found in readers.items():
-        downstream[name] = _tuple_of(found, singles)
-    return tuple([_tuple_of(stage, singles) for stage in grouped]), downstream
+    return tuple([_tuple_of(stage, singles) for stage in grouped])
 
 
 def stages(
@@ -111,8 +96,25 @@ def stages(
 def reverse(
     upstream: Mapping[str, Sequence[str]], order: Sequence[str]
 ) -> dict[str, tuple[str, ...]]:
-    """Each vertex to the vertices that read from it, in ``order``, each once."""
-    return layout(upstream, order)[2]
+    """Each vertex to the vertices that read from it, in ``order``.
+
+    A reader is listed once however often it names its parent. A single reader
+    is the tuple some vertex's upstream already is, when there is one.
+    """
+    readers: dict[str, list[str]] = {}
+    singles: dict[str, tuple[str, ...]] = {}
+    for name in order:
+        parents = upstream[name]
+        for parent in parents:
+            if parent in readers:
+                found = readers[parent]
+                if found[-1] != name:  # a parent named twice: its readers come in order
+                    found.append(name)
+            else:
+                readers[parent] = [name]
+        if len(parents) == 1 and type(parents) is tuple:
+            singles[parents[0]] = parents
+    return {name: _tuple_of(readers[name], singles) if name in readers else () for name in order}
 
 
 def _tuple_of(names: list[str], singles: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:

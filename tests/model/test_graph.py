@@ -13,6 +13,7 @@ import pytest
 import flowdsl
 from flowdsl import Binding, FlowInput, Graph, InputConsumer, VertexNode, vertex
 from flowdsl._dsl import spec_of
+from flowdsl._model import topology
 from flowdsl._model.graph import NO_DEFAULT, VertexContracts
 from tests.compiler._modules import ModuleMaker
 
@@ -341,6 +342,25 @@ def test_graph_mappings_are_read_only(graph) -> None:
     with pytest.raises(TypeError):
         graph.downstream["load"] = ()  # type: ignore[index]
     assert list(graph.vertices) == list(graph.order)
+
+
+def test_downstream_is_worked_out_when_first_read_and_a_run_does_not_read_it(
+    make_module,
+) -> None:
+    graph = flowdsl.compile(make_module(DIAMOND))
+    flowdsl.Flow(graph).run({"path": "p", "limit": 1})
+    assert graph.downstream._readers is None  # type: ignore[attr-defined]
+    assert list(graph.downstream) == list(graph.order)
+    assert len(graph.downstream) == len(graph.order)
+    assert "load" in graph.downstream
+    assert "nothing" not in graph.downstream
+    assert graph.downstream._readers is None  # type: ignore[attr-defined]
+    eager = topology.reverse({n: v.upstream for n, v in graph.vertices.items()}, graph.order)
+    assert dict(graph.downstream) == eager
+    assert repr(graph.downstream) == repr(eager)
+    assert graph == flowdsl.compile(make_module(DIAMOND))
+    with pytest.raises(TypeError):
+        hash(graph)  # as with the read-only mappings it holds
 
 
 def test_graph_copies_what_it_is_built_from() -> None:
