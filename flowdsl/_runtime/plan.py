@@ -554,8 +554,9 @@ def _build_plan(
     itemgetter = operator.itemgetter
     common = nodes[0].options if nodes else None
     for i, node in enumerate(nodes):
-        bindings = node.bindings
-        if node.options is not common or node.is_async or node.condition is not None:
+        bindings, options = node.bindings, node.options
+        conditional = node.condition is not None
+        if options is not common or conditional or node.is_async:
             common = None
         # The common case, kept tight: every argument a whole value, passed by
         # position, from a vertex's slot (not an input, a constant, a loop's
@@ -577,22 +578,23 @@ def _build_plan(
             # A unary step's column entry is its slot: no fetch is made for it.
             fetches.append(slots[0] if one else itemgetter(*slots) if slots else None)
             unary.append(one)
-            if node.condition is not None or node.options.map_over is not None:
+            if conditional or options.map_over is not None:
                 step = Step(i, node, bindings, vertices, _fetch(fetches[-1]), one, links)
                 built[i] = step
                 _control(step, slot_of)
             # Its ``ExactsOfContracts.of_step``, kept tight too (strict checking is
             # the default): with no constants, each parameter's contract is checked.
             contracts = node.contracts
-            if contracts is None or node.options.contracts == "off":
+            if contracts is None or options.contracts == "off":
                 exacts.append(None)
             elif not slots or node.is_async:
                 exacts.append(THROUGH_INVOKER)
             else:
-                get = contracts.parameters.get
                 if one:
-                    exacts.append(exacts_of[get(bindings[0].parameter), contracts.returns])
+                    argument = contracts.parameters.get(bindings[0].parameter)
+                    exacts.append(exacts_of[argument, contracts.returns])
                 else:  # (a loop: a comprehension costs a function call on Python < 3.12)
+                    get = contracts.parameters.get
                     checked = []
                     for b in bindings:
                         checked.append(get(b.parameter))

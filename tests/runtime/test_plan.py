@@ -315,3 +315,48 @@ def test_a_sent_step_does_not_carry_the_whole_graph() -> None:
     steps = [build_plan(chain_flow(length).graph).steps[5] for length in (10, 400)]
     sizes = [len(cloudpickle.dumps(step)) for step in steps]
     assert sizes[1] < 1.2 * sizes[0], sizes
+
+
+def test_a_plan_has_each_step_s_exact_types_and_steps_alike_share_them() -> None:
+    @vertex
+    def first(seed: int) -> int:
+        return seed
+
+    @vertex
+    def second(first: int) -> int:
+        return first
+
+    @vertex
+    def both(first: int, second: int) -> str:
+        return str(first + second)
+
+    @vertex
+    def loose(both: str, first):  # type: ignore[no-untyped-def]
+        return both
+
+    @vertex(contracts="off")
+    def unchecked(first: int) -> int:
+        return first
+
+    @vertex(contracts="strict")
+    def always(first: int) -> int:
+        return first
+
+    @vertex
+    async def later(first: int) -> int:
+        return first
+
+    flow = Flow.from_functions(first, second, both, loose, unchecked, always, later)
+    plan = flow._plan(None, None, frozenset())
+    exacts = dict(zip((node.name for node in plan.nodes), plan.exacts, strict=True))
+    assert exacts["first"] == exacts["second"] == exacts["always"] == (int, int)
+    assert exacts["second"] is exacts["first"] is exacts["always"]
+    assert exacts["both"] == (((0, int), (1, int)), str)
+    assert exacts["loose"] == (((0, str),), None)
+    assert exacts["unchecked"] is None
+    assert exacts["later"] == (None, None)  # a coroutine function: checked by its invoker
+    # A contracts mode only picks: "off" keeps the vertices that turned theirs on.
+    assert call_plan(plan, Settings()).checks.exacts is plan.exacts
+    off = dict(zip(exacts, call_plan(plan, Settings(contracts="off")).checks.exacts, strict=True))
+    assert off == {name: (int, int) if name == "always" else None for name in exacts}
+    assert flow.run({"seed": 2}, contracts="off")["both"] == "4"
