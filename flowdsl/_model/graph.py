@@ -244,8 +244,8 @@ class VertexContracts(Generic[ContractT]):
         return bool(self.parameters) or self.returns is not None
 
 
-# The slots' own setters: a record of one vertex costs two objects (it and its
-# mapping), and ``object.__setattr__`` would cost about 40 ns more a field.
+# Contracts records are written through their slots' own setters: the compiler
+# builds one a vertex, and ``object.__setattr__`` costs about 40 ns more a field.
 _SET_PARAMETERS = VertexContracts.__dict__["parameters"].__set__
 _SET_RETURNS = VertexContracts.__dict__["returns"].__set__
 _BindingDraft = _draft(Binding)
