@@ -10,7 +10,6 @@ from .._dsl import VertexSpec
 from .._gc import collector_paused
 from .._model import topology
 from .._model.graph import NO_DEFAULT, FlowInput, Graph, InputConsumer, VertexNode
-from .._subflow import SubFlow
 from .._typing import type_name
 from ..errors import CompileError, CycleError, TypeMismatchError
 from .bindings import (
@@ -45,8 +44,8 @@ def compile_graph(*sources: object, config: Mapping[str, Any] | None = None) -> 
         problems: list[CompileError] = []
         collected = collect_specs(sources, problems, config)
         absent = collected.absent
-        specs = [part for part in collected.parts if not isinstance(part, SubFlow)]
-        subflows = [part for part in collected.parts if isinstance(part, SubFlow)]
+        specs = collected.specs
+        subflows = collected.subflows
         signatures = _signatures(specs, problems)
         shapes = output_shapes(specs, signatures, problems)
         for sub in subflows:

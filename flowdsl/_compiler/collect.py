@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -55,9 +55,11 @@ def _specs_in(source: object, problems: list[CompileError]) -> Iterable[Part]:
 
 @attrs.frozen
 class Collected:
-    """The vertices and sub-flows of a compile, and the config variants left out (by name)."""
+    """The vertices and sub-flows of a compile, each in the order first met, and the
+    config variants left out (by name)."""
 
-    parts: list[Part]
+    specs: list[VertexSpec]
+    subflows: list[SubFlow]
     # Names that only config variants define, none of which matched: reading
     # one is an error that shows the config, never a flow input.
     absent: Mapping[str, str]
@@ -78,14 +80,13 @@ def collect_specs(
     """
     by_name: dict[str, Part] = {}
     left_out: dict[str, list[VertexSpec]] = {}
+    any_subflow = False
     for source in sources:
         for spec in _specs_in(source, problems):
+            if not isinstance(spec, VertexSpec):
+                any_subflow = True
             # (Most vertices are no config variant: they exist under any config.)
-            if (
-                isinstance(spec, VertexSpec)
-                and spec.options.config
-                and not spec.options.matches(config)
-            ):
+            elif spec.options.config and not spec.options.matches(config):
                 variants = left_out.setdefault(spec.name, [])
                 if all(v is not spec for v in variants):
                     variants.append(spec)
@@ -98,7 +99,14 @@ def collect_specs(
         for name, variants in left_out.items()
         if name not in by_name
     }
-    return Collected(list(by_name.values()), absent)
+    parts = list(by_name.values())
+    if not any_subflow:  # most compiles: no pass over the parts to tell them apart
+        return Collected(cast(list[VertexSpec], parts), [], absent)
+    return Collected(
+        [p for p in parts if isinstance(p, VertexSpec)],
+        [p for p in parts if isinstance(p, SubFlow)],
+        absent,
+    )
 
 
 def _same_vertex(known: Part, spec: Part) -> bool:

@@ -359,6 +359,10 @@ def test_downstream_is_worked_out_when_first_read_and_a_run_does_not_read_it(
     assert dict(graph.downstream) == eager
     assert repr(graph.downstream) == repr(eager)
     assert graph == flowdsl.compile(make_module(DIAMOND))
+    made_whole = attrs.evolve(graph, downstream=eager)
+    assert made_whole == graph
+    assert graph == made_whole
+    assert attrs.evolve(graph, downstream={**eager, "load": ()}) != graph
     with pytest.raises(TypeError):
         hash(graph)  # as with the read-only mappings it holds
 
