@@ -291,12 +291,12 @@ def call_mode(is_async: bool, node: VertexNode, backend: str) -> CallMode:
 class Plan:
     """Steps in deterministic topological order plus what the run must set up.
 
-    A step that takes whole values by position from vertices' slots and has no
-    ``when=`` or ``map_over=`` (most of them) is only a column entry
-    (``nodes``, ``fetches``, ``unary``) until ``steps`` is first read: the
-    serial loop runs such steps from the columns, and a first serial run
-    that nothing fails in never builds them. The other steps are ``built``
-    with the plan.
+    A step that takes whole values by position from the slots of vertices or
+    flow inputs and has no ``when=`` or ``map_over=`` (most of them) is only a
+    column entry (``nodes``, ``fetches``, ``unary``, ``exacts``) until
+    ``steps`` is first read: the serial loop runs such steps from the
+    columns, and a first serial run that nothing fails in never builds them.
+    The other steps are ``built`` with the plan.
     """
 
     graph: Graph
