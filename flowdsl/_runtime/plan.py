@@ -559,20 +559,19 @@ def _build_plan(
         if options is not common or conditional or node.is_async:
             common = None
         # The common case, kept tight: every argument a whole value, passed by
-        # position, from a vertex's slot (not an input, a constant, a loop's
-        # previous output or a transaction). Its step is built on first use.
+        # position, from a vertex's slot or a flow input's (not a constant, a
+        # loop's previous output or a transaction). Its step is built on first use.
         slots = []
         for b in bindings:
             if (
-                b.is_input
-                or b.field is not None
+                b.field is not None
                 or b.keyword_only
                 or b.previous
                 or b.transaction
                 or b.constant is not NO_DEFAULT
             ):
                 break
-            slots.append(slot_of[b.source])
+            slots.append(source(b)[0] if b.is_input else slot_of[b.source])
         else:
             one = len(slots) == 1
             # A unary step's column entry is its slot: no fetch is made for it.
@@ -601,6 +600,12 @@ def _build_plan(
                     checked.append(contracts.returns)
                     exacts.append(exacts_of[tuple(checked)])
             continue
+        # Not such a step: the slots given to its inputs above are taken back, and
+        # each argument gets its slot below.
+        taken = sum(b.is_input for b in bindings[: len(slots)])
+        if taken:
+            del fills[-taken:]
+            next_slot -= taken
         positional = tuple(source(b) for b in bindings if not b.keyword_only)
         keywords = tuple((b.parameter, *source(b)) for b in bindings if b.keyword_only)
         ordered = _ordered_bindings(node) if keywords else bindings

@@ -217,8 +217,8 @@ def test_a_serial_run_leaves_who_waits_for_whom_unbuilt_until_read() -> None:
 
 
 def test_a_first_serial_run_builds_only_the_steps_off_the_common_case() -> None:
-    # Steps that take whole values by position run from the plan's columns; a
-    # serial run that nothing fails in never builds them.
+    # Steps that take whole values by position (of vertices or flow inputs) run
+    # from the plan's columns; a serial run that nothing fails in never builds them.
     @vertex
     def first(seed: int) -> int:
         return seed + 1
@@ -228,28 +228,42 @@ def test_a_first_serial_run_builds_only_the_steps_off_the_common_case() -> None:
         return first * 2
 
     @vertex
-    def third(first: int, second: int) -> int:
-        return first + second
+    def third(first: int, second: int, seed: int) -> int:
+        return first + second + seed
 
-    flow = Flow.from_functions(first, second, third)
-    assert flow.run({"seed": 1})["third"] == 6
+    @vertex
+    def fourth(*, third: int) -> int:
+        return third
+
+    flow = Flow.from_functions(first, second, third, fourth)
+    assert flow.run({"seed": 1})["fourth"] == 7
     plan = flow._plan(None, None, frozenset())
-    assert list(plan.built) == [0]  # ``first`` reads a flow input
+    assert list(plan.built) == [3]  # ``fourth`` takes a keyword argument
     assert not plan._steps
     # Built on first use, each step is the one the plan describes.
     steps = plan.steps
     assert plan.steps is steps
-    assert plan.step(0) is plan.built[0] is steps[0]
-    assert [step.position for step in steps] == [0, 1, 2]
+    assert plan.step(3) is plan.built[3] is steps[3]
+    assert [step.position for step in steps] == [0, 1, 2, 3]
     # A unary step's column holds its argument's slot; its step gets a fetch of it.
-    assert plan.fetches[:2] == (4, 0)
-    assert [step.fetch([10, 11, 12, 13, 14]) for step in steps] == [14, 10, (10, 11)]
+    # Each flow input read gets a slot of its own, after the None slot (4).
+    assert [fill.slot for fill in plan.fills] == [5, 6]
+    assert plan.fetches[:2] == (5, 0)
+    values = [10, 11, 12, 13, None, 15, 16]
+    assert [step.fetch(values) for step in steps[:3]] == [15, 10, (10, 11, 16)]
     assert steps[2].fetch is plan.fetches[2]
-    assert [step.unary for step in steps] == [True, True, False]
+    assert steps[3].fetch is plan.fetches[3] is None
+    assert [step.args for step in steps] == [
+        ((5, None),),
+        ((0, None),),
+        ((0, None), (1, None), (6, None)),
+        (),
+    ]
+    assert [step.unary for step in steps] == [True, True, False, False]
     assert [step.sources for step in steps] == [n.bindings for n in plan.nodes]
-    assert [step.after for step in steps] == [(), (0,), (0, 1)]
+    assert [step.after for step in steps] == [(), (0,), (0, 1), (2,)]
     assert steps[0].downstream == (1, 2)
-    assert flow.run({"seed": 1}, backend="thread")["third"] == 6
+    assert flow.run({"seed": 1}, backend="thread")["fourth"] == 7
 
 
 def test_steps_built_on_first_use_release_what_the_plan_releases() -> None:
@@ -360,3 +374,35 @@ def test_a_plan_has_each_step_s_exact_types_and_steps_alike_share_them() -> None
     off = dict(zip(exacts, call_plan(plan, Settings(contracts="off")).checks.exacts, strict=True))
     assert off == {name: (int, int) if name == "always" else None for name in exacts}
     assert flow.run({"seed": 2}, contracts="off")["both"] == "4"
+
+
+def test_an_input_read_before_a_field_gets_one_slot() -> None:
+    # ``mixed`` reads a flow input, then a field: the plan meets the input on its
+    # common path first, then plans the step the long way; the input keeps one slot.
+    @vertex
+    def mixed(seed: int, y: Annotated[int, From("a.y")], extra: int = 5) -> int:
+        return seed * 100 + y * 10 + extra
+
+    @vertex
+    def after(mixed: int, seed: int) -> int:
+        return mixed + seed
+
+    flow = Flow.from_functions(a, mixed, after)
+    plan = flow._plan(None, None, frozenset())
+    assert [(f.name, f.slot) for f in plan.fills] == [
+        ("seed", 4),
+        ("seed", 5),
+        ("extra", 6),
+        ("seed", 7),
+    ]
+    assert plan.slot_count == 8
+    assert list(plan.built) == [1]
+    assert plan.step(1).args == ((5, None), (0, plan.step(1).args[1][1]), (6, None))
+    assert plan.fetches[2](list(range(8))) == (1, 7)  # type: ignore[operator]
+    assert dict(flow.run({"seed": 3})) == {
+        "a": {"x": 3, "y": 4},
+        "a.x": 3,
+        "a.y": 4,
+        "mixed": 345,
+        "after": 348,
+    }
