@@ -3,17 +3,26 @@ and gets exactly what they give."""
 
 import functools
 import inspect
+import pickle
 import sys
 import typing
 from collections.abc import Callable
 from typing import Annotated, Any
 
+import attrs
 import pytest
 
 import flowdsl
 from flowdsl import Binding, BindingError, CompileError, TypeMismatchError
-from flowdsl._compiler.bindings import _parameters, _plain_hints, read_signature, usual_signature
+from flowdsl._compiler.bindings import (
+    _by_name,
+    _parameters,
+    _plain_hints,
+    read_signature,
+    usual_signature,
+)
 from flowdsl._dsl import VertexSpec, spec_of
+from flowdsl._model.graph import NO_DEFAULT
 
 
 def _every_kind(a, /, b, c=3, *rest, d, e=5, **more):  # type: ignore[no-untyped-def]
@@ -288,6 +297,26 @@ def test_readers_that_check_what_they_read_share_a_binding_and_each_report(
         (TypeMismatchError, "b", "a"),
         (TypeMismatchError, "d", "a"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("is_input", "default", "keyword_only"), [(False, NO_DEFAULT, False), (True, 3, True)]
+)
+def test_a_binding_by_name_is_the_record_its_constructor_makes(
+    is_input: bool, default: Any, keyword_only: bool
+) -> None:
+    # ``_by_name`` writes the record field by field (about one a vertex): every
+    # field as Binding's constructor sets it, frozen, and it pickles.
+    made = _by_name("a", int, is_input, default, keyword_only)
+    expected = Binding(
+        "a", "a", is_input, annotation=int, default=default, keyword_only=keyword_only
+    )
+    assert type(made) is Binding
+    fields = [f.name for f in attrs.fields(Binding)]
+    assert [getattr(made, f) for f in fields] == [getattr(expected, f) for f in fields]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made.source = "b"  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(made)) == made
 
 
 PROBLEMS = """
