@@ -12,7 +12,7 @@ from flowdsl import DataResolutionError, Flow, From, RetryPolicy, vertex
 from flowdsl._options import Settings
 from flowdsl._runtime import plan as plan_module
 from flowdsl._runtime.call_plan import call_plan
-from flowdsl._runtime.plan import Plan, build_plan
+from flowdsl._runtime.plan import CallMode, Plan, build_plan
 
 
 class Point(TypedDict):
@@ -406,3 +406,48 @@ def test_an_input_read_before_a_field_gets_one_slot() -> None:
         "mixed": 345,
         "after": 348,
     }
+
+
+def test_a_call_plan_decides_once_for_steps_with_one_options_record() -> None:
+    def chain(*extra: Any) -> Flow:
+        @vertex
+        def one(x: int) -> int:
+            return x + 1
+
+        @vertex
+        def two(one: int) -> int:
+            return one * 2
+
+        return Flow.from_functions(one, two, *extra)
+
+    @vertex(retries=2)
+    def retried(two: int) -> int:
+        return two
+
+    @vertex
+    async def awaited(two: int) -> int:
+        return two
+
+    @vertex
+    def flag(two: int) -> bool:
+        return two > 0
+
+    @vertex(when="flag")
+    def conditional(two: int) -> int:
+        return two
+
+    uniform = build_plan(chain().graph)
+    assert uniform.common_options is uniform.nodes[0].options
+    plain = call_plan(uniform, Settings())
+    assert plain.modes == (CallMode.INLINE,) * 2
+    assert plain.via_runner == (False, False)
+    assert call_plan(uniform, Settings(retry=RetryPolicy(max_retries=1))).via_runner == (True,) * 2
+    for extra, expected in [
+        ((retried,), (False, False, True)),
+        ((awaited,), (False, False, False)),
+        ((flag, conditional), (False, False, False, True)),
+    ]:
+        plan = build_plan(chain(*extra).graph)
+        assert plan.common_options is None
+        assert call_plan(plan, Settings()).off_fast_path == expected
+    assert call_plan(build_plan(chain(awaited).graph), Settings()).modes[2] is CallMode.AWAIT
