@@ -78,7 +78,8 @@ class Parameter(NamedTuple):
 _EMPTY = inspect.Parameter.empty
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _STARS = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
-#: Python 3.10's ``typing.get_type_hints`` makes a parameter defaulting to None Optional.
+#: Python 3.10's ``typing.get_type_hints`` makes a parameter defaulting to None Optional
+#: (``_as_written`` undoes it).
 _NONE_DEFAULT_IS_OPTIONAL = sys.version_info < (3, 11)
 
 
@@ -154,21 +155,15 @@ def _parameters(fn: Any) -> tuple[Parameter, ...]:
     return tuple(parameters)
 
 
-def _plain_hints(
-    fn: Any, parameters: tuple[Parameter, ...], local_names: Mapping[str, Any] | None = None
-) -> Mapping[str, Any] | None:
-    # What ``typing.get_type_hints`` returns when it has nothing to evaluate:
-    # plain classes as they are (only read, so the function's own mapping
-    # serves), or else names of classes and None as ``_named_classes`` finds
-    # them. Python 3.10 also wraps a parameter defaulting to None in Optional,
-    # so that case goes through it.
+def _plain_hints(fn: Any, local_names: Mapping[str, Any] | None = None) -> Mapping[str, Any] | None:
+    # What ``typing.get_type_hints`` returns when it has nothing to evaluate
+    # (on Python 3.11+: see ``_as_written``): plain classes as they are (only
+    # read, so the function's own mapping serves), or else names of classes
+    # and None as ``_named_classes`` finds them.
     annotations: Mapping[str, Any] | None = getattr(fn, "__annotations__", None)
     if annotations is None:
         return None
-    hints = _class_hints(fn, annotations, local_names)
-    if hints is None or (_NONE_DEFAULT_IS_OPTIONAL and any(p.default is None for p in parameters)):
-        return None
-    return hints
+    return _class_hints(fn, annotations, local_names)
 
 
 def _class_hints(
@@ -221,7 +216,7 @@ def usual_signature(spec: VertexSpec) -> VertexSignature | None:
     code = fn.__code__
     if code.co_flags & _STARS or code.co_kwonlyargcount or code.co_posonlyargcount:
         return None
-    # ``_plain_hints``, whose Python 3.10 case needs a parameter with a default.
+    # ``_plain_hints``, for a function (which always has ``__annotations__``).
     hints = _class_hints(fn, fn.__annotations__, spec.local_names)
     if hints is None:
         return None
@@ -242,12 +237,14 @@ def read_other_signature(spec: VertexSpec, problems: list[CompileError]) -> Vert
     """``read_signature`` of a signature that ``usual_signature`` found not usual."""
     fn = spec.function
     parameters = _parameters(fn)
-    plain = _plain_hints(fn, parameters, spec.local_names)
+    plain = _plain_hints(fn, spec.local_names)
     if plain is not None:
         return VertexSignature(parameters, plain)
     local_names = dict(spec.local_names) if spec.local_names else None
     try:
         hints = typing.get_type_hints(fn, localns=local_names, include_extras=True)
+        if _NONE_DEFAULT_IS_OPTIONAL:
+            _as_written(fn, parameters, hints, local_names)
     except Exception:
         hints = {}
         for name, annotation in getattr(fn, "__annotations__", {}).items():
@@ -268,6 +265,26 @@ def read_other_signature(spec: VertexSpec, problems: list[CompileError]) -> Vert
                 problem.__cause__ = exc
                 problems.append(problem)
     return VertexSignature(parameters, hints)
+
+
+def _as_written(
+    fn: Any,
+    parameters: tuple[Parameter, ...],
+    hints: dict[str, Any],
+    local_names: Mapping[str, Any] | None,
+) -> None:
+    # Python 3.10's ``typing.get_type_hints`` wraps the annotation of a parameter
+    # defaulting to None in Optional (3.11 dropped that). Wrapped, an
+    # ``Annotated[T | None, From(...)]`` hides its marker (the parameter would
+    # silently become a flow input of its own name), and the contract differs
+    # from 3.11's: resolved alone, as 3.11 resolves it, each means the same on
+    # every Python.
+    for parameter in parameters:
+        if parameter.default is None and parameter.name in hints:
+            holder = _AnnotationHolder(parameter.name, fn.__annotations__[parameter.name])
+            hints[parameter.name] = typing.get_type_hints(
+                holder, globalns=fn.__globals__, localns=local_names, include_extras=True
+            )[parameter.name]
 
 
 def _subscriptable(annotation: Any) -> bool:

@@ -13,7 +13,16 @@ import attrs
 import pytest
 
 import flowdsl
-from flowdsl import Binding, BindingError, CompileError, TypeMismatchError
+from flowdsl import (
+    Binding,
+    BindingError,
+    CompileError,
+    From,
+    Input,
+    Previous,
+    TypeMismatchError,
+    vertex,
+)
 from flowdsl._compiler.bindings import (
     _by_name,
     _parameters,
@@ -106,7 +115,7 @@ def _string_wrapper(*args: Any, **kwargs: Any) -> int:
 
 
 def test_plain_annotations_are_the_hints_as_given() -> None:
-    hints = _plain_hints(_plain, _parameters(_plain))
+    hints = _plain_hints(_plain)
     assert hints == typing.get_type_hints(_plain, include_extras=True)
 
 
@@ -114,7 +123,7 @@ def test_plain_annotations_are_the_hints_as_given() -> None:
 def test_names_of_classes_and_none_resolve_as_typing_resolves_them(
     function: Callable[..., Any],
 ) -> None:
-    hints = _plain_hints(function, _parameters(function))
+    hints = _plain_hints(function)
     assert hints == typing.get_type_hints(function, include_extras=True)
 
 
@@ -122,7 +131,7 @@ def test_names_of_classes_and_none_resolve_as_typing_resolves_them(
 def test_other_annotations_go_through_typing(function: Callable[..., Any]) -> None:
     # Expressions, generics and Annotated may need evaluating, a name may be
     # unknown, a wrapper's names are the wrapped function's: typing does that.
-    assert _plain_hints(function, _parameters(function)) is None
+    assert _plain_hints(function) is None
 
 
 def _usual(a: int, b: str) -> int:
@@ -175,9 +184,6 @@ def test_the_usual_signature_is_the_code_objects_names(function: Callable[..., A
         _generic,
         _annotated,
         _dotted,
-        # Python 3.10's typing makes these Optional[int]; later ones leave int.
-        _none_default,
-        _named_none_default,
     ],
 )
 def test_any_other_signature_is_read_in_full(function: Callable[..., Any]) -> None:
@@ -185,6 +191,15 @@ def test_any_other_signature_is_read_in_full(function: Callable[..., Any]) -> No
     signature = read_signature(_spec_of(function), [])
     assert [tuple(p) for p in signature.parameters] == _inspected(function)
     assert signature.hints == typing.get_type_hints(function, include_extras=True)
+
+
+@pytest.mark.parametrize("function", [_none_default, _named_none_default])
+def test_a_none_default_leaves_the_annotation_as_written(function: Callable[..., Any]) -> None:
+    """As Python 3.11+ reads it: 3.10's ``typing.get_type_hints`` makes it Optional[int]."""
+    assert usual_signature(_spec_of(function)) is None
+    signature = read_signature(_spec_of(function), [])
+    assert [tuple(p) for p in signature.parameters] == _inspected(function)
+    assert signature.hints == {"a": int, "return": int}
 
 
 def test_postponed_annotations_of_plain_classes_bind_as_the_usual_signature(
@@ -432,3 +447,35 @@ def test_a_type_parameter_shadows_a_class_of_its_name(make_module: Any) -> None:
     assert hints == typing.get_type_hints(spec.function, include_extras=True)
     if sys.version_info >= (3, 13):
         assert hints["item"] is module.first.__type_params__[0]
+
+
+def test_a_parameter_defaulting_to_none_keeps_its_annotation_on_every_python() -> None:
+    """Python 3.10's ``typing.get_type_hints`` wraps such a parameter in Optional, which
+    hid an ``Annotated`` marker: each marker and contract reads as on Python 3.11+."""
+
+    @vertex
+    def source() -> int:
+        return 5
+
+    @vertex
+    def reads(
+        value: Annotated[int | None, From("source")] = None,
+        renamed: Annotated[int | None, Input("other")] = None,
+        plain: int = None,  # type: ignore[assignment]  # noqa: RUF013
+    ) -> int:
+        return (value or 0) + (renamed or 0) + (plain or 0)
+
+    @vertex(until=lambda total: total >= 10, max_iterations=20)
+    def grow(step: int, previous: Annotated[int | None, Previous()] = None) -> int:
+        return (previous or 0) + step
+
+    flow = flowdsl.Flow.from_functions(source, reads, grow)
+    node = flow.graph.vertices["reads"]
+    by_parameter = {b.parameter: b for b in node.bindings}
+    assert by_parameter["value"].source == "source"
+    assert by_parameter["renamed"].source == "other"
+    assert by_parameter["plain"].annotation is int
+    assert set(flow.graph.inputs) == {"other", "plain", "step"}
+    result = flow.run({"other": 2, "step": 3})
+    assert result["reads"] == 7
+    assert result["grow"] == 12
