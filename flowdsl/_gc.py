@@ -25,7 +25,9 @@ Moving is skipped, and the collector left to make its pass, when:
 - the block raised: an error's traceback holds cycles that a young
   collection frees;
 - something in the process has frozen objects (``gc.get_freeze_count()``):
-  ``gc.unfreeze()`` would release them too;
+  ``gc.unfreeze()`` would release them too. CPython 3.12.1 freezes a few
+  hundred objects of its own at startup, so there the pause always ends
+  with the collector's pass;
 - the block made too few objects for a collection to be due.
 
 The collector is enabled again however the block ends: an error, Ctrl+C, a
